@@ -1,0 +1,41 @@
+"""The hub's public API for plugin authors: ``hookimpl`` and the data classes.
+
+Import from here, never from ``hub.core``::
+
+    from hub import Channel, ChannelConfig, Order, OrderLine, hookimpl
+"""
+
+from hub.channels import Channel, ChannelConfig, OrderPage, WebhookEvent
+from hub.errors import (
+    ChannelError,
+    ConfigError,
+    HubError,
+    InvalidInput,
+    PluginError,
+    RateLimited,
+    WebhookRejected,
+)
+from hub.hookspecs import hookimpl
+from hub.orders import (
+    Address,
+    Customer,
+    DeliveryWindow,
+    Hold,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+    utc,
+)
+from hub.shipping import Carrier, Notifier, PluginConfig, Shipment
+from hub.stock import Listing, StockChange, StockLevel, StockResult, StockUpdate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Address", "Carrier", "Channel", "ChannelConfig", "ChannelError", "ConfigError",
+    "Customer", "DeliveryWindow", "Hold", "HubError", "InvalidInput", "Listing", "Notifier",
+    "Order", "OrderLine", "OrderPage", "OrderStatus", "PaymentStatus", "PluginConfig",
+    "PluginError", "RateLimited", "Shipment", "StockChange", "StockLevel", "StockResult",
+    "StockUpdate", "WebhookEvent", "WebhookRejected", "hookimpl", "utc",
+]

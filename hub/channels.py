@@ -1,0 +1,119 @@
+"""The channel adapter: what a channel plugin implements.
+
+A channel plugin registers a subclass of :class:`Channel` from the
+``register_channel_types`` hook. The hub creates one instance per channel section
+of the configuration (a merchant may connect two Shopify stores) and calls its
+methods from worker threads, so methods may block on network I/O; they must not
+share mutable state between instances.
+
+Each method raises :class:`hub.errors.ChannelError` (``retryable=True`` for 429,
+5xx and time-outs) when the service fails; the core backs off, retries, and marks
+the channel failing until it recovers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from hub.orders import Order
+from hub.stock import Listing, StockResult, StockUpdate
+
+
+class ChannelConfig(BaseModel):
+    """Base of every channel type's configuration section; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    enabled: bool = True
+    locations: list[str] = []  # hub locations this channel sells from; empty means all
+    safety_buffer: int = 0  # units held back from this channel's available-to-promise
+    max_quantity: int | None = None  # cap on what this channel is offered per SKU
+    webhook_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    """One page of orders from an incremental pull.
+
+    ``cursor`` resumes the pull after this page (None when it was the last page);
+    the core commits it with the page, so a crash resumes from the last committed page.
+    """
+
+    orders: tuple[Order, ...]
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified webhook delivery, turned into hub terms by the channel plugin.
+
+    ``topic`` is the channel's own name for the event ("orders/updated",
+    "order.created"); ``order`` is set for order events; ``skus`` for stock or
+    product events; ``delivery_id`` lets the core drop exact redeliveries.
+    """
+
+    topic: str
+    delivery_id: str = ""
+    order: Order | None = None
+    cancelled_order_id: str = ""  # an order deleted on the channel
+    skus: tuple[str, ...] = ()
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Channel:
+    """Base class of channel adapters. Subclasses set the class attributes and override.
+
+    Class attributes:
+      ``type_name``: the ``type`` value of config sections this class serves.
+      ``Config``: a :class:`ChannelConfig` subclass validating the section.
+      ``stock_batch_size``: the most stock updates one API call may carry.
+      ``sandbox``: the module-level factory of the service's emulator (see
+      :mod:`hub.sandbox`), or None.
+    """
+
+    type_name: ClassVar[str] = ""
+    Config: ClassVar[type[ChannelConfig]] = ChannelConfig
+    stock_batch_size: ClassVar[int] = 100
+    sandbox: ClassVar[Any] = None
+
+    def __init__(self, name: str, config: ChannelConfig) -> None:
+        self.name = name
+        self.config = config
+
+    def check_connection(self) -> list[str]:
+        """Try the credentials once; return problems a person can act on (empty if fine)."""
+        return []
+
+    def fetch_listings(self) -> Iterator[Listing]:
+        """Yield every listing of the store with its SKU and current quantity."""
+        raise NotImplementedError
+
+    def fetch_orders(self, updated_since: datetime | None, cursor: str | None) -> Iterator[OrderPage]:
+        """Yield pages of orders updated at or after ``updated_since``, resuming at ``cursor``."""
+        raise NotImplementedError
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[StockResult]:
+        """Set quantities; ``updates`` holds at most ``stock_batch_size`` items: one API call."""
+        raise NotImplementedError
+
+    def fulfill(self, order_external_id: str, carrier: str, tracking_number: str,
+                tracking_url: str = "") -> None:
+        """Record on the channel that the order has shipped."""
+        raise NotImplementedError
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """True when the delivery's signature is valid; compare in constant time."""
+        return False
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Turn a verified webhook delivery into a :class:`WebhookEvent`."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections; called once when the hub stops."""

@@ -1,0 +1,1 @@
+"""routing plugin (in progress)."""

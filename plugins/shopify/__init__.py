@@ -1,0 +1,1 @@
+"""shopify plugin (in progress)."""
