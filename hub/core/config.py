@@ -1,0 +1,161 @@
+"""Configuration: ``hub.toml`` read with tomllib, ``${ENV}`` substituted, validated by pydantic.
+
+Every mistake is reported in one :class:`ConfigError` naming the file, the key and what
+was expected. Channel, carrier and notifier sections are validated by the ``Config``
+model of the plugin type they name, so plugins own their settings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hub.errors import ConfigError
+
+DEFAULT_PATH = Path("config/hub.toml")
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class HubSection(_Strict):
+    name: str = "hub"
+    currency: str = "USD"
+
+
+class DatabaseSection(_Strict):
+    url: str = "sqlite:///hub.db"
+    echo: bool = False
+
+
+class LocationSection(_Strict):
+    name: str = ""
+    kind: Literal["warehouse", "store"] = "warehouse"
+    address: str = ""
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class WebSection(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class RoutingSection(_Strict):
+    router: str = "auto"
+    time_limit: float = Field(default=30.0, gt=0)
+
+
+class Settings(_Strict):
+    """The validated configuration. ``path`` is the file it came from."""
+
+    hub: HubSection = HubSection()
+    database: DatabaseSection = DatabaseSection()
+    web: WebSection = WebSection()
+    routing: RoutingSection = RoutingSection()
+    locations: dict[str, LocationSection] = {}
+    channels: dict[str, dict[str, Any]] = {}
+    carriers: dict[str, dict[str, Any]] = {}
+    notifiers: dict[str, dict[str, Any]] = {}
+    path: Path = Path("<memory>")
+
+
+def config_path(path: str | Path | None = None) -> Path:
+    """The config file to use: ``path``, else ``$HUB_CONFIG``, else ``config/hub.toml``."""
+    return Path(path or os.environ.get("HUB_CONFIG") or DEFAULT_PATH)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read, substitute and validate the configuration file."""
+    file = config_path(path)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such configuration file; create one with `hub init`") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{file}: not valid TOML: {error}") from None
+    return parse_settings(raw, file)
+
+
+def parse_settings(raw: dict[str, Any], file: Path = Path("<memory>")) -> Settings:
+    """Validate an already-parsed configuration mapping (used by tests and the demo)."""
+    data = substitute_env(raw, file, ())
+    try:
+        settings = Settings.model_validate({**data, "path": file})
+    except ValidationError as error:
+        raise ConfigError(describe_validation_error(file, error)) from None
+    _resolve_sqlite_path(settings)
+    return settings
+
+
+def substitute_env(value: Any, file: Path, where: tuple[str, ...]) -> Any:
+    """Replace ``${NAME}`` (or ``${NAME:-default}``) in every string with the environment's value."""
+    if isinstance(value, dict):
+        return {k: substitute_env(v, file, (*where, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, file, (*where, str(i))) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{file}: {'.'.join(where)}: environment variable {name} is not set")
+
+    return _ENV_REF.sub(replace, value)
+
+
+def describe_validation_error(file: Path, error: ValidationError, prefix: str = "") -> str:
+    """Turn a pydantic error into one line: file, key, what was expected."""
+    parts = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"])
+        key = f"{prefix}.{key}" if prefix and key else (prefix or key)
+        if item["type"] == "extra_forbidden":
+            parts.append(f"{key}: unknown key")
+        elif item["type"] == "missing":
+            parts.append(f"{key}: required key is missing")
+        else:
+            parts.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+    return f"{file}: " + "; ".join(parts)
+
+
+def _resolve_sqlite_path(settings: Settings) -> None:
+    """A relative SQLite path is taken relative to the folder of the config file."""
+    url = settings.database.url
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        settings.database.url = prefix + str((settings.path.parent / url[len(prefix):]).resolve())
+
+
+def validate_plugin_sections(settings: Settings, kinds: dict[str, dict[str, type]]) -> dict:
+    """Validate channel/carrier/notifier sections with the Config model of their plugin type.
+
+    ``kinds`` maps a section name ("channels") to the registry of types for it.
+    Returns ``{section: {name: validated config}}``.
+    """
+    validated: dict[str, dict[str, BaseModel]] = {}
+    for section, types in kinds.items():
+        validated[section] = {}
+        for name, raw in getattr(settings, section).items():
+            key = f"{section}.{name}"
+            type_name = raw.get("type")
+            if type_name not in types:
+                known = ", ".join(sorted(types)) or "none installed"
+                raise ConfigError(f"{settings.path}: {key}.type: unknown type {type_name!r} "
+                                  f"(expected one of: {known})")
+            try:
+                validated[section][name] = types[type_name].Config.model_validate(raw)
+            except ValidationError as error:
+                raise ConfigError(describe_validation_error(settings.path, error, key)) from None
+    return validated

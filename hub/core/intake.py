@@ -1,0 +1,409 @@
+"""Order intake: every channel's orders land here, exactly once.
+
+A page of orders is taken in one transaction. Idempotency comes from the unique key
+(channel, external id): rows are inserted with ``ON CONFLICT DO NOTHING`` and then
+locked, never checked-then-inserted in Python. A later version of an order (by the
+channel's ``updated_at``) adjusts or releases its reservation; an older or equal one
+changes nothing, so duplicates and out-of-order deliveries are harmless. An order with
+an unknown SKU or too little stock is put on hold with a readable reason; it never
+fails the page it came in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from hub.core.db import is_sqlite, run_in_transaction
+from hub.core.ledger import insert_ignore
+from hub.core.models import (
+    balance_t,
+    bundle_t,
+    location_t,
+    movement_t,
+    now,
+    order_event_t,
+    order_line_t,
+    order_t,
+    product_t,
+)
+from hub.errors import InvalidInput, StockError
+from hub.orders import Hold, Order, OrderStatus
+from hub.stock import StockChange
+
+log = logging.getLogger("hub.intake")
+
+TERMINAL = {OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.FULFILLED,
+            OrderStatus.DELIVERED}
+RELEASING = {OrderStatus.CANCELLED, OrderStatus.REFUNDED}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What intake did with one order: created, updated, unchanged (an old or equal version)."""
+
+    external_id: str
+    action: str
+    status: str
+    reason: str = ""
+
+
+@dataclass
+class IntakeReport:
+    """The outcome of every order of a page, and the stock changes it caused."""
+
+    channel: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    changes: list[StockChange] = field(default_factory=list)
+
+    def count(self, action: str | None = None, status: str | None = None) -> int:
+        """How many outcomes match ``action`` and/or ``status``."""
+        return sum(1 for o in self.outcomes
+                   if (action is None or o.action == action)
+                   and (status is None or o.status == status))
+
+
+@dataclass
+class _Catalogue:
+    """SKU → product id and bundle expansions, read once per page."""
+
+    products: dict[str, int]
+    skus: dict[int, str]
+    bundles: dict[int, list[tuple[int, int]]]
+
+    def needs(self, order: Order) -> tuple[dict[int, int], list[str]]:
+        """Units per product the order needs, and the SKUs the hub does not know."""
+        needs: dict[int, int] = defaultdict(int)
+        unknown = []
+        for line in order.lines:
+            pid = self.products.get(line.sku)
+            if pid is None:
+                unknown.append(line.sku)
+                continue
+            for component, per_unit in self.bundles.get(pid, [(pid, 1)]):
+                needs[component] += per_unit * line.quantity
+        return {p: q for p, q in needs.items() if q}, unknown
+
+
+def ingest(engine: Engine, channel: str, orders: Sequence[Order], *,
+           locations: Sequence[str] = (), holds: dict[str, list[Hold]] | None = None,
+           actor: str = "intake") -> IntakeReport:
+    """Store a page of ``channel``'s orders and reserve their stock; see the module doc.
+
+    ``locations`` are the location codes the channel ships from, in priority order
+    (all locations when empty); ``holds`` maps external ids to holds that plugins'
+    ``check_order`` hooks returned.
+    """
+    page = _latest_versions(channel, orders)
+    if not page:
+        return IntakeReport(channel)
+    return run_in_transaction(
+        engine, lambda conn: _Intake(conn, channel, locations, holds or {}, actor).run(page))
+
+
+def _latest_versions(channel: str, orders: Sequence[Order]) -> list[Order]:
+    latest: dict[str, Order] = {}
+    for order in orders:
+        if order.channel != channel:
+            raise InvalidInput(f"order {order.external_id!r} belongs to channel {order.channel!r}, "
+                             f"not {channel!r}")
+        kept = latest.get(order.external_id)
+        if kept is None or _newer(order, kept.updated_at):
+            latest[order.external_id] = order
+    return [latest[key] for key in sorted(latest)]
+
+
+def _newer(order: Order, stored_version: object) -> bool:
+    if order.updated_at is None:
+        return False
+    return stored_version is None or order.updated_at > stored_version  # type: ignore[operator]
+
+
+class _Intake:
+    """One page's transaction. Locks: order rows first, then balances, both in key order."""
+
+    def __init__(self, conn: Connection, channel: str, locations: Sequence[str],
+                 holds: dict[str, list[Hold]], actor: str) -> None:
+        self.conn = conn
+        self.channel = channel
+        self.location_codes = locations
+        self.holds = holds
+        self.actor = actor
+        self.stamp = now()
+        self.report = IntakeReport(channel)
+        self.moves: list[dict] = []
+        self.free: dict[tuple[int, int], list[int]] = {}
+
+    def run(self, page: list[Order]) -> IntakeReport:
+        inserted = self._insert_new(page)
+        stored = self._lock_existing([o.external_id for o in page if o.external_id not in inserted])
+        todo = [o for o in page if o.external_id in inserted or _newer(o, stored[o.external_id][1])]
+        todo_ids = {o.external_id for o in todo}
+        for order in page:
+            if order.external_id not in todo_ids:
+                _, _, status = stored[order.external_id]
+                self.report.outcomes.append(Outcome(order.external_id, "unchanged", status))
+        if not todo:
+            return self.report
+        ids = {o.external_id: (inserted[o.external_id] if o.external_id in inserted
+                               else stored[o.external_id][0]) for o in todo}
+        catalogue = self._catalogue(todo)
+        current = self._current_reservations([ids[o.external_id] for o in todo
+                                              if o.external_id not in inserted])
+        self.locations = self._location_ids()
+        self._lock_balances({p for o in todo for p in catalogue.needs(o)[0]}
+                            | {p for r in current.values() for (p, _l) in r})
+        updates = []
+        for order in todo:
+            oid = ids[order.external_id]
+            previous = stored[order.external_id][2] if order.external_id in stored else None
+            status, reason = self._settle(order, oid, previous, catalogue,
+                                          current.get(oid, {}))
+            updates.append((order, oid, status, reason, previous))
+        self._write(updates, inserted, catalogue)
+        return self.report
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def _insert_new(self, page: list[Order]) -> dict[str, int]:
+        rows = [{**_order_row(o), "channel": self.channel, "external_id": o.external_id,
+                 "status": OrderStatus.PENDING.value, "created_at": self.stamp,
+                 "updated_at": self.stamp} for o in page]
+        stmt = insert_ignore(self.conn, order_t).returning(order_t.c.id, order_t.c.external_id)
+        result = self.conn.execute(stmt, rows)
+        return {row.external_id: row.id for row in result}
+
+    def _lock_existing(self, external_ids: list[str]) -> dict[str, tuple[int, object, str]]:
+        if not external_ids:
+            return {}
+        query = (sa.select(order_t.c.id, order_t.c.external_id, order_t.c.version,
+                           order_t.c.status)
+                 .where(order_t.c.channel == self.channel,
+                        order_t.c.external_id.in_(external_ids))
+                 .order_by(order_t.c.external_id))
+        if not is_sqlite(self.conn):
+            query = query.with_for_update()
+        return {r.external_id: (r.id, r.version, r.status) for r in self.conn.execute(query)}
+
+    def _catalogue(self, orders: list[Order]) -> _Catalogue:
+        skus = {line.sku for o in orders for line in o.lines}
+        products = dict(self.conn.execute(
+            sa.select(product_t.c.sku, product_t.c.id).where(product_t.c.sku.in_(skus))).all())
+        bundles: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for bundle, component, quantity in self.conn.execute(
+                sa.select(bundle_t.c.bundle_id, bundle_t.c.component_id, bundle_t.c.quantity)
+                .where(bundle_t.c.bundle_id.in_(list(products.values())))):
+            bundles[bundle].append((component, quantity))
+        return _Catalogue(products, {v: k for k, v in products.items()}, dict(bundles))
+
+    def _current_reservations(self, order_ids: list[int]) -> dict[int, dict[tuple, int]]:
+        if not order_ids:
+            return {}
+        m = movement_t.c
+        rows = self.conn.execute(
+            sa.select(m.order_id, m.product_id, m.location_id, sa.func.sum(m.reserved_delta))
+            .where(m.order_id.in_(order_ids))
+            .group_by(m.order_id, m.product_id, m.location_id))
+        current: dict[int, dict[tuple, int]] = defaultdict(dict)
+        for order_id, product, location, reserved in rows:
+            if reserved:
+                current[order_id][(product, location)] = int(reserved)
+        return current
+
+    def _location_ids(self) -> list[int]:
+        rows = dict(self.conn.execute(sa.select(location_t.c.code, location_t.c.id)).all())
+        if not self.location_codes:
+            return sorted(rows.values())
+        return [rows[c] for c in self.location_codes if c in rows]
+
+    def _lock_balances(self, products: set[int]) -> None:
+        if not products:
+            return
+        b = balance_t.c
+        query = (sa.select(b.product_id, b.location_id, b.on_hand, b.reserved)
+                 .where(b.product_id.in_(sorted(products)))
+                 .order_by(b.product_id, b.location_id))
+        if not is_sqlite(self.conn):
+            query = query.with_for_update()
+        for row in self.conn.execute(query):
+            self.free[(row.product_id, row.location_id)] = [row.on_hand, row.reserved]
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def _settle(self, order: Order, oid: int, previous: str | None, catalogue: _Catalogue,
+                current: dict[tuple, int]) -> tuple[str, str]:
+        """Decide the order's hub status and queue the movements that bring its stock there."""
+        target = order.status
+        if previous in TERMINAL and target not in TERMINAL:
+            return previous, ""  # never move an order backwards
+        needs, unknown = catalogue.needs(order)
+        if target in RELEASING:
+            self._release(oid, order, current)
+            return target.value, ""
+        if target in (OrderStatus.FULFILLED, OrderStatus.DELIVERED):
+            return self._ship(oid, order, needs, current, catalogue)
+        if unknown:
+            self._release(oid, order, current)
+            names = ", ".join(repr(s) for s in sorted(set(unknown)))
+            return OrderStatus.ON_HOLD.value, f"unknown SKU {names}: add it to the catalogue"
+        short = self._reserve(oid, order, needs, current, catalogue)
+        if short:
+            return OrderStatus.ON_HOLD.value, short
+        holds = self.holds.get(order.external_id, [])
+        if holds:
+            return OrderStatus.ON_HOLD.value, "; ".join(f"{h.code}: {h.reason}" for h in holds)
+        return OrderStatus.OPEN.value, ""
+
+    def _release(self, oid: int, order: Order, current: dict[tuple, int]) -> None:
+        for (product, location), reserved in current.items():
+            self._move("release", oid, order, product, location, 0, -reserved)
+
+    def _reserve(self, oid: int, order: Order, needs: dict[int, int], current: dict[tuple, int],
+                 catalogue: _Catalogue) -> str:
+        """Bring the order's reservation to ``needs``; returns a shortage reason, or ''."""
+        held: dict[int, int] = defaultdict(int)
+        for (product, _loc), reserved in current.items():
+            held[product] += reserved
+        shortages = []
+        for product, wanted in sorted(needs.items()):
+            missing = wanted - held.get(product, 0)
+            free = sum(self._free(product, loc) for loc in self.locations)
+            if missing > free:
+                shortages.append(f"{catalogue.skus[product]!r} needs {missing} more, "
+                                 f"{free} available")
+        if shortages:
+            return "not enough stock: " + "; ".join(shortages)
+        for (product, location), reserved in current.items():
+            excess = held[product] - needs.get(product, 0)
+            give = min(reserved, max(0, excess))
+            if give:
+                self._move("release", oid, order, product, location, 0, -give)
+                held[product] -= give
+        for product, wanted in sorted(needs.items()):
+            missing = wanted - held.get(product, 0)
+            for location in self.locations:
+                take = min(missing, self._free(product, location))
+                if take > 0:
+                    self._move("reservation", oid, order, product, location, 0, take)
+                    missing -= take
+        return ""
+
+    def _ship(self, oid: int, order: Order, needs: dict[int, int], current: dict[tuple, int],
+              catalogue: _Catalogue) -> tuple[str, str]:
+        """The channel says it shipped: reserved units become a sale, the rest leave free stock."""
+        for (product, location), reserved in current.items():
+            self._move("sale", oid, order, product, location, -reserved, -reserved)
+            needs[product] = needs.get(product, 0) - reserved
+        for product, missing in sorted(needs.items()):
+            for location in self.locations:
+                take = min(missing, self._free(product, location))
+                if take > 0:
+                    self._move("sale", oid, order, product, location, -take, 0)
+                    missing -= take
+            if missing > 0:
+                return (OrderStatus.ON_HOLD.value, f"shipped on the channel, but "
+                        f"{catalogue.skus[product]!r} is short by {missing}: count the stock")
+        return order.status.value, ""
+
+    def _free(self, product: int, location: int) -> int:
+        on_hand, reserved = self.free.get((product, location), (0, 0))
+        return on_hand - reserved
+
+    def _move(self, kind: str, oid: int, order: Order, product: int, location: int,
+              d_on_hand: int, d_reserved: int) -> None:
+        level = self.free.setdefault((product, location), [0, 0])
+        level[0] += d_on_hand
+        level[1] += d_reserved
+        self.moves.append({"kind": kind, "product_id": product, "location_id": location,
+                           "on_hand_delta": d_on_hand, "reserved_delta": d_reserved,
+                           "reason": "", "channel": self.channel,
+                           "reference": order.number or order.external_id, "actor": self.actor,
+                           "order_id": oid, "created_at": self.stamp})
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def _write(self, updates: list, inserted: dict[str, int], catalogue: _Catalogue) -> None:
+        rows, lines, events = [], [], []
+        for order, oid, status, reason, previous in updates:
+            rows.append({**_order_row(order), "b_id": oid, "status": status,
+                         "hold_reason": reason, "updated_at": self.stamp})
+            lines.extend({"order_id": oid, "line_no": n, "sku": line.sku,
+                          "product_id": catalogue.products.get(line.sku),
+                          "quantity": line.quantity, "unit_price": line.unit_price,
+                          "title": line.title, "external_id": line.external_id}
+                         for n, line in enumerate(order.lines, 1))
+            action = "created" if order.external_id in inserted else "updated"
+            if action == "created" or status != previous or reason:
+                events.append({"order_id": oid, "status": status, "actor": self.actor,
+                               "note": reason or f"{action} from {self.channel}",
+                               "created_at": self.stamp})
+            self.report.outcomes.append(Outcome(order.external_id, action, status, reason))
+        self.conn.execute(order_t.update().where(order_t.c.id == sa.bindparam("b_id")), rows)
+        updated = [oid for order, oid, *_ in updates if order.external_id not in inserted]
+        if updated:
+            self.conn.execute(order_line_t.delete().where(order_line_t.c.order_id.in_(updated)))
+        if lines:
+            self.conn.execute(order_line_t.insert(), lines)
+        if events:
+            self.conn.execute(order_event_t.insert(), events)
+        self._apply_moves(catalogue)
+
+    def _apply_moves(self, catalogue: _Catalogue) -> None:
+        if not self.moves:
+            return
+        deltas: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+        for move in self.moves:
+            delta = deltas[(move["product_id"], move["location_id"])]
+            delta[0] += move["on_hand_delta"]
+            delta[1] += move["reserved_delta"]
+        b = balance_t.c
+        params = [{"p": p, "l": loc, "doh": d[0], "dr": d[1]}
+                  for (p, loc), d in sorted(deltas.items()) if d != [0, 0]]
+        if params:
+            doh, dr = sa.bindparam("doh"), sa.bindparam("dr")
+            result = self.conn.execute(
+                balance_t.update()
+                .where(b.product_id == sa.bindparam("p"), b.location_id == sa.bindparam("l"),
+                       b.reserved + dr >= 0, b.reserved + dr <= b.on_hand + doh)
+                .values(on_hand=b.on_hand + doh, reserved=b.reserved + dr), params)
+            if result.rowcount != len(params):
+                raise StockError("intake's reservation guard refused a balance update; "
+                                 "the page was rolled back and will be retried")
+        self.conn.execute(movement_t.insert(), self.moves)
+        self._report_changes(catalogue)
+
+    def _report_changes(self, catalogue: _Catalogue) -> None:
+        codes = dict(self.conn.execute(sa.select(location_t.c.id, location_t.c.code)).all())
+        for move in self.moves:
+            key = (move["product_id"], move["location_id"])
+            on_hand, reserved = self.free[key]
+            quantity = move["reserved_delta"] if move["kind"] != "sale" else move["on_hand_delta"]
+            self.report.changes.append(StockChange(
+                sku=catalogue.skus[key[0]], location=codes[key[1]], kind=move["kind"],
+                quantity=quantity, on_hand=on_hand, reserved=reserved, channel=self.channel,
+                reference=move["reference"]))
+
+
+def _order_row(order: Order) -> dict:
+    address, customer = order.shipping_address, order.customer
+    window = order.delivery_window
+    return {
+        "number": order.number, "channel_status": order.status.value,
+        "payment_status": order.payment_status.value, "currency": order.currency,
+        "total": order.total, "customer_id": customer.external_id,
+        "customer_name": customer.name, "customer_email": customer.email,
+        "customer_phone": customer.phone, "company": customer.company or address.company,
+        "ship_name": address.name, "ship_line1": address.line1, "ship_line2": address.line2,
+        "ship_city": address.city, "ship_region": address.region,
+        "ship_postcode": address.postcode, "ship_country": address.country,
+        "ship_phone": address.phone, "latitude": address.latitude,
+        "longitude": address.longitude, "window_start": window.start if window else None,
+        "window_end": window.end if window else None, "notes": order.notes,
+        "risk_level": order.risk_level or "", "placed_at": order.placed_at,
+        "version": order.updated_at,
+    }

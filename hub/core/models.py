@@ -1,0 +1,226 @@
+"""Database tables (SQLModel). Only the core reads and writes them.
+
+The stock journal (:class:`Movement`) is append-only; :class:`Balance` rows are
+derived from it in the same transaction and checked by the database itself
+(``reserved`` between 0 and ``on_hand``), so no code path can reserve a unit twice.
+Schema changes go through Alembic migrations in ``hub/core/migrations``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+metadata = SQLModel.metadata
+metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def now() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None:
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            value = value.astimezone(UTC)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def _ts(nullable: bool = False, index: bool = False):  # type: ignore[no-untyped-def]
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+def _money():  # type: ignore[no-untyped-def]
+    return sa.Column(sa.Numeric(18, 4), nullable=False, server_default="0")
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "product"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(sa_column=sa.Column(sa.String(128), nullable=False, unique=True))
+    name: str = ""
+    barcode: str = Field(default="", index=True)
+    weight_grams: float = 0.0
+    volume_cm3: float = 0.0
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class BundleComponent(SQLModel, table=True):
+    __tablename__ = "bundle_component"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    bundle_id: int = Field(foreign_key="product.id", primary_key=True)
+    component_id: int = Field(foreign_key="product.id", primary_key=True)
+    quantity: int = 1
+
+
+class Location(SQLModel, table=True):
+    __tablename__ = "location"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    name: str = ""
+    kind: str = "warehouse"
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class Movement(SQLModel, table=True):
+    """One line of the stock journal. Never updated, never deleted."""
+
+    __tablename__ = "movement"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    product_id: int = Field(foreign_key="product.id", index=True)
+    location_id: int = Field(foreign_key="location.id")
+    on_hand_delta: int = 0
+    reserved_delta: int = 0
+    reason: str = ""
+    channel: str = ""
+    reference: str = ""
+    actor: str = ""
+    order_id: int | None = Field(default=None, foreign_key="sales_order.id", index=True)
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class Balance(SQLModel, table=True):
+    """On hand and reserved per SKU and location: the sum of the journal, kept in step."""
+
+    __tablename__ = "balance"
+    __table_args__ = (
+        sa.CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+        sa.CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
+        sa.CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+    )
+
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    location_id: int = Field(foreign_key="location.id", primary_key=True)
+    on_hand: int = 0
+    reserved: int = 0
+
+
+class Listing(SQLModel, table=True):
+    """A channel's own id for one of our SKUs, and the quantity it last confirmed."""
+
+    __tablename__ = "listing"
+    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_listing_channel"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    external_id: str = Field(sa_column=sa.Column(sa.String(128), nullable=False))
+    parent_id: str = ""
+    location_id: str = ""
+    product_id: int = Field(foreign_key="product.id", index=True)
+    title: str = ""
+    managed: bool = True
+    confirmed_quantity: int | None = None
+    confirmed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class SalesOrder(SQLModel, table=True):
+    """An order from any channel; (channel, external_id) is unique: intake is idempotent."""
+
+    __tablename__ = "sales_order"
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "external_id", name="uq_sales_order_channel"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    external_id: str = Field(sa_column=sa.Column(sa.String(128), nullable=False))
+    number: str = ""
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False, index=True))
+    channel_status: str = ""
+    payment_status: str = ""
+    hold_reason: str = ""
+    currency: str = "USD"
+    total: Decimal = Field(default=Decimal("0"), sa_column=_money())
+    customer_id: str = ""
+    customer_name: str = ""
+    customer_email: str = ""
+    customer_phone: str = ""
+    company: str = ""
+    ship_name: str = ""
+    ship_line1: str = ""
+    ship_line2: str = ""
+    ship_city: str = ""
+    ship_region: str = ""
+    ship_postcode: str = ""
+    ship_country: str = ""
+    ship_phone: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    window_start: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    window_end: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    notes: str = ""
+    risk_level: str = ""
+    placed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    version: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class SalesOrderLine(SQLModel, table=True):
+    __tablename__ = "sales_order_line"
+    __table_args__ = (sa.CheckConstraint("quantity >= 0", name="quantity_not_negative"),)
+
+    order_id: int = Field(foreign_key="sales_order.id", primary_key=True)
+    line_no: int = Field(primary_key=True)
+    sku: str = ""
+    product_id: int | None = Field(default=None, foreign_key="product.id")
+    quantity: int = 0
+    unit_price: Decimal = Field(default=Decimal("0"), sa_column=_money())
+    title: str = ""
+    external_id: str = ""
+
+
+class OrderEvent(SQLModel, table=True):
+    """The order's history: every status change and note, with who and when (the audit trail)."""
+
+    __tablename__ = "order_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    status: str = ""
+    note: str = ""
+    actor: str = ""
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+# Plain Core handles for the hot paths (intake, reservations), which avoid the ORM's overhead.
+product_t = Product.__table__  # type: ignore[attr-defined]
+bundle_t = BundleComponent.__table__  # type: ignore[attr-defined]
+location_t = Location.__table__  # type: ignore[attr-defined]
+movement_t = Movement.__table__  # type: ignore[attr-defined]
+balance_t = Balance.__table__  # type: ignore[attr-defined]
+listing_t = Listing.__table__  # type: ignore[attr-defined]
+order_t = SalesOrder.__table__  # type: ignore[attr-defined]
+order_line_t = SalesOrderLine.__table__  # type: ignore[attr-defined]
+order_event_t = OrderEvent.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,156 @@
+"""The running hub: settings, database, plugins and configured channels in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from hub.channels import Channel
+from hub.core import ledger, migrate
+from hub.core.config import Settings, load_settings, validate_plugin_sections
+from hub.core.db import make_engine, run_in_transaction
+from hub.core.intake import IntakeReport, ingest
+from hub.core.plugins import PluginHost
+from hub.errors import ConfigError, NotFound
+from hub.orders import Hold, Order
+from hub.stock import StockChange
+
+log = logging.getLogger("hub")
+
+
+class Hub:
+    """Everything a command or the service needs: open it once, close it at the end."""
+
+    def __init__(self, settings: Settings, plugins: PluginHost, engine: Engine | None = None):
+        self.settings = settings
+        self.plugins = plugins
+        self.engine = engine or make_engine(settings.database.url, echo=settings.database.echo)
+        validated = validate_plugin_sections(settings, {
+            "channels": plugins.channel_types, "carriers": plugins.carrier_types,
+            "notifiers": plugins.notifier_types})
+        self.channel_configs = validated["channels"]
+        self._channels: dict[str, Channel] = {}
+
+    @classmethod
+    def open(cls, config: str | Path | None = None, *, settings: Settings | None = None,
+             plugins: Iterable[object] = (), entry_points: bool = True) -> Hub:
+        """Load settings (from ``config`` unless given) and plugins, and connect."""
+        settings = settings or load_settings(config)
+        return cls(settings, PluginHost.load(plugins, entry_points=entry_points))
+
+    def close(self) -> None:
+        """Close channel clients and database connections."""
+        for channel in self._channels.values():
+            try:
+                channel.close()
+            except Exception:
+                log.exception("channel %s failed to close", channel.name)
+        self.engine.dispose()
+
+    def __enter__(self) -> Hub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- database ------------------------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Migrate the database to the latest schema and add the configured locations."""
+        migrate.upgrade(self.engine)
+        self.sync_locations()
+
+    def require_schema(self) -> None:
+        """Refuse to work on a database that is not at the latest migration."""
+        current, head = migrate.current_revision(self.engine), migrate.head_revision(self.engine)
+        if current != head:
+            raise ConfigError(f"database {self.engine.url.render_as_string()} is at revision "
+                              f"{current or 'none'}, the hub needs {head}: run `hub db upgrade`")
+
+    def sync_locations(self) -> None:
+        """Create or update the locations declared in the configuration."""
+        def work(conn: Connection) -> None:
+            for code, section in self.settings.locations.items():
+                ledger.ensure_location(conn, code, name=section.name or code, kind=section.kind,
+                                       address=section.address, latitude=section.latitude,
+                                       longitude=section.longitude)
+        run_in_transaction(self.engine, work)
+
+    def write(self, work: Any) -> Any:
+        """Run ``work(connection)`` in one transaction and report stock changes to plugins."""
+        result = run_in_transaction(self.engine, work)
+        if isinstance(result, list) and result and isinstance(result[0], StockChange):
+            self.plugins.call_each("stock_changed", changes=result)
+        return result
+
+    def read(self, work: Any) -> Any:
+        """Run ``work(connection)`` for reading."""
+        with self.engine.connect() as connection:
+            return work(connection)
+
+    # -- channels ------------------------------------------------------------------------
+
+    def channel(self, name: str) -> Channel:
+        """The adapter of configured channel ``name`` (created on first use)."""
+        if name not in self._channels:
+            if name not in self.channel_configs:
+                known = ", ".join(sorted(self.channel_configs)) or "none configured"
+                raise NotFound(f"no channel {name!r} in {self.settings.path} (known: {known})",
+                               field="channel")
+            config = self.channel_configs[name]
+            self._channels[name] = self.plugins.channel_types[config.type](name, config)
+        return self._channels[name]
+
+    def channel_locations(self, name: str) -> list[str]:
+        """Location codes channel ``name`` sells from, in priority order (empty: all)."""
+        config = self.channel_configs.get(name)
+        return list(getattr(config, "locations", []) or [])
+
+    def available(self, channel: str, skus: Sequence[str] | None = None) -> dict[str, int]:
+        """Available-to-promise per SKU for ``channel`` (its locations, buffer and cap)."""
+        config = self.channel_configs.get(channel)
+        return self.read(lambda conn: ledger.available_to_promise(
+            conn, skus, locations=self.channel_locations(channel),
+            safety_buffer=getattr(config, "safety_buffer", 0),
+            cap=getattr(config, "max_quantity", None)))
+
+    # -- orders --------------------------------------------------------------------------
+
+    def holds_for(self, orders: Sequence[Order]) -> dict[str, list[Hold]]:
+        """Ask every plugin's ``check_order`` about each order; a failing plugin is skipped."""
+        holds: dict[str, list[Hold]] = {}
+        for order in orders:
+            found: list[Hold] = []
+            for _plugin, result in self.plugins.call_each("check_order", order=order):
+                if isinstance(result, Hold):
+                    found.append(result)
+                elif result:
+                    found.extend(result)
+            if found:
+                holds[order.external_id] = found
+        return holds
+
+    def ingest(self, channel: str, orders: Sequence[Order], actor: str = "intake") -> IntakeReport:
+        """Take a page of orders from ``channel``: store, check, reserve; then tell plugins."""
+        report = ingest(self.engine, channel, orders, locations=self.channel_locations(channel),
+                        holds=self.holds_for(orders), actor=actor)
+        by_id = {o.external_id: o for o in orders}
+        for outcome in report.outcomes:
+            if outcome.action != "unchanged":
+                self.plugins.call_each("order_received", order=by_id[outcome.external_id],
+                                       status=outcome.status)
+        if report.changes:
+            self.plugins.call_each("stock_changed", changes=report.changes)
+        return report
+
+
+def order_count(conn: Connection) -> int:
+    """How many orders the hub holds."""
+    from hub.core.models import order_t
+
+    return int(conn.scalar(sa.select(sa.func.count()).select_from(order_t)) or 0)
