@@ -1,1 +1,92 @@
-"""The ``hub`` command."""
+"""The ``hub`` command: set up, inspect and operate the hub.
+
+Every command takes ``--config PATH`` (default ``$HUB_CONFIG`` or ``config/hub.toml``).
+A :class:`hub.errors.HubError` is printed as one line on stderr with exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.cli import orders, stock
+from hub.cli.common import ConfigOption, open_hub
+from hub.core.config import config_path
+from hub.core.starter import write_starter_config
+from hub.errors import HubError
+
+app = typer.Typer(help="Integration hub for multi-channel sales.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(stock.app, name="stock")
+app.add_typer(orders.app, name="orders")
+
+try:  # the routing commands live with the routing engine
+    from hub.cli import route
+
+    app.add_typer(route.app, name="route", help="Plan delivery routes.")
+except ImportError:  # pragma: no cover - routing is part of the distribution
+    pass
+
+console = Console()
+
+
+@app.command()
+def init(config: ConfigOption = None,
+         force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False) -> None:
+    """Write a commented starter config and create the database."""
+    path = config_path(config)
+    if path.exists() and not force:
+        console.print(f"{path} exists; keeping it (use --force to overwrite)")
+    else:
+        write_starter_config(path)
+        console.print(f"wrote {path}")
+    with open_hub(path, check_schema=False) as hub:
+        hub.upgrade()
+        console.print(f"database ready: {hub.engine.url.render_as_string()}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None) -> None:
+    """Migrate the database to the latest schema."""
+    with open_hub(config, check_schema=False) as hub:
+        hub.upgrade()
+        console.print("database is at the latest revision")
+
+
+@app.command()
+def plugins(config: ConfigOption = None,
+            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+            all_: Annotated[bool, typer.Option("--all", help="Also list plugins with no hooks.")]
+            = False) -> None:
+    """List loaded plugins: name, version, hooks, what they provide and where from."""
+    from hub.core.plugins import PluginHost
+
+    host = PluginHost.load()
+    rows = [r for r in host.describe() if all_ or r["hooks"]]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table("plugin", "version", "provides", "hooks", "from")
+    for r in rows:
+        table.add_row(r["name"], r["version"], ", ".join(r["provides"]), ", ".join(r["hooks"]),
+                      f"{r['package']} ({r['module']})")
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, turning hub errors into one line and exit code 1."""
+    try:
+        app(args=argv)
+    except HubError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(1)
+
+
+__all__ = ["app", "main"]

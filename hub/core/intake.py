@@ -199,7 +199,12 @@ class _Intake:
                 sa.select(bundle_t.c.bundle_id, bundle_t.c.component_id, bundle_t.c.quantity)
                 .where(bundle_t.c.bundle_id.in_(list(products.values())))):
             bundles[bundle].append((component, quantity))
-        return _Catalogue(products, {v: k for k, v in products.items()}, dict(bundles))
+        skus = {v: k for k, v in products.items()}
+        components = {c for parts in bundles.values() for c, _ in parts} - set(skus)
+        if components:
+            skus.update(self.conn.execute(sa.select(product_t.c.id, product_t.c.sku)
+                                          .where(product_t.c.id.in_(components))).all())
+        return _Catalogue(products, skus, dict(bundles))
 
     def _current_reservations(self, order_ids: list[int]) -> dict[int, dict[tuple, int]]:
         if not order_ids:
@@ -351,9 +356,9 @@ class _Intake:
             self.conn.execute(order_line_t.insert(), lines)
         if events:
             self.conn.execute(order_event_t.insert(), events)
-        self._apply_moves(catalogue)
+        self._apply_moves()
 
-    def _apply_moves(self, catalogue: _Catalogue) -> None:
+    def _apply_moves(self) -> None:
         if not self.moves:
             return
         deltas: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
@@ -375,16 +380,19 @@ class _Intake:
                 raise StockError("intake's reservation guard refused a balance update; "
                                  "the page was rolled back and will be retried")
         self.conn.execute(movement_t.insert(), self.moves)
-        self._report_changes(catalogue)
+        self._report_changes()
 
-    def _report_changes(self, catalogue: _Catalogue) -> None:
+    def _report_changes(self) -> None:
         codes = dict(self.conn.execute(sa.select(location_t.c.id, location_t.c.code)).all())
+        products = {move["product_id"] for move in self.moves}
+        skus = dict(self.conn.execute(sa.select(product_t.c.id, product_t.c.sku)
+                                      .where(product_t.c.id.in_(products))).all())
         for move in self.moves:
             key = (move["product_id"], move["location_id"])
             on_hand, reserved = self.free[key]
             quantity = move["reserved_delta"] if move["kind"] != "sale" else move["on_hand_delta"]
             self.report.changes.append(StockChange(
-                sku=catalogue.skus[key[0]], location=codes[key[1]], kind=move["kind"],
+                sku=skus[key[0]], location=codes[key[1]], kind=move["kind"],
                 quantity=quantity, on_hand=on_hand, reserved=reserved, channel=self.channel,
                 reference=move["reference"]))
 

@@ -1,0 +1,56 @@
+"""``hub orders``: list and show orders."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.cli.common import ConfigOption, open_hub
+from hub.core.orderbook import find_order, list_orders
+
+app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
+console = Console()
+
+
+@app.command("list")
+def list_(config: ConfigOption = None,
+          status: Annotated[str | None, typer.Option(help="Only this status, e.g. on_hold.")] = None,
+          channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+          limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50) -> None:
+    """The most recent orders."""
+    with open_hub(config) as hub:
+        rows = hub.read(lambda c: list_orders(c, status=status, channel=channel, limit=limit))
+    table = Table("id", "channel", "order", "status", "customer", "total", "why held")
+    for r in rows:
+        table.add_row(str(r.id), r.channel, r.number or r.external_id, r.status, r.customer,
+                      f"{r.total:.2f} {r.currency}", r.hold_reason)
+    console.print(table)
+
+
+@app.command()
+def show(ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
+         config: ConfigOption = None,
+         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """One order with its lines and history."""
+    with open_hub(config) as hub:
+        record = hub.read(lambda c: find_order(c, ref))
+    if as_json:
+        typer.echo(json.dumps({"order": record.order, "lines": record.lines,
+                               "history": record.events}, default=str, indent=2))
+        return
+    o = record.order
+    console.print(f"[bold]{o['channel']}:{o['external_id']}[/] {o['number']}  status "
+                  f"[bold]{o['status']}[/] {o['hold_reason']}")
+    console.print(f"{o['customer_name']} <{o['customer_email']}>  {o['ship_line1']}, "
+                  f"{o['ship_postcode']} {o['ship_city']} {o['ship_country']}")
+    for line in record.lines:
+        console.print(f"  {line['quantity']:>4} × {line['sku']}  {line['title']}  "
+                      f"@ {line['unit_price']:.2f}")
+    console.print(f"  total {o['total']:.2f} {o['currency']}")
+    for event in record.events:
+        console.print(f"  {event['created_at']:%Y-%m-%d %H:%M:%S} {event['status']:<10} "
+                      f"{event['note']} ({event['actor']})")

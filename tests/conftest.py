@@ -1,0 +1,83 @@
+"""Shared fixtures: a hub on SQLite and on the real PostgreSQL, plugins of our choosing.
+
+PostgreSQL comes from ``HUB_TEST_DATABASE_URL`` (default: the local server's ``test``
+database). Each test gets a schema of its own, so test runs never see each other's rows;
+a PostgreSQL that cannot be reached fails the test rather than skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from hub.core.config import parse_settings
+from hub.core.runtime import Hub
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PG_URL = os.environ.get("HUB_TEST_DATABASE_URL",
+                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hub.db'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh schema in the test PostgreSQL database, dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    except sa.exc.OperationalError as error:
+        pytest.fail(f"PostgreSQL at {PG_URL} is not reachable (set HUB_TEST_DATABASE_URL): "
+                    f"{error}")
+    separator = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """Each test using it runs once on SQLite and once on PostgreSQL."""
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    return str(request.getfixturevalue(name))
+
+
+def make_hub(url: str, *, plugins: tuple = (), entry_points: bool = True,
+             channels: dict | None = None, locations: dict | None = None) -> Hub:
+    """A migrated hub on ``url`` with locations ``main`` and ``store`` unless told otherwise."""
+    settings = parse_settings({
+        "database": {"url": url},
+        "locations": locations if locations is not None else {
+            "main": {"name": "Main warehouse", "latitude": 52.5, "longitude": 13.4},
+            "store": {"name": "City store", "kind": "store"}},
+        "channels": channels or {},
+    })
+    hub = Hub.open(settings=settings, plugins=plugins, entry_points=entry_points)
+    hub.upgrade()
+    return hub
+
+
+@pytest.fixture
+def hub(db_url: str) -> Iterator[Hub]:
+    """A migrated hub with the installed plugins, on SQLite and on PostgreSQL."""
+    with make_hub(db_url) as the_hub:
+        yield the_hub
+
+
+@pytest.fixture
+def sqlite_hub(sqlite_url: str) -> Iterator[Hub]:
+    """A migrated hub on SQLite only, for tests that do not depend on the database."""
+    with make_hub(sqlite_url) as the_hub:
+        yield the_hub
