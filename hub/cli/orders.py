@@ -54,3 +54,24 @@ def show(ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or
     for event in record.events:
         console.print(f"  {event['created_at']:%Y-%m-%d %H:%M:%S} {event['status']:<10} "
                       f"{event['note']} ({event['actor']})")
+
+
+@app.command()
+def ship(ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
+         carrier: Annotated[str, typer.Option(help="Carrier name, e.g. DHL or own-fleet.")],
+         tracking: Annotated[str, typer.Option(help="Tracking number.")] = "",
+         config: ConfigOption = None) -> None:
+    """Mark an open order shipped: its reserved stock leaves the ledger."""
+    with open_hub(config) as hub:
+        shipment = hub.ship(ref, carrier, tracking, actor="cli")
+    console.print(f"shipped {shipment.order_channel}:{shipment.order_external_id} with "
+                  f"{shipment.carrier} {shipment.tracking_number}")
+
+
+@app.command()
+def deliver(ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
+            config: ConfigOption = None) -> None:
+    """Record that a shipped order was delivered."""
+    with open_hub(config) as hub:
+        shipment = hub.deliver(ref, actor="cli")
+    console.print(f"delivered {shipment.order_channel}:{shipment.order_external_id}")

@@ -11,6 +11,15 @@ from sqlalchemy.engine import Connection
 
 from hub.core.models import order_event_t, order_line_t, order_t
 from hub.errors import NotFound
+from hub.orders import (
+    Address,
+    Customer,
+    DeliveryWindow,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -74,3 +83,31 @@ def find_order(connection: Connection, ref: str, channel: str | None = None) -> 
                                 .where(order_event_t.c.order_id == row["id"])
                                 .order_by(order_event_t.c.id)).mappings().all()
     return OrderRecord(row, [dict(x) for x in lines], [dict(x) for x in events])
+
+
+def to_order(record: OrderRecord) -> Order:
+    """Rebuild the :class:`hub.Order` data class from a stored record (for hooks)."""
+    o = record.order
+    window = (DeliveryWindow(o["window_start"], o["window_end"])
+              if o["window_start"] and o["window_end"] else None)
+    return Order(
+        channel=o["channel"], external_id=o["external_id"], number=o["number"],
+        lines=tuple(OrderLine(sku=ln["sku"], quantity=ln["quantity"],
+                              unit_price=Decimal(ln["unit_price"]), title=ln["title"],
+                              external_id=ln["external_id"]) for ln in record.lines),
+        currency=o["currency"], total=Decimal(o["total"]),
+        status=OrderStatus(o["status"]) if o["status"] in OrderStatus._value2member_map_
+        else OrderStatus.OPEN,
+        payment_status=PaymentStatus(o["payment_status"] or "unknown"),
+        customer=Customer(external_id=o["customer_id"], name=o["customer_name"],
+                          email=o["customer_email"], phone=o["customer_phone"],
+                          company=o["company"]),
+        shipping_address=Address(name=o["ship_name"], company=o["company"],
+                                 line1=o["ship_line1"], line2=o["ship_line2"],
+                                 city=o["ship_city"], region=o["ship_region"],
+                                 postcode=o["ship_postcode"], country=o["ship_country"],
+                                 phone=o["ship_phone"], latitude=o["latitude"],
+                                 longitude=o["longitude"]),
+        placed_at=o["placed_at"], updated_at=o["version"], delivery_window=window,
+        notes=o["notes"], risk_level=o["risk_level"] or None,
+    )

@@ -11,13 +11,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hub.channels import Channel
-from hub.core import ledger, migrate
+from hub.core import fulfilment, ledger, migrate
 from hub.core.config import Settings, load_settings, validate_plugin_sections
 from hub.core.db import make_engine, run_in_transaction
 from hub.core.intake import IntakeReport, ingest
+from hub.core.orderbook import to_order
 from hub.core.plugins import PluginHost
 from hub.errors import ConfigError, NotFound
 from hub.orders import Hold, Order
+from hub.shipping import Shipment
 from hub.stock import StockChange
 
 log = logging.getLogger("hub")
@@ -147,6 +149,23 @@ class Hub:
         if report.changes:
             self.plugins.call_each("stock_changed", changes=report.changes)
         return report
+
+    def ship(self, ref: str, carrier: str, tracking_number: str = "", tracking_url: str = "",
+             actor: str = "") -> Shipment:
+        """Ship an open order; tells plugins through ``stock_changed`` and ``order_shipped``."""
+        record, shipment, changes = run_in_transaction(self.engine, lambda c: fulfilment.ship(
+            c, ref, carrier, tracking_number, tracking_url, actor))
+        if changes:
+            self.plugins.call_each("stock_changed", changes=changes)
+        self.plugins.call_each("order_shipped", order=to_order(record), shipment=shipment)
+        return shipment
+
+    def deliver(self, ref: str, carrier: str = "", actor: str = "") -> Shipment:
+        """Record delivery of a shipped order; tells plugins through ``order_delivered``."""
+        record, shipment = run_in_transaction(self.engine, lambda c: fulfilment.deliver(
+            c, ref, carrier, actor))
+        self.plugins.call_each("order_delivered", order=to_order(record), shipment=shipment)
+        return shipment
 
 
 def order_count(conn: Connection) -> int:
