@@ -1,1 +1,18 @@
-"""woocommerce plugin (in progress)."""
+"""WooCommerce channel plugin: a store spoken to through the ``wc/v3`` REST API.
+
+The adapter is :class:`~hub_plugins.woocommerce.channel.WooCommerceChannel`; the store
+emulator for demos and tests is :class:`~hub_plugins.woocommerce.sandbox.WooSandbox`.
+"""
+
+from hub import hookimpl
+
+from .channel import WooCommerceChannel, WooCommerceConfig
+from .sandbox import WooSandbox
+
+__all__ = ["WooCommerceChannel", "WooCommerceConfig", "WooSandbox"]
+
+
+@hookimpl
+def register_channel_types(register):  # type: ignore[no-untyped-def]
+    """Register the WooCommerce channel type."""
+    register(WooCommerceChannel)
