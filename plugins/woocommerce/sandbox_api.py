@@ -19,6 +19,7 @@ from .sandbox_webhooks import WebhookDispatcher
 PREFIX = "/wp-json/wc/v3"
 BATCH_LIMIT = 100
 EDIT = ("POST", "PUT", "PATCH")
+BATCH_ITEMS = web.RequestKey("batch_items", int)
 
 
 def woo_error(status: int, code: str, message: str) -> web.Response:
@@ -63,7 +64,7 @@ class Api:
             response = woo_error(
                 404, "rest_no_route", "No route was found matching the URL and request method."
             )
-        items = request.get("batch_items", 0)
+        items = request.get(BATCH_ITEMS, 0)
         self.calls.append(
             ApiCall(
                 request.method,
@@ -176,7 +177,7 @@ class Api:
     ) -> web.Response:
         data = await body(request)
         count = sum(len(data.get(k) or ()) for k in ("create", "update", "delete"))
-        request["batch_items"] = count
+        request[BATCH_ITEMS] = count
         if count > self.batch_limit:
             raise StoreError(
                 413,

@@ -1,0 +1,81 @@
+"""Fixtures for the WooCommerce plugin: a sandbox store served over HTTP, a channel
+pointing at it through the real ``woocommerce`` client, and a webhook receiver that
+verifies deliveries with the channel, as the hub's webhook endpoint does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from aiohttp import web
+
+from hub import WebhookEvent
+from hub.sandbox import SandboxServer
+from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig, WooSandbox
+
+
+@dataclass
+class Receiver:
+    """The hub's side of webhooks: deliveries accepted (as events) and refused."""
+
+    channel: WooCommerceChannel | None = None
+    events: list[WebhookEvent] = field(default_factory=list)
+    refused: int = 0
+    url: str = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        assert self.channel is not None
+        if not self.channel.verify_webhook(request.headers, body):
+            self.refused += 1
+            return web.json_response({"error": "bad signature"}, status=401)
+        self.events.append(self.channel.parse_webhook(request.headers, body))
+        return web.json_response({"ok": True})
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook endpoint on its own port; ``receiver.channel`` verifies deliveries."""
+    hooks = Receiver()
+    app = web.Application()
+    app.router.add_post("/hooks/woo", hooks.handle)
+    with SandboxServer(app) as server:
+        hooks.url = server.url + "/hooks/woo"
+        yield hooks
+
+
+@pytest.fixture
+def sandbox(receiver: Receiver) -> WooSandbox:
+    """An empty store whose webhooks (the plugin's four topics) go to ``receiver``."""
+    store = WooSandbox(webhook_url=receiver.url)
+    store.faults.retry_after = 0.05
+    store.faults.timeout_seconds = 0.5
+    return store
+
+
+@pytest.fixture
+def server(sandbox: WooSandbox) -> Iterator[SandboxServer]:
+    """The sandbox served on 127.0.0.1 (plain HTTP, so the client signs with OAuth 1.0a)."""
+    with sandbox.serve() as running:
+        yield running
+
+
+def make_channel(sandbox: WooSandbox, url: str, **overrides: object) -> WooCommerceChannel:
+    """A channel for ``sandbox`` served at ``url``; ``overrides`` change config keys."""
+    settings = {**sandbox.config_for(url, timeout=2.0), **overrides}
+    return WooCommerceChannel("woo", WooCommerceConfig(**settings))
+
+
+@pytest.fixture
+def channel_for(sandbox: WooSandbox, server: SandboxServer):  # type: ignore[no-untyped-def]
+    """Make more channels for the served sandbox: ``channel_for(page_size=10)``."""
+    return lambda **overrides: make_channel(sandbox, server.url, **overrides)
+
+
+@pytest.fixture
+def channel(sandbox: WooSandbox, server: SandboxServer, receiver: Receiver) -> WooCommerceChannel:
+    """The channel under test, also used by ``receiver`` to verify webhooks."""
+    adapter = make_channel(sandbox, server.url)
+    receiver.channel = adapter
+    return adapter
