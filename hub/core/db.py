@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -96,3 +97,14 @@ def transaction(engine: Engine) -> Iterator[Connection]:
     """A plain transaction (no retry): commit on success, roll back on error."""
     with engine.begin() as connection:
         yield connection
+
+
+def in_list(connection: Connection, column: Any, values: Iterable[Any]) -> Any:
+    """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter however many values.
+
+    Long IN lists cost the driver time to parse on every page; one array parameter does not.
+    """
+    values = list(values)
+    if is_sqlite(connection):
+        return column.in_(values)
+    return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))

@@ -146,14 +146,16 @@ def apply(connection: Connection, moves: Sequence[Move]) -> list[StockChange]:
         delta = deltas[(move.product_id, move.location_id)]
         delta[0] += move.on_hand_delta
         delta[1] += move.reserved_delta
-    _ensure_balances(connection, deltas.keys())
-    for (product, location), (d_on_hand, d_reserved) in sorted(deltas.items()):
-        _update_balance(connection, product, location, d_on_hand, d_reserved)
+    growing = [key for key, (d_on_hand, _) in deltas.items() if d_on_hand > 0]
+    if growing:  # a receipt may be the first stock of a SKU at a location
+        _ensure_balances(connection, growing)
+    after = {key: _update_balance(connection, *key, *delta)
+             for key, delta in sorted(deltas.items())}
     stamp = now()
     connection.execute(movement_t.insert(), [
         {**move.__dict__, "created_at": stamp} for move in moves
     ])
-    return _changes(connection, moves)
+    return _changes(connection, moves, after)
 
 
 def _ensure_balances(connection: Connection, keys: Iterable[tuple[int, int]]) -> None:
@@ -162,18 +164,21 @@ def _ensure_balances(connection: Connection, keys: Iterable[tuple[int, int]]) ->
 
 
 def _update_balance(connection: Connection, product: int, location: int, d_on_hand: int,
-                    d_reserved: int) -> None:
+                    d_reserved: int) -> tuple[int, int]:
+    """Apply deltas when the result stays valid; returns the new (on hand, reserved)."""
     b = balance_t.c
-    result = connection.execute(
+    row = connection.execute(
         balance_t.update()
         .where(b.product_id == product, b.location_id == location,
                b.on_hand + d_on_hand >= 0, b.reserved + d_reserved >= 0,
                b.reserved + d_reserved <= b.on_hand + d_on_hand)
         .values(on_hand=b.on_hand + d_on_hand, reserved=b.reserved + d_reserved)
-    )
-    if result.rowcount != 1:
+        .returning(b.on_hand, b.reserved)
+    ).first()
+    if row is None:
         raise InsufficientStock(_shortage_message(connection, product, location, d_on_hand,
                                                   d_reserved), field="quantity")
+    return int(row[0]), int(row[1])
 
 
 def _shortage_message(connection: Connection, product: int, location: int, d_on_hand: int,
@@ -187,18 +192,18 @@ def _shortage_message(connection: Connection, product: int, location: int, d_on_
             f"asked to change on hand by {d_on_hand:+d} and reserved by {d_reserved:+d}")
 
 
-def _changes(connection: Connection, moves: Sequence[Move]) -> list[StockChange]:
-    keys = sorted({(m.product_id, m.location_id) for m in moves})
-    levels = {(lvl.sku, lvl.location): lvl for lvl in levels_for(connection, keys)}
-    names = _names(connection, keys)
+def _changes(connection: Connection, moves: Sequence[Move],
+             after: dict[tuple[int, int], tuple[int, int]]) -> list[StockChange]:
+    names = _names(connection, sorted(after))
     changes = []
     for move in moves:
-        sku, code = names[(move.product_id, move.location_id)]
-        level = levels[(sku, code)]
+        key = (move.product_id, move.location_id)
+        sku, code = names[key]
+        on_hand, reserved = after[key]
         quantity = move.on_hand_delta if move.kind in ("receipt", "adjustment", "return",
                                                        "transfer", "sale") else move.reserved_delta
         changes.append(StockChange(sku=sku, location=code, kind=move.kind, quantity=quantity,
-                                   on_hand=level.on_hand, reserved=level.reserved,
+                                   on_hand=on_hand, reserved=reserved,
                                    channel=move.channel, reference=move.reference))
     return changes
 
@@ -211,19 +216,6 @@ def _names(connection: Connection, keys: Sequence[tuple[int, int]]) -> dict:
     codes = dict(connection.execute(sa.select(location_t.c.id, location_t.c.code)
                                     .where(location_t.c.id.in_(locations))).all())
     return {(p, loc): (skus[p], codes[loc]) for p, loc in keys}
-
-
-def levels_for(connection: Connection, keys: Sequence[tuple[int, int]]) -> list[StockLevel]:
-    """Stock levels of the given (product id, location id) pairs."""
-    products = {p for p, _ in keys}
-    query = (sa.select(product_t.c.sku, location_t.c.code, balance_t.c.on_hand,
-                       balance_t.c.reserved, balance_t.c.product_id, balance_t.c.location_id)
-             .join(product_t, product_t.c.id == balance_t.c.product_id)
-             .join(location_t, location_t.c.id == balance_t.c.location_id)
-             .where(balance_t.c.product_id.in_(products)))
-    wanted = set(keys)
-    return [StockLevel(sku=r.sku, location=r.code, on_hand=r.on_hand, reserved=r.reserved)
-            for r in connection.execute(query) if (r.product_id, r.location_id) in wanted]
 
 
 # --- the operations people and channels ask for -----------------------------------------
