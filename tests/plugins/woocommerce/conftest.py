@@ -61,9 +61,9 @@ def server(sandbox: WooSandbox) -> Iterator[SandboxServer]:
         yield running
 
 
-def make_channel(sandbox: WooSandbox, url: str, **overrides: object) -> WooCommerceChannel:
-    """A channel for ``sandbox`` served at ``url``; ``overrides`` change config keys."""
-    settings = {**sandbox.config_for(url, timeout=2.0), **overrides}
+def make_channel(sandbox: WooSandbox, served_at: str, **overrides: object) -> WooCommerceChannel:
+    """A channel for ``sandbox`` served at ``served_at``; ``overrides`` change config keys."""
+    settings = {**sandbox.config_for(served_at, timeout=2.0), **overrides}
     return WooCommerceChannel("woo", WooCommerceConfig(**settings))
 
 

@@ -6,10 +6,17 @@ from hub_plugins.woocommerce import WooCommerceChannel, WooSandbox
 
 
 def test_simple_products_and_variations_become_listings(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     mug = sandbox.add_product("MUG", name="Mug", stock=7)
-    tee = sandbox.add_variable_product("TEE", name="T-shirt", variations=[
-        {"sku": "TEE-S", "stock": 3, "option": "S"}, {"sku": "TEE-M", "stock": 0, "option": "M"}])
+    tee = sandbox.add_variable_product(
+        "TEE",
+        name="T-shirt",
+        variations=[
+            {"sku": "TEE-S", "stock": 3, "option": "S"},
+            {"sku": "TEE-M", "stock": 0, "option": "M"},
+        ],
+    )
 
     listings = {item.sku: item for item in channel.fetch_listings()}
 
@@ -26,7 +33,8 @@ def test_simple_products_and_variations_become_listings(
 
 
 def test_product_not_managing_stock_is_listed_unmanaged_and_reported(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     sandbox.add_product("POSTER", stock=None)
 
     [poster] = list(channel.fetch_listings())
@@ -40,7 +48,8 @@ def test_product_not_managing_stock_is_listed_unmanaged_and_reported(
 
 
 def test_duplicate_and_missing_skus_are_reported(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     first = sandbox.add_product("DUP", stock=1)
     second = sandbox.add_product("DUP", stock=2)
     nameless = sandbox.add_product("", name="No SKU", stock=4)

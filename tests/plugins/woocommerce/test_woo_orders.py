@@ -21,8 +21,7 @@ def _place(sandbox: WooSandbox, count: int) -> list[str]:
     return [str(sandbox.create_order([("MUG", 1)])["id"]) for _ in range(count)]
 
 
-def test_orders_are_pulled_page_by_page_until_total_pages(sandbox: WooSandbox,
-                                                          channel_for) -> None:
+def test_orders_are_pulled_page_by_page_until_total_pages(sandbox: WooSandbox, channel_for) -> None:
     placed = _place(sandbox, 25)
     channel = channel_for(page_size=10)
 
@@ -54,7 +53,8 @@ def test_interrupted_pull_resumes_from_the_last_cursor(sandbox: WooSandbox, chan
 
 
 def test_incremental_pull_asks_for_orders_modified_since_in_gmt(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     old, edited = _place(sandbox, 2)
     sandbox.advance(3600)
     new = str(sandbox.create_order([("MUG", 2)])["id"])
@@ -71,8 +71,9 @@ def test_incremental_pull_asks_for_orders_modified_since_in_gmt(
     assert query["modified_after"] == one_second_earlier.isoformat()
 
 
-def test_resumed_incremental_pull_keeps_its_modified_after(sandbox: WooSandbox,
-                                                           channel_for) -> None:
+def test_resumed_incremental_pull_keeps_its_modified_after(
+    sandbox: WooSandbox, channel_for
+) -> None:
     _place(sandbox, 3)
     sandbox.advance(3600)
     later = [str(sandbox.create_order([("MUG", 1)])["id"]) for _ in range(3)]
@@ -90,17 +91,24 @@ def test_a_cursor_from_elsewhere_is_refused(channel: WooCommerceChannel) -> None
         next(channel.fetch_orders(None, "page=2"))
 
 
-@pytest.mark.parametrize(("woo_status", "status", "payment"), [
-    ("pending", OrderStatus.PENDING, PaymentStatus.PENDING),
-    ("processing", OrderStatus.OPEN, PaymentStatus.PAID),
-    ("on-hold", OrderStatus.ON_HOLD, PaymentStatus.PENDING),
-    ("completed", OrderStatus.FULFILLED, PaymentStatus.PAID),
-    ("cancelled", OrderStatus.CANCELLED, PaymentStatus.VOIDED),
-    ("failed", OrderStatus.PENDING, PaymentStatus.FAILED),
-])
-def test_woo_statuses_map_to_hub_statuses(sandbox: WooSandbox, channel: WooCommerceChannel,
-                                          woo_status: str, status: OrderStatus,
-                                          payment: PaymentStatus) -> None:
+@pytest.mark.parametrize(
+    ("woo_status", "status", "payment"),
+    [
+        ("pending", OrderStatus.PENDING, PaymentStatus.PENDING),
+        ("processing", OrderStatus.OPEN, PaymentStatus.PAID),
+        ("on-hold", OrderStatus.ON_HOLD, PaymentStatus.PENDING),
+        ("completed", OrderStatus.FULFILLED, PaymentStatus.PAID),
+        ("cancelled", OrderStatus.CANCELLED, PaymentStatus.VOIDED),
+        ("failed", OrderStatus.PENDING, PaymentStatus.FAILED),
+    ],
+)
+def test_woo_statuses_map_to_hub_statuses(
+    sandbox: WooSandbox,
+    channel: WooCommerceChannel,
+    woo_status: str,
+    status: OrderStatus,
+    payment: PaymentStatus,
+) -> None:
     sandbox.add_product("MUG", stock=5)
     sandbox.create_order([("MUG", 1)], status=woo_status)
 
@@ -110,7 +118,8 @@ def test_woo_statuses_map_to_hub_statuses(sandbox: WooSandbox, channel: WooComme
 
 
 def test_refunds_map_to_refunded_and_partially_refunded(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     sandbox.add_product("MUG", price="10.00", stock=5)
     whole = sandbox.create_order([("MUG", 2)])["id"]
     part = sandbox.create_order([("MUG", 2)])["id"]
@@ -145,7 +154,8 @@ def test_money_is_exact_and_times_are_the_gmt_ones() -> None:
     assert placed["date_created"] != placed["date_created_gmt"]  # the site is not on UTC
     assert order.placed_at == gmt
     assert order.updated_at == datetime.fromisoformat(placed["date_modified_gmt"]).replace(
-        tzinfo=UTC)
+        tzinfo=UTC
+    )
     assert order.shipping_address.is_complete()
     assert order.customer.email == "ada@example.com"
     assert order.number == str(placed["id"])

@@ -21,14 +21,18 @@ def _update(listing, quantity: int) -> StockUpdate:  # type: ignore[no-untyped-d
 
 
 def test_stock_is_set_in_batches_of_at_most_one_hundred(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     for n in range(250):
         sandbox.add_product(f"P{n:03}", stock=1)
     listings = _listings(channel)
     updates = [_update(listings[f"P{n:03}"], n) for n in range(250)]
 
-    results = [r for start in range(0, 250, 100)  # as the core hands them over
-               for r in channel.push_stock(updates[start:start + 100])]
+    results = [
+        r
+        for start in range(0, 250, 100)  # as the core hands them over
+        for r in channel.push_stock(updates[start : start + 100])
+    ]
 
     assert all(r.ok for r in results)
     assert [r.confirmed for r in results] == list(range(250))
@@ -38,12 +42,14 @@ def test_stock_is_set_in_batches_of_at_most_one_hundred(
 
 
 def test_mixed_products_and_variations_use_one_call_per_parent(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     for n in range(30):
         sandbox.add_product(f"S{n}", stock=0)
     for parent in ("A", "B"):
-        sandbox.add_variable_product(parent, variations=[
-            {"sku": f"{parent}-{n}", "stock": 0} for n in range(35)])
+        sandbox.add_variable_product(
+            parent, variations=[{"sku": f"{parent}-{n}", "stock": 0} for n in range(35)]
+        )
     listings = _listings(channel)
     updates = [_update(item, 5) for item in listings.values()]
     assert len(updates) == 100
@@ -54,28 +60,36 @@ def test_mixed_products_and_variations_use_one_call_per_parent(
     assert all(r.ok and r.confirmed == 5 for r in results)
     calls = [(c.path, c.items) for c in sandbox.calls if c.method == "POST"]
     parents = {item.parent_id for item in listings.values() if item.parent_id}
-    assert sorted(calls) == sorted([("products/batch", 30)] + [
-        (f"products/{p}/variations/batch", 35) for p in parents])
+    assert sorted(calls) == sorted(
+        [("products/batch", 30)] + [(f"products/{p}/variations/batch", 35) for p in parents]
+    )
     assert sandbox.stock("B-34") == 5
 
 
 def test_the_number_of_calls_is_the_least_possible() -> None:
-    updates = ([StockUpdate(f"S{n}", str(n), 1) for n in range(150)]
-               + [StockUpdate(f"V{n}", str(1000 + n), 1, parent_id="7") for n in range(201)]
-               + [StockUpdate(f"W{n}", str(2000 + n), 1, parent_id="8") for n in range(3)])
+    updates = (
+        [StockUpdate(f"S{n}", str(n), 1) for n in range(150)]
+        + [StockUpdate(f"V{n}", str(1000 + n), 1, parent_id="7") for n in range(201)]
+        + [StockUpdate(f"W{n}", str(2000 + n), 1, parent_id="8") for n in range(3)]
+    )
 
     calls = list(stock_requests(updates, 100))
 
     assert [(endpoint, len(chunk)) for endpoint, chunk in calls] == [
-        ("products/batch", 100), ("products/batch", 50),
-        ("products/7/variations/batch", 100), ("products/7/variations/batch", 100),
-        ("products/7/variations/batch", 1), ("products/8/variations/batch", 3)]
+        ("products/batch", 100),
+        ("products/batch", 50),
+        ("products/7/variations/batch", 100),
+        ("products/7/variations/batch", 100),
+        ("products/7/variations/batch", 1),
+        ("products/8/variations/batch", 3),
+    ]
     least = math.ceil(150 / 100) + math.ceil(201 / 100) + math.ceil(3 / 100)
     assert len(calls) == least
 
 
 def test_unmanaged_product_is_reported_not_forced(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     sandbox.add_product("POSTER", stock=None)
     sandbox.add_product("MUG", stock=1)
     listings = _listings(channel)
@@ -89,7 +103,8 @@ def test_unmanaged_product_is_reported_not_forced(
 
 
 def test_unknown_id_in_a_batch_fails_only_that_update(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     sandbox.add_product("MUG", stock=1)
     mug = _listings(channel)["MUG"]
 
@@ -100,7 +115,8 @@ def test_unknown_id_in_a_batch_fails_only_that_update(
 
 
 def test_sandbox_refuses_more_than_one_hundred_items_like_woo(
-        sandbox: WooSandbox, channel: WooCommerceChannel) -> None:
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
     updates = [StockUpdate(f"S{n}", str(n), 1) for n in range(101)]
     channel.stock_batch_size = 101  # type: ignore[misc]  # pretend the adapter forgot the limit
 
