@@ -4,6 +4,8 @@ The adapter is :class:`~hub_plugins.woocommerce.channel.WooCommerceChannel`; the
 emulator for demos and tests is :class:`~hub_plugins.woocommerce.sandbox.WooSandbox`.
 """
 
+from collections.abc import Callable
+
 from hub import hookimpl
 
 from .channel import WooCommerceChannel, WooCommerceConfig
@@ -13,6 +15,6 @@ __all__ = ["WooCommerceChannel", "WooCommerceConfig", "WooSandbox"]
 
 
 @hookimpl
-def register_channel_types(register):  # type: ignore[no-untyped-def]
+def register_channel_types(register: Callable[[type], None]) -> None:
     """Register the WooCommerce channel type."""
     register(WooCommerceChannel)

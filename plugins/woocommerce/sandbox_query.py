@@ -72,6 +72,10 @@ def _listed(query: Mapping[str, str], name: str) -> set[str]:
     return {v for v in query.get(name, "").split(",") if v}
 
 
+def _field_in(field: str, wanted: set[str]) -> Callable[[JSON], bool]:
+    return lambda obj: str(obj.get(field)) in wanted
+
+
 def select(items: Sequence[JSON], query: Mapping[str, str]) -> list[JSON]:
     """Filter and sort ``items`` (stored objects) as the query asks."""
     statuses = _listed(query, "status") - {"any"}
@@ -92,7 +96,7 @@ def select(items: Sequence[JSON], query: Mapping[str, str]) -> list[JSON]:
     ):
         wanted = _listed(query, name)
         if wanted:
-            checks.append(lambda o, w=wanted, f=field: str(o.get(f)) in w)
+            checks.append(_field_in(field, wanted))
     if query.get("search"):
         text = query["search"].lower()
         checks.append(lambda o: text in str(o.get("name", "")).lower())

@@ -4,6 +4,7 @@ verifies deliveries with the channel, as the hub's webhook endpoint does."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ class Receiver:
     events: list[WebhookEvent] = field(default_factory=list)
     refused: int = 0
     url: str = ""
+    arrived: threading.Event = field(default_factory=threading.Event)  # set on each event
 
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -31,6 +33,7 @@ class Receiver:
             self.refused += 1
             return web.json_response({"error": "bad signature"}, status=401)
         self.events.append(self.channel.parse_webhook(request.headers, body))
+        self.arrived.set()
         return web.json_response({"ok": True})
 
 
