@@ -129,12 +129,15 @@ class WooCommerceChannel(Channel):
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[StockResult]:
         """Set quantities with the fewest batch calls: one per parent per 100 updates."""
-        results: dict[int, StockResult] = {}
-        for endpoint, chunk in stock_requests(updates, self.stock_batch_size):
+        results = mapping.unaddressable(updates)
+        positions = [i for i in range(len(updates)) if i not in results]
+        sendable = [updates[i] for i in positions]
+        for endpoint, chunk in stock_requests(sendable, self.stock_batch_size):
             reply = self.client.post(endpoint, mapping.stock_payload([u for _, u in chunk]))
-            answered = {str(item.get("id")): item for item in (reply.data or {}).get("update", ())}
+            answered = mapping.batch_answers(reply.data)
             for index, update in chunk:
-                results[index] = mapping.stock_result(update, answered.get(update.external_id))
+                item = answered.get(update.external_id)
+                results[positions[index]] = mapping.stock_result(update, item)
         return [results[index] for index in range(len(updates))]
 
     def fulfill(

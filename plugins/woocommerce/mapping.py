@@ -181,6 +181,26 @@ def stock_payload(updates: Sequence[StockUpdate]) -> dict[str, list[dict[str, in
     return {"update": [{"id": int(u.external_id), "stock_quantity": u.quantity} for u in updates]}
 
 
+def unaddressable(updates: Sequence[StockUpdate]) -> dict[int, StockResult]:
+    """Failed results, by position, for updates whose ids cannot be Woo ids (not numeric)."""
+    return {
+        index: StockResult(
+            u.sku,
+            u.external_id,
+            ok=False,
+            error=f"{u.external_id!r} is not a WooCommerce product or variation id",
+        )
+        for index, u in enumerate(updates)
+        if not (u.external_id.isdigit() and (u.parent_id or "0").isdigit())
+    }
+
+
+def batch_answers(data: Any) -> dict[str, Payload]:
+    """The ``update`` entries of a batch reply, by id (empty if the reply has none)."""
+    entries = data.get("update") if isinstance(data, dict) else None
+    return {str(item.get("id")): item for item in entries or () if isinstance(item, dict)}
+
+
 def stock_result(update: StockUpdate, item: Payload | None) -> StockResult:
     """What Woo answered for one update (``item`` is its entry in the batch reply, if any)."""
     if item is None:
