@@ -1,13 +1,13 @@
 """A WooCommerce store to develop and demo against: the ``wc/v3`` API the plugin uses,
-served over real HTTP by aiohttp, with state that changes over time.
+served over real HTTP by aiohttp, with state that changes over time::
 
->>> store = WooSandbox()
->>> store.add_product("MUG-1", price="12.50", stock=7)
->>> store.add_webhook(["order.created", "order.updated"], "http://127.0.0.1:8000/hooks/woo")
->>> with store.serve() as server:
-...     channel = WooCommerceChannel("woo", WooCommerceConfig(**store.config_for(server.url)))
-...     store.sell("MUG-1", 2)          # a customer checks out: stock 5, order.created queued
-...     store.deliver_webhooks()        # signed POSTs to the delivery URL
+    store = WooSandbox()
+    store.add_product("MUG-1", price="12.50", stock=7)
+    store.add_webhook(["order.created", "order.updated"], "http://127.0.0.1:8000/hooks/woo")
+    with store.serve() as server:
+        channel = WooCommerceChannel("woo", WooCommerceConfig(**store.config_for(server.url)))
+        store.sell("MUG-1", 2)          # a customer checks out: stock 5, order.created queued
+        store.deliver_webhooks()        # signed POSTs to the delivery URL
 
 Credentials are checked as Woo checks them (OAuth 1.0a over HTTP); the fault knobs
 in :attr:`WooSandbox.faults` make the next calls fail (429 with Retry-After, 503,
