@@ -42,9 +42,11 @@ def open_hub(url: str) -> Hub:
 def seed(url: str) -> None:
     with open_hub(url) as hub:
         hub.upgrade()
+
         def work(conn):
             for n in range(SKUS):
                 ledger.receive(conn, f"SKU-{n:04d}", "main", 1_000_000)
+
         hub.write(work)
 
 
@@ -52,12 +54,23 @@ def make_orders(count: int, offset: int = 0) -> list[Order]:
     rng = random.Random(offset)
     now = datetime.now(UTC)
     address = Address(name="Bench", line1="1 Road", city="Town", postcode="1000", country="DE")
-    return [Order(channel="web", external_id=f"B{offset + n}", number=f"#{offset + n}",
-                  lines=tuple(OrderLine(f"SKU-{rng.randrange(SKUS):04d}", rng.randint(1, 3),
-                                        Decimal("12.50")) for _ in range(3)),
-                  total=Decimal("75.00"), currency="EUR", customer=Customer(name="Bench"),
-                  shipping_address=address, updated_at=now)
-            for n in range(count)]
+    return [
+        Order(
+            channel="web",
+            external_id=f"B{offset + n}",
+            number=f"#{offset + n}",
+            lines=tuple(
+                OrderLine(f"SKU-{rng.randrange(SKUS):04d}", rng.randint(1, 3), Decimal("12.50"))
+                for _ in range(3)
+            ),
+            total=Decimal("75.00"),
+            currency="EUR",
+            customer=Customer(name="Bench"),
+            shipping_address=address,
+            updated_at=now,
+        )
+        for n in range(count)
+    ]
 
 
 def intake_rate(url: str, count: int) -> float:
@@ -66,7 +79,7 @@ def intake_rate(url: str, count: int) -> float:
         hub.ingest("web", orders[:PAGE])  # warm up connections and caches
         start = time.perf_counter()
         for i in range(PAGE, count, PAGE):
-            hub.ingest("web", orders[i:i + PAGE])
+            hub.ingest("web", orders[i : i + PAGE])
         elapsed = time.perf_counter() - start
         assert not hub.read(ledger.verify), "ledger drifted during the benchmark"
     return (count - PAGE) / elapsed
@@ -105,8 +118,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--pg", default=os.environ.get(
-        "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get(
+            "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,15 +135,22 @@ def main() -> int:
             intake = intake_rate(url, args.orders)
             reserve = reservation_rate(url, args.seconds)
             results[name] = (intake, reserve)
-            print(f"{name:<10} order intake: {intake:8.0f} orders/s (3 lines, pages of {PAGE}); "
-                  f"reservations: {reserve:7.0f}/s with {WRITERS} writers", flush=True)
+            print(
+                f"{name:<10} order intake: {intake:8.0f} orders/s (3 lines, pages of {PAGE}); "
+                f"reservations: {reserve:7.0f}/s with {WRITERS} writers",
+                flush=True,
+            )
             if schema:
                 with sa.create_engine(args.pg).begin() as conn:
                     conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     ok = all(intake >= TARGET for intake, _ in results.values())
-    print("ledger: " + "; ".join(f"{n} {i:.0f} intakes/s, {r:.0f} reservations/s"
-                                 for n, (i, r) in results.items())
-          + f" (target {TARGET} intakes/s: {'met' if ok else 'NOT met'})")
+    print(
+        "ledger: "
+        + "; ".join(
+            f"{n} {i:.0f} intakes/s, {r:.0f} reservations/s" for n, (i, r) in results.items()
+        )
+        + f" (target {TARGET} intakes/s: {'met' if ok else 'NOT met'})"
+    )
     return 0 if ok else 1
 
 

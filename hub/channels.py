@@ -94,7 +94,9 @@ class Channel:
         """Yield every listing of the store with its SKU and current quantity."""
         raise NotImplementedError
 
-    def fetch_orders(self, updated_since: datetime | None, cursor: str | None) -> Iterator[OrderPage]:
+    def fetch_orders(
+        self, updated_since: datetime | None, cursor: str | None
+    ) -> Iterator[OrderPage]:
         """Yield pages of orders updated at or after ``updated_since``, resuming at ``cursor``."""
         raise NotImplementedError
 
@@ -102,8 +104,9 @@ class Channel:
         """Set quantities; ``updates`` holds at most ``stock_batch_size`` items: one API call."""
         raise NotImplementedError
 
-    def fulfill(self, order_external_id: str, carrier: str, tracking_number: str,
-                tracking_url: str = "") -> None:
+    def fulfill(
+        self, order_external_id: str, carrier: str, tracking_number: str, tracking_url: str = ""
+    ) -> None:
         """Record on the channel that the order has shipped."""
         raise NotImplementedError
 

@@ -13,6 +13,7 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -40,8 +41,9 @@ class Faults:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def fault_middleware(faults: Faults, rate_limited_response: Callable[[Faults], web.Response]
-                     | None = None) -> Callable:
+def fault_middleware(
+    faults: Faults, rate_limited_response: Callable[[Faults], web.Response] | None = None
+) -> Callable:
     """Build a middleware that injects ``faults`` before the real handler runs.
 
     ``rate_limited_response`` lets a sandbox shape its 429 the way its service does.
@@ -55,7 +57,8 @@ def fault_middleware(faults: Faults, rate_limited_response: Callable[[Faults], w
             if rate_limited_response is not None:
                 return rate_limited_response(faults)
             return web.json_response(
-                {"errors": "Too many requests"}, status=429,
+                {"errors": "Too many requests"},
+                status=429,
                 headers={"Retry-After": f"{faults.retry_after:g}"},
             )
         if faults.take("server_errors"):
@@ -65,8 +68,11 @@ def fault_middleware(faults: Faults, rate_limited_response: Callable[[Faults], w
         response = await handler(request)
         if faults.take("malformed") and isinstance(response, web.Response) and response.body:
             body = bytes(response.body)  # type: ignore[arg-type]
-            return web.Response(body=body[: max(1, len(body) // 2)], status=response.status,
-                                content_type="application/json")
+            return web.Response(
+                body=body[: max(1, len(body) // 2)],
+                status=response.status,
+                content_type="application/json",
+            )
         return response
 
     return middleware
@@ -121,9 +127,9 @@ class SandboxServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
-        server = site._server
-        if self.port == 0 and server is not None and server.sockets:  # type: ignore[union-attr]
-            self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        server: Any = site._server
+        if self.port == 0 and server is not None and server.sockets:
+            self.port = server.sockets[0].getsockname()[1]
 
     def call(self, coro: Awaitable) -> object:
         """Run a coroutine on the server's loop from another thread and return its result."""

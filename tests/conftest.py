@@ -20,8 +20,9 @@ from hub.core.runtime import Hub
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-PG_URL = os.environ.get("HUB_TEST_DATABASE_URL",
-                        "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get(
+    "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 @pytest.fixture
@@ -38,8 +39,7 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     except sa.exc.OperationalError as error:
-        pytest.fail(f"PostgreSQL at {PG_URL} is not reachable (set HUB_TEST_DATABASE_URL): "
-                    f"{error}")
+        pytest.fail(f"PostgreSQL at {PG_URL} is not reachable (set HUB_TEST_DATABASE_URL): {error}")
     separator = "&" if "?" in PG_URL else "?"
     yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
     with admin.begin() as conn:
@@ -54,16 +54,27 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(name))
 
 
-def make_hub(url: str, *, plugins: tuple = (), entry_points: bool = True,
-             channels: dict | None = None, locations: dict | None = None) -> Hub:
+def make_hub(
+    url: str,
+    *,
+    plugins: tuple = (),
+    entry_points: bool = True,
+    channels: dict | None = None,
+    locations: dict | None = None,
+) -> Hub:
     """A migrated hub on ``url`` with locations ``main`` and ``store`` unless told otherwise."""
-    settings = parse_settings({
-        "database": {"url": url},
-        "locations": locations if locations is not None else {
-            "main": {"name": "Main warehouse", "latitude": 52.5, "longitude": 13.4},
-            "store": {"name": "City store", "kind": "store"}},
-        "channels": channels or {},
-    })
+    settings = parse_settings(
+        {
+            "database": {"url": url},
+            "locations": locations
+            if locations is not None
+            else {
+                "main": {"name": "Main warehouse", "latitude": 52.5, "longitude": 13.4},
+                "store": {"name": "City store", "kind": "store"},
+            },
+            "channels": channels or {},
+        }
+    )
     hub = Hub.open(settings=settings, plugins=plugins, entry_points=entry_points)
     hub.upgrade()
     return hub

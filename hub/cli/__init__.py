@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,15 +21,19 @@ from hub.core.config import config_path
 from hub.core.starter import write_starter_config
 from hub.errors import HubError
 
-app = typer.Typer(help="Integration hub for multi-channel sales.", no_args_is_help=True,
-                  pretty_exceptions_enable=False, add_completion=False)
+app = typer.Typer(
+    help="Integration hub for multi-channel sales.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stock.app, name="stock")
 app.add_typer(orders.app, name="orders")
 
 try:  # the routing commands live with the routing engine
-    from hub.cli import route
+    from hub.cli import route  # type: ignore[attr-defined]
 
     app.add_typer(route.app, name="route", help="Plan delivery routes.")
 except ImportError:  # pragma: no cover - routing is part of the distribution
@@ -38,8 +43,10 @@ console = Console()
 
 
 @app.command()
-def init(config: ConfigOption = None,
-         force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False) -> None:
+def init(
+    config: ConfigOption = None,
+    force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
+) -> None:
     """Write a commented starter config and create the database."""
     path = config_path(config)
     if path.exists() and not force:
@@ -61,10 +68,11 @@ def db_upgrade(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def plugins(config: ConfigOption = None,
-            as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-            all_: Annotated[bool, typer.Option("--all", help="Also list plugins with no hooks.")]
-            = False) -> None:
+def plugins(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Also list plugins with no hooks.")] = False,
+) -> None:
     """List loaded plugins: name, version, hooks, what they provide and where from."""
     from hub.core.plugins import PluginHost
 
@@ -75,8 +83,13 @@ def plugins(config: ConfigOption = None,
         return
     table = Table("plugin", "version", "provides", "hooks", "from")
     for r in rows:
-        table.add_row(r["name"], r["version"], ", ".join(r["provides"]), ", ".join(r["hooks"]),
-                      f"{r['package']} ({r['module']})")
+        table.add_row(
+            r["name"],
+            r["version"],
+            ", ".join(r["provides"]),
+            ", ".join(r["hooks"]),
+            f"{r['package']} ({r['module']})",
+        )
     console.print(table)
 
 
@@ -90,3 +103,14 @@ def main(argv: list[str] | None = None) -> None:
 
 
 __all__ = ["app", "main"]
+
+
+@app.command()
+def demo(
+    folder: Annotated[Path, typer.Option(help="Where the demo hub lives.")] = Path(".demo"),
+) -> None:
+    """A tour of the hub on embedded SQLite: no accounts, no network."""
+    from hub.core.tour import run_tour
+
+    if not run_tour(folder, console):
+        raise typer.Exit(1)

@@ -11,8 +11,12 @@ from hub.core.runtime import Hub
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (default: $HUB_CONFIG or config/hub.toml).",
-                 show_default=False),
+    typer.Option(
+        "--config",
+        "-c",
+        help="Config file (default: $HUB_CONFIG or config/hub.toml).",
+        show_default=False,
+    ),
 ]
 
 

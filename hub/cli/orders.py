@@ -17,60 +17,89 @@ console = Console()
 
 
 @app.command("list")
-def list_(config: ConfigOption = None,
-          status: Annotated[str | None, typer.Option(help="Only this status, e.g. on_hold.")] = None,
-          channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
-          limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50) -> None:
+def list_(
+    config: ConfigOption = None,
+    status: Annotated[str | None, typer.Option(help="Only this status, e.g. on_hold.")] = None,
+    channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
+) -> None:
     """The most recent orders."""
     with open_hub(config) as hub:
         rows = hub.read(lambda c: list_orders(c, status=status, channel=channel, limit=limit))
     table = Table("id", "channel", "order", "status", "customer", "total", "why held")
     for r in rows:
-        table.add_row(str(r.id), r.channel, r.number or r.external_id, r.status, r.customer,
-                      f"{r.total:.2f} {r.currency}", r.hold_reason)
+        table.add_row(
+            str(r.id),
+            r.channel,
+            r.number or r.external_id,
+            r.status,
+            r.customer,
+            f"{r.total:.2f} {r.currency}",
+            r.hold_reason,
+        )
     console.print(table)
 
 
 @app.command()
-def show(ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
-         config: ConfigOption = None,
-         as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def show(
+    ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """One order with its lines and history."""
     with open_hub(config) as hub:
         record = hub.read(lambda c: find_order(c, ref))
     if as_json:
-        typer.echo(json.dumps({"order": record.order, "lines": record.lines,
-                               "history": record.events}, default=str, indent=2))
+        typer.echo(
+            json.dumps(
+                {"order": record.order, "lines": record.lines, "history": record.events},
+                default=str,
+                indent=2,
+            )
+        )
         return
     o = record.order
-    console.print(f"[bold]{o['channel']}:{o['external_id']}[/] {o['number']}  status "
-                  f"[bold]{o['status']}[/] {o['hold_reason']}")
-    console.print(f"{o['customer_name']} <{o['customer_email']}>  {o['ship_line1']}, "
-                  f"{o['ship_postcode']} {o['ship_city']} {o['ship_country']}")
+    console.print(
+        f"[bold]{o['channel']}:{o['external_id']}[/] {o['number']}  status "
+        f"[bold]{o['status']}[/] {o['hold_reason']}"
+    )
+    console.print(
+        f"{o['customer_name']} <{o['customer_email']}>  {o['ship_line1']}, "
+        f"{o['ship_postcode']} {o['ship_city']} {o['ship_country']}"
+    )
     for line in record.lines:
-        console.print(f"  {line['quantity']:>4} × {line['sku']}  {line['title']}  "
-                      f"@ {line['unit_price']:.2f}")
+        console.print(
+            f"  {line['quantity']:>4} × {line['sku']}  {line['title']}  @ {line['unit_price']:.2f}"
+        )
     console.print(f"  total {o['total']:.2f} {o['currency']}")
     for event in record.events:
-        console.print(f"  {event['created_at']:%Y-%m-%d %H:%M:%S} {event['status']:<10} "
-                      f"{event['note']} ({event['actor']})")
+        console.print(
+            f"  {event['created_at']:%Y-%m-%d %H:%M:%S} {event['status']:<10} "
+            f"{event['note']} ({event['actor']})"
+        )
 
 
 @app.command()
-def ship(ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
-         carrier: Annotated[str, typer.Option(help="Carrier name, e.g. DHL or own-fleet.")],
-         tracking: Annotated[str, typer.Option(help="Tracking number.")] = "",
-         config: ConfigOption = None) -> None:
+def ship(
+    ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
+    carrier: Annotated[str, typer.Option(help="Carrier name, e.g. DHL or own-fleet.")],
+    tracking: Annotated[str, typer.Option(help="Tracking number.")] = "",
+    config: ConfigOption = None,
+) -> None:
     """Mark an open order shipped: its reserved stock leaves the ledger."""
     with open_hub(config) as hub:
         shipment = hub.ship(ref, carrier, tracking, actor="cli")
-    console.print(f"shipped {shipment.order_channel}:{shipment.order_external_id} with "
-                  f"{shipment.carrier} {shipment.tracking_number}")
+    console.print(
+        f"shipped {shipment.order_channel}:{shipment.order_external_id} with "
+        f"{shipment.carrier} {shipment.tracking_number}"
+    )
 
 
 @app.command()
-def deliver(ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
-            config: ConfigOption = None) -> None:
+def deliver(
+    ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
+    config: ConfigOption = None,
+) -> None:
     """Record that a shipped order was delivered."""
     with open_hub(config) as hub:
         shipment = hub.deliver(ref, actor="cli")

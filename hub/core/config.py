@@ -78,7 +78,9 @@ def load_settings(path: str | Path | None = None) -> Settings:
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{file}: no such configuration file; create one with `hub init`") from None
+        raise ConfigError(
+            f"{file}: no such configuration file; create one with `hub init`"
+        ) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{file}: not valid TOML: {error}") from None
     return parse_settings(raw, file)
@@ -96,7 +98,7 @@ def parse_settings(raw: dict[str, Any], file: Path = Path("<memory>")) -> Settin
 
 
 def substitute_env(value: Any, file: Path, where: tuple[str, ...]) -> Any:
-    """Replace ``${NAME}`` (or ``${NAME:-default}``) in every string with the environment's value."""
+    """Replace ``${NAME}`` (or ``${NAME:-default}``) in every string with its value."""
     if isinstance(value, dict):
         return {k: substitute_env(v, file, (*where, k)) for k, v in value.items()}
     if isinstance(value, list):
@@ -135,10 +137,10 @@ def _resolve_sqlite_path(settings: Settings) -> None:
     url = settings.database.url
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
-        settings.database.url = prefix + str((settings.path.parent / url[len(prefix):]).resolve())
+        settings.database.url = prefix + str((settings.path.parent / url[len(prefix) :]).resolve())
 
 
-def validate_plugin_sections(settings: Settings, kinds: dict[str, dict[str, type]]) -> dict:
+def validate_plugin_sections(settings: Settings, kinds: dict[str, dict[str, Any]]) -> dict:
     """Validate channel/carrier/notifier sections with the Config model of their plugin type.
 
     ``kinds`` maps a section name ("channels") to the registry of types for it.
@@ -152,8 +154,10 @@ def validate_plugin_sections(settings: Settings, kinds: dict[str, dict[str, type
             type_name = raw.get("type")
             if type_name not in types:
                 known = ", ".join(sorted(types)) or "none installed"
-                raise ConfigError(f"{settings.path}: {key}.type: unknown type {type_name!r} "
-                                  f"(expected one of: {known})")
+                raise ConfigError(
+                    f"{settings.path}: {key}.type: unknown type {type_name!r} "
+                    f"(expected one of: {known})"
+                )
             try:
                 validated[section][name] = types[type_name].Config.model_validate(raw)
             except ValidationError as error:

@@ -36,8 +36,11 @@ def read_counts(path: Path) -> list[CountRow]:
         header = [h.strip().lower() for h in reader.fieldnames or []]
         missing = [c for c in REQUIRED if c not in header]
         if missing:
-            raise InvalidInput(f"{path}: missing column(s) {', '.join(missing)}; expected a header "
-                               "sku,location,quantity[,name]", field="file")
+            raise InvalidInput(
+                f"{path}: missing column(s) {', '.join(missing)}; expected a header "
+                "sku,location,quantity[,name]",
+                field="file",
+            )
         rows, problems = [], []
         for number, raw in enumerate(reader, start=2):
             record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
@@ -46,8 +49,9 @@ def read_counts(path: Path) -> list[CountRow]:
             except InvalidInput as error:
                 problems.append(f"line {number}: {error}")
     if problems:
-        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more"
-                                            if len(problems) > 10 else "")
+        shown = "; ".join(problems[:10]) + (
+            f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+        )
         raise InvalidInput(f"{path}: nothing imported, fix these rows: {shown}", field="file")
     return rows
 
@@ -63,16 +67,27 @@ def _row(number: int, record: dict[str, str]) -> CountRow:
     return CountRow(number, record["sku"], record["location"], quantity, record.get("name", ""))
 
 
-def apply_counts(connection: Connection, rows: list[CountRow], *, actor: str = "import",
-                 progress: Callable[[int], None] | None = None) -> list[StockChange]:
+def apply_counts(
+    connection: Connection,
+    rows: list[CountRow],
+    *,
+    actor: str = "import",
+    progress: Callable[[int], None] | None = None,
+) -> list[StockChange]:
     """Set on hand to each counted quantity, in the caller's transaction."""
     changes: list[StockChange] = []
     for row in rows:
         try:
             if row.name:
                 ledger.ensure_product(connection, row.sku, name=row.name)
-            changes += ledger.set_count(connection, row.sku, row.location, row.quantity,
-                                        actor=actor, reference=f"count line {row.line}")
+            changes += ledger.set_count(
+                connection,
+                row.sku,
+                row.location,
+                row.quantity,
+                actor=actor,
+                reference=f"count line {row.line}",
+            )
         except InvalidInput as error:
             raise InvalidInput(f"line {row.line}: {error}", field="file") from None
         except ledger.StockError as error:

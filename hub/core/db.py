@@ -33,21 +33,26 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     """Create the engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo)
     if url.startswith("postgresql+psycopg"):
         return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
-    raise ConfigError(f"database.url: unsupported database {url.split(':', 1)[0]!r} "
-                      "(expected sqlite:///PATH or postgresql+psycopg://...)")
+    raise ConfigError(
+        f"database.url: unsupported database {url.split(':', 1)[0]!r} "
+        "(expected sqlite:///PATH or postgresql+psycopg://...)"
+    )
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                                            "check_same_thread": False})
+    engine = sa.create_engine(
+        url,
+        echo=echo,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]

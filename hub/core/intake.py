@@ -15,6 +15,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -39,8 +40,12 @@ from hub.stock import StockChange
 
 log = logging.getLogger("hub.intake")
 
-TERMINAL = {OrderStatus.CANCELLED, OrderStatus.REFUNDED, OrderStatus.FULFILLED,
-            OrderStatus.DELIVERED}
+TERMINAL = {
+    OrderStatus.CANCELLED,
+    OrderStatus.REFUNDED,
+    OrderStatus.FULFILLED,
+    OrderStatus.DELIVERED,
+}
 RELEASING = {OrderStatus.CANCELLED, OrderStatus.REFUNDED}
 
 
@@ -64,9 +69,11 @@ class IntakeReport:
 
     def count(self, action: str | None = None, status: str | None = None) -> int:
         """How many outcomes match ``action`` and/or ``status``."""
-        return sum(1 for o in self.outcomes
-                   if (action is None or o.action == action)
-                   and (status is None or o.status == status))
+        return sum(
+            1
+            for o in self.outcomes
+            if (action is None or o.action == action) and (status is None or o.status == status)
+        )
 
 
 @dataclass
@@ -91,9 +98,15 @@ class _Catalogue:
         return {p: q for p, q in needs.items() if q}, unknown
 
 
-def ingest(engine: Engine, channel: str, orders: Sequence[Order], *,
-           locations: Sequence[str] = (), holds: dict[str, list[Hold]] | None = None,
-           actor: str = "intake") -> IntakeReport:
+def ingest(
+    engine: Engine,
+    channel: str,
+    orders: Sequence[Order],
+    *,
+    locations: Sequence[str] = (),
+    holds: dict[str, list[Hold]] | None = None,
+    actor: str = "intake",
+) -> IntakeReport:
     """Store a page of ``channel``'s orders and reserve their stock; see the module doc.
 
     ``locations`` are the location codes the channel ships from, in priority order
@@ -104,15 +117,17 @@ def ingest(engine: Engine, channel: str, orders: Sequence[Order], *,
     if not page:
         return IntakeReport(channel)
     return run_in_transaction(
-        engine, lambda conn: _Intake(conn, channel, locations, holds or {}, actor).run(page))
+        engine, lambda conn: _Intake(conn, channel, locations, holds or {}, actor).run(page)
+    )
 
 
 def _latest_versions(channel: str, orders: Sequence[Order]) -> list[Order]:
     latest: dict[str, Order] = {}
     for order in orders:
         if order.channel != channel:
-            raise InvalidInput(f"order {order.external_id!r} belongs to channel {order.channel!r}, "
-                             f"not {channel!r}")
+            raise InvalidInput(
+                f"order {order.external_id!r} belongs to channel {order.channel!r}, not {channel!r}"
+            )
         kept = latest.get(order.external_id)
         if kept is None or _newer(order, kept.updated_at):
             latest[order.external_id] = order
@@ -128,8 +143,14 @@ def _newer(order: Order, stored_version: object) -> bool:
 class _Intake:
     """One page's transaction. Locks: order rows first, then balances, both in key order."""
 
-    def __init__(self, conn: Connection, channel: str, locations: Sequence[str],
-                 holds: dict[str, list[Hold]], actor: str) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        channel: str,
+        locations: Sequence[str],
+        holds: dict[str, list[Hold]],
+        actor: str,
+    ) -> None:
         self.conn = conn
         self.channel = channel
         self.location_codes = locations
@@ -151,20 +172,26 @@ class _Intake:
                 self.report.outcomes.append(Outcome(order.external_id, "unchanged", status))
         if not todo:
             return self.report
-        ids = {o.external_id: (inserted[o.external_id] if o.external_id in inserted
-                               else stored[o.external_id][0]) for o in todo}
+        ids = {
+            o.external_id: (
+                inserted[o.external_id] if o.external_id in inserted else stored[o.external_id][0]
+            )
+            for o in todo
+        }
         catalogue = self._catalogue(todo)
-        current = self._current_reservations([ids[o.external_id] for o in todo
-                                              if o.external_id not in inserted])
+        current = self._current_reservations(
+            [ids[o.external_id] for o in todo if o.external_id not in inserted]
+        )
         self.locations = self._location_ids()
-        self._lock_balances({p for o in todo for p in catalogue.needs(o)[0]}
-                            | {p for r in current.values() for (p, _l) in r})
+        self._lock_balances(
+            {p for o in todo for p in catalogue.needs(o)[0]}
+            | {p for r in current.values() for (p, _l) in r}
+        )
         updates = []
         for order in todo:
             oid = ids[order.external_id]
             previous = stored[order.external_id][2] if order.external_id in stored else None
-            status, reason = self._settle(order, oid, previous, catalogue,
-                                          current.get(oid, {}))
+            status, reason = self._settle(order, oid, previous, catalogue, current.get(oid, {}))
             updates.append((order, oid, status, reason, previous))
         self._write(updates, inserted, catalogue)
         return self.report
@@ -172,41 +199,64 @@ class _Intake:
     # -- orders ---------------------------------------------------------------------------
 
     def _insert_new(self, page: list[Order]) -> dict[str, int]:
-        rows = [{**_order_row(o), "channel": self.channel, "external_id": o.external_id,
-                 "status": OrderStatus.PENDING.value, "created_at": self.stamp,
-                 "updated_at": self.stamp, "hold_reason": ""} for o in page]
+        rows = [
+            {
+                **_order_row(o),
+                "channel": self.channel,
+                "external_id": o.external_id,
+                "status": OrderStatus.PENDING.value,
+                "created_at": self.stamp,
+                "updated_at": self.stamp,
+                "hold_reason": "",
+            }
+            for o in page
+        ]
         if is_sqlite(self.conn):
-            stmt = insert_ignore(self.conn, order_t).returning(order_t.c.id,
-                                                               order_t.c.external_id)
+            stmt = insert_ignore(self.conn, order_t).returning(order_t.c.id, order_t.c.external_id)
             return {row.external_id: row.id for row in self.conn.execute(stmt, rows)}
         return _pg_insert_returning(self.conn, rows)
 
     def _lock_existing(self, external_ids: list[str]) -> dict[str, tuple[int, object, str]]:
         if not external_ids:
             return {}
-        query = (sa.select(order_t.c.id, order_t.c.external_id, order_t.c.version,
-                           order_t.c.status)
-                 .where(order_t.c.channel == self.channel,
-                        in_list(self.conn, order_t.c.external_id, external_ids))
-                 .order_by(order_t.c.external_id))
+        query = (
+            sa.select(order_t.c.id, order_t.c.external_id, order_t.c.version, order_t.c.status)
+            .where(
+                order_t.c.channel == self.channel,
+                in_list(self.conn, order_t.c.external_id, external_ids),
+            )
+            .order_by(order_t.c.external_id)
+        )
         if not is_sqlite(self.conn):
             query = query.with_for_update()
         return {r.external_id: (r.id, r.version, r.status) for r in self.conn.execute(query)}
 
     def _catalogue(self, orders: list[Order]) -> _Catalogue:
-        skus = {line.sku for o in orders for line in o.lines}
-        products = dict(self.conn.execute(
-            sa.select(product_t.c.sku, product_t.c.id).where(in_list(self.conn, product_t.c.sku, skus))).all())
+        wanted = {line.sku for o in orders for line in o.lines}
+        products: dict[str, int] = dict(
+            self.conn.execute(
+                sa.select(product_t.c.sku, product_t.c.id).where(
+                    in_list(self.conn, product_t.c.sku, wanted)
+                )
+            ).all()
+        )
         bundles: dict[int, list[tuple[int, int]]] = defaultdict(list)
         for bundle, component, quantity in self.conn.execute(
-                sa.select(bundle_t.c.bundle_id, bundle_t.c.component_id, bundle_t.c.quantity)
-                .where(in_list(self.conn, bundle_t.c.bundle_id, products.values()))):
+            sa.select(bundle_t.c.bundle_id, bundle_t.c.component_id, bundle_t.c.quantity).where(
+                in_list(self.conn, bundle_t.c.bundle_id, products.values())
+            )
+        ):
             bundles[bundle].append((component, quantity))
-        skus = {v: k for k, v in products.items()}
+        skus: dict[int, str] = {v: k for k, v in products.items()}
         components = {c for parts in bundles.values() for c, _ in parts} - set(skus)
         if components:
-            skus.update(self.conn.execute(sa.select(product_t.c.id, product_t.c.sku)
-                                          .where(in_list(self.conn, product_t.c.id, components))).all())
+            skus.update(
+                self.conn.execute(
+                    sa.select(product_t.c.id, product_t.c.sku).where(
+                        in_list(self.conn, product_t.c.id, components)
+                    )
+                ).all()
+            )
         return _Catalogue(products, skus, dict(bundles))
 
     def _current_reservations(self, order_ids: list[int]) -> dict[int, dict[tuple, int]]:
@@ -216,7 +266,8 @@ class _Intake:
         rows = self.conn.execute(
             sa.select(m.order_id, m.product_id, m.location_id, sa.func.sum(m.reserved_delta))
             .where(in_list(self.conn, m.order_id, order_ids))
-            .group_by(m.order_id, m.product_id, m.location_id))
+            .group_by(m.order_id, m.product_id, m.location_id)
+        )
         current: dict[int, dict[tuple, int]] = defaultdict(dict)
         for order_id, product, location, reserved in rows:
             if reserved:
@@ -224,7 +275,9 @@ class _Intake:
         return current
 
     def _location_ids(self) -> list[int]:
-        rows = dict(self.conn.execute(sa.select(location_t.c.code, location_t.c.id)).all())
+        rows: dict[str, int] = dict(
+            self.conn.execute(sa.select(location_t.c.code, location_t.c.id)).all()
+        )
         if not self.location_codes:
             return sorted(rows.values())
         return [rows[c] for c in self.location_codes if c in rows]
@@ -233,9 +286,11 @@ class _Intake:
         if not products:
             return
         b = balance_t.c
-        query = (sa.select(b.product_id, b.location_id, b.on_hand, b.reserved)
-                 .where(in_list(self.conn, b.product_id, sorted(products)))
-                 .order_by(b.product_id, b.location_id))
+        query = (
+            sa.select(b.product_id, b.location_id, b.on_hand, b.reserved)
+            .where(in_list(self.conn, b.product_id, sorted(products)))
+            .order_by(b.product_id, b.location_id)
+        )
         if not is_sqlite(self.conn):
             query = query.with_for_update()
         for row in self.conn.execute(query):
@@ -243,8 +298,14 @@ class _Intake:
 
     # -- deciding ---------------------------------------------------------------------------
 
-    def _settle(self, order: Order, oid: int, previous: str | None, catalogue: _Catalogue,
-                current: dict[tuple, int]) -> tuple[str, str]:
+    def _settle(
+        self,
+        order: Order,
+        oid: int,
+        previous: str | None,
+        catalogue: _Catalogue,
+        current: dict[tuple, int],
+    ) -> tuple[str, str]:
         """Decide the order's hub status and queue the movements that bring its stock there."""
         target = order.status
         if previous in TERMINAL and target not in TERMINAL:
@@ -271,8 +332,14 @@ class _Intake:
         for (product, location), reserved in current.items():
             self._move("release", oid, order, product, location, 0, -reserved)
 
-    def _reserve(self, oid: int, order: Order, needs: dict[int, int], current: dict[tuple, int],
-                 catalogue: _Catalogue) -> str:
+    def _reserve(
+        self,
+        oid: int,
+        order: Order,
+        needs: dict[int, int],
+        current: dict[tuple, int],
+        catalogue: _Catalogue,
+    ) -> str:
         """Bring the order's reservation to ``needs``; returns a shortage reason, or ''."""
         held: dict[int, int] = defaultdict(int)
         for (product, _loc), reserved in current.items():
@@ -282,8 +349,9 @@ class _Intake:
             missing = wanted - held.get(product, 0)
             free = sum(self._free(product, loc) for loc in self.locations)
             if missing > free:
-                shortages.append(f"{catalogue.skus[product]!r} needs {missing} more, "
-                                 f"{free} available")
+                shortages.append(
+                    f"{catalogue.skus[product]!r} needs {missing} more, {free} available"
+                )
         if shortages:
             return "not enough stock: " + "; ".join(shortages)
         for (product, location), reserved in current.items():
@@ -301,8 +369,14 @@ class _Intake:
                     missing -= take
         return ""
 
-    def _ship(self, oid: int, order: Order, needs: dict[int, int], current: dict[tuple, int],
-              catalogue: _Catalogue) -> tuple[str, str]:
+    def _ship(
+        self,
+        oid: int,
+        order: Order,
+        needs: dict[int, int],
+        current: dict[tuple, int],
+        catalogue: _Catalogue,
+    ) -> tuple[str, str]:
         """The channel says it shipped: reserved units become a sale, the rest leave free stock."""
         for (product, location), reserved in current.items():
             self._move("sale", oid, order, product, location, -reserved, -reserved)
@@ -314,52 +388,99 @@ class _Intake:
                     self._move("sale", oid, order, product, location, -take, 0)
                     missing -= take
             if missing > 0:
-                return (OrderStatus.ON_HOLD.value, f"shipped on the channel, but "
-                        f"{catalogue.skus[product]!r} is short by {missing}: count the stock")
+                return (
+                    OrderStatus.ON_HOLD.value,
+                    f"shipped on the channel, but "
+                    f"{catalogue.skus[product]!r} is short by {missing}: count the stock",
+                )
         return order.status.value, ""
 
     def _free(self, product: int, location: int) -> int:
         on_hand, reserved = self.free.get((product, location), (0, 0))
         return on_hand - reserved
 
-    def _move(self, kind: str, oid: int, order: Order, product: int, location: int,
-              d_on_hand: int, d_reserved: int) -> None:
+    def _move(
+        self,
+        kind: str,
+        oid: int,
+        order: Order,
+        product: int,
+        location: int,
+        d_on_hand: int,
+        d_reserved: int,
+    ) -> None:
         level = self.free.setdefault((product, location), [0, 0])
         level[0] += d_on_hand
         level[1] += d_reserved
-        self.moves.append({"kind": kind, "product_id": product, "location_id": location,
-                           "on_hand_delta": d_on_hand, "reserved_delta": d_reserved,
-                           "reason": "", "channel": self.channel,
-                           "reference": order.number or order.external_id, "actor": self.actor,
-                           "order_id": oid, "created_at": self.stamp})
+        self.moves.append(
+            {
+                "kind": kind,
+                "product_id": product,
+                "location_id": location,
+                "on_hand_delta": d_on_hand,
+                "reserved_delta": d_reserved,
+                "reason": "",
+                "channel": self.channel,
+                "reference": order.number or order.external_id,
+                "actor": self.actor,
+                "order_id": oid,
+                "created_at": self.stamp,
+            }
+        )
 
     # -- writing ----------------------------------------------------------------------------
 
     def _write(self, updates: list, inserted: dict[str, int], catalogue: _Catalogue) -> None:
-        fresh, edited, lines, events = [], [], [], []
+        fresh: list[dict] = []
+        edited: list[dict] = []
+        lines: list[dict] = []
+        events: list[dict] = []
         for order, oid, status, reason, previous in updates:
             if order.external_id in inserted:  # inserted whole: only the decision is left
                 fresh.append({"id": oid, "status": status, "hold_reason": reason})
             else:
-                edited.append({**_order_row(order), "b_id": oid, "status": status,
-                               "hold_reason": reason, "updated_at": self.stamp})
-            lines.extend({"order_id": oid, "line_no": n, "sku": line.sku,
-                          "product_id": catalogue.products.get(line.sku),
-                          "quantity": line.quantity, "unit_price": line.unit_price,
-                          "title": line.title, "external_id": line.external_id}
-                         for n, line in enumerate(order.lines, 1))
+                edited.append(
+                    {
+                        **_order_row(order),
+                        "b_id": oid,
+                        "status": status,
+                        "hold_reason": reason,
+                        "updated_at": self.stamp,
+                    }
+                )
+            lines.extend(
+                {
+                    "order_id": oid,
+                    "line_no": n,
+                    "sku": line.sku,
+                    "product_id": catalogue.products.get(line.sku),
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                    "title": line.title,
+                    "external_id": line.external_id,
+                }
+                for n, line in enumerate(order.lines, 1)
+            )
             action = "created" if order.external_id in inserted else "updated"
             if action == "created" or status != previous or reason:
-                events.append({"order_id": oid, "status": status, "actor": self.actor,
-                               "note": reason or f"{action} from {self.channel}",
-                               "created_at": self.stamp})
+                events.append(
+                    {
+                        "order_id": oid,
+                        "status": status,
+                        "actor": self.actor,
+                        "note": reason or f"{action} from {self.channel}",
+                        "created_at": self.stamp,
+                    }
+                )
             self.report.outcomes.append(Outcome(order.external_id, action, status, reason))
         bulk.set_columns(self.conn, order_t, "id", fresh)
         if edited:
-            self.conn.execute(order_t.update().where(order_t.c.id == sa.bindparam("b_id")),
-                              edited)
-            self.conn.execute(order_line_t.delete().where(
-                in_list(self.conn, order_line_t.c.order_id, [r["b_id"] for r in edited])))
+            self.conn.execute(order_t.update().where(order_t.c.id == sa.bindparam("b_id")), edited)
+            self.conn.execute(
+                order_line_t.delete().where(
+                    in_list(self.conn, order_line_t.c.order_id, [r["b_id"] for r in edited])
+                )
+            )
         bulk.insert_rows(self.conn, order_line_t, lines)
         bulk.insert_rows(self.conn, order_event_t, events)
         self._apply_moves()
@@ -374,42 +495,72 @@ class _Intake:
             delta[1] += move["reserved_delta"]
         changed = [(p, loc, d[0], d[1]) for (p, loc), d in sorted(deltas.items()) if d != [0, 0]]
         if bulk.add_to_balances(self.conn, balance_t, changed) != len(changed):
-            raise StockError("intake's reservation guard refused a balance update; "
-                             "the page was rolled back and will be retried")
+            raise StockError(
+                "intake's reservation guard refused a balance update; "
+                "the page was rolled back and will be retried"
+            )
         bulk.insert_rows(self.conn, movement_t, self.moves)
         self._report_changes()
 
     def _report_changes(self) -> None:
-        codes = dict(self.conn.execute(sa.select(location_t.c.id, location_t.c.code)).all())
+        codes: dict[int, str] = dict(
+            self.conn.execute(sa.select(location_t.c.id, location_t.c.code)).all()
+        )
         products = {move["product_id"] for move in self.moves}
-        skus = dict(self.conn.execute(sa.select(product_t.c.id, product_t.c.sku)
-                                      .where(in_list(self.conn, product_t.c.id, products))).all())
+        skus: dict[int, str] = dict(
+            self.conn.execute(
+                sa.select(product_t.c.id, product_t.c.sku).where(
+                    in_list(self.conn, product_t.c.id, products)
+                )
+            ).all()
+        )
         for move in self.moves:
             key = (move["product_id"], move["location_id"])
             on_hand, reserved = self.free[key]
             quantity = move["reserved_delta"] if move["kind"] != "sale" else move["on_hand_delta"]
-            self.report.changes.append(StockChange(
-                sku=skus[key[0]], location=codes[key[1]], kind=move["kind"],
-                quantity=quantity, on_hand=on_hand, reserved=reserved, channel=self.channel,
-                reference=move["reference"]))
+            self.report.changes.append(
+                StockChange(
+                    sku=skus[key[0]],
+                    location=codes[key[1]],
+                    kind=move["kind"],
+                    quantity=quantity,
+                    on_hand=on_hand,
+                    reserved=reserved,
+                    channel=self.channel,
+                    reference=move["reference"],
+                )
+            )
 
 
 def _order_row(order: Order) -> dict:
     address, customer = order.shipping_address, order.customer
     window = order.delivery_window
     return {
-        "number": order.number, "channel_status": order.status.value,
-        "payment_status": order.payment_status.value, "currency": order.currency,
-        "total": order.total, "customer_id": customer.external_id,
-        "customer_name": customer.name, "customer_email": customer.email,
-        "customer_phone": customer.phone, "company": customer.company or address.company,
-        "ship_name": address.name, "ship_line1": address.line1, "ship_line2": address.line2,
-        "ship_city": address.city, "ship_region": address.region,
-        "ship_postcode": address.postcode, "ship_country": address.country,
-        "ship_phone": address.phone, "latitude": address.latitude,
-        "longitude": address.longitude, "window_start": window.start if window else None,
-        "window_end": window.end if window else None, "notes": order.notes,
-        "risk_level": order.risk_level or "", "placed_at": order.placed_at,
+        "number": order.number,
+        "channel_status": order.status.value,
+        "payment_status": order.payment_status.value,
+        "currency": order.currency,
+        "total": order.total,
+        "customer_id": customer.external_id,
+        "customer_name": customer.name,
+        "customer_email": customer.email,
+        "customer_phone": customer.phone,
+        "company": customer.company or address.company,
+        "ship_name": address.name,
+        "ship_line1": address.line1,
+        "ship_line2": address.line2,
+        "ship_city": address.city,
+        "ship_region": address.region,
+        "ship_postcode": address.postcode,
+        "ship_country": address.country,
+        "ship_phone": address.phone,
+        "latitude": address.latitude,
+        "longitude": address.longitude,
+        "window_start": window.start if window else None,
+        "window_end": window.end if window else None,
+        "notes": order.notes,
+        "risk_level": order.risk_level or "",
+        "placed_at": order.placed_at,
         "version": order.updated_at,
     }
 
@@ -422,11 +573,13 @@ def _pg_insert_returning(conn: Connection, rows: list[dict]) -> dict[str, int]:
     the driver re-parses on every page.
     """
     columns = list(rows[0])
-    sql = (f"INSERT INTO {order_t.name} ({', '.join(columns)}) "
-           f"VALUES ({', '.join(f'%({c})s' for c in columns)}) "
-           "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id, external_id")
+    sql = (
+        f"INSERT INTO {order_t.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(f'%({c})s' for c in columns)}) "
+        "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id, external_id"
+    )
     inserted: dict[str, int] = {}
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor: Any = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
         cursor.executemany(sql, rows, returning=True)
         while True:

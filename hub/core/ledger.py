@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -61,16 +62,25 @@ def insert_ignore(connection: Connection, table: sa.Table) -> sa.Insert:
 def ensure_product(connection: Connection, sku: str, **fields: object) -> int:
     """The id of product ``sku``, creating it (with ``fields``) when it does not exist."""
     sku = _check_sku(sku)
-    connection.execute(insert_ignore(connection, product_t).values(sku=sku, created_at=now(),
-                                                                    **_product_defaults(fields)))
+    connection.execute(
+        insert_ignore(connection, product_t).values(
+            sku=sku, created_at=now(), **_product_defaults(fields)
+        )
+    )
     if fields:
         connection.execute(product_t.update().where(product_t.c.sku == sku).values(**fields))
-    return int(connection.scalar(sa.select(product_t.c.id).where(product_t.c.sku == sku)))
+    return int(
+        connection.execute(sa.select(product_t.c.id).where(product_t.c.sku == sku)).scalar_one()
+    )
 
 
 def _product_defaults(fields: dict[str, object]) -> dict[str, object]:
-    defaults: dict[str, object] = {"name": "", "barcode": "", "weight_grams": 0.0,
-                                   "volume_cm3": 0.0}
+    defaults: dict[str, object] = {
+        "name": "",
+        "barcode": "",
+        "weight_grams": 0.0,
+        "volume_cm3": 0.0,
+    }
     return {**defaults, **fields}
 
 
@@ -91,10 +101,16 @@ def set_bundle(connection: Connection, bundle_sku: str, components: dict[str, in
     connection.execute(bundle_t.delete().where(bundle_t.c.bundle_id == bundle_id))
     for sku, quantity in components.items():
         if quantity <= 0:
-            raise InvalidInput(f"bundle {bundle_sku!r}: component {sku!r} needs a positive "
-                               f"quantity, got {quantity}", field="components")
-        connection.execute(bundle_t.insert().values(
-            bundle_id=bundle_id, component_id=product_id(connection, sku), quantity=quantity))
+            raise InvalidInput(
+                f"bundle {bundle_sku!r}: component {sku!r} needs a positive "
+                f"quantity, got {quantity}",
+                field="components",
+            )
+        connection.execute(
+            bundle_t.insert().values(
+                bundle_id=bundle_id, component_id=product_id(connection, sku), quantity=quantity
+            )
+        )
 
 
 def ensure_location(connection: Connection, code: str, **fields: object) -> int:
@@ -102,19 +118,23 @@ def ensure_location(connection: Connection, code: str, **fields: object) -> int:
     if not code.strip():
         raise InvalidInput("location code must not be empty", field="location")
     defaults = {"name": code, "kind": "warehouse", "address": ""}
-    connection.execute(insert_ignore(connection, location_t).values(code=code,
-                                                                     **{**defaults, **fields}))
+    connection.execute(
+        insert_ignore(connection, location_t).values(code=code, **{**defaults, **fields})
+    )
     if fields:
         connection.execute(location_t.update().where(location_t.c.code == code).values(**fields))
-    return int(connection.scalar(sa.select(location_t.c.id).where(location_t.c.code == code)))
+    return int(
+        connection.execute(sa.select(location_t.c.id).where(location_t.c.code == code)).scalar_one()
+    )
 
 
 def product_id(connection: Connection, sku: str) -> int:
     """The id of an existing product; :class:`NotFound` names the SKU otherwise."""
     found = connection.scalar(sa.select(product_t.c.id).where(product_t.c.sku == sku))
     if found is None:
-        raise NotFound(f"unknown SKU {sku!r}; add it with `hub stock receive` or a listing import",
-                       field="sku")
+        raise NotFound(
+            f"unknown SKU {sku!r}; add it with `hub stock receive` or a listing import", field="sku"
+        )
     return int(found)
 
 
@@ -122,8 +142,10 @@ def location_id(connection: Connection, code: str) -> int:
     """The id of an existing location; :class:`NotFound` names the code otherwise."""
     found = connection.scalar(sa.select(location_t.c.id).where(location_t.c.code == code))
     if found is None:
-        raise NotFound(f"unknown location {code!r}; declare it under [locations] in the config",
-                       field="location")
+        raise NotFound(
+            f"unknown location {code!r}; declare it under [locations] in the config",
+            field="location",
+        )
     return int(found)
 
 
@@ -149,12 +171,13 @@ def apply(connection: Connection, moves: Sequence[Move]) -> list[StockChange]:
     growing = [key for key, (d_on_hand, _) in deltas.items() if d_on_hand > 0]
     if growing:  # a receipt may be the first stock of a SKU at a location
         _ensure_balances(connection, growing)
-    after = {key: _update_balance(connection, *key, *delta)
-             for key, delta in sorted(deltas.items())}
+    after = {
+        key: _update_balance(connection, *key, *delta) for key, delta in sorted(deltas.items())
+    }
     stamp = now()
-    connection.execute(movement_t.insert(), [
-        {**move.__dict__, "created_at": stamp} for move in moves
-    ])
+    connection.execute(
+        movement_t.insert(), [{**move.__dict__, "created_at": stamp} for move in moves]
+    )
     return _changes(connection, moves, after)
 
 
@@ -163,58 +186,90 @@ def _ensure_balances(connection: Connection, keys: Iterable[tuple[int, int]]) ->
     connection.execute(insert_ignore(connection, balance_t), rows)
 
 
-def _update_balance(connection: Connection, product: int, location: int, d_on_hand: int,
-                    d_reserved: int) -> tuple[int, int]:
+def _update_balance(
+    connection: Connection, product: int, location: int, d_on_hand: int, d_reserved: int
+) -> tuple[int, int]:
     """Apply deltas when the result stays valid; returns the new (on hand, reserved)."""
     b = balance_t.c
     row = connection.execute(
         balance_t.update()
-        .where(b.product_id == product, b.location_id == location,
-               b.on_hand + d_on_hand >= 0, b.reserved + d_reserved >= 0,
-               b.reserved + d_reserved <= b.on_hand + d_on_hand)
+        .where(
+            b.product_id == product,
+            b.location_id == location,
+            b.on_hand + d_on_hand >= 0,
+            b.reserved + d_reserved >= 0,
+            b.reserved + d_reserved <= b.on_hand + d_on_hand,
+        )
         .values(on_hand=b.on_hand + d_on_hand, reserved=b.reserved + d_reserved)
         .returning(b.on_hand, b.reserved)
     ).first()
     if row is None:
-        raise InsufficientStock(_shortage_message(connection, product, location, d_on_hand,
-                                                  d_reserved), field="quantity")
+        raise InsufficientStock(
+            _shortage_message(connection, product, location, d_on_hand, d_reserved),
+            field="quantity",
+        )
     return int(row[0]), int(row[1])
 
 
-def _shortage_message(connection: Connection, product: int, location: int, d_on_hand: int,
-                      d_reserved: int) -> str:
+def _shortage_message(
+    connection: Connection, product: int, location: int, d_on_hand: int, d_reserved: int
+) -> str:
     sku = connection.scalar(sa.select(product_t.c.sku).where(product_t.c.id == product))
     code = connection.scalar(sa.select(location_t.c.code).where(location_t.c.id == location))
-    row = connection.execute(sa.select(balance_t.c.on_hand, balance_t.c.reserved).where(
-        balance_t.c.product_id == product, balance_t.c.location_id == location)).first()
+    row = connection.execute(
+        sa.select(balance_t.c.on_hand, balance_t.c.reserved).where(
+            balance_t.c.product_id == product, balance_t.c.location_id == location
+        )
+    ).first()
     on_hand, reserved = (row[0], row[1]) if row else (0, 0)
-    return (f"not enough stock of {sku!r} at {code!r}: on hand {on_hand}, reserved {reserved}; "
-            f"asked to change on hand by {d_on_hand:+d} and reserved by {d_reserved:+d}")
+    return (
+        f"not enough stock of {sku!r} at {code!r}: on hand {on_hand}, reserved {reserved}; "
+        f"asked to change on hand by {d_on_hand:+d} and reserved by {d_reserved:+d}"
+    )
 
 
-def _changes(connection: Connection, moves: Sequence[Move],
-             after: dict[tuple[int, int], tuple[int, int]]) -> list[StockChange]:
+def _changes(
+    connection: Connection, moves: Sequence[Move], after: dict[tuple[int, int], tuple[int, int]]
+) -> list[StockChange]:
     names = _names(connection, sorted(after))
     changes = []
     for move in moves:
         key = (move.product_id, move.location_id)
         sku, code = names[key]
         on_hand, reserved = after[key]
-        quantity = move.on_hand_delta if move.kind in ("receipt", "adjustment", "return",
-                                                       "transfer", "sale") else move.reserved_delta
-        changes.append(StockChange(sku=sku, location=code, kind=move.kind, quantity=quantity,
-                                   on_hand=on_hand, reserved=reserved,
-                                   channel=move.channel, reference=move.reference))
+        quantity = (
+            move.on_hand_delta
+            if move.kind in ("receipt", "adjustment", "return", "transfer", "sale")
+            else move.reserved_delta
+        )
+        changes.append(
+            StockChange(
+                sku=sku,
+                location=code,
+                kind=move.kind,
+                quantity=quantity,
+                on_hand=on_hand,
+                reserved=reserved,
+                channel=move.channel,
+                reference=move.reference,
+            )
+        )
     return changes
 
 
 def _names(connection: Connection, keys: Sequence[tuple[int, int]]) -> dict:
     products = {p for p, _ in keys}
     locations = {loc for _, loc in keys}
-    skus = dict(connection.execute(sa.select(product_t.c.id, product_t.c.sku)
-                                   .where(product_t.c.id.in_(products))).all())
-    codes = dict(connection.execute(sa.select(location_t.c.id, location_t.c.code)
-                                    .where(location_t.c.id.in_(locations))).all())
+    skus: dict[Any, Any] = dict(
+        connection.execute(
+            sa.select(product_t.c.id, product_t.c.sku).where(product_t.c.id.in_(products))
+        ).all()
+    )
+    codes: dict[Any, Any] = dict(
+        connection.execute(
+            sa.select(location_t.c.id, location_t.c.code).where(location_t.c.id.in_(locations))
+        ).all()
+    )
     return {(p, loc): (skus[p], codes[loc]) for p, loc in keys}
 
 
@@ -223,113 +278,282 @@ def _names(connection: Connection, keys: Sequence[tuple[int, int]]) -> dict:
 
 def _positive(quantity: int, what: str) -> int:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
-        raise InvalidInput(f"{what}: quantity must be a whole number above 0, got {quantity!r}",
-                           field="quantity")
+        raise InvalidInput(
+            f"{what}: quantity must be a whole number above 0, got {quantity!r}", field="quantity"
+        )
     return quantity
 
 
-def receive(connection: Connection, sku: str, location: str, quantity: int, *, reason: str = "",
-            actor: str = "", reference: str = "", create: bool = True) -> list[StockChange]:
+def receive(
+    connection: Connection,
+    sku: str,
+    location: str,
+    quantity: int,
+    *,
+    reason: str = "",
+    actor: str = "",
+    reference: str = "",
+    create: bool = True,
+) -> list[StockChange]:
     """Book ``quantity`` units of ``sku`` into ``location`` (a delivery from a supplier)."""
     _positive(quantity, f"receipt of {sku!r}")
     pid = ensure_product(connection, sku) if create else product_id(connection, sku)
-    return apply(connection, [Move("receipt", pid, location_id(connection, location),
-                                   on_hand_delta=quantity, reason=reason, actor=actor,
-                                   reference=reference)])
+    return apply(
+        connection,
+        [
+            Move(
+                "receipt",
+                pid,
+                location_id(connection, location),
+                on_hand_delta=quantity,
+                reason=reason,
+                actor=actor,
+                reference=reference,
+            )
+        ],
+    )
 
 
-def adjust(connection: Connection, sku: str, location: str, delta: int, *, reason: str,
-           actor: str = "", reference: str = "") -> list[StockChange]:
+def adjust(
+    connection: Connection,
+    sku: str,
+    location: str,
+    delta: int,
+    *,
+    reason: str,
+    actor: str = "",
+    reference: str = "",
+) -> list[StockChange]:
     """Correct on hand by ``delta`` (positive or negative); a reason is required."""
     if not reason.strip():
-        raise InvalidInput(f"adjustment of {sku!r}: give a reason (damaged, count, ...)",
-                           field="reason")
+        raise InvalidInput(
+            f"adjustment of {sku!r}: give a reason (damaged, count, ...)", field="reason"
+        )
     if delta == 0:
         return []
-    return apply(connection, [Move("adjustment", product_id(connection, sku),
-                                   location_id(connection, location), on_hand_delta=delta,
-                                   reason=reason, actor=actor, reference=reference)])
+    return apply(
+        connection,
+        [
+            Move(
+                "adjustment",
+                product_id(connection, sku),
+                location_id(connection, location),
+                on_hand_delta=delta,
+                reason=reason,
+                actor=actor,
+                reference=reference,
+            )
+        ],
+    )
 
 
-def set_count(connection: Connection, sku: str, location: str, counted: int, *,
-              actor: str = "", reference: str = "") -> list[StockChange]:
+def set_count(
+    connection: Connection,
+    sku: str,
+    location: str,
+    counted: int,
+    *,
+    actor: str = "",
+    reference: str = "",
+) -> list[StockChange]:
     """Record a stock count: adjust on hand to ``counted`` (creating the SKU if new)."""
     if counted < 0:
-        raise InvalidInput(f"count of {sku!r} must not be negative, got {counted}",
-                           field="quantity")
+        raise InvalidInput(
+            f"count of {sku!r} must not be negative, got {counted}", field="quantity"
+        )
     pid = ensure_product(connection, sku)
     loc = location_id(connection, location)
     _ensure_balances(connection, [(pid, loc)])
-    on_hand = connection.scalar(sa.select(balance_t.c.on_hand).where(
-        balance_t.c.product_id == pid, balance_t.c.location_id == loc))
+    on_hand = connection.scalar(
+        sa.select(balance_t.c.on_hand).where(
+            balance_t.c.product_id == pid, balance_t.c.location_id == loc
+        )
+    )
     delta = counted - int(on_hand or 0)
     if delta == 0:
         return []
     # The guarded UPDATE refuses a count below what is reserved, naming the SKU.
-    return apply(connection, [Move("adjustment", pid, loc, on_hand_delta=delta,
-                                   reason="stock count", actor=actor, reference=reference)])
+    return apply(
+        connection,
+        [
+            Move(
+                "adjustment",
+                pid,
+                loc,
+                on_hand_delta=delta,
+                reason="stock count",
+                actor=actor,
+                reference=reference,
+            )
+        ],
+    )
 
 
-def transfer(connection: Connection, sku: str, source: str, target: str, quantity: int, *,
-             actor: str = "", reference: str = "") -> list[StockChange]:
+def transfer(
+    connection: Connection,
+    sku: str,
+    source: str,
+    target: str,
+    quantity: int,
+    *,
+    actor: str = "",
+    reference: str = "",
+) -> list[StockChange]:
     """Move free units of ``sku`` from one location to another."""
     _positive(quantity, f"transfer of {sku!r}")
     if source == target:
-        raise InvalidInput(f"transfer of {sku!r}: source and target are both {source!r}",
-                           field="target")
+        raise InvalidInput(
+            f"transfer of {sku!r}: source and target are both {source!r}", field="target"
+        )
     pid = product_id(connection, sku)
     reference = reference or f"transfer {source}->{target}"
-    return apply(connection, [
-        Move("transfer", pid, location_id(connection, source), on_hand_delta=-quantity,
-             reason=f"to {target}", actor=actor, reference=reference),
-        Move("transfer", pid, location_id(connection, target), on_hand_delta=quantity,
-             reason=f"from {source}", actor=actor, reference=reference),
-    ])
+    return apply(
+        connection,
+        [
+            Move(
+                "transfer",
+                pid,
+                location_id(connection, source),
+                on_hand_delta=-quantity,
+                reason=f"to {target}",
+                actor=actor,
+                reference=reference,
+            ),
+            Move(
+                "transfer",
+                pid,
+                location_id(connection, target),
+                on_hand_delta=quantity,
+                reason=f"from {source}",
+                actor=actor,
+                reference=reference,
+            ),
+        ],
+    )
 
 
-def reserve(connection: Connection, sku: str, location: str, quantity: int, *,
-            channel: str = "", reference: str = "", order_id: int | None = None,
-            actor: str = "") -> list[StockChange]:
+def reserve(
+    connection: Connection,
+    sku: str,
+    location: str,
+    quantity: int,
+    *,
+    channel: str = "",
+    reference: str = "",
+    order_id: int | None = None,
+    actor: str = "",
+) -> list[StockChange]:
     """Reserve free units; :class:`InsufficientStock` when fewer are free."""
     _positive(quantity, f"reservation of {sku!r}")
-    return apply(connection, [Move("reservation", product_id(connection, sku),
-                                   location_id(connection, location), reserved_delta=quantity,
-                                   channel=channel, reference=reference, order_id=order_id,
-                                   actor=actor)])
+    return apply(
+        connection,
+        [
+            Move(
+                "reservation",
+                product_id(connection, sku),
+                location_id(connection, location),
+                reserved_delta=quantity,
+                channel=channel,
+                reference=reference,
+                order_id=order_id,
+                actor=actor,
+            )
+        ],
+    )
 
 
-def release(connection: Connection, sku: str, location: str, quantity: int, *,
-            channel: str = "", reference: str = "", order_id: int | None = None,
-            actor: str = "") -> list[StockChange]:
+def release(
+    connection: Connection,
+    sku: str,
+    location: str,
+    quantity: int,
+    *,
+    channel: str = "",
+    reference: str = "",
+    order_id: int | None = None,
+    actor: str = "",
+) -> list[StockChange]:
     """Give reserved units back to free stock."""
     _positive(quantity, f"release of {sku!r}")
-    return apply(connection, [Move("release", product_id(connection, sku),
-                                   location_id(connection, location), reserved_delta=-quantity,
-                                   channel=channel, reference=reference, order_id=order_id,
-                                   actor=actor)])
+    return apply(
+        connection,
+        [
+            Move(
+                "release",
+                product_id(connection, sku),
+                location_id(connection, location),
+                reserved_delta=-quantity,
+                channel=channel,
+                reference=reference,
+                order_id=order_id,
+                actor=actor,
+            )
+        ],
+    )
 
 
-def sell(connection: Connection, sku: str, location: str, quantity: int, *,
-         from_reserved: bool = False, channel: str = "", reference: str = "",
-         order_id: int | None = None, actor: str = "") -> list[StockChange]:
+def sell(
+    connection: Connection,
+    sku: str,
+    location: str,
+    quantity: int,
+    *,
+    from_reserved: bool = False,
+    channel: str = "",
+    reference: str = "",
+    order_id: int | None = None,
+    actor: str = "",
+) -> list[StockChange]:
     """Units leave stock: a shipped order (from its reservation) or a sale at the till."""
     _positive(quantity, f"sale of {sku!r}")
-    return apply(connection, [Move("sale", product_id(connection, sku),
-                                   location_id(connection, location), on_hand_delta=-quantity,
-                                   reserved_delta=-quantity if from_reserved else 0,
-                                   channel=channel, reference=reference, order_id=order_id,
-                                   actor=actor)])
+    return apply(
+        connection,
+        [
+            Move(
+                "sale",
+                product_id(connection, sku),
+                location_id(connection, location),
+                on_hand_delta=-quantity,
+                reserved_delta=-quantity if from_reserved else 0,
+                channel=channel,
+                reference=reference,
+                order_id=order_id,
+                actor=actor,
+            )
+        ],
+    )
 
 
-def restock_return(connection: Connection, sku: str, location: str, quantity: int, *,
-                   channel: str = "", reference: str = "", order_id: int | None = None,
-                   actor: str = "", reason: str = "") -> list[StockChange]:
+def restock_return(
+    connection: Connection,
+    sku: str,
+    location: str,
+    quantity: int,
+    *,
+    channel: str = "",
+    reference: str = "",
+    order_id: int | None = None,
+    actor: str = "",
+    reason: str = "",
+) -> list[StockChange]:
     """Returned units go back on hand."""
     _positive(quantity, f"return of {sku!r}")
-    return apply(connection, [Move("return", product_id(connection, sku),
-                                   location_id(connection, location), on_hand_delta=quantity,
-                                   channel=channel, reference=reference, order_id=order_id,
-                                   actor=actor, reason=reason)])
+    return apply(
+        connection,
+        [
+            Move(
+                "return",
+                product_id(connection, sku),
+                location_id(connection, location),
+                on_hand_delta=quantity,
+                channel=channel,
+                reference=reference,
+                order_id=order_id,
+                actor=actor,
+                reason=reason,
+            )
+        ],
+    )
 
 
 # --- reading ---------------------------------------------------------------------------
@@ -337,20 +561,28 @@ def restock_return(connection: Connection, sku: str, location: str, quantity: in
 
 def levels(connection: Connection, sku: str | None = None) -> list[StockLevel]:
     """Every balance (or those of ``sku``), ordered by SKU and location."""
-    query = (sa.select(product_t.c.sku, location_t.c.code, balance_t.c.on_hand,
-                       balance_t.c.reserved)
-             .join(product_t, product_t.c.id == balance_t.c.product_id)
-             .join(location_t, location_t.c.id == balance_t.c.location_id)
-             .order_by(product_t.c.sku, location_t.c.code))
+    query = (
+        sa.select(product_t.c.sku, location_t.c.code, balance_t.c.on_hand, balance_t.c.reserved)
+        .join(product_t, product_t.c.id == balance_t.c.product_id)
+        .join(location_t, location_t.c.id == balance_t.c.location_id)
+        .order_by(product_t.c.sku, location_t.c.code)
+    )
     if sku is not None:
         query = query.where(product_t.c.sku == sku)
-    return [StockLevel(sku=r.sku, location=r.code, on_hand=r.on_hand, reserved=r.reserved)
-            for r in connection.execute(query)]
+    return [
+        StockLevel(sku=r.sku, location=r.code, on_hand=r.on_hand, reserved=r.reserved)
+        for r in connection.execute(query)
+    ]
 
 
-def available_to_promise(connection: Connection, skus: Sequence[str] | None = None, *,
-                         locations: Sequence[str] = (), safety_buffer: int = 0,
-                         cap: int | None = None) -> dict[str, int]:
+def available_to_promise(
+    connection: Connection,
+    skus: Sequence[str] | None = None,
+    *,
+    locations: Sequence[str] = (),
+    safety_buffer: int = 0,
+    cap: int | None = None,
+) -> dict[str, int]:
     """Units a channel may sell per SKU: free stock over its locations, minus its buffer.
 
     A bundle's figure is the number of whole bundles its components allow.
@@ -359,7 +591,7 @@ def available_to_promise(connection: Connection, skus: Sequence[str] | None = No
     query = sa.select(product_t.c.id, product_t.c.sku)
     if skus is not None:
         query = query.where(product_t.c.sku.in_(list(skus)))
-    products = dict(connection.execute(query).all())
+    products: dict[Any, Any] = dict(connection.execute(query).all())
     bundles = _bundles(connection, products.keys())
     result = {}
     for pid, sku in products.items():
@@ -377,14 +609,17 @@ def _free_by_product(connection: Connection, locations: Sequence[str]) -> dict[i
     query = sa.select(b.product_id, sa.func.sum(b.on_hand - b.reserved)).group_by(b.product_id)
     if locations:
         query = query.join(location_t, location_t.c.id == b.location_id).where(
-            location_t.c.code.in_(list(locations)))
+            location_t.c.code.in_(list(locations))
+        )
     return {pid: int(free) for pid, free in connection.execute(query)}
 
 
 def _bundles(connection: Connection, product_ids: Iterable[int]) -> dict[int, list[tuple]]:
-    rows = connection.execute(sa.select(bundle_t.c.bundle_id, bundle_t.c.component_id,
-                                        bundle_t.c.quantity)
-                              .where(bundle_t.c.bundle_id.in_(list(product_ids))))
+    rows = connection.execute(
+        sa.select(bundle_t.c.bundle_id, bundle_t.c.component_id, bundle_t.c.quantity).where(
+            bundle_t.c.bundle_id.in_(list(product_ids))
+        )
+    )
     bundles: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for bundle, component, quantity in rows:
         bundles[bundle].append((component, quantity))
@@ -403,19 +638,31 @@ class Discrepancy:
     journal_reserved: int
 
     def __str__(self) -> str:
-        return (f"{self.sku} @ {self.location}: balance on hand {self.on_hand}, reserved "
-                f"{self.reserved}; journal says on hand {self.journal_on_hand}, reserved "
-                f"{self.journal_reserved}")
+        return (
+            f"{self.sku} @ {self.location}: balance on hand {self.on_hand}, reserved "
+            f"{self.reserved}; journal says on hand {self.journal_on_hand}, reserved "
+            f"{self.journal_reserved}"
+        )
 
 
 def verify(connection: Connection) -> list[Discrepancy]:
     """Recompute every balance from the journal and return each difference."""
     m = movement_t.c
-    journal = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in connection.execute(
-        sa.select(m.product_id, m.location_id, sa.func.sum(m.on_hand_delta),
-                  sa.func.sum(m.reserved_delta)).group_by(m.product_id, m.location_id))}
-    balances = {(r.product_id, r.location_id): (r.on_hand, r.reserved)
-                for r in connection.execute(sa.select(balance_t))}
+    journal = {
+        (r[0], r[1]): (int(r[2]), int(r[3]))
+        for r in connection.execute(
+            sa.select(
+                m.product_id,
+                m.location_id,
+                sa.func.sum(m.on_hand_delta),
+                sa.func.sum(m.reserved_delta),
+            ).group_by(m.product_id, m.location_id)
+        )
+    }
+    balances = {
+        (r.product_id, r.location_id): (r.on_hand, r.reserved)
+        for r in connection.execute(sa.select(balance_t))
+    }
     keys = sorted(set(journal) | set(balances))
     names = _names(connection, keys) if keys else {}
     problems = []
@@ -438,7 +685,22 @@ def check_quantity(value: object, where: str) -> int:
 
 
 __all__ = [
-    "Discrepancy", "InsufficientStock", "Move", "StockError", "adjust", "apply",
-    "available_to_promise", "check_quantity", "ensure_location", "ensure_product", "levels",
-    "receive", "release", "reserve", "sell", "set_count", "transfer", "verify",
+    "Discrepancy",
+    "InsufficientStock",
+    "Move",
+    "StockError",
+    "adjust",
+    "apply",
+    "available_to_promise",
+    "check_quantity",
+    "ensure_location",
+    "ensure_product",
+    "levels",
+    "receive",
+    "release",
+    "reserve",
+    "sell",
+    "set_count",
+    "transfer",
+    "verify",
 ]

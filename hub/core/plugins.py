@@ -8,9 +8,10 @@ lacks. ``HUB_DISABLE_PLUGINS`` (comma-separated names) blocks plugins before the
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from hub.errors import PluginError
 log = logging.getLogger("hub.plugins")
 
 ENTRY_POINT_GROUP = "hub"
+DISTRIBUTIONS: dict[int, Any] = {}  # id(plugin module) -> the distribution that installed it
 
 
 def make_plugin_manager(
@@ -33,32 +35,52 @@ def make_plugin_manager(
     for name in _disabled():
         pm.set_blocked(name)
     if entry_points:
-        try:
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        except Exception as error:  # pluggy names the entry point in the traceback only
-            raise PluginError(f"error importing a plugin of group {ENTRY_POINT_GROUP!r}: "
-                              f"{type(error).__name__}: {error}") from error
+        load_entry_points(pm)
     for plugin in plugins:
         pm.register(plugin)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as error:
-        raise PluginError(f"plugin {error.plugin!r} implements an unknown hook: {error}",
-                          plugin=str(error.plugin)) from error
+        raise PluginError(
+            f"plugin {error.plugin!r} implements an unknown hook: {error}", plugin=str(error.plugin)
+        ) from error
     if os.environ.get("HUB_TRACE_PLUGINS"):
         pm.add_hookcall_monitoring(_trace_before, _trace_after)
     return pm
+
+
+def load_entry_points(pm: pluggy.PluginManager) -> None:
+    """Import and register every plugin of the ``hub`` group, naming the one that fails.
+
+    pluggy's own loader stops at the first broken plugin without saying which it was; a
+    plugin author needs the name.
+    """
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if pm.is_blocked(entry.name) or pm.has_plugin(entry.name):
+            continue
+        try:
+            plugin = entry.load()
+        except Exception as error:
+            raise PluginError(
+                f"plugin {entry.name!r} ({entry.value}) failed to import: "
+                f"{type(error).__name__}: {error}; fix it or set HUB_DISABLE_PLUGINS={entry.name}",
+                plugin=entry.name,
+            ) from error
+        pm.register(plugin, name=entry.name)
+        DISTRIBUTIONS[id(plugin)] = entry.dist
 
 
 def _disabled() -> list[str]:
     return [n.strip() for n in os.environ.get("HUB_DISABLE_PLUGINS", "").split(",") if n.strip()]
 
 
-def _trace_before(hook_name: str, impls: list, kwargs: dict) -> None:
+def _trace_before(hook_name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
     log.info("hook %s -> %s", hook_name, [impl.plugin_name for impl in impls])
 
 
-def _trace_after(outcome: Any, hook_name: str, impls: list, kwargs: dict) -> None:
+def _trace_after(
+    outcome: Any, hook_name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]
+) -> None:
     log.info("hook %s done", hook_name)
 
 
@@ -96,8 +118,9 @@ class PluginHost:
         def register(thing: Any) -> None:
             name = getattr(thing, attr, "")
             if not name or not isinstance(name, str):
-                raise PluginError(f"plugin {plugin!r} registered a {kind} without a {attr}",
-                                  plugin=plugin)
+                raise PluginError(
+                    f"plugin {plugin!r} registered a {kind} without a {attr}", plugin=plugin
+                )
             key = f"{kind}:{name}"
             if name in registry:
                 raise PluginError(
@@ -122,8 +145,9 @@ class PluginHost:
                 result = impl.function(**args)
             except Exception as error:
                 self.failing[impl.plugin_name] = f"{type(error).__name__}: {error}"
-                log.error("plugin %r failed in hook %s: %s", impl.plugin_name, hook, error,
-                          exc_info=True)
+                log.error(
+                    "plugin %r failed in hook %s: %s", impl.plugin_name, hook, error, exc_info=True
+                )
                 continue
             self.failing.pop(impl.plugin_name, None)
             results.append((impl.plugin_name, result))
@@ -131,20 +155,21 @@ class PluginHost:
 
     def describe(self) -> list[dict[str, Any]]:
         """One entry per loaded plugin: name, version, hooks, origin (module or package)."""
-        dists = {id(plugin): dist for plugin, dist in self.pm.list_plugin_distinfo()}
         rows = []
         for name, plugin in self.pm.list_name_plugin():
             if plugin is None:
                 continue
-            dist = dists.get(id(plugin))
+            dist = DISTRIBUTIONS.get(id(plugin))
             hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
-            rows.append({
-                "name": name,
-                "version": dist.version if dist else "",
-                "package": dist.project_name if dist else "",
-                "module": getattr(plugin, "__name__", type(plugin).__name__),
-                "hooks": hooks,
-                "provides": sorted(k for k, v in self.origins.items() if v == name),
-                "failing": self.failing.get(name, ""),
-            })
+            rows.append(
+                {
+                    "name": name,
+                    "version": dist.version if dist else "",
+                    "package": dist.metadata["Name"] if dist else "",
+                    "module": getattr(plugin, "__name__", type(plugin).__name__),
+                    "hooks": hooks,
+                    "provides": sorted(k for k, v in self.origins.items() if v == name),
+                    "failing": self.failing.get(name, ""),
+                }
+            )
         return rows

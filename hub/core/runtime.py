@@ -32,15 +32,26 @@ class Hub:
         self.settings = settings
         self.plugins = plugins
         self.engine = engine or make_engine(settings.database.url, echo=settings.database.echo)
-        validated = validate_plugin_sections(settings, {
-            "channels": plugins.channel_types, "carriers": plugins.carrier_types,
-            "notifiers": plugins.notifier_types})
+        validated = validate_plugin_sections(
+            settings,
+            {
+                "channels": plugins.channel_types,
+                "carriers": plugins.carrier_types,
+                "notifiers": plugins.notifier_types,
+            },
+        )
         self.channel_configs = validated["channels"]
         self._channels: dict[str, Channel] = {}
 
     @classmethod
-    def open(cls, config: str | Path | None = None, *, settings: Settings | None = None,
-             plugins: Iterable[object] = (), entry_points: bool = True) -> Hub:
+    def open(
+        cls,
+        config: str | Path | None = None,
+        *,
+        settings: Settings | None = None,
+        plugins: Iterable[object] = (),
+        entry_points: bool = True,
+    ) -> Hub:
         """Load settings (from ``config`` unless given) and plugins, and connect."""
         settings = settings or load_settings(config)
         return cls(settings, PluginHost.load(plugins, entry_points=entry_points))
@@ -71,16 +82,26 @@ class Hub:
         """Refuse to work on a database that is not at the latest migration."""
         current, head = migrate.current_revision(self.engine), migrate.head_revision(self.engine)
         if current != head:
-            raise ConfigError(f"database {self.engine.url.render_as_string()} is at revision "
-                              f"{current or 'none'}, the hub needs {head}: run `hub db upgrade`")
+            raise ConfigError(
+                f"database {self.engine.url.render_as_string()} is at revision "
+                f"{current or 'none'}, the hub needs {head}: run `hub db upgrade`"
+            )
 
     def sync_locations(self) -> None:
         """Create or update the locations declared in the configuration."""
+
         def work(conn: Connection) -> None:
             for code, section in self.settings.locations.items():
-                ledger.ensure_location(conn, code, name=section.name or code, kind=section.kind,
-                                       address=section.address, latitude=section.latitude,
-                                       longitude=section.longitude)
+                ledger.ensure_location(
+                    conn,
+                    code,
+                    name=section.name or code,
+                    kind=section.kind,
+                    address=section.address,
+                    latitude=section.latitude,
+                    longitude=section.longitude,
+                )
+
         run_in_transaction(self.engine, work)
 
     def write(self, work: Any) -> Any:
@@ -102,8 +123,9 @@ class Hub:
         if name not in self._channels:
             if name not in self.channel_configs:
                 known = ", ".join(sorted(self.channel_configs)) or "none configured"
-                raise NotFound(f"no channel {name!r} in {self.settings.path} (known: {known})",
-                               field="channel")
+                raise NotFound(
+                    f"no channel {name!r} in {self.settings.path} (known: {known})", field="channel"
+                )
             config = self.channel_configs[name]
             self._channels[name] = self.plugins.channel_types[config.type](name, config)
         return self._channels[name]
@@ -116,10 +138,15 @@ class Hub:
     def available(self, channel: str, skus: Sequence[str] | None = None) -> dict[str, int]:
         """Available-to-promise per SKU for ``channel`` (its locations, buffer and cap)."""
         config = self.channel_configs.get(channel)
-        return self.read(lambda conn: ledger.available_to_promise(
-            conn, skus, locations=self.channel_locations(channel),
-            safety_buffer=getattr(config, "safety_buffer", 0),
-            cap=getattr(config, "max_quantity", None)))
+        return self.read(
+            lambda conn: ledger.available_to_promise(
+                conn,
+                skus,
+                locations=self.channel_locations(channel),
+                safety_buffer=getattr(config, "safety_buffer", 0),
+                cap=getattr(config, "max_quantity", None),
+            )
+        )
 
     # -- orders --------------------------------------------------------------------------
 
@@ -139,22 +166,37 @@ class Hub:
 
     def ingest(self, channel: str, orders: Sequence[Order], actor: str = "intake") -> IntakeReport:
         """Take a page of orders from ``channel``: store, check, reserve; then tell plugins."""
-        report = ingest(self.engine, channel, orders, locations=self.channel_locations(channel),
-                        holds=self.holds_for(orders), actor=actor)
+        report = ingest(
+            self.engine,
+            channel,
+            orders,
+            locations=self.channel_locations(channel),
+            holds=self.holds_for(orders),
+            actor=actor,
+        )
         by_id = {o.external_id: o for o in orders}
         for outcome in report.outcomes:
             if outcome.action != "unchanged":
-                self.plugins.call_each("order_received", order=by_id[outcome.external_id],
-                                       status=outcome.status)
+                self.plugins.call_each(
+                    "order_received", order=by_id[outcome.external_id], status=outcome.status
+                )
         if report.changes:
             self.plugins.call_each("stock_changed", changes=report.changes)
         return report
 
-    def ship(self, ref: str, carrier: str, tracking_number: str = "", tracking_url: str = "",
-             actor: str = "") -> Shipment:
+    def ship(
+        self,
+        ref: str,
+        carrier: str,
+        tracking_number: str = "",
+        tracking_url: str = "",
+        actor: str = "",
+    ) -> Shipment:
         """Ship an open order; tells plugins through ``stock_changed`` and ``order_shipped``."""
-        record, shipment, changes = run_in_transaction(self.engine, lambda c: fulfilment.ship(
-            c, ref, carrier, tracking_number, tracking_url, actor))
+        record, shipment, changes = run_in_transaction(
+            self.engine,
+            lambda c: fulfilment.ship(c, ref, carrier, tracking_number, tracking_url, actor),
+        )
         if changes:
             self.plugins.call_each("stock_changed", changes=changes)
         self.plugins.call_each("order_shipped", order=to_order(record), shipment=shipment)
@@ -162,8 +204,9 @@ class Hub:
 
     def deliver(self, ref: str, carrier: str = "", actor: str = "") -> Shipment:
         """Record delivery of a shipped order; tells plugins through ``order_delivered``."""
-        record, shipment = run_in_transaction(self.engine, lambda c: fulfilment.deliver(
-            c, ref, carrier, actor))
+        record, shipment = run_in_transaction(
+            self.engine, lambda c: fulfilment.deliver(c, ref, carrier, actor)
+        )
         self.plugins.call_each("order_delivered", order=to_order(record), shipment=shipment)
         return shipment
 

@@ -21,8 +21,11 @@ def check_order(order: Order) -> list[Hold]:
         holds.append(Hold("unpaid", f"payment is {order.payment_status.value}"))
     if (order.risk_level or "").lower() == "high":
         holds.append(Hold("fraud_risk", "the channel rates this order's fraud risk high"))
-    if order.shipping_address != type(order.shipping_address)() and \
-            not order.shipping_address.is_complete():
-        holds.append(Hold("address_incomplete",
-                          "shipping address lacks street, city/postcode or country"))
+    if (
+        order.shipping_address != type(order.shipping_address)()
+        and not order.shipping_address.is_complete()
+    ):
+        holds.append(
+            Hold("address_incomplete", "shipping address lacks street, city/postcode or country")
+        )
     return holds

@@ -13,6 +13,6 @@ def place_orders(url: str, external_ids: list[str], page: int) -> int:
     settings = parse_settings({"database": {"url": url}, "locations": {"main": {}}})
     with Hub.open(settings=settings, entry_points=False) as hub:
         for start in range(0, len(external_ids), page):
-            batch = [order(i, ("LAST", 1)) for i in external_ids[start:start + page]]
+            batch = [order(i, ("LAST", 1)) for i in external_ids[start : start + page]]
             hub.ingest("web", batch)
     return len(external_ids)

@@ -22,7 +22,7 @@ def test_eight_processes_never_reserve_the_same_unit_twice(db_url, page):
         hub.write(lambda c: ledger.receive(c, "LAST", "main", UNITS))
     ids = [f"o{n:04d}" for n in range(ORDERS)]
     shared = ids[:40]  # every worker also sends these: duplicates racing each other
-    slices = [ids[40 + w::WORKERS] + shared for w in range(WORKERS)]
+    slices = [ids[40 + w :: WORKERS] + shared for w in range(WORKERS)]
     with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
         sent = pool.starmap(place_orders, [(db_url, s, page) for s in slices])
     assert sum(sent) == ORDERS - len(shared) + WORKERS * len(shared)

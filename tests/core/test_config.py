@@ -20,8 +20,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_secrets_come_from_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DB_PASSWORD", "s3cret")
-    path = write(tmp_path, 'database.url = "postgresql+psycopg://hub:${DB_PASSWORD}@db/hub"\n'
-                           'hub.name = "${SHOP_NAME:-Corner shop}"\n')
+    path = write(
+        tmp_path,
+        'database.url = "postgresql+psycopg://hub:${DB_PASSWORD}@db/hub"\n'
+        'hub.name = "${SHOP_NAME:-Corner shop}"\n',
+    )
     settings = load_settings(path)
     assert settings.database.url == "postgresql+psycopg://hub:s3cret@db/hub"
     assert settings.hub.name == "Corner shop"
@@ -31,8 +34,9 @@ def test_a_missing_environment_variable_names_the_key(tmp_path):
     path = write(tmp_path, '[channels.shop]\ntype = "x"\naccess_token = "${NOT_SET_ANYWHERE}"\n')
     with pytest.raises(ConfigError) as error:
         load_settings(path)
-    assert str(error.value) == (f"{path}: channels.shop.access_token: environment variable "
-                                "NOT_SET_ANYWHERE is not set")
+    assert str(error.value) == (
+        f"{path}: channels.shop.access_token: environment variable NOT_SET_ANYWHERE is not set"
+    )
 
 
 def test_unknown_keys_and_wrong_types_are_named(tmp_path):
@@ -87,6 +91,9 @@ def test_channel_sections_are_validated_by_their_plugin(tmp_path):
     assert "channels.till.till_id: required key is missing" in str(error.value)
     assert "channels.till.till: unknown key" in str(error.value)
     unknown = parse_settings({**base, "channels": {"x": {"type": "telex"}}})
-    with pytest.raises(ConfigError, match=r"channels.x.type: unknown type 'telex' \(expected one "
-                                          r"of: pos\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"channels.x.type: unknown type 'telex' \(expected one "
+        r"of: pos\)",
+    ):
         Hub.open(settings=unknown, plugins=[PosPlugin()], entry_points=False)

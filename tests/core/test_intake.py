@@ -108,10 +108,13 @@ def test_bundle_orders_reserve_their_components(hub):
 
 def test_unpaid_and_risky_orders_are_held_by_the_builtin_checks_but_keep_stock(hub):
     stock(hub)
-    report = hub.ingest("web", [
-        order("1", ("MUG", 1), payment=PaymentStatus.PENDING),
-        order("2", ("MUG", 1), risk_level="high"),
-    ])
+    report = hub.ingest(
+        "web",
+        [
+            order("1", ("MUG", 1), payment=PaymentStatus.PENDING),
+            order("2", ("MUG", 1), risk_level="high"),
+        ],
+    )
     reasons = {o.external_id: o.reason for o in report.outcomes}
     assert reasons["1"].startswith("unpaid: payment is pending")
     assert reasons["2"].startswith("fraud_risk")
@@ -139,8 +142,7 @@ def test_delivery_window_and_address_are_kept(hub):
     assert row["ship_postcode"] == "N1 1AA"
 
 
-def test_check_order_hook_from_another_plugin_can_hold_and_a_failing_one_is_isolated(
-        sqlite_url):
+def test_check_order_hook_from_another_plugin_can_hold_and_a_failing_one_is_isolated(sqlite_url):
     from conftest import make_hub
 
     class NoBigOrders:

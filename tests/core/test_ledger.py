@@ -13,7 +13,8 @@ from hub.errors import InsufficientStock, InvalidInput, NotFound
 def test_receipt_creates_the_sku_and_adds_on_hand(hub):
     changes = hub.write(lambda c: ledger.receive(c, "MUG", "main", 12, actor="ann"))
     assert [(ch.kind, ch.quantity, ch.on_hand, ch.reserved) for ch in changes] == [
-        ("receipt", 12, 12, 0)]
+        ("receipt", 12, 12, 0)
+    ]
     assert hub.read(lambda c: ledger.levels(c, "MUG"))[0].free == 12
 
 
@@ -44,7 +45,9 @@ def test_transfer_moves_units_between_locations_and_refuses_nonsense(hub):
     hub.write(lambda c: ledger.receive(c, "MUG", "main", 5))
     hub.write(lambda c: ledger.transfer(c, "MUG", "main", "store", 2))
     assert {lvl.location: lvl.on_hand for lvl in hub.read(lambda c: ledger.levels(c))} == {
-        "main": 3, "store": 2}
+        "main": 3,
+        "store": 2,
+    }
     with pytest.raises(InvalidInput, match="source and target"):
         hub.write(lambda c: ledger.transfer(c, "MUG", "main", "main", 1))
     with pytest.raises(NotFound, match="unknown location 'attic'"):
@@ -63,7 +66,8 @@ def test_a_failed_movement_leaves_nothing_behind(hub):
     with pytest.raises(InsufficientStock):
         hub.write(two_moves)
     assert [(lvl.location, lvl.on_hand) for lvl in hub.read(lambda c: ledger.levels(c))] == [
-        ("main", 1)]
+        ("main", 1)
+    ]
     assert hub.read(ledger.verify) == []
 
 
@@ -105,7 +109,8 @@ def test_verify_reports_a_balance_that_drifted_from_the_journal(hub):
         conn.execute(balance_t.update().values(on_hand=balance_t.c.on_hand + 1))
     problems = hub.read(ledger.verify)
     assert [(p.sku, p.location, p.on_hand, p.journal_on_hand) for p in problems] == [
-        ("MUG", "main", 5, 4)]
+        ("MUG", "main", 5, 4)
+    ]
     assert "journal says on hand 4" in str(problems[0])
 
 

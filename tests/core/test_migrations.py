@@ -14,8 +14,9 @@ def test_models_and_migrations_agree(db_url):
     engine = make_engine(db_url)
     migrate.upgrade(engine)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+        )
     engine.dispose()
     assert diff == [], f"models differ from migrations: write a migration for {diff}"
 

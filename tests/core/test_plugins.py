@@ -103,7 +103,8 @@ def test_hook_register_carrier_types():
             register(Courier)
 
     assert PluginHost.load([CourierPlugin()], entry_points=False).carrier_types == {
-        "courier": Courier}
+        "courier": Courier
+    }
 
 
 def test_hook_register_notifiers():
@@ -115,8 +116,7 @@ def test_hook_register_notifiers():
         def register_notifiers(self, register):
             register(Pager)
 
-    assert PluginHost.load([PagerPlugin()], entry_points=False).notifier_types == {
-        "pager": Pager}
+    assert PluginHost.load([PagerPlugin()], entry_points=False).notifier_types == {"pager": Pager}
 
 
 def test_hook_register_routers():
@@ -134,10 +134,12 @@ def test_hook_register_routers():
     host = PluginHost.load([RouterPlugin()], entry_points=False)
     assert list(host.routers) == ["straight"]
     with pytest.raises(PluginError, match="without a name"):
+
         class Nameless:
             @hookimpl
             def register_routers(self, register):
                 register(object())
+
         PluginHost.load([Nameless()], entry_points=False)
 
 
@@ -171,8 +173,10 @@ def test_hook_stock_changed(sqlite_url):
     with make_hub(sqlite_url, plugins=(recorder,), entry_points=False) as hub:
         hub.write(lambda c: ledger.receive(c, "MUG", "main", 5))
         hub.write(lambda c: ledger.transfer(c, "MUG", "main", "store", 2))
-    assert recorder.calls[-1] == ("stock_changed", [("MUG", "transfer", -2),
-                                                    ("MUG", "transfer", 2)])
+    assert recorder.calls[-1] == (
+        "stock_changed",
+        [("MUG", "transfer", -2), ("MUG", "transfer", 2)],
+    )
 
 
 def test_hook_order_shipped(sqlite_url):
@@ -182,8 +186,10 @@ def test_hook_order_shipped(sqlite_url):
         hub.ingest("web", [order("1", ("MUG", 2))])
         hub.ship("web:1", "DHL", "JD0001")
         assert hub.read(lambda c: ledger.levels(c, "MUG"))[0].on_hand == 0
-    assert recorder.calls[-2:] == [("stock_changed", [("MUG", "sale", -2)]),
-                                   ("order_shipped", "1", "JD0001")]
+    assert recorder.calls[-2:] == [
+        ("stock_changed", [("MUG", "sale", -2)]),
+        ("order_shipped", "1", "JD0001"),
+    ]
 
 
 def test_hook_order_delivered(sqlite_url):
@@ -211,3 +217,26 @@ def test_a_plugin_that_raises_is_logged_marked_failing_and_skipped(sqlite_url, c
     assert recorder.calls == [("stock_changed", [("MUG", "receipt", 1)])]
     assert list(failing.values()) == ["ValueError: disk full"]
     assert "failed in hook stock_changed: disk full" in caplog.text
+
+
+def test_a_plugin_that_fails_to_import_is_named(tmp_path, monkeypatch):
+    import importlib.metadata
+    import sys
+
+    (tmp_path / "hub_broken.py").write_text("def oops(:\n")
+    (tmp_path / "hub_broken-1.0.dist-info").mkdir()
+    (tmp_path / "hub_broken-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: hub-broken\nVersion: 1.0\n"
+    )
+    (tmp_path / "hub_broken-1.0.dist-info" / "entry_points.txt").write_text(
+        "[hub]\nbroken = hub_broken\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    with pytest.raises(PluginError) as error:
+        PluginHost.load()
+    assert "plugin 'broken' (hub_broken) failed to import: SyntaxError" in str(error.value)
+    assert "HUB_DISABLE_PLUGINS=broken" in str(error.value)
+    monkeypatch.setenv("HUB_DISABLE_PLUGINS", "broken")
+    assert "broken" not in {r["name"] for r in PluginHost.load().describe()}
+    sys.modules.pop("hub_broken", None)

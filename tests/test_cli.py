@@ -1,0 +1,108 @@
+"""The ``hub`` command, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HUB = [sys.executable, "-m", "hub.cli"]
+
+
+def hub(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*HUB, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    done = hub("init", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return tmp_path
+
+
+def test_init_writes_a_config_and_creates_the_database(workdir):
+    assert (workdir / "config" / "hub.toml").exists()
+    assert (workdir / "config" / "hub.db").exists()
+    again = hub("init", cwd=workdir)
+    assert "exists; keeping it" in again.stdout
+
+
+def test_stock_commands_and_one_line_errors(workdir):
+    assert hub("stock", "receive", "MUG", "5", cwd=workdir).returncode == 0
+    moved = hub("stock", "adjust", "MUG", "-2", "--reason", "broken", cwd=workdir)
+    assert "on hand 3" in moved.stdout
+    refused = hub("stock", "adjust", "MUG", "-9", "--reason", "x", cwd=workdir)
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        "error: not enough stock of 'MUG' at 'main': on hand 3, reserved 0; asked to change "
+        "on hand by -9 and reserved by +0"
+    ]
+    levels = hub("stock", "levels", cwd=workdir)
+    assert "MUG" in levels.stdout and "3" in levels.stdout
+    assert hub("stock", "verify", cwd=workdir).returncode == 0
+
+
+def test_count_import_is_all_or_nothing(workdir):
+    bad = workdir / "bad.csv"
+    bad.write_text("sku,location,quantity\nMUG,main,4\nTEE,main,lots\nCAP,main,-1\n")
+    done = hub("stock", "import", str(bad), cwd=workdir)
+    assert done.returncode == 1
+    assert (
+        "nothing imported, fix these rows: line 3: quantity: 'lots' is not a whole number; "
+        "line 4: quantity -1 is negative" in done.stderr
+    )
+    good = workdir / "good.csv"
+    good.write_text("sku,location,quantity,name\nMUG,main,4,Mug\nTEE,main,7,Tee\n")
+    assert hub("stock", "import", str(good), cwd=workdir).returncode == 0
+    assert "TEE" in hub("stock", "levels", cwd=workdir).stdout
+
+
+def test_every_command_takes_config_and_hub_config(workdir, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    config = workdir / "config" / "hub.toml"
+    assert (
+        hub("stock", "receive", "MUG", "1", "--config", str(config), cwd=elsewhere).returncode == 0
+    )
+    listed = hub("stock", "levels", cwd=elsewhere, env={"HUB_CONFIG": str(config)})
+    assert "MUG" in listed.stdout
+    missing = hub("orders", "list", cwd=elsewhere)
+    assert missing.returncode == 1
+    assert "no such configuration file; create one with `hub init`" in missing.stderr
+
+
+def test_plugins_lists_builtins_with_their_origin(workdir):
+    listed = hub("plugins", cwd=workdir)
+    assert "checks" in listed.stdout and "hub_plugins.checks" in listed.stdout
+    assert "channel:manual" in listed.stdout
+
+
+def test_an_outdated_database_is_refused_with_the_fix(tmp_path):
+    config = tmp_path / "hub.toml"
+    config.write_text('[database]\nurl = "sqlite:///fresh.db"\n')
+    done = hub("orders", "list", "--config", str(config), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "run `hub db upgrade`" in done.stderr
+    assert hub("db", "upgrade", "--config", str(config), cwd=tmp_path).returncode == 0
+    assert hub("orders", "list", "--config", str(config), cwd=tmp_path).returncode == 0
+
+
+def test_demo_tours_the_ledger_and_ends_verified(tmp_path):
+    done = hub("demo", "--folder", str(tmp_path / "demo"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "unchanged" in done.stdout  # the duplicate was recognised
+    assert "not enough stock: 'MUG-RED' needs 2 more, 1 available" in done.stdout
+    assert "every balance equals the sum of its journal" in done.stdout
+    shown = hub(
+        "orders", "show", "web:1001", "--config", str(tmp_path / "demo" / "hub.toml"), cwd=tmp_path
+    )
+    assert "fulfilled" in shown.stdout and "shipped with DHL" in shown.stdout
