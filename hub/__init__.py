@@ -28,7 +28,7 @@ from hub.orders import (
     utc,
 )
 from hub.shipping import Carrier, Notifier, PluginConfig, Shipment
-from hub.stock import Listing, StockChange, StockLevel, StockResult, StockUpdate
+from hub.stock import Listing, ListingProblem, StockChange, StockLevel, StockResult, StockUpdate
 
 __version__ = "0.1.0"
 
@@ -45,6 +45,7 @@ __all__ = [
     "HubError",
     "InvalidInput",
     "Listing",
+    "ListingProblem",
     "Notifier",
     "Order",
     "OrderLine",

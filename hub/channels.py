@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub.orders import Order
-from hub.stock import Listing, StockResult, StockUpdate
+from hub.stock import Listing, ListingProblem, StockResult, StockUpdate
 
 
 class ChannelConfig(BaseModel):
@@ -35,6 +35,9 @@ class ChannelConfig(BaseModel):
     safety_buffer: int = 0  # units held back from this channel's available-to-promise
     max_quantity: int | None = None  # cap on what this channel is offered per SKU
     webhook_secret: str | None = None
+    poll_interval: float = Field(default=60.0, gt=0)  # seconds between order pulls
+    push_interval: float = Field(default=1.0, gt=0)  # seconds between stock pushes
+    reconcile_interval: float = Field(default=3600.0, gt=0)  # seconds between drift checks
 
 
 @dataclass(frozen=True)
@@ -85,13 +88,18 @@ class Channel:
     def __init__(self, name: str, config: ChannelConfig) -> None:
         self.name = name
         self.config = config
+        self.listing_problems: list[ListingProblem] = []
 
     def check_connection(self) -> list[str]:
         """Try the credentials once; return problems a person can act on (empty if fine)."""
         return []
 
     def fetch_listings(self) -> Iterator[Listing]:
-        """Yield every listing of the store with its SKU and current quantity."""
+        """Yield every listing of the store with its SKU and current quantity.
+
+        Record what does not match (missing or duplicate SKUs, items whose stock the
+        channel does not manage) in ``self.listing_problems``.
+        """
         raise NotImplementedError
 
     def fetch_orders(
@@ -101,7 +109,12 @@ class Channel:
         raise NotImplementedError
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[StockResult]:
-        """Set quantities; ``updates`` holds at most ``stock_batch_size`` items: one API call."""
+        """Set quantities of at most ``stock_batch_size`` items, with the fewest API calls.
+
+        Return one :class:`StockResult` per update, in any order. A channel whose API
+        supports compare-and-set refuses an update whose ``expected`` value is no longer
+        current and reports it ``stale`` with the quantity it holds now.
+        """
         raise NotImplementedError
 
     def fulfill(

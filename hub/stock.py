@@ -81,3 +81,17 @@ class StockChange:
     reserved: int
     channel: str = ""
     reference: str = ""
+
+
+@dataclass(frozen=True)
+class ListingProblem:
+    """Something a channel's listings do not match, reported instead of guessed.
+
+    ``kind``: "missing_sku", "duplicate_sku", "unmanaged", ... ; a channel adapter
+    collects them in its ``listing_problems`` list while :meth:`Channel.fetch_listings` runs.
+    """
+
+    kind: str
+    message: str
+    sku: str = ""
+    external_ids: tuple[str, ...] = ()

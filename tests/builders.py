@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from hub import Address, Customer, Order, OrderLine, OrderStatus, PaymentStatus
+from hub.core.config import parse_settings
+from hub.core.runtime import Hub
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 ADDRESS = Address(
@@ -37,3 +39,29 @@ def order(
         updated_at=T0 + timedelta(minutes=minutes),
         **fields,  # type: ignore[arg-type]
     )
+
+
+def make_hub(
+    url: str,
+    *,
+    plugins: tuple = (),
+    entry_points: bool = True,
+    channels: dict | None = None,
+    locations: dict | None = None,
+) -> Hub:
+    """A migrated hub on ``url`` with locations ``main`` and ``store`` unless told otherwise."""
+    settings = parse_settings(
+        {
+            "database": {"url": url},
+            "locations": locations
+            if locations is not None
+            else {
+                "main": {"name": "Main warehouse", "latitude": 52.5, "longitude": 13.4},
+                "store": {"name": "City store", "kind": "store"},
+            },
+            "channels": channels or {},
+        }
+    )
+    hub = Hub.open(settings=settings, plugins=plugins, entry_points=entry_points)
+    hub.upgrade()
+    return hub

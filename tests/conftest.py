@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from builders import make_hub
 
-from hub.core.config import parse_settings
 from hub.core.runtime import Hub
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,32 +52,6 @@ def db_url(request: pytest.FixtureRequest) -> str:
     """Each test using it runs once on SQLite and once on PostgreSQL."""
     name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(name))
-
-
-def make_hub(
-    url: str,
-    *,
-    plugins: tuple = (),
-    entry_points: bool = True,
-    channels: dict | None = None,
-    locations: dict | None = None,
-) -> Hub:
-    """A migrated hub on ``url`` with locations ``main`` and ``store`` unless told otherwise."""
-    settings = parse_settings(
-        {
-            "database": {"url": url},
-            "locations": locations
-            if locations is not None
-            else {
-                "main": {"name": "Main warehouse", "latitude": 52.5, "longitude": 13.4},
-                "store": {"name": "City store", "kind": "store"},
-            },
-            "channels": channels or {},
-        }
-    )
-    hub = Hub.open(settings=settings, plugins=plugins, entry_points=entry_points)
-    hub.upgrade()
-    return hub
 
 
 @pytest.fixture

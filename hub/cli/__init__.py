@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.cli import orders, stock
+from hub.cli import orders, stock, sync
 from hub.cli.common import ConfigOption, open_hub
 from hub.core.config import config_path
 from hub.core.starter import write_starter_config
@@ -31,6 +31,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stock.app, name="stock")
 app.add_typer(orders.app, name="orders")
+app.add_typer(sync.sync_app, name="sync")
+app.command()(sync.run)
+app.command()(sync.status)
+app.command()(sync.retry)
 
 try:  # the routing commands live with the routing engine
     from hub.cli import route  # type: ignore[attr-defined]

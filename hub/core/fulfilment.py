@@ -107,3 +107,35 @@ def _set_status(conn: Connection, order_id: int, status: str, note: str, actor: 
             order_id=order_id, status=status, note=note, actor=actor, created_at=stamp
         )
     )
+
+
+def cancel(
+    conn: Connection, ref: str, reason: str = "", actor: str = ""
+) -> tuple[OrderRecord, list[StockChange]]:
+    """Cancel an order that has not shipped: its reservation goes back to free stock."""
+    record = find_order(conn, ref)
+    order = record.order
+    if order["status"] in (OrderStatus.CANCELLED.value, OrderStatus.REFUNDED.value):
+        return record, []
+    if order["status"] in (OrderStatus.FULFILLED.value, OrderStatus.DELIVERED.value):
+        raise InvalidInput(
+            f"order {order['channel']}:{order['external_id']} has shipped; "
+            "record a return instead of cancelling",
+            field="order",
+        )
+    moves = [
+        ledger.Move(
+            "release",
+            product,
+            location,
+            reserved_delta=-reserved,
+            channel=order["channel"],
+            actor=actor,
+            order_id=order["id"],
+            reference=order["number"] or order["external_id"],
+        )
+        for (product, location), reserved in _reserved(conn, order["id"]).items()
+    ]
+    changes = ledger.apply(conn, moves)
+    _set_status(conn, order["id"], OrderStatus.CANCELLED.value, reason or "cancelled", actor)
+    return find_order(conn, str(order["id"])), changes

@@ -34,6 +34,7 @@ from hub.core.models import (
     order_t,
     product_t,
 )
+from hub.core.outbox import mark_dirty
 from hub.errors import InvalidInput, StockError
 from hub.orders import Hold, Order, OrderStatus
 from hub.stock import StockChange
@@ -500,6 +501,7 @@ class _Intake:
                 "the page was rolled back and will be retried"
             )
         bulk.insert_rows(self.conn, movement_t, self.moves)
+        mark_dirty(self.conn, {move["product_id"] for move in self.moves})
         self._report_changes()
 
     def _report_changes(self) -> None:

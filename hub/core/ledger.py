@@ -28,6 +28,7 @@ from hub.core.models import (
     now,
     product_t,
 )
+from hub.core.outbox import mark_dirty
 from hub.errors import InsufficientStock, InvalidInput, NotFound, StockError
 from hub.stock import StockChange, StockLevel
 
@@ -178,6 +179,7 @@ def apply(connection: Connection, moves: Sequence[Move]) -> list[StockChange]:
     connection.execute(
         movement_t.insert(), [{**move.__dict__, "created_at": stamp} for move in moves]
     )
+    mark_dirty(connection, {m.product_id for m in moves})
     return _changes(connection, moves, after)
 
 

@@ -222,3 +222,83 @@ listing_t = Listing.__table__  # type: ignore[attr-defined]
 order_t = SalesOrder.__table__  # type: ignore[attr-defined]
 order_line_t = SalesOrderLine.__table__  # type: ignore[attr-defined]
 order_event_t = OrderEvent.__table__  # type: ignore[attr-defined]
+
+
+class StockOutbox(SQLModel, table=True):
+    """A SKU whose availability changed, to be pushed to one channel (written with the move).
+
+    The pusher leases rows (``claimed_by``/``claimed_until``) so several workers share the
+    work and a worker that dies mid-push only delays its rows until the lease runs out.
+    """
+
+    __tablename__ = "stock_outbox"
+
+    channel: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    dirty_at: datetime = Field(default_factory=now, sa_column=_ts())
+    claimed_by: str = ""
+    claimed_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    attempts: int = 0
+    last_error: str = ""
+
+
+class Inbox(SQLModel, table=True):
+    """A verified webhook delivery, stored before it is acknowledged and processed later."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "delivery_id", name="uq_inbox_delivery"),
+        sa.Index("ix_inbox_pending", "status", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    delivery_id: str = Field(sa_column=sa.Column(sa.String(128), nullable=False))
+    topic: str = ""
+    headers: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    body: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    status: str = Field(default="pending", sa_column=sa.Column(sa.String(16), nullable=False))
+    attempts: int = 0
+    last_error: str = ""
+    claimed_by: str = ""
+    claimed_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    received_at: datetime = Field(default_factory=now, sa_column=_ts())
+    processed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class SyncState(SQLModel, table=True):
+    """Where each channel's sync jobs stand: cursors, last successes, failures."""
+
+    __tablename__ = "sync_state"
+
+    channel: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    job: str = Field(sa_column=sa.Column(sa.String(32), primary_key=True))
+    cursor: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    high_water: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_success_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    failures: int = 0
+    last_error: str = ""
+    detail: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class DeadLetter(SQLModel, table=True):
+    """A job or record that kept failing, kept with its error until ``hub retry``."""
+
+    __tablename__ = "dead_letter"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
+    kind: str = ""  # pull, push, inbox, fulfil
+    reference: str = ""
+    payload: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    error: str = ""
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    retried_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+outbox_t = StockOutbox.__table__  # type: ignore[attr-defined]
+inbox_t = Inbox.__table__  # type: ignore[attr-defined]
+sync_state_t = SyncState.__table__  # type: ignore[attr-defined]
+dead_letter_t = DeadLetter.__table__  # type: ignore[attr-defined]

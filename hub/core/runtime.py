@@ -202,6 +202,15 @@ class Hub:
         self.plugins.call_each("order_shipped", order=to_order(record), shipment=shipment)
         return shipment
 
+    def cancel(self, channel: str, external_id: str, reason: str = "", actor: str = "") -> None:
+        """Cancel ``channel``'s order ``external_id`` and release its stock."""
+        _record, changes = run_in_transaction(
+            self.engine,
+            lambda c: fulfilment.cancel(c, f"{channel}:{external_id}", reason, actor),
+        )
+        if changes:
+            self.plugins.call_each("stock_changed", changes=changes)
+
     def deliver(self, ref: str, carrier: str = "", actor: str = "") -> Shipment:
         """Record delivery of a shipped order; tells plugins through ``order_delivered``."""
         record, shipment = run_in_transaction(

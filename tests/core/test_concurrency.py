@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 
 import pytest
-from conftest import make_hub
+from builders import make_hub
 from race import place_orders
 
 from hub.core import ledger

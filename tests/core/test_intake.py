@@ -143,7 +143,7 @@ def test_delivery_window_and_address_are_kept(hub):
 
 
 def test_check_order_hook_from_another_plugin_can_hold_and_a_failing_one_is_isolated(sqlite_url):
-    from conftest import make_hub
+    from builders import make_hub
 
     class NoBigOrders:
         @hookimpl

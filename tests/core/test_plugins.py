@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from builders import order
-from conftest import make_hub
+from builders import make_hub, order
 
 from hub import Carrier, Channel, Hold, Notifier, hookimpl
 from hub.core import ledger

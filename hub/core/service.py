@@ -1,0 +1,185 @@
+"""``hub run``: the web app and the scheduler on one event loop.
+
+Scheduled jobs (order pulls, stock pushes, reconciliation) and the webhook inbox worker
+run their blocking work in threads. Each channel job takes a job lock first, so with
+PostgreSQL any number of ``hub run`` processes share the work and a job never runs twice
+at once. SIGTERM stops the scheduler, lets running jobs reach a safe point, and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from hub.core.locks import job_lock
+from hub.core.runtime import Hub
+from hub.core.sync import Sync
+from hub.web.app import make_app
+
+log = logging.getLogger("hub.service")
+
+
+class Service:
+    """One worker of the hub: serves webhooks and the API, runs the sync jobs."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        inbox_interval: float = 1.0,
+        backoff: float = 0.5,
+    ) -> None:
+        self.hub = hub
+        self.sync = Sync(hub, backoff=backoff)
+        self.host = host or hub.settings.web.host
+        self.port = hub.settings.web.port if port is None else port
+        self.inbox_interval = inbox_interval
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._inflight: set[asyncio.Future] = set()
+        self._inbox_wake = asyncio.Event()
+        self._push_wake: dict[str, asyncio.Event] = {}
+        self._tasks: list[asyncio.Task] = []
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check channels, start serving and scheduling."""
+        await self._check_channels()
+        self._runner = web.AppRunner(make_app(self.sync, wake=self.wake), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server: Any = site._server
+        port = server.sockets[0].getsockname()[1] if server and server.sockets else self.port
+        self.url = f"http://{self.host}:{port}"
+        self._schedule()
+        self.scheduler.start()
+        self._tasks.append(asyncio.create_task(self._inbox_loop()))
+        for channel in self._channels():
+            self._push_wake[channel] = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._push_loop(channel)))
+        log.info("hub serving on %s with channels %s", self.url, ", ".join(self._channels()))
+
+    async def stop(self) -> None:
+        """Stop taking work, let running jobs reach a safe point, close the server."""
+        self.sync.stopping.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._inflight:
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def run_until_signalled(self) -> None:
+        """Start, wait for SIGTERM or SIGINT, stop."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        await stop.wait()
+        log.info("stopping: letting running jobs finish")
+        await self.stop()
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def _channels(self) -> list[str]:
+        return [n for n, c in self.hub.channel_configs.items() if getattr(c, "enabled", True)]
+
+    async def _check_channels(self) -> None:
+        for channel in self._channels():
+            try:
+                problems = await asyncio.to_thread(self.hub.channel(channel).check_connection)
+            except Exception as error:
+                problems = [f"{type(error).__name__}: {error}"]
+            for problem in problems:
+                log.warning("channel %s: %s", channel, problem)
+
+    def _schedule(self) -> None:
+        now = datetime.now(UTC)
+        for channel in self._channels():
+            config = self.hub.channel_configs[channel]
+            jobs: list[tuple[str, Callable, float]] = [
+                ("pull", self.sync.pull_orders, config.poll_interval),
+                ("push", self.sync.push_stock, config.push_interval),
+                ("reconcile", self.sync.reconcile, config.reconcile_interval),
+            ]
+            for job, fn, every in jobs:
+                self.scheduler.add_job(
+                    self.run_job,
+                    "interval",
+                    seconds=every,
+                    args=[f"{job}:{channel}", fn, channel],
+                    id=f"{job}:{channel}",
+                    max_instances=1,
+                    coalesce=True,
+                    next_run_time=now if job != "reconcile" else None,
+                )
+        self.scheduler.add_job(
+            self._nudge_inbox,
+            "interval",
+            seconds=self.inbox_interval,
+            id="inbox",
+            max_instances=1,
+            coalesce=True,
+        )
+
+    async def run_job(self, name: str | None, fn: Callable, *args: Any) -> Any:
+        """Run ``fn(*args)`` in a thread, holding the job lock ``name`` when one is given."""
+        future = asyncio.ensure_future(asyncio.to_thread(self._locked, name, fn, *args))
+        self._inflight.add(future)
+        try:
+            return await future
+        except Exception as error:
+            log.error("job %s failed: %s", name, error)
+            return None
+        finally:
+            self._inflight.discard(future)
+
+    def _locked(self, name: str | None, fn: Callable, *args: Any) -> Any:
+        if name is None:
+            return fn(*args)
+        with job_lock(self.hub.engine, name) as taken:
+            if not taken:
+                return None  # another worker runs it now
+            return fn(*args)
+
+    def wake(self, channel: str = "") -> None:
+        """A webhook arrived: work the inbox now rather than at the next tick."""
+        self._inbox_wake.set()
+
+    def _nudge_inbox(self) -> None:
+        self._inbox_wake.set()
+
+    async def _inbox_loop(self) -> None:
+        while not self.sync.stopping.is_set():
+            await self._inbox_wake.wait()
+            self._inbox_wake.clear()
+            # No job lock: inbox rows are leased, so every worker may work the inbox at once.
+            handled = await self.run_job(None, self.sync.process_inbox)
+            if handled:
+                for event in self._push_wake.values():
+                    event.set()
+
+    async def _push_loop(self, channel: str) -> None:
+        event = self._push_wake[channel]
+        while not self.sync.stopping.is_set():
+            await event.wait()
+            event.clear()
+            await self.run_job(f"push:{channel}", self.sync.push_stock, channel)

@@ -1,0 +1,68 @@
+"""What ``hub status``, the status page and ``/metrics`` show, per channel."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hub.core.models import dead_letter_t, inbox_t, now, outbox_t, sync_state_t
+
+
+@dataclass
+class ChannelStatus:
+    """One channel's sync health."""
+
+    channel: str
+    last_pull: datetime | None = None
+    last_push: datetime | None = None
+    pull_lag_seconds: float | None = None
+    outbox: int = 0
+    inbox: int = 0
+    dead_letters: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    drift: int | None = None
+    headroom: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failing(self) -> bool:
+        """A job of this channel failed on its last run."""
+        return any(self.failures.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "failing": self.failing}
+
+
+def channel_status(conn: Connection, channels: list[str]) -> list[ChannelStatus]:
+    """Health of every configured channel (and any with sync history)."""
+    found = {name: ChannelStatus(name) for name in channels}
+    stamp = now()
+    for row in conn.execute(sa.select(sync_state_t)).mappings():
+        status = found.setdefault(row["channel"], ChannelStatus(row["channel"]))
+        status.failures[row["job"]] = row["failures"]
+        if row["last_error"]:
+            status.errors[row["job"]] = row["last_error"]
+        if row["job"] == "pull":
+            status.last_pull = row["last_success_at"]
+            if row["last_success_at"]:
+                status.pull_lag_seconds = (stamp - row["last_success_at"]).total_seconds()
+        elif row["job"] == "push":
+            status.last_push = row["last_success_at"]
+        elif row["job"] == "reconcile":
+            status.drift = json.loads(row["detail"] or "{}").get("drift")
+    for column, table, where in (
+        ("outbox", outbox_t, None),
+        ("inbox", inbox_t, inbox_t.c.status == "pending"),
+        ("dead_letters", dead_letter_t, dead_letter_t.c.retried_at.is_(None)),
+    ):
+        query = sa.select(table.c.channel, sa.func.count()).group_by(table.c.channel)
+        if where is not None:
+            query = query.where(where)
+        for name, count in conn.execute(query):
+            setattr(found.setdefault(name, ChannelStatus(name)), column, int(count))
+    return [found[name] for name in sorted(found)]

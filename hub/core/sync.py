@@ -1,0 +1,474 @@
+"""The sync engine: pull orders, push stock, work the webhook inbox, reconcile drift.
+
+Each job is a plain blocking function run in a worker thread by the scheduler (or
+directly by tests and the CLI). Jobs of one channel share that channel's rate limiter.
+Everything a job commits is idempotent, so a job killed anywhere is simply run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hub.channels import Channel, OrderPage
+from hub.core import inbox as inbox_store
+from hub.core.calls import ChannelCaller, is_retryable
+from hub.core.db import in_list, is_sqlite
+from hub.core.intake import IntakeReport
+from hub.core.models import listing_t, now, outbox_t, product_t
+from hub.core.outbox import mark_channel
+from hub.core.ratelimit import Priority, RateLimiter
+from hub.core.runtime import Hub
+from hub.core.syncstate import add_dead_letter, get_state, record_failure, record_success
+from hub.errors import ChannelError, HubError, WebhookRejected
+from hub.stock import StockResult, StockUpdate
+
+log = logging.getLogger("hub.sync")
+
+PULL_OVERLAP = timedelta(minutes=5)  # re-read the end of the last window: clocks drift
+LEASE = timedelta(seconds=60)
+MAX_FAILURES = 5  # a job or record failing this often in a row goes to the dead letters
+
+
+@dataclass
+class PullResult:
+    channel: str
+    pages: int = 0
+    orders: int = 0
+    created: int = 0
+    updated: int = 0
+    complete: bool = False
+
+
+@dataclass
+class PushResult:
+    channel: str
+    considered: int = 0  # listings whose SKU was queued
+    sent: int = 0  # updates sent (availability differed from what the channel confirmed)
+    batches: int = 0  # push_stock calls
+    stale: int = 0
+    failed: int = 0
+    skus: list[str] = field(default_factory=list)
+
+
+def worker_name() -> str:
+    """This worker's name in leases: host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Sync:
+    """All sync jobs of one hub process."""
+
+    def __init__(self, hub: Hub, *, backoff: float = 0.5, attempts: int = 5) -> None:
+        self.hub = hub
+        self.worker = f"{worker_name()}:{id(self):x}"
+        self._backoff = backoff
+        self._attempts = attempts
+        self._callers: dict[str, ChannelCaller] = {}
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    # -- shared per channel ---------------------------------------------------------------
+
+    def caller(self, channel: str) -> ChannelCaller:
+        """The rate-limited caller of ``channel``, created on first use."""
+        with self._lock:
+            if channel not in self._callers:
+                self._callers[channel] = ChannelCaller(
+                    RateLimiter(), attempts=self._attempts, backoff=self._backoff
+                )
+            return self._callers[channel]
+
+    def _observe(self, channel: str, adapter: Channel) -> None:
+        status = getattr(adapter, "rate_status", None)
+        if isinstance(status, Mapping):
+            self.caller(channel).limiter.observe(
+                available=status.get("available"),
+                capacity=status.get("capacity"),
+                restore_rate=status.get("restore_rate"),
+            )
+
+    # -- order pull -------------------------------------------------------------------------
+
+    def pull_orders(self, channel: str) -> PullResult:
+        """Pull every order updated since the last pull, page by page, resumable."""
+        result = PullResult(channel)
+        try:
+            self._pull(channel, result)
+        except Exception as error:
+            self._failed(channel, "pull", error, {"pages_done": result.pages})
+            raise
+        return result
+
+    def _pull(self, channel: str, result: PullResult) -> None:
+        adapter = self.hub.channel(channel)
+        state = self.hub.read(lambda c: get_state(c, channel, "pull"))
+        detail = dict(state.detail or {})
+        if state.cursor:  # resume the pull a crash interrupted, with its own window
+            since = _parse_time(detail.get("since"))
+        else:
+            since = state.high_water - PULL_OVERLAP if state.high_water else None
+            detail["since"] = since.isoformat() if since else None
+        newest = _parse_time(detail.get("newest")) or state.high_water
+        pages = self._pages(channel, adapter, since, state.cursor or None)
+        for page in pages:
+            report = self.hub.ingest(channel, page.orders, actor=f"pull:{channel}")
+            result.pages += 1
+            result.orders += len(page.orders)
+            result.created += report.count("created")
+            result.updated += report.count("updated")
+            stamps = [o.updated_at for o in page.orders if o.updated_at]
+            if stamps:
+                newest = max(stamps + ([newest] if newest else []))
+            detail["newest"] = newest.isoformat() if newest else None
+            self.hub.write(lambda c, cur=page.cursor: _save_pull(c, channel, cur or "", detail))
+            if self.stopping.is_set() and page.cursor:
+                return  # a safe point: the cursor is committed, the next run resumes
+        self.hub.write(
+            lambda c: record_success(c, channel, "pull", cursor="", high_water=newest, detail={})
+        )
+        result.complete = True
+
+    def _pages(
+        self, channel: str, adapter: Channel, since: datetime | None, cursor: str | None
+    ) -> Iterator[OrderPage]:
+        """The channel's pages, paced by its limiter; a failed page is fetched again by
+        restarting from the cursor of the last page handed out (a generator that raised
+        cannot be resumed)."""
+        caller = self.caller(channel)
+        attempt = 0
+        while True:
+            pages = iter(adapter.fetch_orders(since, cursor))
+            try:
+                while True:
+                    page = caller.once(lambda p=pages: next(p, None), Priority.ORDERS)
+                    self._observe(channel, adapter)
+                    if page is None:
+                        return
+                    attempt = 0
+                    yield page
+                    cursor = page.cursor
+                    if cursor is None:
+                        return
+            except Exception as error:
+                attempt += 1
+                if not is_retryable(error) or attempt >= caller.attempts:
+                    raise
+                time.sleep(caller.backoff(attempt, error))
+
+    # -- stock push ---------------------------------------------------------------------------
+
+    def push_stock(self, channel: str, limit: int = 50_000) -> PushResult:
+        """Send ``channel`` the availability of queued SKUs that differs from what it holds."""
+        result = PushResult(channel)
+        adapter = self.hub.channel(channel)
+        claimed = self.hub.write(lambda c: self._claim_outbox(c, channel, limit))
+        if not claimed:
+            return result
+        updates = self._updates(channel, list(claimed))
+        result.considered = len(claimed)
+        size = max(1, adapter.stock_batch_size)
+        caller = self.caller(channel)
+        try:
+            for start in range(0, len(updates), size):
+                batch = updates[start : start + size]
+                answers = caller.call(lambda b=batch: adapter.push_stock(b), Priority.STOCK)
+                self._observe(channel, adapter)
+                result.batches += 1
+                result.sent += len(batch)
+                self.hub.write(lambda c, b=batch, a=answers: self._record(c, channel, b, a, result))
+        except Exception as error:
+            message = str(error)
+            self.hub.write(lambda c: self._release_claim(c, channel, claimed, message))
+            self._failed(channel, "push", error, {"products": len(claimed)})
+            raise
+        self.hub.write(lambda c: self._finish_claim(c, channel, claimed))
+        self.hub.write(
+            lambda c: record_success(
+                c, channel, "push", detail={"sent": result.sent, "batches": result.batches}
+            )
+        )
+        return result
+
+    def _claim_outbox(self, conn: Connection, channel: str, limit: int) -> dict[int, datetime]:
+        o = outbox_t.c
+        stamp = now()
+        free = sa.or_(o.claimed_until.is_(None), o.claimed_until < stamp)
+        query = (
+            sa.select(o.product_id, o.dirty_at)
+            .where(o.channel == channel, free)
+            .order_by(o.dirty_at)
+            .limit(limit)
+        )
+        if not is_sqlite(conn):
+            query = query.with_for_update(skip_locked=True)
+        rows = {r.product_id: r.dirty_at for r in conn.execute(query)}
+        if rows:
+            conn.execute(
+                outbox_t.update()
+                .where(o.channel == channel, in_list(conn, o.product_id, list(rows)))
+                .values(claimed_by=self.worker, claimed_until=stamp + LEASE)
+            )
+        return rows
+
+    def _updates(self, channel: str, products: list[int]) -> list[StockUpdate]:
+        def read(conn: Connection) -> list[Any]:
+            query = (
+                sa.select(listing_t, product_t.c.sku)
+                .join(product_t, product_t.c.id == listing_t.c.product_id)
+                .where(
+                    listing_t.c.channel == channel, in_list(conn, listing_t.c.product_id, products)
+                )
+                .order_by(listing_t.c.parent_id, listing_t.c.external_id)
+            )
+            return list(conn.execute(query).mappings())
+
+        listings = self.hub.read(read)
+        available = self.hub.available(channel, sorted({r["sku"] for r in listings}))
+        return [
+            StockUpdate(
+                sku=r["sku"],
+                external_id=r["external_id"],
+                parent_id=r["parent_id"],
+                location_id=r["location_id"],
+                quantity=available.get(r["sku"], 0),
+                expected=r["confirmed_quantity"],
+            )
+            for r in listings
+            if r["managed"] and available.get(r["sku"], 0) != r["confirmed_quantity"]
+        ]
+
+    def _record(
+        self,
+        conn: Connection,
+        channel: str,
+        batch: list[StockUpdate],
+        answers: list[StockResult],
+        result: PushResult,
+    ) -> None:
+        by_id = {a.external_id: a for a in answers}
+        stale_products = []
+        for update in batch:
+            answer = by_id.get(update.external_id)
+            where = sa.and_(
+                listing_t.c.channel == channel, listing_t.c.external_id == update.external_id
+            )
+            if answer is None or (not answer.ok and not answer.stale):
+                result.failed += 1
+                add_dead_letter(
+                    conn,
+                    channel,
+                    "push",
+                    update.sku,
+                    answer.error if answer else "the channel did not answer",
+                    {"external_id": update.external_id, "quantity": update.quantity},
+                )
+                continue
+            confirmed = answer.confirmed if answer.confirmed is not None else update.quantity
+            conn.execute(
+                listing_t.update()
+                .where(where)
+                .values(confirmed_quantity=confirmed, confirmed_at=now())
+            )
+            if answer.stale:
+                result.stale += 1
+                stale_products.append(update.sku)
+            else:
+                result.skus.append(update.sku)
+        if stale_products:  # push again against the value the channel holds now
+            ids = [
+                p
+                for (p,) in conn.execute(
+                    sa.select(product_t.c.id).where(in_list(conn, product_t.c.sku, stale_products))
+                )
+            ]
+            mark_channel(conn, channel, ids)
+
+    def _finish_claim(self, conn: Connection, channel: str, claimed: dict[int, datetime]) -> None:
+        o = outbox_t.c
+        for product, dirty_at in claimed.items():  # rows dirtied again meanwhile stay queued
+            conn.execute(
+                outbox_t.delete().where(
+                    o.channel == channel,
+                    o.product_id == product,
+                    o.dirty_at <= dirty_at,
+                    o.claimed_by == self.worker,
+                )
+            )
+        conn.execute(
+            outbox_t.update()
+            .where(
+                o.channel == channel,
+                o.claimed_by == self.worker,
+                in_list(conn, o.product_id, list(claimed)),
+            )
+            .values(claimed_by="", claimed_until=None)
+        )
+
+    def _release_claim(
+        self, conn: Connection, channel: str, claimed: dict[int, datetime], error: str
+    ) -> None:
+        o = outbox_t.c
+        conn.execute(
+            outbox_t.update()
+            .where(
+                o.channel == channel,
+                o.claimed_by == self.worker,
+                in_list(conn, o.product_id, list(claimed)),
+            )
+            .values(
+                claimed_by="", claimed_until=None, attempts=o.attempts + 1, last_error=error[:500]
+            )
+        )
+
+    def full_push(self, channel: str) -> PushResult:
+        """Queue every listing of ``channel`` and push what differs."""
+        self.hub.write(lambda c: mark_channel(c, channel))
+        return self.push_stock(channel)
+
+    # -- webhooks -------------------------------------------------------------------------
+
+    def accept_webhook(self, channel: str, headers: Mapping[str, str], body: bytes) -> bool:
+        """Verify and store a webhook delivery; True when new, False for a redelivery."""
+        adapter = self.hub.channel(channel)
+        if not adapter.verify_webhook(headers, body):
+            raise WebhookRejected(f"webhook for channel {channel!r}: signature does not verify")
+        delivery = _delivery_id(headers, body)
+        topic = next((v for k, v in headers.items() if k.lower().endswith("topic")), "")
+        return bool(
+            self.hub.write(
+                lambda c: inbox_store.store(c, channel, delivery, topic, dict(headers), body)
+            )
+        )
+
+    def process_inbox(self, limit: int = 200) -> int:
+        """Turn stored webhook deliveries into intake; returns how many were handled."""
+        rows = self.hub.write(lambda c: inbox_store.claim(c, self.worker, limit))
+        for row in rows:
+            try:
+                self._handle(row)
+            except Exception as error:
+                log.exception("inbox row %s of %s failed", row["id"], row["channel"])
+                self.hub.write(
+                    lambda c, r=row, e=error: inbox_store.fail(
+                        c, r, f"{type(e).__name__}: {e}", MAX_FAILURES
+                    )
+                )
+            else:
+                self.hub.write(lambda c, r=row: inbox_store.done(c, r["id"]))
+        return len(rows)
+
+    def _handle(self, row: dict[str, Any]) -> None:
+        channel = row["channel"]
+        adapter = self.hub.channel(channel)
+        event = adapter.parse_webhook(json.loads(row["headers"]), bytes(row["body"]))
+        if event.order is not None:
+            self.hub.ingest(channel, [event.order], actor=f"webhook:{channel}")
+        if event.cancelled_order_id:
+            self.hub.cancel(channel, event.cancelled_order_id, actor=f"webhook:{channel}")
+        if event.skus:  # the channel's own quantity moved: compare and correct
+            self.hub.write(lambda c: _mark_skus(c, channel, event.skus))
+
+    # -- reconciliation -----------------------------------------------------------------------
+
+    def reconcile(self, channel: str) -> list[tuple[str, int, int]]:
+        """Read the channel's quantities, report drift from the ledger, and correct it.
+
+        Returns (SKU, channel quantity, hub availability) for every listing that drifted.
+        """
+        adapter = self.hub.channel(channel)
+        caller = self.caller(channel)
+        listings = caller.call(lambda: list(adapter.fetch_listings()), Priority.CATALOGUE)
+        available = self.hub.available(channel, sorted({item.sku for item in listings}))
+        drift = [
+            (item.sku, item.quantity, available.get(item.sku, 0))
+            for item in listings
+            if item.managed
+            and item.quantity is not None
+            and item.quantity != available.get(item.sku, 0)
+        ]
+
+        def store(conn: Connection) -> None:
+            for item in listings:
+                if item.quantity is not None:
+                    conn.execute(
+                        listing_t.update()
+                        .where(
+                            listing_t.c.channel == channel,
+                            listing_t.c.external_id == item.external_id,
+                        )
+                        .values(confirmed_quantity=item.quantity, confirmed_at=now())
+                    )
+            _mark_skus(conn, channel, [sku for sku, _, _ in drift])
+            record_success(
+                conn,
+                channel,
+                "reconcile",
+                detail={"drift": len(drift), "skus": [sku for sku, _, _ in drift[:50]]},
+            )
+
+        self.hub.write(store)
+        if drift:
+            self.push_stock(channel)
+        return drift
+
+    # -- failures ---------------------------------------------------------------------------
+
+    def _failed(self, channel: str, job: str, error: Exception, payload: dict) -> None:
+        text = f"{type(error).__name__}: {error}"
+        failures = self.hub.write(lambda c: record_failure(c, channel, job, text))
+        log.error("channel %s: %s failed (%d in a row): %s", channel, job, failures, text)
+        if failures == MAX_FAILURES:
+            self.hub.write(lambda c: add_dead_letter(c, channel, job, job, text, payload, failures))
+
+
+def _save_pull(conn: Connection, channel: str, cursor: str, detail: dict) -> None:
+    from hub.core.syncstate import save_state
+
+    save_state(conn, channel, "pull", cursor=cursor, detail=detail, last_attempt_at=now())
+
+
+def _mark_skus(conn: Connection, channel: str, skus: Any) -> None:
+    skus = list(skus)
+    if not skus:
+        return
+    ids = [
+        p
+        for (p,) in conn.execute(
+            sa.select(product_t.c.id).where(in_list(conn, product_t.c.sku, skus))
+        )
+    ]
+    mark_channel(conn, channel, ids)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _delivery_id(headers: Mapping[str, str], body: bytes) -> str:
+    """The channel's delivery id when it sends one, else a digest of the body."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in (
+        "x-shopify-event-id",
+        "x-shopify-webhook-id",
+        "x-wc-webhook-delivery-id",
+        "x-delivery-id",
+    ):
+        if lowered.get(name):
+            return f"{name}:{lowered[name]}"[:128]
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+__all__ = ["ChannelError", "HubError", "IntakeReport", "PullResult", "PushResult", "Sync"]

@@ -1,0 +1,158 @@
+"""The hub's web app: webhook endpoints, a status API and page, Prometheus metrics.
+
+Handlers never block the event loop: verification and storage run in worker threads.
+A webhook is acknowledged as soon as it is stored in the inbox; the inbox worker does the
+rest, so a channel never times out waiting for us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+from collections.abc import Callable
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+
+from hub.core.status import channel_status
+from hub.core.sync import Sync
+from hub.errors import HubError, NotFound, WebhookRejected
+
+log = logging.getLogger("hub.web")
+
+SYNC_KEY = web.AppKey("sync", Sync)
+WAKE_KEY = web.AppKey("wake", Callable)
+METRICS_KEY = web.AppKey("metrics", dict)
+
+
+def make_app(sync: Sync, wake: Callable[[str], None] | None = None) -> web.Application:
+    """The aiohttp application for ``sync``'s hub; ``wake(channel)`` nudges the inbox worker."""
+    app = web.Application(client_max_size=8 * 1024 * 1024)
+    app[SYNC_KEY] = sync
+    app[WAKE_KEY] = wake or (lambda channel: None)
+    app[METRICS_KEY] = _metrics()
+    app.router.add_post("/webhooks/{channel}", webhook)
+    app.router.add_get("/api/status", status_json)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/", status_page)
+    return app
+
+
+def _metrics() -> dict:
+    registry = CollectorRegistry()
+    return {
+        "registry": registry,
+        "webhooks": Counter(
+            "hub_webhooks_total", "Webhook deliveries", ["channel", "result"], registry=registry
+        ),
+        "outbox": Gauge(
+            "hub_outbox_depth", "SKUs waiting to be pushed", ["channel"], registry=registry
+        ),
+        "inbox": Gauge("hub_inbox_depth", "Webhooks waiting", ["channel"], registry=registry),
+        "dead": Gauge(
+            "hub_dead_letters", "Dead letters not retried", ["channel"], registry=registry
+        ),
+        "failing": Gauge(
+            "hub_channel_failing",
+            "1 when a job of the channel is failing",
+            ["channel"],
+            registry=registry,
+        ),
+        "lag": Gauge(
+            "hub_pull_lag_seconds",
+            "Seconds since the last successful pull",
+            ["channel"],
+            registry=registry,
+        ),
+    }
+
+
+async def webhook(request: web.Request) -> web.Response:
+    """Verify and store a delivery; 401 for a bad signature (nothing stored), 404 unknown."""
+    channel = request.match_info["channel"]
+    sync = request.app[SYNC_KEY]
+    counter = request.app[METRICS_KEY]["webhooks"]
+    body = await request.read()
+    headers = dict(request.headers)
+    try:
+        new = await asyncio.to_thread(sync.accept_webhook, channel, headers, body)
+    except WebhookRejected as error:
+        counter.labels(channel, "rejected").inc()
+        return web.json_response({"error": str(error), "field": "signature"}, status=401)
+    except NotFound as error:
+        return web.json_response({"error": str(error), "field": "channel"}, status=404)
+    except HubError as error:
+        return web.json_response({"error": str(error), "field": error.field}, status=400)
+    counter.labels(channel, "accepted" if new else "duplicate").inc()
+    request.app[WAKE_KEY](channel)
+    return web.json_response({"accepted": True, "duplicate": not new})
+
+
+async def _statuses(request: web.Request) -> list:
+    sync = request.app[SYNC_KEY]
+    names = sorted(sync.hub.channel_configs)
+    statuses = await asyncio.to_thread(sync.hub.read, lambda c: channel_status(c, names))
+    for status in statuses:
+        if status.channel in sync.hub.channel_configs:
+            room = sync.caller(status.channel).limiter.headroom()
+            status.headroom = {
+                "available": round(room.available, 2),
+                "capacity": room.capacity,
+                "restore_rate": room.restore_rate,
+            }
+    return statuses
+
+
+async def status_json(request: web.Request) -> web.Response:
+    """Every channel's sync health as JSON."""
+    statuses = await _statuses(request)
+    return web.json_response(
+        {"channels": [s.as_dict() for s in statuses]},
+        dumps=lambda v: __import__("json").dumps(v, default=str),
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics."""
+    m = request.app[METRICS_KEY]
+    for status in await _statuses(request):
+        m["outbox"].labels(status.channel).set(status.outbox)
+        m["inbox"].labels(status.channel).set(status.inbox)
+        m["dead"].labels(status.channel).set(status.dead_letters)
+        m["failing"].labels(status.channel).set(1 if status.failing else 0)
+        if status.pull_lag_seconds is not None:
+            m["lag"].labels(status.channel).set(status.pull_lag_seconds)
+    body = generate_latest(m["registry"])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def status_page(request: web.Request) -> web.Response:
+    """A plain status page for people."""
+    rows = []
+    for s in await _statuses(request):
+        state = "failing" if s.failing else "ok"
+        errors = "; ".join(f"{job}: {text}" for job, text in s.errors.items())
+        rows.append(
+            f"<tr class='{state}'><td>{html.escape(s.channel)}</td><td>{state}</td>"
+            f"<td>{s.last_pull or '—'}</td><td>{s.last_push or '—'}</td><td>{s.outbox}</td>"
+            f"<td>{s.inbox}</td><td>{s.dead_letters}</td>"
+            f"<td>{'' if s.drift is None else s.drift}</td><td>{html.escape(errors)}</td></tr>"
+        )
+    page = (
+        "<!doctype html><html><head><meta charset='utf-8'><title>hub status</title>"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
+        "border-bottom:1px solid #ddd}.failing{background:#fdd}</style></head><body>"
+        f"<h1>{html.escape(request.app[SYNC_KEY].hub.settings.hub.name)}: channels</h1>"
+        "<table><tr><th>channel</th><th>state</th><th>last pull</th><th>last push</th>"
+        "<th>outbox</th><th>inbox</th><th>dead letters</th><th>drift</th><th>errors</th></tr>"
+        + "".join(rows)
+        + "</table></body></html>"
+    )
+    return web.Response(text=page, content_type="text/html")
