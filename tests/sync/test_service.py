@@ -1,0 +1,86 @@
+"""``hub run`` as a whole: webhooks in, stock out, on its own schedule; job locks."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import requests
+from builders import make_hub
+from hub_plugins.woocommerce import WooSandbox
+
+from hub.core import ledger
+from hub.core.listings import import_listings
+from hub.core.locks import job_lock
+from hub.core.service import Service
+
+TOPICS = ["order.created", "order.updated", "order.deleted", "product.updated"]
+
+
+async def wait_for(condition, seconds: float = 15.0) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await asyncio.to_thread(condition):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_the_service_carries_a_sale_from_one_store_to_the_other(db_url):
+    stores = {n: WooSandbox() for n in ("woo-a", "woo-b")}
+    for store in stores.values():
+        store.add_product("MUG", price="9.00", stock=6)
+    servers = {n: s.serve().start() for n, s in stores.items()}
+    channels = {n: s.config_for(servers[n].url, timeout=2.0, poll_interval=30.0,
+                                push_interval=30.0) for n, s in stores.items()}
+    hub = make_hub(db_url, channels=channels)
+    hub.write(lambda c: ledger.receive(c, "MUG", "main", 6))
+    for name in stores:
+        items = list(hub.channel(name).fetch_listings())
+        hub.write(lambda c, n=name, i=items: import_listings(c, n, i))
+    service = Service(hub, host="127.0.0.1", port=0, inbox_interval=5.0)
+    await service.start()
+    try:
+        for name, store in stores.items():
+            store.add_webhook(TOPICS, f"{service.url}/webhooks/{name}", store.webhook_secret)
+        stores["woo-a"].sell("MUG", 4)
+        await asyncio.to_thread(stores["woo-a"].deliver_webhooks)
+        assert await wait_for(lambda: stores["woo-b"].stock("MUG") == 2)
+        status = await asyncio.to_thread(requests.get, f"{service.url}/api/status", timeout=5)
+        names = {c["channel"]: c for c in status.json()["channels"]}
+        assert set(names) == {"woo-a", "woo-b"} and not names["woo-a"]["failing"]
+        metrics = await asyncio.to_thread(requests.get, f"{service.url}/metrics", timeout=5)
+        assert 'hub_webhooks_total{channel="woo-a",result="accepted"}' in metrics.text
+        page = await asyncio.to_thread(requests.get, service.url, timeout=5)
+        assert "woo-b" in page.text
+    finally:
+        await service.stop()
+        hub.close()
+        for server in servers.values():
+            server.stop()
+
+
+def test_a_job_lock_is_held_by_one_worker_at_a_time(db_url):
+    hub = make_hub(db_url)
+    inside, release = threading.Event(), threading.Event()
+    seen = []
+
+    def first():
+        with job_lock(hub.engine, "pull:shop") as taken:
+            seen.append(("first", taken))
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait(10)
+    with job_lock(hub.engine, "pull:shop") as taken:
+        seen.append(("second", taken))
+    with job_lock(hub.engine, "push:shop") as taken:  # another job of the channel may run
+        seen.append(("other job", taken))
+    release.set()
+    thread.join()
+    with job_lock(hub.engine, "pull:shop") as taken:
+        seen.append(("after", taken))
+    hub.close()
+    assert seen == [("first", True), ("second", False), ("other job", True), ("after", True)]
