@@ -38,7 +38,7 @@ def test_plugin_hooks_have_tests(hook):
 
 
 def test_the_guides_example_channel_plugin_works(sqlite_url):
-    from conftest import make_hub
+    from builders import make_hub
 
     from hub.core import ledger
     from hub.core.plugins import PluginHost
