@@ -31,8 +31,10 @@ async def test_the_service_carries_a_sale_from_one_store_to_the_other(db_url):
     for store in stores.values():
         store.add_product("MUG", price="9.00", stock=6)
     servers = {n: s.serve().start() for n, s in stores.items()}
-    channels = {n: s.config_for(servers[n].url, timeout=2.0, poll_interval=30.0,
-                                push_interval=30.0) for n, s in stores.items()}
+    channels = {
+        n: s.config_for(servers[n].url, timeout=2.0, poll_interval=30.0, push_interval=30.0)
+        for n, s in stores.items()
+    }
     hub = make_hub(db_url, channels=channels)
     hub.write(lambda c: ledger.receive(c, "MUG", "main", 6))
     for name in stores:
