@@ -22,13 +22,11 @@ def retry_dead_letters(
         try:
             if kind == "pull":
                 hub.write(lambda c, n=name: save_state(c, n, "pull", failures=0))
-                result = sync.pull_orders(name)
-                outcome = f"pulled {result.orders} orders"
+                outcome = f"pulled {sync.pull_orders(name).orders} orders"
             elif kind == "push":
                 if letter["reference"] != "push":  # one SKU the channel refused
                     hub.write(lambda c, n=name, s=letter["reference"]: _mark_skus(c, n, [s]))
-                result = sync.push_stock(name)
-                outcome = f"pushed {result.sent} updates"
+                outcome = f"pushed {sync.push_stock(name).sent} updates"
             elif kind == "inbox":
                 hub.write(lambda c, r=int(letter["reference"]): inbox.requeue(c, r))
                 outcome = f"processed {sync.process_inbox()} webhook(s)"

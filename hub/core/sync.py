@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -153,7 +154,9 @@ class Sync:
             pages = iter(adapter.fetch_orders(since, cursor))
             try:
                 while True:
-                    page = caller.once(lambda p=pages: next(p, None), Priority.ORDERS)
+                    page: OrderPage | None = caller.once(
+                        partial(next, pages, None), Priority.ORDERS
+                    )
                     self._observe(channel, adapter)
                     if page is None:
                         return
@@ -184,7 +187,7 @@ class Sync:
         try:
             for start in range(0, len(updates), size):
                 batch = updates[start : start + size]
-                answers = caller.call(lambda b=batch: adapter.push_stock(b), Priority.STOCK)
+                answers = caller.call(partial(adapter.push_stock, batch), Priority.STOCK)
                 self._observe(channel, adapter)
                 result.batches += 1
                 result.sent += len(batch)

@@ -28,8 +28,8 @@ from hub.errors import HubError, NotFound, WebhookRejected
 log = logging.getLogger("hub.web")
 
 SYNC_KEY = web.AppKey("sync", Sync)
-WAKE_KEY = web.AppKey("wake", Callable)
-METRICS_KEY = web.AppKey("metrics", dict)
+WAKE_KEY: web.AppKey[Callable[[str], None]] = web.AppKey("wake")
+METRICS_KEY: web.AppKey[dict] = web.AppKey("metrics")
 
 
 def make_app(sync: Sync, wake: Callable[[str], None] | None = None) -> web.Application:
