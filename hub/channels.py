@@ -76,8 +76,8 @@ class Channel:
       ``type_name``: the ``type`` value of config sections this class serves.
       ``Config``: a :class:`ChannelConfig` subclass validating the section.
       ``stock_batch_size``: the most stock updates one API call may carry.
-      ``sandbox``: the module-level factory of the service's emulator (see
-      :mod:`hub.sandbox`), or None.
+      ``sandbox``: a zero-argument factory of a :class:`hub.sandbox.DemoStore` emulating
+      the service (``hub demo`` and the benchmarks drive it), or None.
     """
 
     type_name: ClassVar[str] = ""

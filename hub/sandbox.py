@@ -13,7 +13,7 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -147,3 +147,52 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@dataclass(frozen=True)
+class DemoItem:
+    """One product of a demo catalogue: ``quantity`` None means the store does not track it."""
+
+    sku: str
+    name: str
+    price: str
+    quantity: int | None
+
+
+class SoldOut(Exception):
+    """The store refused a sale: it has too few units in its own stock."""
+
+
+class DemoStore(Protocol):
+    """What a channel plugin's sandbox offers ``hub demo`` and the benchmarks.
+
+    A channel class points its ``sandbox`` attribute at a zero-argument factory of such a
+    store. The store emulates the service in-process and is served over real HTTP.
+    """
+
+    def serve(self) -> Any:
+        """A server for the store, not started: ``.start()``, ``.url``, ``.stop()``."""
+
+    def config_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        """The ``[channels.<name>]`` section that connects the hub to the store at ``url``."""
+
+    def seed(self, items: list[DemoItem]) -> None:
+        """Create the catalogue with these quantities."""
+
+    def subscribe(self, url: str) -> None:
+        """Send the plugin's webhook topics to ``url``."""
+
+    def deliver(self) -> int:
+        """Deliver pending webhooks now; returns how many were posted."""
+
+    def sell(self, sku: str, quantity: int) -> str:
+        """A customer checks out; returns the order id. Raises :class:`SoldOut`."""
+
+    def cancel(self, order_id: str) -> None:
+        """The merchant cancels the order in the store's admin."""
+
+    def stock(self, sku: str) -> int | None:
+        """The quantity the store shows now."""
+
+    def stock_calls(self) -> int:
+        """How many API calls changed stock so far."""

@@ -97,12 +97,20 @@ def test_an_outdated_database_is_refused_with_the_fix(tmp_path):
 
 
 def test_demo_tours_the_ledger_and_ends_verified(tmp_path):
-    done = hub("demo", "--folder", str(tmp_path / "demo"), cwd=tmp_path)
+    done = hub("demo", "--tour", "--folder", str(tmp_path / "demo"), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "unchanged" in done.stdout  # the duplicate was recognised
     assert "not enough stock: 'MUG-RED' needs 2 more, 1 available" in done.stdout
     assert "every balance equals the sum of its journal" in done.stdout
-    shown = hub(
-        "orders", "show", "web:1001", "--config", str(tmp_path / "demo" / "hub.toml"), cwd=tmp_path
-    )
+    config = tmp_path / "demo" / "tour" / "hub.toml"
+    shown = hub("orders", "show", "web:1001", "--config", str(config), cwd=tmp_path)
     assert "fulfilled" in shown.stdout and "shipped with DHL" in shown.stdout
+
+
+def test_live_demo_keeps_the_sandbox_stores_in_step(tmp_path):
+    done = hub("demo", "--duration", "4", "--folder", str(tmp_path / "demo"), cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "woocommerce-1" in done.stdout and "woocommerce-2" in done.stdout
+    assert "every store shows the hub's availability" in done.stdout
+    assert "propagation of a sale to the other stores: p50" in done.stdout
+    assert "every balance equals the sum of its journal" in done.stdout

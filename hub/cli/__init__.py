@@ -112,9 +112,15 @@ __all__ = ["app", "main"]
 @app.command()
 def demo(
     folder: Annotated[Path, typer.Option(help="Where the demo hub lives.")] = Path(".demo"),
+    duration: Annotated[float, typer.Option(help="Seconds the shoppers shop.", min=1)] = 60.0,
+    tour: Annotated[bool, typer.Option(help="Only the scripted ledger tour.")] = False,
 ) -> None:
-    """A tour of the hub on embedded SQLite: no accounts, no network."""
+    """The whole hub on embedded SQLite with sandbox stores: no accounts, no network."""
+    from hub.core.livedemo import run_live_demo
     from hub.core.tour import run_tour
 
-    if not run_tour(folder, console):
+    ok = run_tour(folder / "tour", console)
+    if ok and not tour:
+        ok = run_live_demo(folder / "live", duration, console)
+    if not ok:
         raise typer.Exit(1)

@@ -14,7 +14,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -80,6 +80,8 @@ class Sync:
         self._callers: dict[str, ChannelCaller] = {}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
+        # Called after each pushed batch with (channel, SKUs the channel confirmed, time).
+        self.on_pushed: list[Callable[[str, list[str], float], None]] = []
 
     # -- shared per channel ---------------------------------------------------------------
 
@@ -192,6 +194,9 @@ class Sync:
                 result.batches += 1
                 result.sent += len(batch)
                 self.hub.write(lambda c, b=batch, a=answers: self._record(c, channel, b, a, result))
+                confirmed = [a.sku for a in answers if a.ok]
+                for callback in self.on_pushed:
+                    callback(channel, confirmed, time.time())
         except Exception as error:
             message = str(error)
             self.hub.write(lambda c: self._release_claim(c, channel, claimed, message))

@@ -22,10 +22,10 @@ from hub import (
 
 from . import mapping, webhook
 from .client import WooClient, is_last_page
+from .demo import WooDemoStore
 from .fulfilment import fulfill_order
 from .listings import ListingCollector
 from .pull import OrderCursor
-from .sandbox import WooSandbox
 from .stockpush import stock_requests
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ class WooCommerceChannel(Channel):
     type_name: ClassVar[str] = "woocommerce"
     Config: ClassVar[type[ChannelConfig]] = WooCommerceConfig
     stock_batch_size: ClassVar[int] = 100
-    sandbox: ClassVar[Any] = WooSandbox
+    sandbox: ClassVar[Any] = WooDemoStore
 
     config: WooCommerceConfig
 

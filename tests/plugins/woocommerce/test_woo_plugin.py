@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hub_plugins.woocommerce as plugin
 import pytest
-from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig, WooSandbox
+from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig
+from hub_plugins.woocommerce.demo import WooDemoStore
 from pydantic import ValidationError
 
 from hub import Channel
@@ -21,7 +22,7 @@ def test_hook_registers_the_channel_type() -> None:
     assert issubclass(WooCommerceChannel, Channel)
     assert WooCommerceChannel.type_name == "woocommerce"
     assert WooCommerceChannel.stock_batch_size == 100
-    assert WooCommerceChannel.sandbox is WooSandbox
+    assert WooCommerceChannel.sandbox is WooDemoStore
 
 
 def test_config_defaults_and_secret_is_hidden() -> None:

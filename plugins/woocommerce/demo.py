@@ -1,0 +1,55 @@
+"""The WooCommerce sandbox as a :class:`hub.sandbox.DemoStore` for ``hub demo`` and benchmarks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.sandbox import DemoItem, SoldOut
+
+from .sandbox import PLUGIN_TOPICS, WooSandbox
+from .sandbox_store import StoreError
+
+
+class WooDemoStore:
+    """A sandbox WooCommerce store driven by the demo: seed, sell, cancel, count calls."""
+
+    def __init__(self) -> None:
+        self.sandbox = WooSandbox()
+        self.sandbox.faults.retry_after = 0.2
+
+    def serve(self) -> Any:
+        return self.sandbox.serve()
+
+    def config_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        return self.sandbox.config_for(url, **extra)
+
+    def seed(self, items: list[DemoItem]) -> None:
+        for item in items:
+            self.sandbox.add_product(
+                item.sku, name=item.name, price=item.price, stock=item.quantity
+            )
+
+    def subscribe(self, url: str) -> None:
+        self.sandbox.add_webhook(PLUGIN_TOPICS, url, self.sandbox.webhook_secret)
+
+    def deliver(self) -> int:
+        return len(self.sandbox.deliver_webhooks())
+
+    def sell(self, sku: str, quantity: int) -> str:
+        try:
+            return str(self.sandbox.sell(sku, quantity)["id"])
+        except StoreError as error:
+            raise SoldOut(str(error)) from None
+
+    def cancel(self, order_id: str) -> None:
+        self.sandbox.cancel_order(int(order_id))
+
+    def stock(self, sku: str) -> int | None:
+        return self.sandbox.stock(sku)
+
+    def stock_calls(self) -> int:
+        return sum(
+            1
+            for call in self.sandbox.calls
+            if call.method in ("POST", "PUT") and "products" in call.path
+        )
