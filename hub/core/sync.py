@@ -268,11 +268,10 @@ class Sync:
     ) -> None:
         by_id = {a.external_id: a for a in answers}
         stale_products = []
+        confirmed_rows = []
+        stamp = now()
         for update in batch:
             answer = by_id.get(update.external_id)
-            where = sa.and_(
-                listing_t.c.channel == channel, listing_t.c.external_id == update.external_id
-            )
             if answer is None or (not answer.ok and not answer.stale):
                 result.failed += 1
                 add_dead_letter(
@@ -285,16 +284,20 @@ class Sync:
                 )
                 continue
             confirmed = answer.confirmed if answer.confirmed is not None else update.quantity
-            conn.execute(
-                listing_t.update()
-                .where(where)
-                .values(confirmed_quantity=confirmed, confirmed_at=now())
-            )
+            confirmed_rows.append({"ext": update.external_id, "q": confirmed, "at": stamp})
             if answer.stale:
                 result.stale += 1
                 stale_products.append(update.sku)
             else:
                 result.skus.append(update.sku)
+        if confirmed_rows:
+            lc = listing_t.c
+            conn.execute(
+                listing_t.update()
+                .where(lc.channel == channel, lc.external_id == sa.bindparam("ext"))
+                .values(confirmed_quantity=sa.bindparam("q"), confirmed_at=sa.bindparam("at")),
+                confirmed_rows,
+            )
         if stale_products:  # push again against the value the channel holds now
             ids = [
                 p
@@ -306,15 +309,16 @@ class Sync:
 
     def _finish_claim(self, conn: Connection, channel: str, claimed: dict[int, datetime]) -> None:
         o = outbox_t.c
-        for product, dirty_at in claimed.items():  # rows dirtied again meanwhile stay queued
-            conn.execute(
-                outbox_t.delete().where(
-                    o.channel == channel,
-                    o.product_id == product,
-                    o.dirty_at <= dirty_at,
-                    o.claimed_by == self.worker,
-                )
-            )
+        # Rows dirtied again since the claim stay queued (their dirty_at moved on).
+        conn.execute(
+            outbox_t.delete().where(
+                o.channel == channel,
+                o.product_id == sa.bindparam("p"),
+                o.dirty_at <= sa.bindparam("d"),
+                o.claimed_by == self.worker,
+            ),
+            [{"p": product, "d": dirty_at} for product, dirty_at in claimed.items()],
+        )
         conn.execute(
             outbox_t.update()
             .where(
