@@ -114,3 +114,18 @@ def test_live_demo_keeps_the_sandbox_stores_in_step(tmp_path):
     assert "every store shows the hub's availability" in done.stdout
     assert "propagation of a sale to the other stores: p50" in done.stdout
     assert "every balance equals the sum of its journal" in done.stdout
+
+
+def test_products_bundles_and_the_journal(workdir):
+    assert (
+        hub("stock", "product", "CUP", "--name", "Cup", "--weight", "350", cwd=workdir).returncode
+        == 0
+    )
+    assert hub("stock", "receive", "CUP", "4", cwd=workdir).returncode == 0
+    assert hub("stock", "receive", "SAUCER", "9", cwd=workdir).returncode == 0
+    made = hub("stock", "bundle", "SET", "CUP=2", "SAUCER=1", cwd=workdir)
+    assert "SET = 2 × CUP + 1 × SAUCER" in made.stdout
+    bad = hub("stock", "bundle", "SET", "CUP=two", cwd=workdir)
+    assert bad.returncode == 1 and "'two' is not a whole number" in bad.stderr
+    journal = hub("stock", "journal", "CUP", cwd=workdir)
+    assert "receipt" in journal.stdout and "+4" in journal.stdout

@@ -130,3 +130,71 @@ def _print_changes(changes: list) -> None:
             f"{c.kind:<11} {c.sku} @ {c.location}: {c.quantity:+d} → on hand "
             f"{c.on_hand}, reserved {c.reserved}"
         )
+
+
+@app.command()
+def product(
+    sku: Sku,
+    config: ConfigOption = None,
+    name: Annotated[str | None, typer.Option(help="Product name.")] = None,
+    barcode: Annotated[str | None, typer.Option(help="EAN/UPC barcode.")] = None,
+    weight: Annotated[float | None, typer.Option(help="Weight in grams.", min=0)] = None,
+    volume: Annotated[float | None, typer.Option(help="Volume in cm³.", min=0)] = None,
+) -> None:
+    """Create a product or change its name, barcode, weight or volume."""
+    fields = {
+        k: v
+        for k, v in {
+            "name": name,
+            "barcode": barcode,
+            "weight_grams": weight,
+            "volume_cm3": volume,
+        }.items()
+        if v is not None
+    }
+    with open_hub(config) as hub:
+        hub.write(lambda c: ledger.ensure_product(c, sku, **fields))
+    console.print(f"{sku}: " + (", ".join(f"{k} {v}" for k, v in fields.items()) or "exists"))
+
+
+@app.command()
+def bundle(
+    sku: Sku,
+    components: Annotated[list[str], typer.Argument(help="COMPONENT=UNITS, e.g. CUP=2 SAUCER=1")],
+    config: ConfigOption = None,
+) -> None:
+    """Make SKU a bundle of components; its availability is derived from theirs."""
+    parts = {}
+    for text in components:
+        component, _, units = text.partition("=")
+        parts[component.strip()] = ledger.check_quantity(units or "1", f"component {text!r}")
+    with open_hub(config) as hub:
+        hub.write(lambda c: (ledger.ensure_product(c, sku), ledger.set_bundle(c, sku, parts)))
+    console.print(f"{sku} = " + " + ".join(f"{n} × {c}" for c, n in parts.items()))
+
+
+@app.command()
+def journal(
+    sku: Sku,
+    config: ConfigOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
+) -> None:
+    """The movements of a SKU, newest first: what changed, why, who, when."""
+    with open_hub(config) as hub:
+        rows = hub.read(lambda c: ledger.movements(c, sku, limit))
+    table = Table(
+        "when", "kind", "location", "on hand", "reserved", "channel", "reference", "reason", "by"
+    )
+    for r in rows:
+        table.add_row(
+            f"{r['created_at']:%Y-%m-%d %H:%M:%S}",
+            r["kind"],
+            r["location"],
+            f"{r['on_hand_delta']:+d}",
+            f"{r['reserved_delta']:+d}",
+            r["channel"],
+            r["reference"],
+            r["reason"],
+            r["actor"],
+        )
+    console.print(table)

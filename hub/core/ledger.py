@@ -706,3 +706,17 @@ __all__ = [
     "transfer",
     "verify",
 ]
+
+
+def movements(connection: Connection, sku: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The journal of ``sku``, newest first."""
+    pid = product_id(connection, sku)
+    m = movement_t.c
+    query = (
+        sa.select(movement_t, location_t.c.code.label("location"))
+        .join(location_t, location_t.c.id == m.location_id)
+        .where(m.product_id == pid)
+        .order_by(m.id.desc())
+        .limit(limit)
+    )
+    return [dict(r) for r in connection.execute(query).mappings()]
