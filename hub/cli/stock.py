@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Connection
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -168,8 +169,13 @@ def bundle(
     for text in components:
         component, _, units = text.partition("=")
         parts[component.strip()] = ledger.check_quantity(units or "1", f"component {text!r}")
+
+    def make(conn: Connection) -> None:
+        ledger.ensure_product(conn, sku)
+        ledger.set_bundle(conn, sku, parts)
+
     with open_hub(config) as hub:
-        hub.write(lambda c: (ledger.ensure_product(c, sku), ledger.set_bundle(c, sku, parts)))
+        hub.write(make)
     console.print(f"{sku} = " + " + ".join(f"{n} × {c}" for c, n in parts.items()))
 
 
