@@ -129,3 +129,43 @@ def test_products_bundles_and_the_journal(workdir):
     assert bad.returncode == 1 and "'two' is not a whole number" in bad.stderr
     journal = hub("stock", "journal", "CUP", cwd=workdir)
     assert "receipt" in journal.stdout and "+4" in journal.stdout
+
+
+def test_hub_run_serves_and_stops_cleanly_on_sigterm(workdir):
+    import signal
+    import socket
+    import time
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = workdir / "config" / "hub.toml"
+    config.write_text(config.read_text() + '\n[channels.desk]\ntype = "manual"\n')
+    process = subprocess.Popen(
+        [*HUB, "run", "--port", str(port)],
+        cwd=workdir,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        answer = None
+        while time.monotonic() < deadline and answer is None:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/api/status", timeout=2)
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert answer is not None and answer.json()["channels"][0]["channel"] == "desk"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "stopping: letting running jobs finish" in output
+    status = hub("status", "--json", cwd=workdir)
+    assert status.returncode == 0
+    assert [row["channel"] for row in __import__("json").loads(status.stdout)] == ["desk"]
