@@ -57,6 +57,25 @@ def insert_ignore(connection: Connection, table: sa.Table) -> sa.Insert:
     return maker(table).on_conflict_do_nothing()  # type: ignore[no-any-return]
 
 
+# Statements built once: building SQLAlchemy expressions costs more than running them.
+_PRODUCT_BY_SKU = sa.select(product_t.c.id).where(product_t.c.sku == sa.bindparam("sku"))
+_LOCATION_BY_CODE = sa.select(location_t.c.id).where(location_t.c.code == sa.bindparam("code"))
+_b = balance_t.c
+_DOH, _DR = sa.bindparam("doh"), sa.bindparam("dr")
+_UPDATE_BALANCE = (
+    balance_t.update()
+    .where(
+        _b.product_id == sa.bindparam("p"),
+        _b.location_id == sa.bindparam("l"),
+        _b.on_hand + _DOH >= 0,
+        _b.reserved + _DR >= 0,
+        _b.reserved + _DR <= _b.on_hand + _DOH,
+    )
+    .values(on_hand=_b.on_hand + _DOH, reserved=_b.reserved + _DR)
+    .returning(_b.on_hand, _b.reserved)
+)
+
+
 # --- products and locations -------------------------------------------------------------
 
 
@@ -70,9 +89,7 @@ def ensure_product(connection: Connection, sku: str, **fields: object) -> int:
     )
     if fields:
         connection.execute(product_t.update().where(product_t.c.sku == sku).values(**fields))
-    return int(
-        connection.execute(sa.select(product_t.c.id).where(product_t.c.sku == sku)).scalar_one()
-    )
+    return int(connection.execute(_PRODUCT_BY_SKU, {"sku": sku}).scalar_one())
 
 
 def _product_defaults(fields: dict[str, object]) -> dict[str, object]:
@@ -131,7 +148,7 @@ def ensure_location(connection: Connection, code: str, **fields: object) -> int:
 
 def product_id(connection: Connection, sku: str) -> int:
     """The id of an existing product; :class:`NotFound` names the SKU otherwise."""
-    found = connection.scalar(sa.select(product_t.c.id).where(product_t.c.sku == sku))
+    found = connection.execute(_PRODUCT_BY_SKU, {"sku": sku}).scalar()
     if found is None:
         raise NotFound(
             f"unknown SKU {sku!r}; add it with `hub stock receive` or a listing import", field="sku"
@@ -141,7 +158,7 @@ def product_id(connection: Connection, sku: str) -> int:
 
 def location_id(connection: Connection, code: str) -> int:
     """The id of an existing location; :class:`NotFound` names the code otherwise."""
-    found = connection.scalar(sa.select(location_t.c.id).where(location_t.c.code == code))
+    found = connection.execute(_LOCATION_BY_CODE, {"code": code}).scalar()
     if found is None:
         raise NotFound(
             f"unknown location {code!r}; declare it under [locations] in the config",
@@ -153,11 +170,16 @@ def location_id(connection: Connection, code: str) -> int:
 # --- applying movements -----------------------------------------------------------------
 
 
-def apply(connection: Connection, moves: Sequence[Move]) -> list[StockChange]:
+def apply(
+    connection: Connection,
+    moves: Sequence[Move],
+    names: dict[tuple[int, int], tuple[str, str]] | None = None,
+) -> list[StockChange]:
     """Append ``moves`` to the journal and update balances, all or nothing.
 
     Raises :class:`InsufficientStock` (and leaves the caller to roll back) when a move
-    would take more than is on hand or free.
+    would take more than is on hand or free. ``names`` maps (product id, location id) to
+    (SKU, location code) when the caller knows them, saving a look-up.
     """
     if not moves:
         return []
@@ -180,7 +202,7 @@ def apply(connection: Connection, moves: Sequence[Move]) -> list[StockChange]:
         movement_t.insert(), [{**move.__dict__, "created_at": stamp} for move in moves]
     )
     mark_dirty(connection, {m.product_id for m in moves})
-    return _changes(connection, moves, after)
+    return _changes(connection, moves, after, names)
 
 
 def _ensure_balances(connection: Connection, keys: Iterable[tuple[int, int]]) -> None:
@@ -192,18 +214,8 @@ def _update_balance(
     connection: Connection, product: int, location: int, d_on_hand: int, d_reserved: int
 ) -> tuple[int, int]:
     """Apply deltas when the result stays valid; returns the new (on hand, reserved)."""
-    b = balance_t.c
     row = connection.execute(
-        balance_t.update()
-        .where(
-            b.product_id == product,
-            b.location_id == location,
-            b.on_hand + d_on_hand >= 0,
-            b.reserved + d_reserved >= 0,
-            b.reserved + d_reserved <= b.on_hand + d_on_hand,
-        )
-        .values(on_hand=b.on_hand + d_on_hand, reserved=b.reserved + d_reserved)
-        .returning(b.on_hand, b.reserved)
+        _UPDATE_BALANCE, {"p": product, "l": location, "doh": d_on_hand, "dr": d_reserved}
     ).first()
     if row is None:
         raise InsufficientStock(
@@ -231,9 +243,13 @@ def _shortage_message(
 
 
 def _changes(
-    connection: Connection, moves: Sequence[Move], after: dict[tuple[int, int], tuple[int, int]]
+    connection: Connection,
+    moves: Sequence[Move],
+    after: dict[tuple[int, int], tuple[int, int]],
+    names: dict[tuple[int, int], tuple[str, str]] | None,
 ) -> list[StockChange]:
-    names = _names(connection, sorted(after))
+    if names is None or not set(after) <= set(names):
+        names = _names(connection, sorted(after))
     changes = []
     for move in moves:
         key = (move.product_id, move.location_id)
@@ -278,6 +294,16 @@ def _names(connection: Connection, keys: Sequence[tuple[int, int]]) -> dict:
 # --- the operations people and channels ask for -----------------------------------------
 
 
+def _apply_named(
+    connection: Connection, moves: list[Move], sku: str, *codes: str
+) -> list[StockChange]:
+    """Apply moves of one SKU at the given locations (in the moves' order), names known."""
+    names = {
+        (m.product_id, m.location_id): (sku, code) for m, code in zip(moves, codes, strict=True)
+    }
+    return apply(connection, moves, names)
+
+
 def _positive(quantity: int, what: str) -> int:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
         raise InvalidInput(
@@ -300,7 +326,7 @@ def receive(
     """Book ``quantity`` units of ``sku`` into ``location`` (a delivery from a supplier)."""
     _positive(quantity, f"receipt of {sku!r}")
     pid = ensure_product(connection, sku) if create else product_id(connection, sku)
-    return apply(
+    return _apply_named(
         connection,
         [
             Move(
@@ -313,6 +339,8 @@ def receive(
                 reference=reference,
             )
         ],
+        sku,
+        location,
     )
 
 
@@ -333,7 +361,7 @@ def adjust(
         )
     if delta == 0:
         return []
-    return apply(
+    return _apply_named(
         connection,
         [
             Move(
@@ -346,6 +374,8 @@ def adjust(
                 reference=reference,
             )
         ],
+        sku,
+        location,
     )
 
 
@@ -375,7 +405,7 @@ def set_count(
     if delta == 0:
         return []
     # The guarded UPDATE refuses a count below what is reserved, naming the SKU.
-    return apply(
+    return _apply_named(
         connection,
         [
             Move(
@@ -388,6 +418,8 @@ def set_count(
                 reference=reference,
             )
         ],
+        sku,
+        location,
     )
 
 
@@ -409,7 +441,7 @@ def transfer(
         )
     pid = product_id(connection, sku)
     reference = reference or f"transfer {source}->{target}"
-    return apply(
+    return _apply_named(
         connection,
         [
             Move(
@@ -431,6 +463,9 @@ def transfer(
                 reference=reference,
             ),
         ],
+        sku,
+        source,
+        target,
     )
 
 
@@ -447,7 +482,7 @@ def reserve(
 ) -> list[StockChange]:
     """Reserve free units; :class:`InsufficientStock` when fewer are free."""
     _positive(quantity, f"reservation of {sku!r}")
-    return apply(
+    return _apply_named(
         connection,
         [
             Move(
@@ -461,6 +496,8 @@ def reserve(
                 actor=actor,
             )
         ],
+        sku,
+        location,
     )
 
 
@@ -477,7 +514,7 @@ def release(
 ) -> list[StockChange]:
     """Give reserved units back to free stock."""
     _positive(quantity, f"release of {sku!r}")
-    return apply(
+    return _apply_named(
         connection,
         [
             Move(
@@ -491,6 +528,8 @@ def release(
                 actor=actor,
             )
         ],
+        sku,
+        location,
     )
 
 
@@ -508,7 +547,7 @@ def sell(
 ) -> list[StockChange]:
     """Units leave stock: a shipped order (from its reservation) or a sale at the till."""
     _positive(quantity, f"sale of {sku!r}")
-    return apply(
+    return _apply_named(
         connection,
         [
             Move(
@@ -523,6 +562,8 @@ def sell(
                 actor=actor,
             )
         ],
+        sku,
+        location,
     )
 
 
@@ -540,7 +581,7 @@ def restock_return(
 ) -> list[StockChange]:
     """Returned units go back on hand."""
     _positive(quantity, f"return of {sku!r}")
-    return apply(
+    return _apply_named(
         connection,
         [
             Move(
@@ -555,6 +596,8 @@ def restock_return(
                 reason=reason,
             )
         ],
+        sku,
+        location,
     )
 
 
