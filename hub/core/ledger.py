@@ -61,7 +61,8 @@ def insert_ignore(connection: Connection, table: sa.Table) -> sa.Insert:
 _PRODUCT_BY_SKU = sa.select(product_t.c.id).where(product_t.c.sku == sa.bindparam("sku"))
 _LOCATION_BY_CODE = sa.select(location_t.c.id).where(location_t.c.code == sa.bindparam("code"))
 _b = balance_t.c
-_DOH, _DR = sa.bindparam("doh"), sa.bindparam("dr")
+_DOH: Any = sa.bindparam("doh")
+_DR: Any = sa.bindparam("dr")
 _UPDATE_BALANCE = (
     balance_t.update()
     .where(
