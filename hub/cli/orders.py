@@ -104,3 +104,13 @@ def deliver(
     with open_hub(config) as hub:
         shipment = hub.deliver(ref, actor="cli")
     console.print(f"delivered {shipment.order_channel}:{shipment.order_external_id}")
+
+
+@app.command()
+def recheck(config: ConfigOption = None) -> None:
+    """Decide held orders again: stock may have arrived, a SKU may have been added."""
+    with open_hub(config) as hub:
+        counts = hub.recheck_holds(actor="cli")
+    console.print(
+        "rechecked held orders: " + (", ".join(f"{n} {s}" for s, n in counts.items()) or "none")
+    )

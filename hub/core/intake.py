@@ -35,7 +35,7 @@ from hub.core.models import (
     product_t,
 )
 from hub.core.outbox import mark_dirty
-from hub.errors import InvalidInput, StockError
+from hub.errors import StockError
 from hub.orders import Hold, Order, OrderStatus
 from hub.stock import StockChange
 
@@ -107,28 +107,47 @@ def ingest(
     locations: Sequence[str] = (),
     holds: dict[str, list[Hold]] | None = None,
     actor: str = "intake",
+    reevaluate: bool = False,
 ) -> IntakeReport:
     """Store a page of ``channel``'s orders and reserve their stock; see the module doc.
 
     ``locations`` are the location codes the channel ships from, in priority order
     (all locations when empty); ``holds`` maps external ids to holds that plugins'
-    ``check_order`` hooks returned.
+    ``check_order`` hooks returned. ``reevaluate`` decides stored orders again even when
+    the version is not newer (held orders, once stock has arrived).
     """
-    page = _latest_versions(channel, orders)
+    rejected = IntakeReport(channel)
+    page = _latest_versions(channel, orders, rejected)
     if not page:
-        return IntakeReport(channel)
-    return run_in_transaction(
-        engine, lambda conn: _Intake(conn, channel, locations, holds or {}, actor).run(page)
+        return rejected
+    report = run_in_transaction(
+        engine,
+        lambda conn: _Intake(conn, channel, locations, holds or {}, actor, reevaluate).run(page),
     )
+    report.outcomes.extend(rejected.outcomes)
+    return report
 
 
-def _latest_versions(channel: str, orders: Sequence[Order]) -> list[Order]:
+def _problem(channel: str, order: Order) -> str:
+    """Why an order cannot be stored at all (it is reported, the rest of the page goes on)."""
+    if order.channel != channel:
+        return f"belongs to channel {order.channel!r}, not {channel!r}"
+    if not order.external_id or len(order.external_id) > 128:
+        return "external id must have 1 to 128 characters"
+    for n, line in enumerate(order.lines, 1):
+        if not line.sku or len(line.sku) > 128:
+            return f"line {n}: SKU must have 1 to 128 characters"
+    return ""
+
+
+def _latest_versions(channel: str, orders: Sequence[Order], report: IntakeReport) -> list[Order]:
     latest: dict[str, Order] = {}
     for order in orders:
-        if order.channel != channel:
-            raise InvalidInput(
-                f"order {order.external_id!r} belongs to channel {order.channel!r}, not {channel!r}"
-            )
+        problem = _problem(channel, order)
+        if problem:
+            report.outcomes.append(Outcome(order.external_id, "rejected", "", problem))
+            log.warning("order %r from %s rejected: %s", order.external_id, channel, problem)
+            continue
         kept = latest.get(order.external_id)
         if kept is None or _newer(order, kept.updated_at):
             latest[order.external_id] = order
@@ -151,7 +170,9 @@ class _Intake:
         locations: Sequence[str],
         holds: dict[str, list[Hold]],
         actor: str,
+        reevaluate: bool = False,
     ) -> None:
+        self.reevaluate = reevaluate
         self.conn = conn
         self.channel = channel
         self.location_codes = locations
@@ -165,11 +186,15 @@ class _Intake:
     def run(self, page: list[Order]) -> IntakeReport:
         inserted = self._insert_new(page)
         stored = self._lock_existing([o.external_id for o in page if o.external_id not in inserted])
-        todo = [o for o in page if o.external_id in inserted or _newer(o, stored[o.external_id][1])]
+        todo = [
+            o
+            for o in page
+            if o.external_id in inserted or self.reevaluate or _newer(o, stored[o.external_id][1])
+        ]
         todo_ids = {o.external_id for o in todo}
         for order in page:
             if order.external_id not in todo_ids:
-                _, _, status = stored[order.external_id]
+                _, _, status, _ = stored[order.external_id]
                 self.report.outcomes.append(Outcome(order.external_id, "unchanged", status))
         if not todo:
             return self.report
@@ -191,9 +216,12 @@ class _Intake:
         updates = []
         for order in todo:
             oid = ids[order.external_id]
-            previous = stored[order.external_id][2] if order.external_id in stored else None
+            previous, previous_reason = (
+                stored[order.external_id][2:] if order.external_id in stored else (None, "")
+            )
             status, reason = self._settle(order, oid, previous, catalogue, current.get(oid, {}))
-            updates.append((order, oid, status, reason, previous))
+            changed = status != previous or reason != previous_reason
+            updates.append((order, oid, status, reason, changed))
         self._write(updates, inserted, catalogue)
         return self.report
 
@@ -221,7 +249,13 @@ class _Intake:
         if not external_ids:
             return {}
         query = (
-            sa.select(order_t.c.id, order_t.c.external_id, order_t.c.version, order_t.c.status)
+            sa.select(
+                order_t.c.id,
+                order_t.c.external_id,
+                order_t.c.version,
+                order_t.c.status,
+                order_t.c.hold_reason,
+            )
             .where(
                 order_t.c.channel == self.channel,
                 in_list(self.conn, order_t.c.external_id, external_ids),
@@ -230,7 +264,10 @@ class _Intake:
         )
         if not is_sqlite(self.conn):
             query = query.with_for_update()
-        return {r.external_id: (r.id, r.version, r.status) for r in self.conn.execute(query)}
+        return {
+            r.external_id: (r.id, r.version, r.status, r.hold_reason)
+            for r in self.conn.execute(query)
+        }
 
     def _catalogue(self, orders: list[Order]) -> _Catalogue:
         wanted = {line.sku for o in orders for line in o.lines}
@@ -436,7 +473,7 @@ class _Intake:
         edited: list[dict] = []
         lines: list[dict] = []
         events: list[dict] = []
-        for order, oid, status, reason, previous in updates:
+        for order, oid, status, reason, changed in updates:
             if order.external_id in inserted:  # inserted whole: only the decision is left
                 fresh.append({"id": oid, "status": status, "hold_reason": reason})
             else:
@@ -463,7 +500,7 @@ class _Intake:
                 for n, line in enumerate(order.lines, 1)
             )
             action = "created" if order.external_id in inserted else "updated"
-            if action == "created" or status != previous or reason:
+            if action == "created" or changed:
                 events.append(
                     {
                         "order_id": oid,

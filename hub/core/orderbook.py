@@ -140,9 +140,7 @@ def to_order(record: OrderRecord) -> Order:
         ),
         currency=o["currency"],
         total=Decimal(o["total"]),
-        status=OrderStatus(o["status"])
-        if o["status"] in OrderStatus._value2member_map_
-        else OrderStatus.OPEN,
+        status=_channel_status(o),
         payment_status=PaymentStatus(o["payment_status"] or "unknown"),
         customer=Customer(
             external_id=o["customer_id"],
@@ -170,3 +168,23 @@ def to_order(record: OrderRecord) -> Order:
         notes=o["notes"],
         risk_level=o["risk_level"] or None,
     )
+
+
+def _channel_status(row: dict) -> OrderStatus:
+    """The status the channel gave the order (what a re-evaluation starts from)."""
+    for value in (row.get("channel_status"), row.get("status")):
+        if value in OrderStatus._value2member_map_:
+            return OrderStatus(value)
+    return OrderStatus.OPEN
+
+
+def held_orders(connection: Connection, limit: int = 1000) -> list[Order]:
+    """Orders on hold, oldest first, as :class:`hub.Order` for a fresh decision."""
+    o = order_t.c
+    ids = [
+        row.id
+        for row in connection.execute(
+            sa.select(o.id).where(o.status == "on_hold").order_by(o.id).limit(limit)
+        )
+    ]
+    return [to_order(find_order(connection, str(i))) for i in ids]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from hub.core import fulfilment, ledger, migrate
 from hub.core.config import Settings, load_settings, validate_plugin_sections
 from hub.core.db import make_engine, run_in_transaction
 from hub.core.intake import IntakeReport, ingest
-from hub.core.orderbook import to_order
+from hub.core.orderbook import held_orders, to_order
 from hub.core.plugins import PluginHost
 from hub.errors import ConfigError, NotFound
 from hub.orders import Hold, Order
@@ -164,7 +165,13 @@ class Hub:
                 holds[order.external_id] = found
         return holds
 
-    def ingest(self, channel: str, orders: Sequence[Order], actor: str = "intake") -> IntakeReport:
+    def ingest(
+        self,
+        channel: str,
+        orders: Sequence[Order],
+        actor: str = "intake",
+        reevaluate: bool = False,
+    ) -> IntakeReport:
         """Take a page of orders from ``channel``: store, check, reserve; then tell plugins."""
         report = ingest(
             self.engine,
@@ -173,16 +180,28 @@ class Hub:
             locations=self.channel_locations(channel),
             holds=self.holds_for(orders),
             actor=actor,
+            reevaluate=reevaluate,
         )
         by_id = {o.external_id: o for o in orders}
         for outcome in report.outcomes:
-            if outcome.action != "unchanged":
+            if outcome.action in ("created", "updated"):
                 self.plugins.call_each(
                     "order_received", order=by_id[outcome.external_id], status=outcome.status
                 )
         if report.changes:
             self.plugins.call_each("stock_changed", changes=report.changes)
         return report
+
+    def recheck_holds(self, actor: str = "recheck") -> dict[str, int]:
+        """Decide held orders again (stock may have arrived); returns {status: count}."""
+        counts: Counter[str] = Counter()
+        by_channel: dict[str, list[Order]] = {}
+        for order in self.read(held_orders):
+            by_channel.setdefault(order.channel, []).append(order)
+        for channel, orders in by_channel.items():
+            report = self.ingest(channel, orders, actor=actor, reevaluate=True)
+            counts.update(o.status for o in report.outcomes)
+        return dict(counts)
 
     def ship(
         self,

@@ -132,6 +132,15 @@ class Service:
                     next_run_time=now if job != "reconcile" else None,
                 )
         self.scheduler.add_job(
+            self.run_job,
+            "interval",
+            seconds=60,
+            args=["recheck-holds", self.hub.recheck_holds],
+            id="recheck-holds",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
             self._nudge_inbox,
             "interval",
             seconds=self.inbox_interval,

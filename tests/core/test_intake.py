@@ -172,3 +172,24 @@ def test_a_bundle_short_of_a_component_names_the_component(hub):
     report = hub.ingest("web", [order("1", ("SET", 1))])
     assert report.outcomes[0].reason == "not enough stock: 'CUP' needs 2 more, 1 available"
     assert level(hub, "SAUCER") == (4, 0)
+
+
+def test_held_orders_are_decided_again_when_stock_arrives(hub):
+    stock(hub, quantity=1)
+    hub.ingest("web", [order("1", ("MUG", 2)), order("2", ("NEW", 1))])
+    assert hub.recheck_holds() == {"on_hold": 2}
+    history = hub.read(lambda c: find_order(c, "web:1")).events
+    assert len(history) == 1  # re-deciding the same hold writes no new history
+    stock(hub, quantity=5)
+    hub.write(lambda c: ledger.receive(c, "NEW", "main", 1))
+    assert hub.recheck_holds() == {"open": 2}
+    assert level(hub) == (6, 2)
+    assert hub.read(lambda c: find_order(c, "web:1")).events[-1]["status"] == "open"
+
+
+def test_an_order_that_cannot_be_stored_is_rejected_alone(hub):
+    stock(hub)
+    report = hub.ingest("web", [order("x" * 200, ("MUG", 1)), order("ok", ("MUG", 1))])
+    outcome = {o.action: o for o in report.outcomes}
+    assert outcome["rejected"].reason == "external id must have 1 to 128 characters"
+    assert outcome["created"].status == "open"
