@@ -216,9 +216,10 @@ class _Intake:
         updates = []
         for order in todo:
             oid = ids[order.external_id]
-            previous, previous_reason = (
-                stored[order.external_id][2:] if order.external_id in stored else (None, "")
-            )
+            previous: str | None = None
+            previous_reason = ""
+            if order.external_id in stored:
+                _, _, previous, previous_reason = stored[order.external_id]
             status, reason = self._settle(order, oid, previous, catalogue, current.get(oid, {}))
             changed = status != previous or reason != previous_reason
             updates.append((order, oid, status, reason, changed))
@@ -245,7 +246,7 @@ class _Intake:
             return {row.external_id: row.id for row in self.conn.execute(stmt, rows)}
         return _pg_insert_returning(self.conn, rows)
 
-    def _lock_existing(self, external_ids: list[str]) -> dict[str, tuple[int, object, str]]:
+    def _lock_existing(self, external_ids: list[str]) -> dict[str, tuple[int, Any, str, str]]:
         if not external_ids:
             return {}
         query = (

@@ -173,7 +173,7 @@ def to_order(record: OrderRecord) -> Order:
 def _channel_status(row: dict) -> OrderStatus:
     """The status the channel gave the order (what a re-evaluation starts from)."""
     for value in (row.get("channel_status"), row.get("status")):
-        if value in OrderStatus._value2member_map_:
+        if isinstance(value, str) and value in OrderStatus._value2member_map_:
             return OrderStatus(value)
     return OrderStatus.OPEN
 
