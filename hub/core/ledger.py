@@ -362,21 +362,15 @@ def adjust(
         )
     if delta == 0:
         return []
-    return _apply_named(
+    return _one_move(
         connection,
-        [
-            Move(
-                "adjustment",
-                product_id(connection, sku),
-                location_id(connection, location),
-                on_hand_delta=delta,
-                reason=reason,
-                actor=actor,
-                reference=reference,
-            )
-        ],
+        "adjustment",
         sku,
         location,
+        on_hand=delta,
+        reason=reason,
+        actor=actor,
+        reference=reference,
     )
 
 
@@ -470,68 +464,45 @@ def transfer(
     )
 
 
-def reserve(
+def _one_move(
     connection: Connection,
+    kind: str,
     sku: str,
     location: str,
-    quantity: int,
     *,
-    channel: str = "",
-    reference: str = "",
-    order_id: int | None = None,
-    actor: str = "",
+    on_hand: int = 0,
+    reserved: int = 0,
+    **fields: Any,
 ) -> list[StockChange]:
-    """Reserve free units; :class:`InsufficientStock` when fewer are free."""
-    _positive(quantity, f"reservation of {sku!r}")
-    return _apply_named(
-        connection,
-        [
-            Move(
-                "reservation",
-                product_id(connection, sku),
-                location_id(connection, location),
-                reserved_delta=quantity,
-                channel=channel,
-                reference=reference,
-                order_id=order_id,
-                actor=actor,
-            )
-        ],
-        sku,
-        location,
+    """Apply one movement of ``sku`` at ``location`` (both must exist)."""
+    move = Move(
+        kind,
+        product_id(connection, sku),
+        location_id(connection, location),
+        on_hand_delta=on_hand,
+        reserved_delta=reserved,
+        **fields,
     )
+    return _apply_named(connection, [move], sku, location)
+
+
+def reserve(
+    connection: Connection, sku: str, location: str, quantity: int, **fields: Any
+) -> list[StockChange]:
+    """Reserve free units; :class:`InsufficientStock` when fewer are free.
+
+    ``fields``: channel, reference, order_id, actor (as on every movement).
+    """
+    _positive(quantity, f"reservation of {sku!r}")
+    return _one_move(connection, "reservation", sku, location, reserved=quantity, **fields)
 
 
 def release(
-    connection: Connection,
-    sku: str,
-    location: str,
-    quantity: int,
-    *,
-    channel: str = "",
-    reference: str = "",
-    order_id: int | None = None,
-    actor: str = "",
+    connection: Connection, sku: str, location: str, quantity: int, **fields: Any
 ) -> list[StockChange]:
     """Give reserved units back to free stock."""
     _positive(quantity, f"release of {sku!r}")
-    return _apply_named(
-        connection,
-        [
-            Move(
-                "release",
-                product_id(connection, sku),
-                location_id(connection, location),
-                reserved_delta=-quantity,
-                channel=channel,
-                reference=reference,
-                order_id=order_id,
-                actor=actor,
-            )
-        ],
-        sku,
-        location,
-    )
+    return _one_move(connection, "release", sku, location, reserved=-quantity, **fields)
 
 
 def sell(
@@ -541,65 +512,20 @@ def sell(
     quantity: int,
     *,
     from_reserved: bool = False,
-    channel: str = "",
-    reference: str = "",
-    order_id: int | None = None,
-    actor: str = "",
+    **fields: Any,
 ) -> list[StockChange]:
     """Units leave stock: a shipped order (from its reservation) or a sale at the till."""
     _positive(quantity, f"sale of {sku!r}")
-    return _apply_named(
-        connection,
-        [
-            Move(
-                "sale",
-                product_id(connection, sku),
-                location_id(connection, location),
-                on_hand_delta=-quantity,
-                reserved_delta=-quantity if from_reserved else 0,
-                channel=channel,
-                reference=reference,
-                order_id=order_id,
-                actor=actor,
-            )
-        ],
-        sku,
-        location,
-    )
+    taken = -quantity if from_reserved else 0
+    return _one_move(connection, "sale", sku, location, on_hand=-quantity, reserved=taken, **fields)
 
 
 def restock_return(
-    connection: Connection,
-    sku: str,
-    location: str,
-    quantity: int,
-    *,
-    channel: str = "",
-    reference: str = "",
-    order_id: int | None = None,
-    actor: str = "",
-    reason: str = "",
+    connection: Connection, sku: str, location: str, quantity: int, **fields: Any
 ) -> list[StockChange]:
-    """Returned units go back on hand."""
+    """Returned units go back on hand (``fields`` may carry the ``reason``)."""
     _positive(quantity, f"return of {sku!r}")
-    return _apply_named(
-        connection,
-        [
-            Move(
-                "return",
-                product_id(connection, sku),
-                location_id(connection, location),
-                on_hand_delta=quantity,
-                channel=channel,
-                reference=reference,
-                order_id=order_id,
-                actor=actor,
-                reason=reason,
-            )
-        ],
-        sku,
-        location,
-    )
+    return _one_move(connection, "return", sku, location, on_hand=quantity, **fields)
 
 
 # --- reading ---------------------------------------------------------------------------

@@ -116,8 +116,12 @@ def find_order(connection: Connection, ref: str, channel: str | None = None) -> 
     return OrderRecord(row, [dict(x) for x in lines], [dict(x) for x in events])
 
 
-def to_order(record: OrderRecord) -> Order:
-    """Rebuild the :class:`hub.Order` data class from a stored record (for hooks)."""
+def to_order(record: OrderRecord, *, as_channel_sent: bool = False) -> Order:
+    """Rebuild the :class:`hub.Order` data class from a stored record.
+
+    Its status is the hub's (for hooks), or with ``as_channel_sent`` the one the channel
+    gave (to decide the order again).
+    """
     o = record.order
     window = (
         DeliveryWindow(o["window_start"], o["window_end"])
@@ -140,7 +144,7 @@ def to_order(record: OrderRecord) -> Order:
         ),
         currency=o["currency"],
         total=Decimal(o["total"]),
-        status=_channel_status(o),
+        status=_status(o, as_channel_sent),
         payment_status=PaymentStatus(o["payment_status"] or "unknown"),
         customer=Customer(
             external_id=o["customer_id"],
@@ -170,9 +174,9 @@ def to_order(record: OrderRecord) -> Order:
     )
 
 
-def _channel_status(row: dict) -> OrderStatus:
-    """The status the channel gave the order (what a re-evaluation starts from)."""
-    for value in (row.get("channel_status"), row.get("status")):
+def _status(row: dict, as_channel_sent: bool) -> OrderStatus:
+    keys = ("channel_status", "status") if as_channel_sent else ("status",)
+    for value in (row.get(key) for key in keys):
         if isinstance(value, str) and value in OrderStatus._value2member_map_:
             return OrderStatus(value)
     return OrderStatus.OPEN
@@ -187,4 +191,4 @@ def held_orders(connection: Connection, limit: int = 1000) -> list[Order]:
             sa.select(o.id).where(o.status == "on_hold").order_by(o.id).limit(limit)
         )
     ]
-    return [to_order(find_order(connection, str(i))) for i in ids]
+    return [to_order(find_order(connection, str(i)), as_channel_sent=True) for i in ids]
