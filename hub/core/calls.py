@@ -12,7 +12,6 @@ from tenacity import (
     Retrying,
     retry_if_exception,
     stop_after_attempt,
-    wait_exponential_jitter,
 )
 
 from hub.core.ratelimit import Priority, RateLimiter
@@ -43,15 +42,8 @@ class ChannelCaller:
         self.attempts = attempts
         self._base = backoff
         self._max = max_backoff
-        self._backoff = wait_exponential_jitter(multiplier=backoff, max=max_backoff, jitter=backoff)
         self.calls = 0
         self.retries = 0
-
-    def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, ChannelError) and error.retry_after is not None:
-            return 0.0  # the limiter's pause already holds everyone back that long
-        return float(self._backoff(state))
 
     def once(
         self, fn: Callable[[], T], priority: Priority = Priority.STOCK, cost: float = 1.0
@@ -66,13 +58,17 @@ class ChannelCaller:
                 self.limiter.pause(error.retry_after)
             raise
 
-    def backoff(self, attempt: int, error: BaseException) -> float:
-        """Seconds to wait before retry number ``attempt`` after ``error``."""
+    def backoff(self, attempt: int, error: BaseException | None) -> float:
+        """Seconds to wait before retry number ``attempt`` after ``error`` (with jitter)."""
         self.retries += 1
         log.warning("retrying after %s (attempt %d)", error, attempt)
         if isinstance(error, ChannelError) and error.retry_after is not None:
             return 0.0  # the limiter's pause already holds everyone back that long
         return min(self._max, self._base * 2 ** (attempt - 1)) + random.uniform(0, self._base)
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        return self.backoff(state.attempt_number, error)
 
     def call(
         self, fn: Callable[[], T], priority: Priority = Priority.STOCK, cost: float = 1.0
@@ -83,21 +79,5 @@ class ChannelCaller:
             wait=self._wait,
             retry=retry_if_exception(is_retryable),
             reraise=True,
-            before_sleep=self._before_sleep,
         )
-        for attempt in retrying:
-            with attempt:
-                self.limiter.acquire(cost, priority)
-                self.calls += 1
-                try:
-                    return fn()
-                except ChannelError as error:
-                    if error.retry_after:
-                        self.limiter.pause(error.retry_after)
-                    raise
-        raise AssertionError("unreachable")
-
-    def _before_sleep(self, state: RetryCallState) -> None:
-        self.retries += 1
-        error = state.outcome.exception() if state.outcome else None
-        log.warning("retrying after %s (attempt %d)", error, state.attempt_number)
+        return retrying(self.once, fn, priority, cost)
