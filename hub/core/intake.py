@@ -400,13 +400,20 @@ class _Intake:
                 self._move("release", oid, order, product, location, 0, -give)
                 held[product] -= give
         for product, wanted in sorted(needs.items()):
-            missing = wanted - held.get(product, 0)
-            for location in self.locations:
-                take = min(missing, self._free(product, location))
-                if take > 0:
-                    self._move("reservation", oid, order, product, location, 0, take)
-                    missing -= take
+            self._take("reservation", oid, order, product, wanted - held.get(product, 0))
         return ""
+
+    def _take(self, kind: str, oid: int, order: Order, product: int, units: int) -> int:
+        """Reserve (or, for a sale, take away) free units location by location, in the
+        channel's order; returns the units that could not be found."""
+        for location in self.locations:
+            take = min(units, self._free(product, location))
+            if take > 0:
+                on_hand = -take if kind == "sale" else 0
+                reserved = take if kind == "reservation" else 0
+                self._move(kind, oid, order, product, location, on_hand, reserved)
+                units -= take
+        return units
 
     def _ship(
         self,
@@ -420,12 +427,8 @@ class _Intake:
         for (product, location), reserved in current.items():
             self._move("sale", oid, order, product, location, -reserved, -reserved)
             needs[product] = needs.get(product, 0) - reserved
-        for product, missing in sorted(needs.items()):
-            for location in self.locations:
-                take = min(missing, self._free(product, location))
-                if take > 0:
-                    self._move("sale", oid, order, product, location, -take, 0)
-                    missing -= take
+        for product, units in sorted(needs.items()):
+            missing = self._take("sale", oid, order, product, units)
             if missing > 0:
                 return (
                     OrderStatus.ON_HOLD.value,
