@@ -153,13 +153,16 @@ class Service:
         """Run ``fn(*args)`` in a thread, holding the job lock ``name`` when one is given."""
         future = asyncio.ensure_future(asyncio.to_thread(self._locked, name, fn, *args))
         self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
         try:
-            return await future
+            # Shielded: when the service stops, the job's thread runs to its safe point and
+            # stop() waits for it, rather than the job being abandoned half-way.
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            return None
         except Exception as error:
             log.error("job %s failed: %s", name, error)
             return None
-        finally:
-            self._inflight.discard(future)
 
     def _locked(self, name: str | None, fn: Callable, *args: Any) -> Any:
         if name is None:
