@@ -102,6 +102,7 @@ def test_demo_tours_the_ledger_and_ends_verified(tmp_path):
     assert "unchanged" in done.stdout  # the duplicate was recognised
     assert "not enough stock: 'MUG-RED' needs 2 more, 1 available" in done.stdout
     assert "every balance equals the sum of its journal" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
     config = tmp_path / "demo" / "tour" / "hub.toml"
     shown = hub("orders", "show", "web:1001", "--config", str(config), cwd=tmp_path)
     assert "fulfilled" in shown.stdout and "shipped with DHL" in shown.stdout
@@ -111,9 +112,11 @@ def test_live_demo_keeps_the_sandbox_stores_in_step(tmp_path):
     done = hub("demo", "--duration", "4", "--folder", str(tmp_path / "demo"), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "woocommerce-1" in done.stdout and "woocommerce-2" in done.stdout
+    assert "till" in done.stdout
     assert "every store shows the hub's availability" in done.stdout
     assert "propagation of a sale to the other stores: p50" in done.stdout
     assert "every balance equals the sum of its journal" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 def test_products_bundles_and_the_journal(workdir):

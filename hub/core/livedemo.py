@@ -15,12 +15,15 @@ import shutil
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from hub import Order, OrderLine, OrderStatus
 from hub.core import ledger
 from hub.core.config import parse_settings
 from hub.core.listings import import_listings
@@ -72,8 +75,12 @@ class Latency:
 class Shoppers:
     """Places orders on the sandbox stores from a thread until told to stop."""
 
-    def __init__(self, stores: dict[str, DemoStore], latency: Latency, seed: int = 7) -> None:
+    def __init__(
+        self, stores: dict[str, DemoStore], latency: Latency, hub: Hub, seed: int = 7
+    ) -> None:
         self.stores = stores
+        self.hub = hub
+        self.till_sales = 0
         self.latency = latency
         self.random = random.Random(seed)
         self.stop = threading.Event()
@@ -90,6 +97,8 @@ class Shoppers:
             step += 1
             if step % 15 == 0:
                 self._race()
+            elif step % 7 == 0:
+                self._till(self.random.choice(skus))
             elif step % 9 == 0 and self.orders:
                 self._cancel()
             else:
@@ -107,6 +116,22 @@ class Shoppers:
         self.orders.append((name, order_id))
         self.latency.sold(time.time(), name, {sku}, set(self.stores) - {name})
         store.deliver()
+
+    def _till(self, sku: str) -> None:
+        """A sale at the shop's till: taken from stock at once, through the hub's intake."""
+        self.till_sales += 1
+        stamp = datetime.now(UTC)
+        order = Order(
+            channel="till",
+            external_id=f"T{self.till_sales:05d}",
+            lines=(OrderLine(sku, 1, Decimal("12.50")),),
+            total=Decimal("12.50"),
+            currency="USD",
+            status=OrderStatus.FULFILLED,
+            placed_at=stamp,
+            updated_at=stamp,
+        )
+        self.hub.ingest("till", [order], actor="till")
 
     def _race(self) -> None:
         """Every store sells the same scarce SKU at once."""
@@ -195,7 +220,7 @@ async def _demo(folder: Path, duration: float, console: Console) -> bool:
         store.subscribe(f"{service.url}/webhooks/{name}")
     console.print(f"hub run is serving on {service.url} (status page and /metrics there)")
     console.rule(f"[bold]Shoppers for {duration:.0f} s")
-    shoppers = Shoppers(stores, latency)
+    shoppers = Shoppers(stores, latency, hub)
     thread = threading.Thread(target=shoppers.run, daemon=True)
     thread.start()
     await asyncio.sleep(duration)
