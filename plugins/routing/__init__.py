@@ -1,1 +1,1 @@
-"""routing plugin (in progress)."""
+"""Built-in routers: ``pyvrp`` (default), ``ortools`` (breaks) and ``auto`` (picks per problem)."""

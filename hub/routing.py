@@ -1,0 +1,365 @@
+"""Last-mile routing: the data classes routers exchange with the hub, and the Router base.
+
+A planner builds a :class:`RoutingProblem` (stops, vehicles, optionally routes already
+dispatched) and calls ``router.solve(problem, time_limit)``; it gets a :class:`Plan` back:
+one :class:`Route` per vehicle and day with ordered :class:`Visit` s, and one
+:class:`Unassigned` with a reason for every stop that could not be placed.
+
+Conventions
+    * Times are timezone-aware datetimes (UTC or any zone; routers convert them to whole
+      seconds after ``RoutingProblem.start``). Durations are ``timedelta``.
+    * Distances are metres, weights kilograms, volumes cubic metres, money in the
+      merchant's currency (floats: routing costs are estimates, not ledger amounts).
+    * A stop may be served in any of its time windows (none: any time in a shift) on a day
+      between ``earliest_day`` and ``latest_day`` (in ``RoutingProblem.timezone``).
+    * A vehicle is a driver with one :class:`Shift` per working day; a route is one shift.
+
+Routers are registered by plugins through the ``register_routers`` hook.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, Protocol, runtime_checkable
+
+from hub.errors import InvalidInput
+
+
+def _require_aware(value: datetime, what: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{what} must be timezone-aware (got {value.isoformat()})", field=what)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A point: latitude and longitude in degrees (planar x/y for synthetic benchmarks)."""
+
+    lat: float
+    lon: float
+    name: str = ""
+
+
+Depot = Location  # a depot is just a location vehicles start from or return to
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """A period during which service may start: ``start <= service start <= end``."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.start, "TimeWindow.start")
+        _require_aware(self.end, "TimeWindow.end")
+        if self.end < self.start:
+            raise InvalidInput(
+                f"time window ends ({self.end.isoformat()}) before it starts "
+                f"({self.start.isoformat()})",
+                field="TimeWindow.end",
+            )
+
+    @classmethod
+    def daily(
+        cls, first: date, last: date, opens: time, closes: time, tz: tzinfo = UTC
+    ) -> tuple[TimeWindow, ...]:
+        """The same window (``opens``-``closes``, local to ``tz``) on every day first..last."""
+        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        return tuple(
+            cls(datetime.combine(d, opens, tz), datetime.combine(d, closes, tz)) for d in days
+        )
+
+
+@dataclass(frozen=True)
+class Break:
+    """A driver break of ``duration`` starting between ``earliest`` and ``latest``."""
+
+    earliest: datetime
+    latest: datetime
+    duration: timedelta
+
+    def __post_init__(self) -> None:
+        _require_aware(self.earliest, "Break.earliest")
+        _require_aware(self.latest, "Break.latest")
+        if self.latest < self.earliest:
+            raise InvalidInput("break's latest start is before its earliest", field="Break")
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One working period of a driver (a day's route): leave at ``start`` or later, be back
+    at the end depot by ``end``; ``breaks`` must be taken during it."""
+
+    start: datetime
+    end: datetime
+    breaks: tuple[Break, ...] = ()
+
+    def __post_init__(self) -> None:
+        _require_aware(self.start, "Shift.start")
+        _require_aware(self.end, "Shift.end")
+        if self.end <= self.start:
+            raise InvalidInput("shift ends before it starts", field="Shift.end")
+
+    @classmethod
+    def daily(
+        cls,
+        first: date,
+        last: date,
+        starts: time,
+        ends: time,
+        tz: tzinfo = UTC,
+        weekdays: Iterable[int] = range(7),
+    ) -> tuple[Shift, ...]:
+        """A shift ``starts``-``ends`` on every day first..last whose weekday (Mon=0) is listed."""
+        allowed = set(weekdays)
+        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        return tuple(
+            cls(datetime.combine(d, starts, tz), datetime.combine(d, ends, tz))
+            for d in days
+            if d.weekday() in allowed
+        )
+
+
+@dataclass(frozen=True)
+class Vehicle:
+    """A driver and their vehicle.
+
+    ``end`` defaults to ``start``. ``max_weight`` (kg) and ``max_volume`` (m³) of None mean
+    unlimited. Costs: ``cost_per_km`` of distance, ``cost_per_hour`` of route duration
+    (waiting included) and ``fixed_cost`` per route used. ``skills`` are what the vehicle
+    offers (e.g. "refrigerated"); ``speed_kmh`` and ``profile`` are read by matrix providers.
+    """
+
+    id: str
+    start: Location
+    shifts: tuple[Shift, ...]
+    end: Location | None = None
+    max_weight: float | None = None
+    max_volume: float | None = None
+    cost_per_km: float = 1.0
+    cost_per_hour: float = 0.0
+    fixed_cost: float = 0.0
+    skills: frozenset[str] = frozenset()
+    speed_kmh: float = 30.0
+    profile: str = "car"
+
+    @property
+    def end_location(self) -> Location:
+        """Where the vehicle's routes end."""
+        return self.end if self.end is not None else self.start
+
+
+@dataclass(frozen=True)
+class Stop:
+    """A delivery address with what must be dropped there (usually one consolidated order).
+
+    ``time_windows``: service may start in any of them (empty: whenever a shift allows).
+    ``earliest_day``/``latest_day``: the dates (in the problem's timezone) it may be served
+    on (None: no bound). ``priority``: higher stops are the last to be left out when not
+    everything fits (each level adds the problem's ``drop_penalty`` once more).
+    ``skills``: what the vehicle must offer.
+    """
+
+    id: str
+    location: Location
+    time_windows: tuple[TimeWindow, ...] = ()
+    service_time: timedelta = timedelta(0)
+    weight: float = 0.0
+    volume: float = 0.0
+    priority: int = 0
+    skills: frozenset[str] = frozenset()
+    earliest_day: date | None = None
+    latest_day: date | None = None
+
+
+@dataclass(frozen=True)
+class FixedRoute:
+    """A route already dispatched: re-planning keeps it as it is (same stops, same order)."""
+
+    vehicle_id: str
+    day: date
+    stop_ids: tuple[str, ...]
+
+
+@runtime_checkable
+class MatrixProvider(Protocol):
+    """Gives travel distances and durations between locations for one vehicle.
+
+    ``matrix(locations, vehicle)`` returns ``(distances, durations)``: square matrices
+    (sequences of sequences or numpy arrays) in metres and seconds, row = from, column = to.
+    Routers call it once per distinct ``(vehicle.profile, vehicle.speed_kmh)`` and share the
+    result between vehicles that agree on both.
+    """
+
+    def matrix(
+        self, locations: Sequence[Location], vehicle: Vehicle
+    ) -> tuple[Sequence[Sequence[float]], Sequence[Sequence[float]]]:
+        """Distances (m) and durations (s) between every pair of ``locations``."""
+        ...
+
+
+@dataclass(frozen=True)
+class RoutingProblem:
+    """Everything a router needs to plan one day or a horizon of days.
+
+    ``start``: the origin of the routers' clocks (default: earliest shift start).
+    ``matrix``: the travel-time provider (None: straight-line haversine, see
+    ``hub_plugins.routing.matrix``). ``drop_penalty``: the cost of leaving one stop of
+    priority 0 unplanned, in the currency of the vehicle costs; keep it far above any
+    detour so stops are only left out when they really do not fit. ``timezone`` decides
+    which calendar day a time belongs to.
+    """
+
+    stops: tuple[Stop, ...]
+    vehicles: tuple[Vehicle, ...]
+    fixed_routes: tuple[FixedRoute, ...] = ()
+    matrix: MatrixProvider | None = None
+    drop_penalty: float = 100_000.0
+    timezone: tzinfo = UTC
+    start: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _check_unique((s.id for s in self.stops), "stop")
+        _check_unique((v.id for v in self.vehicles), "vehicle")
+        if self.start is not None:
+            _require_aware(self.start, "RoutingProblem.start")
+
+    @property
+    def origin(self) -> datetime:
+        """The instant routers count seconds from."""
+        if self.start is not None:
+            return self.start
+        starts = [s.start for v in self.vehicles for s in v.shifts]
+        return min(starts) if starts else datetime(2000, 1, 1, tzinfo=UTC)
+
+    def days(self) -> list[date]:
+        """The calendar days on which some vehicle has a shift, in order."""
+        return sorted(
+            {s.start.astimezone(self.timezone).date() for v in self.vehicles for s in v.shifts}
+        )
+
+
+def _check_unique(ids: Iterable[str], what: str) -> None:
+    seen: set[str] = set()
+    for item in ids:
+        if item in seen:
+            raise InvalidInput(f"two {what}s have the id {item!r}; ids must be unique", field=what)
+        seen.add(item)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One stop on a route: arrival, start and end of service, load still aboard after it."""
+
+    stop_id: str
+    arrival: datetime
+    start: datetime
+    departure: datetime
+    weight_after: float = 0.0
+    volume_after: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScheduledBreak:
+    """When a driver takes a break on a route."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Route:
+    """One vehicle's route on one day: leave the depot, serve ``visits`` in order, return.
+
+    ``duration`` runs from leaving the start depot to arriving at the end depot; ``weight``
+    and ``volume`` are the load when leaving; ``fixed`` marks a dispatched route kept as is.
+    """
+
+    vehicle_id: str
+    day: date
+    visits: tuple[Visit, ...]
+    departure: datetime
+    arrival: datetime
+    distance: float
+    weight: float
+    volume: float
+    cost: float
+    breaks: tuple[ScheduledBreak, ...] = ()
+    fixed: bool = False
+
+    @property
+    def duration(self) -> timedelta:
+        """Time from leaving the start depot to arriving at the end depot."""
+        return self.arrival - self.departure
+
+    @property
+    def stop_ids(self) -> tuple[str, ...]:
+        """The stops in visiting order."""
+        return tuple(v.stop_id for v in self.visits)
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    """A stop the plan leaves out, with a sentence saying why and a stable ``code``.
+
+    Codes: ``no_vehicle_with_skills``, ``too_heavy``, ``too_bulky``, ``no_allowed_day``,
+    ``window_unreachable``, ``no_room`` (it fits alone but not with the others in the
+    time given), ``unknown_stop`` (a fixed route names a stop that is not in the problem).
+    """
+
+    stop_id: str
+    reason: str
+    code: str = "no_room"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A router's answer: routes per vehicle and day, the stops left out, and who solved it.
+
+    ``router`` is the name of the router that produced the routes; ``note`` says why
+    (the ``auto`` router explains its choice there).
+    """
+
+    routes: tuple[Route, ...]
+    unassigned: tuple[Unassigned, ...]
+    router: str
+    note: str = ""
+    stats: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def cost(self) -> float:
+        """Total cost of the routes (without penalties for stops left out)."""
+        return math.fsum(r.cost for r in self.routes)
+
+    @property
+    def distance(self) -> float:
+        """Total distance of the routes in metres."""
+        return math.fsum(r.distance for r in self.routes)
+
+    def route_of(self, stop_id: str) -> Route | None:
+        """The route serving ``stop_id``, or None when it is unassigned."""
+        return next((r for r in self.routes if stop_id in r.stop_ids), None)
+
+
+Progress = Callable[[str], None]
+"""Optional callback routers call with short human-readable progress messages."""
+
+
+class Router:
+    """Base class of routers. Subclasses set ``name`` and implement :meth:`solve`."""
+
+    name: str = ""
+    description: str = ""
+
+    def can_solve(self, problem: RoutingProblem) -> str | None:
+        """None when this router models everything in ``problem``, else what it cannot."""
+        return None
+
+    def solve(
+        self, problem: RoutingProblem, time_limit: float, progress: Progress | None = None
+    ) -> Plan:
+        """Plan routes within ``time_limit`` seconds; never raise for a stop that cannot fit."""
+        raise NotImplementedError

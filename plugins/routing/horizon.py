@@ -1,0 +1,123 @@
+"""Planning a horizon of days, one day at a time, earliest day first.
+
+Each day the solver sees that day's shifts and the open stops allowed on it. Stops whose
+last allowed day it is are worth ``MUST_TODAY`` times their usual penalty, so they win
+the room; the others join when they fit (earlier delivery) and otherwise roll over to
+the next day. A stop still open after its last allowed day is left out with the reason
+from its last screening, or "no room". One day is simply a horizon of length one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from hub_plugins.routing.feasibility import screen
+from hub_plugins.routing.model import DayModel, build_model
+from hub_plugins.routing.plans import RawRoute, build_route
+
+from hub.routing import (
+    MatrixProvider,
+    Progress,
+    Route,
+    RoutingProblem,
+    Shift,
+    Stop,
+    Unassigned,
+    Vehicle,
+)
+
+MUST_TODAY = 4
+CANDIDATE_FACTOR = 1.5  # how many open stops a day may consider, relative to its fair share
+
+ModelSolver = Callable[[DayModel, float], list[RawRoute]]
+
+
+def plan_days(
+    problem: RoutingProblem,
+    shifts: Sequence[tuple[Vehicle, Shift, date]],
+    stops: Sequence[Stop],
+    provider: MatrixProvider,
+    solver: ModelSolver,
+    deadline: float,
+    progress: Progress | None = None,
+) -> tuple[list[Route], list[Unassigned]]:
+    """Routes for every shift and a reason for every stop no route took."""
+    by_day: dict[date, list[tuple[Vehicle, Shift, date]]] = defaultdict(list)
+    for shift in shifts:
+        by_day[shift[2]].append(shift)
+    days = sorted(by_day)
+    last_day = {s.id: _last_day(s, days) for s in stops}
+    open_stops = {s.id: s for s in stops}
+    refusals: dict[str, Unassigned] = {}
+    routes: list[Route] = []
+    for n, day in enumerate(days):
+        candidates = _candidates(open_stops.values(), day, last_day, len(days) - n)
+        if not candidates:
+            continue
+        model = build_model(problem.origin, by_day[day], candidates, provider, problem.drop_penalty)
+        for refusal in screen(model):
+            refusals[refusal.stop_id] = refusal
+        _favour_due(model, day, last_day, multi_day=len(days) > 1)
+        budget = max(deadline - time.monotonic(), 0.0) / (len(days) - n)
+        for raw in solver(model, budget):
+            if raw.stops:
+                routes.append(build_route(model, raw))
+                for i in raw.stops:
+                    sid = model.stops[i].stop.id
+                    open_stops.pop(sid, None)
+                    refusals.pop(sid, None)
+        if progress:
+            progress(f"{day}: {sum(r.day == day for r in routes)} routes, {len(open_stops)} open")
+    return routes, [refusals.get(sid) or _no_room(s, days) for sid, s in open_stops.items()]
+
+
+def _last_day(stop: Stop, days: list[date]) -> date | None:
+    allowed = [d for d in days if _allowed(stop, d)]
+    return allowed[-1] if allowed else None
+
+
+def _allowed(stop: Stop, day: date) -> bool:
+    if stop.earliest_day is not None and day < stop.earliest_day:
+        return False
+    return stop.latest_day is None or day <= stop.latest_day
+
+
+def _candidates(
+    stops: object, day: date, last_day: dict[str, date | None], days_left: int
+) -> list[Stop]:
+    """Open stops allowed today: all that are due, then the soonest due up to a fair share."""
+    allowed = [s for s in stops if _allowed(s, day)]  # type: ignore[attr-defined]
+    due = [s for s in allowed if last_day[s.id] == day]
+    share = math.ceil(CANDIDATE_FACTOR * len(allowed) / max(days_left, 1))
+    if len(allowed) <= max(share, len(due)):
+        return allowed
+    later = sorted(
+        (s for s in allowed if last_day[s.id] != day),
+        key=lambda s: (last_day[s.id] or day, -s.priority),
+    )
+    return due + later[: max(share - len(due), 0)]
+
+
+def _favour_due(
+    model: DayModel, day: date, last_day: dict[str, date | None], multi_day: bool
+) -> None:
+    if not multi_day:
+        return
+    for stop in model.stops:
+        if last_day[stop.stop.id] == day:
+            stop.prize *= MUST_TODAY
+
+
+def _no_room(stop: Stop, days: list[date]) -> Unassigned:
+    if not any(_allowed(stop, d) for d in days):
+        return Unassigned(stop.id, "no vehicle works on any of its allowed days", "no_allowed_day")
+    return Unassigned(
+        stop.id,
+        "no route had room for it on its allowed days (capacity, shift length or time "
+        "windows were taken by stops that cost less to serve or have higher priority)",
+        "no_room",
+    )

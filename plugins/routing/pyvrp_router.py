@@ -1,0 +1,199 @@
+"""The ``pyvrp`` router: PyVRP's iterated local search (the default for what it can model).
+
+Capacity in two dimensions, shifts, start/end depots, per-vehicle speeds and costs map
+directly; several windows per stop become a mutually exclusive client group (one client
+per window); skills become per-vehicle-type travel profiles in which the stops a vehicle
+may not serve are out of reach. Driver breaks have no PyVRP equivalent.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import pyvrp
+from hub_plugins.routing.engine import solve_problem
+from hub_plugins.routing.model import DayModel, VehicleSlot
+from hub_plugins.routing.plans import RawRoute
+from pyvrp.stop import MaxRuntime
+
+from hub.routing import Plan, Progress, Router, RoutingProblem
+
+OUT_OF_REACH = 10**9  # seconds and metres: a leg no shift can absorb
+
+
+class PyVRPRouter(Router):
+    """Hybrid/iterated local search from PyVRP; fast and close to best-known on VRPTW."""
+
+    name = "pyvrp"
+    description = "PyVRP iterated local search: capacity, windows, shifts, skills, costs"
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+
+    def can_solve(self, problem: RoutingProblem) -> str | None:
+        """PyVRP models everything here except driver breaks."""
+        if any(s.breaks for v in problem.vehicles for s in v.shifts):
+            return "driver breaks"
+        return None
+
+    def solve(
+        self, problem: RoutingProblem, time_limit: float, progress: Progress | None = None
+    ) -> Plan:
+        """Plan ``problem`` within ``time_limit`` seconds."""
+        missing = self.can_solve(problem)
+        note = f"pyvrp ignores {missing}" if missing else ""
+        return solve_problem(problem, time_limit, self.solve_model, self.name, progress, note)
+
+    def solve_model(self, model: DayModel, time_limit: float) -> list[RawRoute]:
+        """Solve one integer model; stops not in any returned route were left out."""
+        if not model.stops or not model.vehicles:
+            return []
+        data, types, owners = _problem_data(model)
+        result = pyvrp.solve(data, MaxRuntime(max(time_limit, 0.05)), seed=self.seed, display=False)
+        return _routes(result.best, types, owners)
+
+
+def _vehicle_types(model: DayModel) -> tuple[list[list[int]], dict[tuple[Any, ...], int]]:
+    """Group identical shifts into one PyVRP vehicle type each."""
+    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for i, slot in enumerate(model.vehicles):
+        groups[_type_key(slot)].append(i)
+    keys = list(groups)
+    return [groups[k] for k in keys], {k: n for n, k in enumerate(keys)}
+
+
+def _type_key(slot: VehicleSlot) -> tuple[Any, ...]:
+    return (
+        slot.start_loc,
+        slot.end_loc,
+        slot.early,
+        slot.late,
+        slot.capacity,
+        slot.unit_distance,
+        slot.unit_duration,
+        slot.fixed,
+        slot.matrix_key,
+        slot.vehicle.skills,
+    )
+
+
+def _problem_data(model: DayModel) -> tuple[pyvrp.ProblemData, list[list[int]], list[int]]:
+    """PyVRP data, the shifts behind each vehicle type, and the stop behind each client."""
+    types, _ = _vehicle_types(model)
+    depot_locs = sorted({loc for s in model.vehicles for loc in (s.start_loc, s.end_loc)})
+    depot_of = {loc: n for n, loc in enumerate(depot_locs)}
+    profiles, profile_of = _profiles(model, types)
+    clients, groups, owners = _clients(model)
+    vehicle_types = [
+        _vehicle_type(model.vehicles[members[0]], len(members), depot_of, profile_of[n])
+        for n, members in enumerate(types)
+    ]
+    data = pyvrp.ProblemData(
+        locations=[pyvrp.Location(x=loc.lat, y=loc.lon) for loc in model.locations],
+        clients=clients,
+        depots=[pyvrp.Depot(location=loc) for loc in depot_locs],
+        vehicle_types=vehicle_types,
+        distance_matrices=[p[0] for p in profiles],
+        duration_matrices=[p[1] for p in profiles],
+        groups=groups,
+    )
+    return data, types, owners
+
+
+def _vehicle_type(
+    slot: VehicleSlot, count: int, depot_of: dict[int, int], profile: int
+) -> pyvrp.VehicleType:
+    return pyvrp.VehicleType(
+        num_available=count,
+        capacity=list(slot.capacity),
+        start_depot=depot_of[slot.start_loc],
+        end_depot=depot_of[slot.end_loc],
+        fixed_cost=slot.fixed,
+        tw_early=slot.early,
+        tw_late=slot.late,
+        unit_distance_cost=slot.unit_distance,
+        unit_duration_cost=slot.unit_duration,
+        profile=profile,
+    )
+
+
+def _clients(model: DayModel) -> tuple[list[pyvrp.Client], list[pyvrp.ClientGroup], list[int]]:
+    """One optional client per stop window; a stop with several windows forms a group."""
+    clients: list[pyvrp.Client] = []
+    groups: list[pyvrp.ClientGroup] = []
+    owners: list[int] = []
+    for index, stop in enumerate(model.stops):
+        group = None
+        if len(stop.windows) > 1:
+            group = len(groups)
+            groups.append(pyvrp.ClientGroup(required=False))
+        for early, late in stop.windows:
+            if group is not None:
+                groups[group].add_client(len(clients))
+            clients.append(
+                pyvrp.Client(
+                    location=stop.loc,
+                    delivery=list(stop.demand),
+                    service_duration=stop.service,
+                    tw_early=early,
+                    tw_late=late,
+                    prize=stop.prize,
+                    required=False,
+                    group=group,
+                )
+            )
+            owners.append(index)
+    return clients, groups, owners
+
+
+def _profiles(
+    model: DayModel, types: list[list[int]]
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[int]]:
+    """One (distance, duration) pair per matrix key and set of stops a type may not serve."""
+    found: dict[tuple[Any, ...], int] = {}
+    profiles: list[tuple[np.ndarray, np.ndarray]] = []
+    profile_of: list[int] = []
+    for members in types:
+        slot_index = members[0]
+        banned = tuple(stop.loc for stop in model.stops if slot_index not in stop.vehicles)
+        key = (model.vehicles[slot_index].matrix_key, banned)
+        if key not in found:
+            found[key] = len(profiles)
+            profiles.append(_profile(model, model.vehicles[slot_index], banned))
+        profile_of.append(found[key])
+    return profiles, profile_of
+
+
+def _profile(
+    model: DayModel, slot: VehicleSlot, banned: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    dist = model.distances[slot.matrix_key]
+    dur = model.durations[slot.matrix_key]
+    if not banned:
+        return dist, dur
+    dist, dur = dist.copy(), dur.copy()
+    cut = list(banned)
+    dist[:, cut] = OUT_OF_REACH
+    dur[:, cut] = OUT_OF_REACH
+    return dist, dur
+
+
+def _routes(solution: pyvrp.Solution, types: list[list[int]], owners: list[int]) -> list[RawRoute]:
+    """Map PyVRP routes back to shifts and stops; infeasible routes are not used."""
+    free = [list(members) for members in types]
+    raws = []
+    for route in solution.routes():
+        if not route.is_feasible():
+            continue
+        clients = [a for a in route.schedule() if a.is_client()]
+        slot = free[route.vehicle_type()].pop(0)
+        raws.append(
+            RawRoute(
+                slot=slot,
+                stops=[owners[a.idx] for a in clients],
+                starts=[a.start_time for a in clients],
+            )
+        )
+    return raws
