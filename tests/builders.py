@@ -25,6 +25,7 @@ def order(
     **fields: object,
 ) -> Order:
     """An order of ``lines`` (sku, quantity), version ``T0 + minutes``."""
+    fields.setdefault("shipping_address", ADDRESS)
     return Order(
         channel=channel,
         external_id=external_id,
@@ -34,7 +35,6 @@ def order(
         status=status,
         payment_status=payment,
         customer=Customer(name="Ada", email="ada@example.com"),
-        shipping_address=ADDRESS,
         placed_at=T0,
         updated_at=T0 + timedelta(minutes=minutes),
         **fields,  # type: ignore[arg-type]

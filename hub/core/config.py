@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import ConfigError
 
@@ -51,6 +53,38 @@ class WebSection(_Strict):
 class RoutingSection(_Strict):
     router: str = "auto"
     time_limit: float = Field(default=30.0, gt=0)
+    timezone: str = "UTC"  # the merchant's calendar: which day a delivery belongs to
+    service_minutes: float = Field(default=5.0, ge=0)  # time at each stop
+    channels: list[str] = []  # channels whose orders the own fleet delivers (empty: all)
+    drop_penalty: float = Field(default=100_000.0, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/London)") from None
+        return value
+
+
+class FleetVehicle(_Strict):
+    """One driver and vehicle of the own fleet."""
+
+    depot: str  # location code the vehicle starts from
+    end_depot: str | None = None
+    shift_start: time = time(8, 0)
+    shift_end: time = time(17, 0)
+    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4])  # Monday = 0
+    break_earliest: time | None = None
+    break_latest: time | None = None
+    break_minutes: float = Field(default=0, ge=0)
+    max_weight_kg: float | None = Field(default=None, gt=0)
+    max_volume_m3: float | None = Field(default=None, gt=0)
+    cost_per_km: float = Field(default=0.5, ge=0)
+    cost_per_hour: float = Field(default=20.0, ge=0)
+    skills: list[str] = []
+    speed_kmh: float = Field(default=30.0, gt=0)
 
 
 class Settings(_Strict):
@@ -61,6 +95,7 @@ class Settings(_Strict):
     web: WebSection = WebSection()
     routing: RoutingSection = RoutingSection()
     locations: dict[str, LocationSection] = {}
+    fleet: dict[str, FleetVehicle] = {}
     channels: dict[str, dict[str, Any]] = {}
     carriers: dict[str, dict[str, Any]] = {}
     notifiers: dict[str, dict[str, Any]] = {}

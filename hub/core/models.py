@@ -8,7 +8,7 @@ Schema changes go through Alembic migrations in ``hub/core/migrations``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -302,3 +302,68 @@ outbox_t = StockOutbox.__table__  # type: ignore[attr-defined]
 inbox_t = Inbox.__table__  # type: ignore[attr-defined]
 sync_state_t = SyncState.__table__  # type: ignore[attr-defined]
 dead_letter_t = DeadLetter.__table__  # type: ignore[attr-defined]
+
+
+class RoutePlan(SQLModel, table=True):
+    """One run of the planner: the days it covers and the router that solved it."""
+
+    __tablename__ = "route_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_day: date
+    days: int = 1
+    router: str = ""
+    note: str = ""
+    stats: str = Field(default="{}", sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class PlannedRoute(SQLModel, table=True):
+    """One vehicle's route on one day; ``dispatched`` routes stay as they are on re-planning."""
+
+    __tablename__ = "planned_route"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="route_plan.id", index=True)
+    vehicle: str = ""
+    day: date
+    departure: datetime = Field(sa_column=_ts())
+    arrival: datetime = Field(sa_column=_ts())
+    distance_m: float = 0.0
+    weight_kg: float = 0.0
+    volume_m3: float = 0.0
+    cost: float = 0.0
+    dispatched: bool = False
+
+
+class PlannedStop(SQLModel, table=True):
+    """An order's place on a route (orders consolidated into one stop share ``seq``)."""
+
+    __tablename__ = "planned_stop"
+
+    id: int | None = Field(default=None, primary_key=True)
+    route_id: int = Field(foreign_key="planned_route.id", index=True)
+    seq: int = 0
+    stop_key: str = ""
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    arrival: datetime = Field(sa_column=_ts())
+    service_start: datetime = Field(sa_column=_ts())
+    departure: datetime = Field(sa_column=_ts())
+
+
+class UnplannedOrder(SQLModel, table=True):
+    """An order a plan left out, with the router's reason."""
+
+    __tablename__ = "unplanned_order"
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="route_plan.id", index=True)
+    order_id: int = Field(foreign_key="sales_order.id")
+    code: str = ""
+    reason: str = ""
+
+
+route_plan_t = RoutePlan.__table__  # type: ignore[attr-defined]
+planned_route_t = PlannedRoute.__table__  # type: ignore[attr-defined]
+planned_stop_t = PlannedStop.__table__  # type: ignore[attr-defined]
+unplanned_order_t = UnplannedOrder.__table__  # type: ignore[attr-defined]

@@ -1,0 +1,473 @@
+"""Delivery planning: open orders for the own fleet become stops, a router makes routes.
+
+Consolidation: orders to the same address whose delivery windows overlap become one stop
+(weights and volumes summed, windows intersected); a B2B customer's several orders to one
+site therefore make one drop. Depots are the hub's locations; vehicles and shifts come
+from ``[fleet.*]`` in the configuration. Routes already dispatched are kept as they are
+when the days are planned again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hub.core.config import FleetVehicle, Settings
+from hub.core.models import (
+    location_t,
+    now,
+    order_line_t,
+    order_t,
+    planned_route_t,
+    planned_stop_t,
+    product_t,
+    route_plan_t,
+    unplanned_order_t,
+)
+from hub.errors import ConfigError, RoutingError
+from hub.routing import (
+    Break,
+    FixedRoute,
+    Location,
+    Plan,
+    Progress,
+    RoutingProblem,
+    Shift,
+    Stop,
+    TimeWindow,
+    Vehicle,
+)
+
+if TYPE_CHECKING:
+    from hub.core.runtime import Hub
+
+MAX_DAYS = 35  # five weeks
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An open order as the planner sees it."""
+
+    order_id: int
+    ref: str
+    address: str
+    latitude: float
+    longitude: float
+    weight_kg: float
+    volume_m3: float
+    window: TimeWindow | None
+
+
+@dataclass
+class Consolidated:
+    """A stop and the orders dropped there."""
+
+    stop: Stop
+    order_ids: list[int] = field(default_factory=list)
+
+
+def deliveries(conn: Connection, channels: list[str]) -> tuple[list[Delivery], list[tuple]]:
+    """Open orders to deliver, and (order id, reason) for those that cannot be planned."""
+    o = order_t.c
+    query = sa.select(order_t).where(o.status == "open").order_by(o.id)
+    if channels:
+        query = query.where(o.channel.in_(channels))
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    loads = _loads(conn, [r["id"] for r in rows])
+    found, skipped = [], []
+    for r in rows:
+        ref = f"{r['channel']}:{r['external_id']}"
+        if r["latitude"] is None or r["longitude"] is None:
+            skipped.append(
+                (
+                    r["id"],
+                    "no_coordinates",
+                    f"order {ref} has no coordinates for its address: geocode it",
+                )
+            )
+            continue
+        window = None
+        if r["window_start"] and r["window_end"] and r["window_end"] >= r["window_start"]:
+            window = TimeWindow(r["window_start"], r["window_end"])
+        address = " ".join(
+            str(r[k] or "").strip().lower() for k in ("ship_line1", "ship_postcode", "ship_country")
+        )
+        weight, volume = loads.get(r["id"], (0.0, 0.0))
+        found.append(
+            Delivery(
+                r["id"], ref, address or ref, r["latitude"], r["longitude"], weight, volume, window
+            )
+        )
+    return found, skipped
+
+
+def _loads(conn: Connection, order_ids: list[int]) -> dict[int, tuple[float, float]]:
+    """Kilograms and cubic metres per order, from its lines and the products' data."""
+    if not order_ids:
+        return {}
+    lines = order_line_t.c
+    rows = conn.execute(
+        sa.select(
+            lines.order_id,
+            sa.func.sum(lines.quantity * product_t.c.weight_grams),
+            sa.func.sum(lines.quantity * product_t.c.volume_cm3),
+        )
+        .join(product_t, product_t.c.id == lines.product_id)
+        .where(lines.order_id.in_(order_ids))
+        .group_by(lines.order_id)
+    )
+    return {oid: ((g or 0) / 1000, (v or 0) / 1_000_000) for oid, g, v in rows}
+
+
+def consolidate(
+    items: list[Delivery], service: timedelta, first: date, last: date
+) -> list[Consolidated]:
+    """Orders to one address with overlapping windows make one stop."""
+    by_address: dict[str, list[Delivery]] = defaultdict(list)
+    for item in items:
+        by_address[item.address].append(item)
+    stops: list[Consolidated] = []
+    for group in by_address.values():
+        clusters: list[tuple[TimeWindow | None, list[Delivery]]] = []
+        for item in sorted(
+            group,
+            key=lambda d: (
+                d.window.start if d.window else datetime.max.replace(tzinfo=None).astimezone()
+            ),
+        ):
+            for n, (window, members) in enumerate(clusters):
+                meets, merged = _intersect(window, item.window)
+                if meets:
+                    clusters[n] = (merged, [*members, item])
+                    break
+            else:
+                clusters.append((item.window, [item]))
+        for window, members in clusters:
+            stops.append(_stop(window, members, service, first, last))
+    return stops
+
+
+def _intersect(a: TimeWindow | None, b: TimeWindow | None) -> tuple[bool, TimeWindow | None]:
+    """Whether two windows meet (None is 'any time'), and their overlap."""
+    if a is None or b is None:
+        return True, a or b
+    start, end = max(a.start, b.start), min(a.end, b.end)
+    return (True, TimeWindow(start, end)) if start <= end else (False, None)
+
+
+def _stop(
+    window: TimeWindow | None, members: list[Delivery], service: timedelta, first: date, last: date
+) -> Consolidated:
+    head = members[0]
+    key = "+".join(str(m.order_id) for m in members)
+    days = (window.start.date(), window.end.date()) if window else (first, last)
+    stop = Stop(
+        id=f"S{key}",
+        location=Location(head.latitude, head.longitude, head.ref),
+        time_windows=(window,) if window else (),
+        service_time=service * (1 + 0.25 * (len(members) - 1)),
+        weight=sum(m.weight_kg for m in members),
+        volume=sum(m.volume_m3 for m in members),
+        earliest_day=max(days[0], first),
+        latest_day=min(days[1], last),
+    )
+    return Consolidated(stop, [m.order_id for m in members])
+
+
+def vehicles(
+    settings: Settings, depots: dict[str, Location], first: date, last: date, tz: ZoneInfo
+) -> tuple[Vehicle, ...]:
+    """The fleet's vehicles with a shift on each working day of the horizon."""
+    if not settings.fleet:
+        raise ConfigError(
+            f"{settings.path}: fleet: no vehicles configured; add a "
+            "[fleet.<name>] section with at least a depot"
+        )
+    return tuple(
+        _vehicle(name, spec, depots, first, last, tz, settings)
+        for name, spec in sorted(settings.fleet.items())
+    )
+
+
+def _vehicle(
+    name: str,
+    spec: FleetVehicle,
+    depots: dict[str, Location],
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+    settings: Settings,
+) -> Vehicle:
+    for code in filter(None, (spec.depot, spec.end_depot)):
+        if code not in depots:
+            raise ConfigError(
+                f"{settings.path}: fleet.{name}.depot: location {code!r} is "
+                "unknown or has no latitude/longitude"
+            )
+    shifts = []
+    for shift in Shift.daily(first, last, spec.shift_start, spec.shift_end, tz, spec.weekdays):
+        breaks: tuple[Break, ...] = ()
+        if spec.break_minutes and spec.break_earliest and spec.break_latest:
+            day = shift.start.astimezone(tz).date()
+            breaks = (
+                Break(
+                    datetime.combine(day, spec.break_earliest, tz),
+                    datetime.combine(day, spec.break_latest, tz),
+                    timedelta(minutes=spec.break_minutes),
+                ),
+            )
+        shifts.append(Shift(shift.start, shift.end, breaks))
+    return Vehicle(
+        id=name,
+        start=depots[spec.depot],
+        end=depots[spec.end_depot] if spec.end_depot else None,
+        shifts=tuple(shifts),
+        max_weight=spec.max_weight_kg,
+        max_volume=spec.max_volume_m3,
+        cost_per_km=spec.cost_per_km,
+        cost_per_hour=spec.cost_per_hour,
+        skills=frozenset(spec.skills),
+        speed_kmh=spec.speed_kmh,
+    )
+
+
+def depots(conn: Connection) -> dict[str, Location]:
+    """Locations with coordinates, by code."""
+    rows = conn.execute(sa.select(location_t.c.code, location_t.c.latitude, location_t.c.longitude))
+    return {
+        code: Location(lat, lon, code)
+        for code, lat, lon in rows
+        if lat is not None and lon is not None
+    }
+
+
+def dispatched(conn: Connection, first: date, last: date) -> list[tuple[str, date, list]]:
+    """Routes already dispatched in the horizon (the newest per vehicle and day), each as
+    (vehicle, day, [(stop key, [order ids]), ...]) in visiting order."""
+    r, s = planned_route_t.c, planned_stop_t.c
+    routes = conn.execute(
+        sa.select(planned_route_t)
+        .where(r.dispatched.is_(True), r.day >= first, r.day <= last)
+        .order_by(r.id.desc())
+    ).mappings()
+    found, seen = [], set()
+    for route in routes:
+        if (route["vehicle"], route["day"]) in seen:
+            continue
+        seen.add((route["vehicle"], route["day"]))
+        stops: dict[str, list[int]] = {}
+        for key, oid in conn.execute(
+            sa.select(s.stop_key, s.order_id).where(s.route_id == route["id"]).order_by(s.seq, s.id)
+        ):
+            stops.setdefault(key, []).append(oid)
+        found.append((route["vehicle"], route["day"], list(stops.items())))
+    return found
+
+
+@dataclass
+class PlanOutcome:
+    """What ``hub route plan`` reports."""
+
+    plan_id: int
+    plan: Plan
+    stops: int
+    orders: int
+    left_out: int
+
+
+def plan_routes(
+    hub: Hub,
+    first: date,
+    days: int = 1,
+    time_limit: float | None = None,
+    router: str | None = None,
+    progress: Progress | None = None,
+) -> PlanOutcome:
+    """Plan the own fleet's deliveries for ``days`` days from ``first`` and store the plan."""
+    settings = hub.settings
+    name = router or settings.routing.router
+    if name not in hub.plugins.routers:
+        known = ", ".join(sorted(hub.plugins.routers)) or "none installed"
+        raise RoutingError(f"no router {name!r} (installed: {known})", field="router")
+    problem, members, skipped = hub.read(lambda c: build_problem(c, settings, first, days))
+    limit = time_limit or settings.routing.time_limit
+    if progress:
+        progress(
+            f"{len(problem.stops)} stops from {sum(map(len, members.values()))} orders, "
+            f"{len(problem.vehicles)} vehicles, {days} day(s); {name} for {limit:g} s"
+        )
+    plan = hub.plugins.routers[name].solve(problem, limit, progress)
+    plan_id = hub.write(lambda c: store_plan(c, first, days, plan, members, skipped))
+    left = sum(len(members.get(u.stop_id, [])) for u in plan.unassigned) + len(skipped)
+    return PlanOutcome(plan_id, plan, len(problem.stops), sum(map(len, members.values())), left)
+
+
+def build_problem(
+    conn: Connection, settings: Settings, first: date, days: int
+) -> tuple[RoutingProblem, dict[str, list[int]], list[tuple]]:
+    """The routing problem for ``days`` days from ``first``, the orders behind each stop,
+    and the orders that could not even become stops."""
+    if not 1 <= days <= MAX_DAYS:
+        raise RoutingError(f"--days must be between 1 and {MAX_DAYS}, got {days}", field="days")
+    tz = ZoneInfo(settings.routing.timezone)
+    last = first + timedelta(days=days - 1)
+    items, skipped = deliveries(conn, settings.routing.channels)
+    by_order = {d.order_id: d for d in items}
+    service = timedelta(minutes=settings.routing.service_minutes)
+    fixed: list[FixedRoute] = []
+    kept: list[Consolidated] = []
+    taken: set[int] = set()
+    for vehicle, day, stops in dispatched(conn, first, last):
+        keys = []
+        for _key, oids in stops:  # a dispatched stop keeps its still-open orders
+            orders = [by_order[o] for o in oids if o in by_order and o not in taken]
+            if orders:
+                window = None
+                for order in orders:
+                    meets, merged = _intersect(window, order.window)
+                    window = merged if meets else window
+                kept.append(_stop(window, orders, service, first, last))
+                keys.append(kept[-1].stop.id)
+                taken.update(o.order_id for o in orders)
+        if keys:
+            fixed.append(FixedRoute(vehicle, day, tuple(keys)))
+    stops = consolidate([d for d in items if d.order_id not in taken], service, first, last)
+    members = {c.stop.id: c.order_ids for c in [*stops, *kept]}
+    problem = RoutingProblem(
+        stops=tuple(c.stop for c in [*stops, *kept]),
+        vehicles=vehicles(settings, depots(conn), first, last, tz),
+        fixed_routes=tuple(fixed),
+        drop_penalty=settings.routing.drop_penalty,
+        timezone=tz,
+    )
+    return problem, members, skipped
+
+
+def store_plan(
+    conn: Connection,
+    first: date,
+    days: int,
+    plan: Plan,
+    members: dict[str, list[int]],
+    skipped: list[tuple],
+) -> int:
+    """Keep the plan, its routes and stops linked to orders, and every order left out."""
+    plan_id = _new_id(
+        conn.execute(
+            route_plan_t.insert().values(
+                first_day=first,
+                days=days,
+                router=plan.router,
+                note=plan.note,
+                stats=json.dumps(plan.stats, default=str),
+                created_at=now(),
+            )
+        )
+    )
+    for route in plan.routes:
+        route_id = _new_id(
+            conn.execute(
+                planned_route_t.insert().values(
+                    plan_id=plan_id,
+                    vehicle=route.vehicle_id,
+                    day=route.day,
+                    departure=route.departure,
+                    arrival=route.arrival,
+                    distance_m=route.distance,
+                    weight_kg=route.weight,
+                    volume_m3=route.volume,
+                    cost=route.cost,
+                    dispatched=route.fixed,
+                )
+            )
+        )
+        rows = [
+            {
+                "route_id": route_id,
+                "seq": seq,
+                "stop_key": visit.stop_id,
+                "order_id": oid,
+                "arrival": visit.arrival,
+                "service_start": visit.start,
+                "departure": visit.departure,
+            }
+            for seq, visit in enumerate(route.visits, 1)
+            for oid in members.get(visit.stop_id, [])
+        ]
+        if rows:
+            conn.execute(planned_stop_t.insert(), rows)
+    left = [
+        {"plan_id": plan_id, "order_id": oid, "code": u.code, "reason": u.reason}
+        for u in plan.unassigned
+        for oid in members.get(u.stop_id, [])
+    ]
+    left += [
+        {"plan_id": plan_id, "order_id": oid, "code": code, "reason": reason}
+        for oid, code, reason in skipped
+    ]
+    if left:
+        conn.execute(unplanned_order_t.insert(), left)
+    return int(plan_id)
+
+
+def _new_id(result: Any) -> int:
+    """The primary key an INSERT just made."""
+    return int(result.inserted_primary_key[0])
+
+
+def dispatch(
+    conn: Connection, plan_id: int, vehicle: str | None = None, day: date | None = None
+) -> int:
+    """Mark a plan's routes dispatched (all, or one vehicle's, or one day's)."""
+    r = planned_route_t.c
+    query = planned_route_t.update().where(r.plan_id == plan_id)
+    if vehicle:
+        query = query.where(r.vehicle == vehicle)
+    if day:
+        query = query.where(r.day == day)
+    return int(conn.execute(query.values(dispatched=True)).rowcount)
+
+
+def plan_summary(conn: Connection, plan_id: int) -> dict[str, Any]:
+    """A stored plan with routes, stops and orders left out, for export and display."""
+    plan = (
+        conn.execute(sa.select(route_plan_t).where(route_plan_t.c.id == plan_id)).mappings().first()
+    )
+    if plan is None:
+        raise RoutingError(f"no route plan {plan_id}", field="plan")
+    r, s, u, o = planned_route_t.c, planned_stop_t.c, unplanned_order_t.c, order_t.c
+    routes = []
+    for route in conn.execute(
+        sa.select(planned_route_t).where(r.plan_id == plan_id).order_by(r.day, r.vehicle)
+    ).mappings():
+        stops = conn.execute(
+            sa.select(
+                s.seq,
+                s.stop_key,
+                s.arrival,
+                s.service_start,
+                o.channel,
+                o.external_id,
+                o.ship_line1,
+                o.ship_city,
+                o.latitude,
+                o.longitude,
+            )
+            .join(order_t, o.id == s.order_id)
+            .where(s.route_id == route["id"])
+            .order_by(s.seq, s.id)
+        ).mappings()
+        routes.append({**dict(route), "stops": [dict(x) for x in stops]})
+    left = conn.execute(
+        sa.select(u.code, u.reason, o.channel, o.external_id)
+        .join(order_t, o.id == u.order_id)
+        .where(u.plan_id == plan_id)
+    ).mappings()
+    return {**dict(plan), "routes": routes, "left_out": [dict(x) for x in left]}
