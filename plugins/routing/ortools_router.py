@@ -1,0 +1,61 @@
+"""The ``ortools`` router: OR-Tools' routing library, for what PyVRP cannot model.
+
+It models everything the ``pyvrp`` router does plus driver breaks (break intervals on the
+time dimension). Every stop is a disjunction with its penalty, so an impossible stop is
+dropped instead of leaving the search without a solution; several windows per stop are a
+cumulative range with the gaps removed.
+"""
+
+from __future__ import annotations
+
+from hub_plugins.routing.engine import solve_problem
+from hub_plugins.routing.model import DayModel
+from hub_plugins.routing.ortools_model import OrToolsModel
+from hub_plugins.routing.plans import RawRoute
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from hub.routing import Plan, Progress, Router, RoutingProblem
+
+FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy
+METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic
+
+
+class OrToolsRouter(Router):
+    """Constraint-programming routing with guided local search."""
+
+    name = "ortools"
+    description = "OR-Tools routing: everything pyvrp models plus driver breaks"
+
+    def __init__(
+        self,
+        first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
+        metaheuristic: str = "GUIDED_LOCAL_SEARCH",
+        gls_lambda: float = 0.1,
+    ) -> None:
+        self.first_solution = first_solution
+        self.metaheuristic = metaheuristic
+        self.gls_lambda = gls_lambda
+
+    def solve(
+        self, problem: RoutingProblem, time_limit: float, progress: Progress | None = None
+    ) -> Plan:
+        """Plan ``problem`` within ``time_limit`` seconds."""
+        return solve_problem(problem, time_limit, self.solve_model, self.name, progress)
+
+    def solve_model(self, model: DayModel, time_limit: float) -> list[RawRoute]:
+        """Solve one integer model; stops not in any returned route were dropped."""
+        if not model.stops or not model.vehicles:
+            return []
+        built = OrToolsModel(model)
+        solution = built.routing.SolveWithParameters(self._parameters(time_limit))
+        if solution is None:
+            return []
+        return built.routes(solution)
+
+    def _parameters(self, time_limit: float) -> pywrapcp.RoutingSearchParameters:
+        params = pywrapcp.DefaultRoutingSearchParameters()
+        params.first_solution_strategy = getattr(FIRST_SOLUTION, self.first_solution)
+        params.local_search_metaheuristic = getattr(METAHEURISTIC, self.metaheuristic)
+        params.guided_local_search_lambda_coefficient = self.gls_lambda
+        params.time_limit.FromMilliseconds(max(int(time_limit * 1000), 50))
+        return params
