@@ -172,3 +172,47 @@ def test_hub_run_serves_and_stops_cleanly_on_sigterm(workdir):
     status = hub("status", "--json", cwd=workdir)
     assert status.returncode == 0
     assert [row["channel"] for row in __import__("json").loads(status.stdout)] == ["desk"]
+
+
+def test_route_plan_show_and_dispatch(workdir):
+    from builders import order
+
+    from hub import Address
+    from hub.core.runtime import Hub
+
+    config = workdir / "config" / "hub.toml"
+    text = config.read_text().replace(
+        "# latitude = 52.52\n# longitude = 13.405", "latitude = 52.52\nlongitude = 13.405"
+    )
+    config.write_text(text + '\n[fleet.van]\ndepot = "main"\nweekdays = [0,1,2,3,4,5,6]\n')
+    with Hub.open(config) as the_hub:
+        the_hub.write(
+            lambda c: __import__("hub.core.ledger").core.ledger.receive(c, "BOX", "main", 10)
+        )
+        for n in range(3):
+            address = Address(
+                line1=f"{n} Street",
+                city="Berlin",
+                country="DE",
+                latitude=52.50 + n / 100,
+                longitude=13.40,
+            )
+            the_hub.ingest("web", [order(f"B{n}", ("BOX", 1), shipping_address=address)])
+    planned = hub(
+        "route",
+        "plan",
+        "--date",
+        "2026-12-01",
+        "--time-limit",
+        "1",
+        "--router",
+        "pyvrp",
+        cwd=workdir,
+    )
+    assert planned.returncode == 0, planned.stderr
+    assert "plan 1: 3 orders in 3 stops, solved by pyvrp" in planned.stdout
+    rows = hub("route", "show", "1", "--csv", cwd=workdir).stdout.strip().splitlines()
+    assert rows[0].startswith("day,vehicle,seq,order") and len(rows) == 4
+    assert "1 route(s) of plan 1 dispatched" in hub("route", "dispatch", "1", cwd=workdir).stdout
+    bad = hub("route", "plan", "--date", "tomorrow", cwd=workdir)
+    assert bad.returncode == 2 and "'tomorrow' is not a date" in bad.stderr + bad.stdout

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.cli import orders, stock, sync
+from hub.cli import orders, planning, stock, sync
 from hub.cli.common import ConfigOption, open_hub
 from hub.core.config import config_path
 from hub.core.starter import write_starter_config
@@ -39,9 +39,13 @@ app.command()(sync.retry)
 try:  # the routing commands live with the routing engine
     from hub.cli import route  # type: ignore[attr-defined]
 
-    app.add_typer(route.app, name="route", help="Plan delivery routes.")
+    route_app = route.app
 except ImportError:  # pragma: no cover - routing is part of the distribution
-    pass
+    route_app = typer.Typer(no_args_is_help=True)
+route_app.command("plan")(planning.plan)
+route_app.command("show")(planning.show)
+route_app.command("dispatch")(planning.dispatch_routes)
+app.add_typer(route_app, name="route", help="Plan delivery routes.")
 
 console = Console()
 

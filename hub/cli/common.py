@@ -26,6 +26,7 @@ def open_hub(config: Path | str | None, *, check_schema: bool = True) -> Hub:
     if check_schema:
         try:
             hub.require_schema()
+            hub.sync_locations()  # the config is the source of truth for locations
         except Exception:
             hub.close()
             raise

@@ -1,0 +1,113 @@
+"""``hub route plan``, ``show`` and ``dispatch``: delivery plans from the hub's orders."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hub.cli.common import ConfigOption, open_hub
+from hub.core.planning import MAX_DAYS, dispatch, plan_routes, plan_summary
+
+console = Console()
+
+
+def plan(
+    day: Annotated[str, typer.Option("--date", help="First day to plan, YYYY-MM-DD.")],
+    config: ConfigOption = None,
+    days: Annotated[int, typer.Option(min=1, max=MAX_DAYS, help="Days to plan.")] = 1,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Seconds to search (default from config).", min=0.1)
+    ] = None,
+    router: Annotated[str | None, typer.Option(help="Router (default from config).")] = None,
+) -> None:
+    """Plan routes for the own fleet's open orders; the best plan found when time is up."""
+    first = _date(day)
+    with open_hub(config) as hub, console.status("planning") as status:
+        outcome = plan_routes(
+            hub, first, days, time_limit, router, progress=lambda text: status.update(text)
+        )
+        summary = hub.read(lambda c: plan_summary(c, outcome.plan_id))
+    console.print(
+        f"plan {outcome.plan_id}: {outcome.orders} orders in {outcome.stops} stops, "
+        f"solved by {outcome.plan.router}"
+        + (f" ({outcome.plan.note})" if outcome.plan.note else "")
+    )
+    _print(summary)
+
+
+def show(
+    plan_id: Annotated[int, typer.Argument(help="Plan number.")],
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per stop.")] = False,
+) -> None:
+    """A stored plan: routes, stops in order, orders left out and why."""
+    with open_hub(config) as hub:
+        summary = hub.read(lambda c: plan_summary(c, plan_id))
+    if as_json:
+        typer.echo(json.dumps(summary, default=str, indent=2))
+    elif as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(
+            ["day", "vehicle", "seq", "order", "arrival", "service_start", "latitude", "longitude"]
+        )
+        for route in summary["routes"]:
+            for s in route["stops"]:
+                writer.writerow(
+                    [
+                        route["day"],
+                        route["vehicle"],
+                        s["seq"],
+                        f"{s['channel']}:{s['external_id']}",
+                        s["arrival"],
+                        s["service_start"],
+                        s["latitude"],
+                        s["longitude"],
+                    ]
+                )
+    else:
+        _print(summary)
+
+
+def dispatch_routes(
+    plan_id: Annotated[int, typer.Argument(help="Plan number.")],
+    config: ConfigOption = None,
+    vehicle: Annotated[str | None, typer.Option(help="Only this vehicle's routes.")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="Only this day.")] = None,
+) -> None:
+    """Mark routes dispatched: re-planning will keep them as they are."""
+    with open_hub(config) as hub:
+        count = hub.write(lambda c: dispatch(c, plan_id, vehicle, _date(day) if day else None))
+    console.print(f"{count} route(s) of plan {plan_id} dispatched")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date like 2026-12-01") from None
+
+
+def _print(summary: dict) -> None:
+    table = Table("day", "vehicle", "stops", "km", "leaves", "back", "kg", "dispatched")
+    for r in summary["routes"]:
+        table.add_row(
+            str(r["day"]),
+            r["vehicle"],
+            str(len({s["seq"] for s in r["stops"]})),
+            f"{r['distance_m'] / 1000:.1f}",
+            f"{r['departure']:%H:%M}",
+            f"{r['arrival']:%H:%M}",
+            f"{r['weight_kg']:.1f}",
+            "yes" if r["dispatched"] else "",
+        )
+    console.print(table)
+    for left in summary["left_out"]:
+        console.print(f"left out {left['channel']}:{left['external_id']}: {left['reason']}")
