@@ -1,0 +1,89 @@
+"""An independent check of a :class:`Plan` against its :class:`RoutingProblem`.
+
+Used by the tests and the horizon benchmark: every stop exactly once (routed or explained),
+windows, allowed days, shifts, capacity, skills and breaks. Times are compared with one
+second of tolerance (routers work in whole seconds).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from hub.routing import Plan, Route, RoutingProblem, Stop, Vehicle
+
+SLACK = timedelta(seconds=1)
+
+
+def plan_violations(problem: RoutingProblem, plan: Plan) -> list[str]:
+    """Every rule the plan breaks, as sentences; empty when it is valid."""
+    stops = {s.id: s for s in problem.stops}
+    vehicles = {v.id: v for v in problem.vehicles}
+    seen = Counter([sid for r in plan.routes for sid in r.stop_ids])
+    seen.update(u.stop_id for u in plan.unassigned)
+    problems = [f"stop {sid} appears {n} times" for sid, n in seen.items() if n > 1]
+    problems += [f"stop {sid} is neither routed nor explained" for sid in stops if sid not in seen]
+    problems += [f"unknown stop {sid}" for sid in seen if sid not in stops]
+    shifts = Counter((r.vehicle_id, r.day) for r in plan.routes)
+    problems += [f"{v} has {n} routes on {d}" for (v, d), n in shifts.items() if n > 1]
+    for route in plan.routes:
+        vehicle = vehicles[route.vehicle_id]
+        problems += [
+            f"{route.vehicle_id} {route.day}: {p}" for p in _route(problem, route, vehicle, stops)
+        ]
+    return problems
+
+
+def _route(
+    problem: RoutingProblem, route: Route, vehicle: Vehicle, stops: dict[str, Stop]
+) -> list[str]:
+    problems = []
+    shift = next(
+        (s for s in vehicle.shifts if s.start.astimezone(problem.timezone).date() == route.day),
+        None,
+    )
+    if shift is None:
+        return ["no shift that day"]
+    if route.departure < shift.start - SLACK or route.arrival > shift.end + SLACK:
+        problems.append(f"runs {route.departure}-{route.arrival}, outside the shift")
+    members = [stops[sid] for sid in route.stop_ids if sid in stops]
+    if (
+        vehicle.max_weight is not None
+        and sum(s.weight for s in members) > vehicle.max_weight + 1e-6
+    ):
+        problems.append("overweight")
+    if (
+        vehicle.max_volume is not None
+        and sum(s.volume for s in members) > vehicle.max_volume + 1e-6
+    ):
+        problems.append("over volume")
+    for visit, stop in zip(route.visits, members, strict=False):
+        problems += [
+            f"stop {stop.id}: {p}" for p in _visit(problem, route, vehicle, stop, visit.start)
+        ]
+    problems += _breaks(shift.breaks, route)
+    return problems
+
+
+def _visit(problem: RoutingProblem, route: Route, vehicle: Vehicle, stop: Stop, start) -> list[str]:  # noqa: ANN001
+    problems = []
+    if not stop.skills <= vehicle.skills:
+        problems.append(f"needs {sorted(stop.skills)}")
+    if stop.earliest_day and route.day < stop.earliest_day:
+        problems.append("served before its earliest day")
+    if stop.latest_day and route.day > stop.latest_day:
+        problems.append("served after its latest day")
+    windows = stop.time_windows
+    if windows and not any(w.start - SLACK <= start <= w.end + SLACK for w in windows):
+        problems.append(f"service starts {start} outside its windows")
+    return problems
+
+
+def _breaks(breaks: tuple, route: Route) -> list[str]:  # noqa: ANN001
+    if len(route.breaks) != len(breaks) or not route.visits:
+        return [] if not route.visits or not breaks else ["breaks missing"]
+    return [
+        f"break at {taken.start} outside {rule.earliest}-{rule.latest}"
+        for taken, rule in zip(route.breaks, breaks, strict=True)
+        if not rule.earliest - SLACK <= taken.start <= rule.latest + SLACK
+    ]
