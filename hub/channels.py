@@ -38,6 +38,9 @@ class ChannelConfig(BaseModel):
     poll_interval: float = Field(default=60.0, gt=0)  # seconds between order pulls
     push_interval: float = Field(default=1.0, gt=0)  # seconds between stock pushes
     reconcile_interval: float = Field(default=3600.0, gt=0)  # seconds between drift checks
+    # Override the channel type's request pacing (requests per second, burst size).
+    rate_per_second: float | None = Field(default=None, gt=0)
+    rate_burst: float | None = Field(default=None, gt=0)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class Channel:
       ``type_name``: the ``type`` value of config sections this class serves.
       ``Config``: a :class:`ChannelConfig` subclass validating the section.
       ``stock_batch_size``: the most stock updates one API call may carry.
+      ``rate_per_second``, ``rate_burst``: the request budget the service documents; the
+      hub's limiter starts from it and follows what the service reports (429s,
+      Retry-After, cost headers exposed as ``rate_status``).
       ``sandbox``: a zero-argument factory of a :class:`hub.sandbox.DemoStore` emulating
       the service (``hub demo`` and the benchmarks drive it), or None.
     """
@@ -84,6 +90,8 @@ class Channel:
     Config: ClassVar[type[ChannelConfig]] = ChannelConfig
     stock_batch_size: ClassVar[int] = 100
     sandbox: ClassVar[Any] = None
+    rate_per_second: ClassVar[float] = 2.0  # sustained requests per second the API allows
+    rate_burst: ClassVar[float] = 40.0  # requests it allows at once after a quiet spell
 
     def __init__(self, name: str, config: ChannelConfig) -> None:
         self.name = name

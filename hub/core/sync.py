@@ -89,8 +89,14 @@ class Sync:
         """The rate-limited caller of ``channel``, created on first use."""
         with self._lock:
             if channel not in self._callers:
+                adapter = self.hub.channel(channel)
+                config = adapter.config
+                limiter = RateLimiter(
+                    capacity=config.rate_burst or adapter.rate_burst,
+                    restore_rate=config.rate_per_second or adapter.rate_per_second,
+                )
                 self._callers[channel] = ChannelCaller(
-                    RateLimiter(), attempts=self._attempts, backoff=self._backoff
+                    limiter, attempts=self._attempts, backoff=self._backoff
                 )
             return self._callers[channel]
 

@@ -64,6 +64,9 @@ class WooCommerceChannel(Channel):
     type_name: ClassVar[str] = "woocommerce"
     Config: ClassVar[type[ChannelConfig]] = WooCommerceConfig
     stock_batch_size: ClassVar[int] = 100
+    # Woo itself sets no limit; hosts do. A pace most shared hosts accept.
+    rate_per_second: ClassVar[float] = 10.0
+    rate_burst: ClassVar[float] = 20.0
     sandbox: ClassVar[Any] = WooDemoStore
 
     config: WooCommerceConfig

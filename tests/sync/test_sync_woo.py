@@ -142,7 +142,7 @@ def test_retry_after_is_honoured(world):
     result = world.sync.pull_orders("woo-a")
     assert result.orders == 1
     limiter = world.sync.caller("woo-a").limiter
-    assert limiter.waited >= 0.3
+    assert limiter.waited >= 0.3 * 0.95  # measured from the next call, a moment after the 429
     assert world.sync.caller("woo-a").retries == 1
 
 
