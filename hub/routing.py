@@ -208,8 +208,9 @@ class RoutingProblem:
     ``start``: the origin of the routers' clocks (default: earliest shift start).
     ``matrix``: the travel-time provider (None: straight-line haversine, see
     ``hub_plugins.routing.matrix``). ``drop_penalty``: the cost of leaving one stop of
-    priority 0 unplanned, in the currency of the vehicle costs; keep it far above any
-    detour so stops are only left out when they really do not fit. ``timezone`` decides
+    priority 0 unplanned, in the currency of the vehicle costs (None: twice the cost of
+    serving that stop on a route of its own, so a stop is only left out when it does
+    not fit). ``timezone`` decides
     which calendar day a time belongs to.
     """
 
@@ -217,7 +218,7 @@ class RoutingProblem:
     vehicles: tuple[Vehicle, ...]
     fixed_routes: tuple[FixedRoute, ...] = ()
     matrix: MatrixProvider | None = None
-    drop_penalty: float = 100_000.0
+    drop_penalty: float | None = None
     timezone: tzinfo = UTC
     start: datetime | None = None
 

@@ -77,7 +77,7 @@ def _fixed(
     for fixed in problem.fixed_routes:
         vehicle, shift = _shift_of(fixed, vehicles, problem)
         members = [_known_stop(stops, sid, fixed) for sid in fixed.stop_ids]
-        model = build_model(problem.origin, [(vehicle, shift, fixed.day)], members, provider, 1.0)
+        model = build_model(problem.origin, [(vehicle, shift, fixed.day)], members, provider)
         shift_window = (model.vehicles[0].early, model.vehicles[0].late)
         for stop in model.stops:
             stop.windows = _own_windows(model, stop.stop) or [shift_window]

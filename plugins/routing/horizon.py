@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from hub_plugins.routing.feasibility import screen
-from hub_plugins.routing.model import DayModel, build_model
+from hub_plugins.routing.model import DayModel, build_model, set_prizes
 from hub_plugins.routing.plans import RawRoute, build_route
 
 from hub.routing import (
@@ -58,9 +58,10 @@ def plan_days(
         candidates = _candidates(open_stops.values(), day, last_day, len(days) - n)
         if not candidates:
             continue
-        model = build_model(problem.origin, by_day[day], candidates, provider, problem.drop_penalty)
+        model = build_model(problem.origin, by_day[day], candidates, provider)
         for refusal in screen(model):
             refusals[refusal.stop_id] = refusal
+        set_prizes(model, problem.drop_penalty)
         _favour_due(model, day, last_day, multi_day=len(days) > 1)
         budget = max(deadline - time.monotonic(), 0.0) / (len(days) - n)
         for raw in solver(model, budget):

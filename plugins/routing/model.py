@@ -116,11 +116,11 @@ def build_model(
     shifts: Sequence[tuple[Vehicle, Shift, date]],
     stops: Sequence[Stop],
     provider: MatrixProvider,
-    drop_penalty: float,
 ) -> DayModel:
     """Number locations, ask the provider for matrices and convert everything to integers.
 
-    Stop windows are left empty here; :mod:`hub_plugins.routing.feasibility` fills them in.
+    Stop windows are left empty here; :mod:`hub_plugins.routing.feasibility` fills them in,
+    then :func:`set_prizes` prices leaving each stop out.
     """
     locs = _Locations()
     slots = [_vehicle_slot(origin, v, s, d, locs) for v, s, d in shifts]
@@ -136,7 +136,7 @@ def build_model(
     ]
     model = DayModel(origin, locs.items, slots, stop_slots, {}, {})
     _fill_matrices(model, provider)
-    _set_costs(model, drop_penalty)
+    _set_costs(model)
     return model
 
 
@@ -173,8 +173,8 @@ def _fill_matrices(model: DayModel, provider: MatrixProvider) -> None:
         model.durations[key] = np.rint(np.asarray(dur, dtype=float)).astype(np.int64)
 
 
-def _set_costs(model: DayModel, drop_penalty: float) -> None:
-    """Choose an integer cost unit so the cheapest rates stay exact and prizes stay in range."""
+def _set_costs(model: DayModel) -> None:
+    """Choose an integer cost unit so the cheapest rates stay exact and numbers stay small."""
     per_metre = [v.vehicle.cost_per_km / 1000 for v in model.vehicles]
     per_second = [v.vehicle.cost_per_hour / 3600 for v in model.vehicles]
     largest = max([*per_metre, *per_second, 0.0])
@@ -185,12 +185,34 @@ def _set_costs(model: DayModel, drop_penalty: float) -> None:
     ]
     divisor = math.gcd(*(u for triple in units for u in triple)) or 1
     for slot, (dist, dur, fixed) in zip(model.vehicles, units, strict=True):
-        slot.unit_distance, slot.unit_duration, slot.fixed = (
-            dist // divisor,
-            dur // divisor,
-            fixed // divisor,
-        )
+        slot.unit_distance = dist // divisor
+        slot.unit_duration = dur // divisor
+        slot.fixed = fixed // divisor
     model.cost_scale = scale / divisor
-    base = drop_penalty * model.cost_scale
+
+
+def set_prizes(model: DayModel, drop_penalty: float | None) -> None:
+    """The cost of leaving each stop out, times (1 + priority).
+
+    With ``drop_penalty`` None the base is twice the dearest "serve it on a route of its
+    own" among all stops, so serving any stop is worth more than any detour and priority
+    levels compare strictly, yet the numbers stay in the range of route costs (solvers
+    balance penalties against costs and behave badly when prizes dwarf them).
+    """
+    if drop_penalty is not None:
+        base = round(drop_penalty * model.cost_scale)
+    else:
+        base = 2 * max((_alone(model, s, v) for s in model.stops for v in s.vehicles), default=0)
     for stop in model.stops:
-        stop.prize = min(round(base * (1 + max(stop.stop.priority, 0))), 2**50)
+        stop.prize = max(base, 1000) * (1 + max(stop.stop.priority, 0))
+
+
+def _alone(model: DayModel, stop: StopSlot, slot_index: int) -> int:
+    slot = model.vehicles[slot_index]
+    out_d, out_t = model.travel(slot, slot.start_loc, stop.loc)
+    back_d, back_t = model.travel(slot, stop.loc, slot.end_loc)
+    return (
+        slot.unit_distance * (out_d + back_d)
+        + slot.unit_duration * (out_t + stop.service + back_t)
+        + slot.fixed
+    )

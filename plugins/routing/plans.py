@@ -137,3 +137,35 @@ def _clock(origin: datetime):  # noqa: ANN202 - a tiny closure
         return origin + timedelta(seconds=seconds)
 
     return at
+
+
+def make_feasible(model: DayModel, raw: RawRoute) -> RawRoute:
+    """Drop stops from a route a solver returned infeasible until it keeps every rule.
+
+    Overloaded: drop the heaviest first. Late: drop the first stop served late (or, when
+    only the return is late, the last stop). The dropped stops stay unplanned and are
+    explained like any other stop no route took.
+    """
+    slot = model.vehicles[raw.slot]
+    stops = [i for i in raw.stops if raw.slot in model.stops[i].vehicles]
+    for dim in (0, 1):
+        while sum(model.stops[i].demand[dim] for i in stops) > slot.capacity[dim]:
+            stops.remove(max(stops, key=lambda i: model.stops[i].demand[dim]))
+    while stops:
+        late = _first_late(model, RawRoute(raw.slot, stops))
+        if late is None:
+            break
+        stops.pop(late)
+    return RawRoute(raw.slot, stops)
+
+
+def _first_late(model: DayModel, raw: RawRoute) -> int | None:
+    """Position of the first stop served after its windows, len-1 if only the return is late."""
+    slot = model.vehicles[raw.slot]
+    starts = earliest_starts(model, raw)
+    for position, (index, start) in enumerate(zip(raw.stops, starts, strict=True)):
+        if not any(a <= start <= b for a, b in model.stops[index].windows):
+            return position
+    last = model.stops[raw.stops[-1]]
+    back = starts[-1] + last.service + model.travel(slot, last.loc, slot.end_loc)[1]
+    return len(raw.stops) - 1 if back > slot.late else None

@@ -15,7 +15,8 @@ import numpy as np
 import pyvrp
 from hub_plugins.routing.engine import solve_problem
 from hub_plugins.routing.model import DayModel, VehicleSlot
-from hub_plugins.routing.plans import RawRoute
+from hub_plugins.routing.plans import RawRoute, make_feasible
+from pyvrp import PenaltyParams
 from pyvrp.stop import MaxRuntime
 
 from hub.routing import Plan, Progress, Router, RoutingProblem
@@ -53,6 +54,16 @@ class PyVRPRouter(Router):
         data, types, owners = _problem_data(model)
         result = pyvrp.solve(data, MaxRuntime(max(time_limit, 0.05)), seed=self.seed, display=False)
         return _routes(result.best, types, owners)
+
+
+def _penalties(model: DayModel) -> PenaltyParams:
+    """PyVRP's penalty bounds are per unit of cost; ours may be up to 1000 per second."""
+    unit = max(max(v.unit_distance, v.unit_duration) for v in model.vehicles)
+    defaults = PenaltyParams()
+    return PenaltyParams(
+        min_penalty=defaults.min_penalty * max(unit, 1),
+        max_penalty=defaults.max_penalty * max(unit, 1),
+    )
 
 
 def _vehicle_types(model: DayModel) -> tuple[list[list[int]], dict[tuple[Any, ...], int]]:
@@ -177,23 +188,22 @@ def _profile(
     cut = list(banned)
     dist[:, cut] = OUT_OF_REACH
     dur[:, cut] = OUT_OF_REACH
+    dist[cut, cut] = 0
+    dur[cut, cut] = 0
     return dist, dur
 
 
 def _routes(solution: pyvrp.Solution, types: list[list[int]], owners: list[int]) -> list[RawRoute]:
-    """Map PyVRP routes back to shifts and stops; infeasible routes are not used."""
+    """Map PyVRP routes back to shifts and stops; an infeasible route is trimmed until it
+    keeps every rule (rare: only when the search found no feasible solution in time)."""
     free = [list(members) for members in types]
     raws = []
     for route in solution.routes():
-        if not route.is_feasible():
-            continue
         clients = [a for a in route.schedule() if a.is_client()]
-        slot = free[route.vehicle_type()].pop(0)
-        raws.append(
-            RawRoute(
-                slot=slot,
-                stops=[owners[a.idx] for a in clients],
-                starts=[a.start_time for a in clients],
-            )
+        raw = RawRoute(
+            slot=free[route.vehicle_type()].pop(0),
+            stops=[owners[a.idx] for a in clients],
+            starts=[a.start_time for a in clients],
         )
+        raws.append(raw if route.is_feasible() else make_feasible(model, raw))
     return raws
