@@ -16,7 +16,7 @@ import pyvrp
 from hub_plugins.routing.engine import solve_problem
 from hub_plugins.routing.model import DayModel, VehicleSlot
 from hub_plugins.routing.plans import RawRoute, make_feasible
-from pyvrp import PenaltyParams
+from pyvrp import PenaltyParams, SolveParams
 from pyvrp.stop import MaxRuntime
 
 from hub.routing import Plan, Progress, Router, RoutingProblem
@@ -52,8 +52,10 @@ class PyVRPRouter(Router):
         if not model.stops or not model.vehicles:
             return []
         data, types, owners = _problem_data(model)
-        result = pyvrp.solve(data, MaxRuntime(max(time_limit, 0.05)), seed=self.seed, display=False)
-        return _routes(result.best, types, owners)
+        params = SolveParams(penalty=_penalties(model))
+        stop = MaxRuntime(max(time_limit, 0.05))
+        result = pyvrp.solve(data, stop, seed=self.seed, display=False, params=params)
+        return _routes(model, result.best, types, owners)
 
 
 def _penalties(model: DayModel) -> PenaltyParams:
@@ -193,7 +195,9 @@ def _profile(
     return dist, dur
 
 
-def _routes(solution: pyvrp.Solution, types: list[list[int]], owners: list[int]) -> list[RawRoute]:
+def _routes(
+    model: DayModel, solution: pyvrp.Solution, types: list[list[int]], owners: list[int]
+) -> list[RawRoute]:
     """Map PyVRP routes back to shifts and stops; an infeasible route is trimmed until it
     keeps every rule (rare: only when the search found no feasible solution in time)."""
     free = [list(members) for members in types]
