@@ -31,7 +31,8 @@ from hub.routing import (
 )
 
 MUST_TODAY = 4
-CANDIDATE_FACTOR = 1.5  # how many open stops a day may consider, relative to its fair share
+MIN_CANDIDATES = 300  # a day considers at least this many open stops (all that are due)...
+CANDIDATE_FACTOR = 1.5  # ...or 1.5 times what the previous day served, if more
 
 ModelSolver = Callable[[DayModel, float], list[RawRoute]]
 
@@ -54,8 +55,10 @@ def plan_days(
     open_stops = {s.id: s for s in stops}
     refusals: dict[str, Unassigned] = {}
     routes: list[Route] = []
+    served_last_day = 0
     for n, day in enumerate(days):
-        candidates = _candidates(open_stops.values(), day, last_day, len(days) - n)
+        limit = max(MIN_CANDIDATES, math.ceil(CANDIDATE_FACTOR * served_last_day))
+        candidates = _candidates(list(open_stops.values()), day, last_day, limit)
         if not candidates:
             continue
         model = build_model(problem.origin, by_day[day], candidates, provider)
@@ -64,6 +67,7 @@ def plan_days(
         set_prizes(model, problem.drop_penalty)
         _favour_due(model, day, last_day, multi_day=len(days) > 1)
         budget = max(deadline - time.monotonic(), 0.0) / (len(days) - n)
+        before = len(open_stops)
         for raw in solver(model, budget):
             if raw.stops:
                 routes.append(build_route(model, raw))
@@ -71,6 +75,7 @@ def plan_days(
                     sid = model.stops[i].stop.id
                     open_stops.pop(sid, None)
                     refusals.pop(sid, None)
+        served_last_day = before - len(open_stops)
         if progress:
             progress(f"{day}: {sum(r.day == day for r in routes)} routes, {len(open_stops)} open")
     return routes, [refusals.get(sid) or _no_room(s, days) for sid, s in open_stops.items()]
@@ -88,19 +93,18 @@ def _allowed(stop: Stop, day: date) -> bool:
 
 
 def _candidates(
-    stops: object, day: date, last_day: dict[str, date | None], days_left: int
+    stops: list[Stop], day: date, last_day: dict[str, date | None], limit: int
 ) -> list[Stop]:
-    """Open stops allowed today: all that are due, then the soonest due up to a fair share."""
-    allowed = [s for s in stops if _allowed(s, day)]  # type: ignore[attr-defined]
-    due = [s for s in allowed if last_day[s.id] == day]
-    share = math.ceil(CANDIDATE_FACTOR * len(allowed) / max(days_left, 1))
-    if len(allowed) <= max(share, len(due)):
+    """Open stops allowed today: every one that is due, then the soonest due up to ``limit``."""
+    allowed = [s for s in stops if _allowed(s, day)]
+    if len(allowed) <= limit:
         return allowed
+    due = [s for s in allowed if last_day[s.id] == day]
     later = sorted(
         (s for s in allowed if last_day[s.id] != day),
         key=lambda s: (last_day[s.id] or day, -s.priority),
     )
-    return due + later[: max(share - len(due), 0)]
+    return due + later[: max(limit - len(due), 0)]
 
 
 def _favour_due(
