@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
-from conftest import DEPOT, at, ring, shift, stop, vehicle
 from hub_plugins.routing.matrix import HaversineMatrix
+from routing_kit import DEPOT, at, ring, shift, stop, vehicle
 
 from hub.routing import Break, Location, RoutingProblem, Stop, TimeWindow, Vehicle
 
