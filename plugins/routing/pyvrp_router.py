@@ -54,7 +54,9 @@ class PyVRPRouter(Router):
         data, types, owners = _problem_data(model)
         params = SolveParams(penalty=_penalties(model))
         stop = MaxRuntime(max(time_limit, 0.05))
-        result = pyvrp.solve(data, stop, seed=self.seed, display=False, params=params)
+        result = pyvrp.solve(
+            data, stop, seed=self.seed, collect_stats=False, display=False, params=params
+        )
         return _routes(model, result.best, types, owners)
 
 
@@ -108,8 +110,8 @@ def _problem_data(model: DayModel) -> tuple[pyvrp.ProblemData, list[list[int]], 
         clients=clients,
         depots=[pyvrp.Depot(location=loc) for loc in depot_locs],
         vehicle_types=vehicle_types,
-        distance_matrices=[p[0] for p in profiles],
-        duration_matrices=[p[1] for p in profiles],
+        distance_matrices=[p[0] for p in profiles],  # type: ignore[misc]
+        duration_matrices=[p[1] for p in profiles],  # type: ignore[misc]
         groups=groups,
     )
     return data, types, owners

@@ -55,7 +55,7 @@ def parse(path: Path) -> Instance:
         fleet = next(i for i, r in enumerate(rows) if r[0].upper() == "VEHICLE")
         vehicles, capacity = (int(v) for v in rows[fleet + 2][:2])
         table = [r for r in rows[fleet + 3 :] if r[0].lstrip("-").isdigit()]
-        customers = [Customer(int(r[0]), *map(float, r[1:3]), *map(_int, r[3:7])) for r in table]
+        customers = [_customer(r) for r in table]
     except (StopIteration, ValueError, IndexError, TypeError) as error:
         raise InvalidInput(f"{path}: not a Solomon VRPTW file ({error})", field="solomon") from None
     if not customers or customers[0].number != 0:
@@ -63,8 +63,9 @@ def parse(path: Path) -> Instance:
     return Instance(rows[0][0], vehicles, capacity, customers[0], tuple(customers[1:]))
 
 
-def _int(text: str) -> int:
-    return round(float(text))
+def _customer(row: list[str]) -> Customer:
+    demand, ready, due, service = (round(float(v)) for v in row[3:7])
+    return Customer(int(row[0]), float(row[1]), float(row[2]), demand, ready, due, service)
 
 
 def dimacs_distance(a: Customer, b: Customer) -> float:

@@ -135,3 +135,35 @@ def test_a_third_party_router_registers_through_the_hook() -> None:
 
     routers = PluginHost.load([Plugin()]).routers
     assert {"pyvrp", "ortools", "auto", "greedy"} <= set(routers)
+
+
+def test_replanning_a_week_keeps_the_dispatched_day_and_plans_the_rest(router, solve) -> None:
+    stops = tuple(replace(s, earliest_day=WEEK[0], latest_day=WEEK[1]) for s in ring(6))
+    dispatched = FixedRoute("van1", WEEK[0], ("s0", "s1"))
+    problem = RoutingProblem(stops, (week_van(),), fixed_routes=(dispatched,))
+    plan = solve(router, problem)
+    monday = [r for r in plan.routes if r.day == WEEK[0]]
+    assert [(r.stop_ids, r.fixed) for r in monday] == [(("s0", "s1"), True)]
+    assert {plan.route_of(f"s{n}").day for n in range(2, 6)} == {WEEK[1]}
+
+
+def test_progress_reports_each_day(router) -> None:
+    messages: list[str] = []
+    stops = tuple(replace(s, earliest_day=WEEK[0]) for s in ring(3))
+    router.solve(RoutingProblem(stops, (week_van(),)), 0.5, messages.append)
+    assert any(str(WEEK[0]) in m for m in messages)
+
+
+def test_an_infeasible_solver_route_is_trimmed_not_thrown_away() -> None:
+    from hub_plugins.routing.feasibility import screen
+    from hub_plugins.routing.matrix import HaversineMatrix
+    from hub_plugins.routing.model import build_model
+    from hub_plugins.routing.plans import RawRoute, make_feasible
+
+    van = vehicle(max_weight=10)
+    stops = [*ring(3, weight=4), stop("late", 2, time_windows=(TimeWindow(at(8), at(8.17)),))]
+    model = build_model(at(0), [(van, van.shifts[0], DAY)], stops, HaversineMatrix())
+    assert screen(model) == []
+    fixed = make_feasible(model, RawRoute(0, [0, 1, 2, 3]))  # overloaded, "late" served late
+    kept = [model.stops[i].stop.id for i in fixed.stops]
+    assert "late" not in kept and len(kept) == 2
