@@ -14,7 +14,20 @@ Conventions
       between ``earliest_day`` and ``latest_day`` (in ``RoutingProblem.timezone``).
     * A vehicle is a driver with one :class:`Shift` per working day; a route is one shift.
 
-Routers are registered by plugins through the ``register_routers`` hook.
+Example::
+
+    depot = Location(52.52, 13.40)
+    van = Vehicle("van1", depot, Shift.daily(monday, friday, time(8), time(17)),
+                  max_weight=600, skills=frozenset({"refrigerated"}))
+    stop = Stop("order-1001", Location(52.50, 13.42), weight=12.5,
+                time_windows=TimeWindow.daily(monday, tuesday, time(9), time(12)),
+                service_time=timedelta(minutes=5))
+    plan = routers["auto"].solve(RoutingProblem((stop,), (van,)), time_limit=30)
+    for route in plan.routes: ...          # vehicle_id, day, visits (arrival, start, ...)
+    for left in plan.unassigned: ...       # stop_id, code, reason
+
+Routers are registered by plugins through the ``register_routers`` hook; subclass
+:class:`Router` (``name``, ``solve``) to provide your own.
 """
 
 from __future__ import annotations
@@ -306,9 +319,10 @@ class Route:
 class Unassigned:
     """A stop the plan leaves out, with a sentence saying why and a stable ``code``.
 
-    Codes: ``no_vehicle_with_skills``, ``too_heavy``, ``too_bulky``, ``no_allowed_day``,
-    ``window_unreachable``, ``no_room`` (it fits alone but not with the others in the
-    time given), ``unknown_stop`` (a fixed route names a stop that is not in the problem).
+    Codes: ``no_allowed_day`` (no shift on any allowed date), ``no_vehicle_with_skills``,
+    ``too_heavy``, ``too_bulky`` (more than any suitable vehicle carries),
+    ``window_unreachable`` (no shift can reach it inside a window and return in time),
+    ``no_room`` (it fits on its own, but not with stops that cost less or rank higher).
     """
 
     stop_id: str
