@@ -44,16 +44,23 @@ def solve(
     time_limit: Annotated[float, typer.Option(help="Seconds to search.", min=0.1)] = 10.0,
     router: Annotated[str, typer.Option(help="Router name (auto, pyvrp, ortools, ...).")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help='Print {"routes": [...]}.')] = False,
+    svg: Annotated[
+        Path | None, typer.Option(help="Also draw the routes into this SVG file.")
+    ] = None,
 ) -> None:
     """Solve a Solomon VRPTW instance (DIMACS convention: truncated distances, distance only)."""
     from hub_plugins.routing import solomon as solomon_format
+    from hub_plugins.routing.export import plan_to_svg
 
     try:
         instance = solomon_format.parse(solomon)
-        plan = find_router(router).solve(solomon_format.to_problem(instance), time_limit)
+        problem = solomon_format.to_problem(instance)
+        plan = find_router(router).solve(problem, time_limit)
     except HubError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None
+    if svg is not None:
+        svg.write_text(plan_to_svg(plan, problem))
     routes = solomon_format.routes_of(plan)
     if as_json:
         typer.echo(json.dumps({"routes": routes}))

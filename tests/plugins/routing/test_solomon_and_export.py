@@ -89,12 +89,14 @@ def test_ortools_solves_c101_feasibly() -> None:
 def test_cli_prints_routes_as_json(tmp_path: Path) -> None:
     path = tmp_path / "tiny.txt"
     path.write_text(TINY)
+    svg = tmp_path / "map.svg"
     args = ["solve", "--solomon", str(path), "--time-limit", "0.3", "--json", "--router", "pyvrp"]
-    result = CliRunner().invoke(route_cli.app, args)
+    result = CliRunner().invoke(route_cli.app, [*args, "--svg", str(svg)])
     assert result.exit_code == 0, result.output
     routes = json.loads(result.output)["routes"]
     assert sorted(n for r in routes for n in r) == [1, 2, 3]
     assert solomon.check(solomon.parse(path), routes)[1] == []
+    assert svg.read_text().count("<polyline") == len(routes)
 
 
 def test_cli_names_the_known_routers_for_an_unknown_one(tmp_path: Path) -> None:
