@@ -190,7 +190,9 @@ class Stop:
 
 @dataclass(frozen=True)
 class FixedRoute:
-    """A route already dispatched: re-planning keeps it as it is (same stops, same order)."""
+    """A route already dispatched: re-planning keeps it as it is (same stops, same order)
+    and gives that vehicle's shift on that day to no other stop. Its stops must be in the
+    problem; its times are recomputed from the travel matrix."""
 
     vehicle_id: str
     day: date
