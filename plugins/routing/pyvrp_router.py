@@ -19,6 +19,7 @@ from hub_plugins.routing.plans import RawRoute, make_feasible
 from pyvrp import PenaltyParams, SolveParams
 from pyvrp.stop import MaxRuntime
 
+from hub.errors import InvalidInput
 from hub.routing import Plan, Progress, Router, RoutingProblem
 
 OUT_OF_REACH = 10**9  # seconds and metres: a leg no shift can absorb
@@ -44,8 +45,12 @@ class PyVRPRouter(Router):
     ) -> Plan:
         """Plan ``problem`` within ``time_limit`` seconds."""
         missing = self.can_solve(problem)
-        note = f"pyvrp ignores {missing}" if missing else ""
-        return solve_problem(problem, time_limit, self.solve_model, self.name, progress, note)
+        if missing:
+            raise InvalidInput(
+                f"the pyvrp router cannot model {missing}; use the ortools or auto router",
+                field="router",
+            )
+        return solve_problem(problem, time_limit, self.solve_model, self.name, progress)
 
     def solve_model(self, model: DayModel, time_limit: float) -> list[RawRoute]:
         """Solve one integer model; stops not in any returned route were left out."""

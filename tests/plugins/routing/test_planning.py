@@ -167,3 +167,12 @@ def test_an_infeasible_solver_route_is_trimmed_not_thrown_away() -> None:
     fixed = make_feasible(model, RawRoute(0, [0, 1, 2, 3]))  # overloaded, "late" served late
     kept = [model.stops[i].stop.id for i in fixed.stops]
     assert "late" not in kept and len(kept) == 2
+
+
+def test_pyvrp_refuses_driver_breaks_and_names_the_routers_that_can() -> None:
+    from hub_plugins.routing.pyvrp_router import PyVRPRouter
+
+    lunch = Break(at(12), at(13), timedelta(minutes=30))
+    problem = RoutingProblem(tuple(ring(2)), (vehicle(shifts=(shift(breaks=(lunch,)),)),))
+    with pytest.raises(InvalidInput, match="ortools or auto"):
+        PyVRPRouter().solve(problem, 0.2)
