@@ -55,6 +55,7 @@ def status(
         "inbox",
         "dead",
         "drift",
+        "rate headroom",
         "error",
     )
     for r in rows:
@@ -68,6 +69,10 @@ def status(
             str(r.inbox),
             str(r.dead_letters),
             "—" if r.drift is None else str(r.drift),
+            f"{r.headroom['available']:.0f}/{r.headroom['capacity']:.0f} "
+            f"+{r.headroom['restore_rate']:g}/s"
+            if r.headroom
+            else "—",
             "; ".join(f"{k}: {v}" for k, v in r.errors.items())[:80],
         )
     console.print(table)

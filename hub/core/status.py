@@ -53,6 +53,10 @@ def channel_status(conn: Connection, channels: list[str]) -> list[ChannelStatus]
                 status.pull_lag_seconds = (stamp - row["last_success_at"]).total_seconds()
         elif row["job"] == "push":
             status.last_push = row["last_success_at"]
+        if row["job"] in ("pull", "push"):  # the newest of the two snapshots wins
+            detail = json.loads(row["detail"] or "{}")
+            if "available" in detail:
+                status.headroom = {k: detail[k] for k in ("available", "capacity", "restore_rate")}
         elif row["job"] == "reconcile":
             status.drift = json.loads(row["detail"] or "{}").get("drift")
     for column, table, where in (

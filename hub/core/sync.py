@@ -100,6 +100,15 @@ class Sync:
                 )
             return self._callers[channel]
 
+    def _headroom(self, channel: str) -> dict[str, float]:
+        """The channel's rate-limit headroom now, for ``hub status``."""
+        room = self.caller(channel).limiter.headroom()
+        return {
+            "available": round(room.available, 2),
+            "capacity": room.capacity,
+            "restore_rate": room.restore_rate,
+        }
+
     def _observe(self, channel: str, adapter: Channel) -> None:
         status = getattr(adapter, "rate_status", None)
         if isinstance(status, Mapping):
@@ -146,7 +155,9 @@ class Sync:
             if self.stopping.is_set() and page.cursor:
                 return  # a safe point: the cursor is committed, the next run resumes
         self.hub.write(
-            lambda c: record_success(c, channel, "pull", cursor="", high_water=newest, detail={})
+            lambda c: record_success(
+                c, channel, "pull", cursor="", high_water=newest, detail=self._headroom(channel)
+            )
         )
         result.complete = True
 
@@ -211,7 +222,10 @@ class Sync:
         self.hub.write(lambda c: self._finish_claim(c, channel, claimed))
         self.hub.write(
             lambda c: record_success(
-                c, channel, "push", detail={"sent": result.sent, "batches": result.batches}
+                c,
+                channel,
+                "push",
+                detail={"sent": result.sent, "batches": result.batches, **self._headroom(channel)},
             )
         )
         return result

@@ -165,6 +165,7 @@ def test_a_channel_down_for_a_while_is_shown_failing_then_catches_up(world):
     assert len(lines) == 1 and "pulled 2 orders" in lines[0]
     status = {s.channel: s for s in world.hub.read(lambda c: channel_status(c, ["woo-a"]))}
     assert not status["woo-a"].failing and status["woo-a"].dead_letters == 0
+    assert status["woo-a"].headroom["capacity"] == 20.0  # the WooCommerce plugin's burst
     assert len(world.hub.read(lambda c: list_orders(c))) == 2
 
 
