@@ -110,6 +110,11 @@ class RateLimiter:
             self._tokens = 0.0
             self._stamp = self._clock()
 
+    def waiting(self, priority: Priority) -> int:
+        """How many callers of ``priority`` wait now."""
+        with self._cond:
+            return self._waiting[priority]
+
     def headroom(self) -> Headroom:
         """The bucket as it stands."""
         with self._cond:
