@@ -8,6 +8,8 @@ cumulative range with the gaps removed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub_plugins.routing.engine import solve_problem
 from hub_plugins.routing.model import DayModel
 from hub_plugins.routing.ortools_model import OrToolsModel
@@ -31,10 +33,12 @@ class OrToolsRouter(Router):
         first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
         metaheuristic: str = "GUIDED_LOCAL_SEARCH",
         gls_lambda: float = 0.1,
+        overrides: dict[str, Any] | None = None,
     ) -> None:
         self.first_solution = first_solution
         self.metaheuristic = metaheuristic
         self.gls_lambda = gls_lambda
+        self.overrides = dict(overrides or {})
 
     def solve(
         self, problem: RoutingProblem, time_limit: float, progress: Progress | None = None
@@ -58,4 +62,14 @@ class OrToolsRouter(Router):
         params.local_search_metaheuristic = getattr(METAHEURISTIC, self.metaheuristic)
         params.guided_local_search_lambda_coefficient = self.gls_lambda
         params.time_limit.FromMilliseconds(max(int(time_limit * 1000), 50))
+        for name, value in self.overrides.items():
+            _set_parameter(params, name, value)
         return params
+
+
+def _set_parameter(params: Any, name: str, value: Any) -> None:
+    """Set a (dotted) field of RoutingSearchParameters, e.g. "local_search_operators.use_or_opt"."""
+    *path, last = name.split(".")
+    for part in path:
+        params = getattr(params, part)
+    setattr(params, last, value)
