@@ -7,10 +7,9 @@ sequences out); :func:`solve_problem` does the rest.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import date
 
-from hub_plugins.routing.horizon import plan_days
+from hub_plugins.routing.horizon import ModelSolver, plan_days
 from hub_plugins.routing.matrix import HaversineMatrix
 from hub_plugins.routing.model import DayModel, build_model
 from hub_plugins.routing.plans import RawRoute, build_route
@@ -28,8 +27,7 @@ from hub.routing import (
     Vehicle,
 )
 
-ModelSolver = Callable[[DayModel, float], list[RawRoute]]
-"""Solve one integer model within a time budget (seconds); return the routes it found."""
+__all__ = ["ModelSolver", "day_of", "solve_problem"]
 
 
 def solve_problem(

@@ -35,6 +35,7 @@ MIN_CANDIDATES = 300  # a day considers at least this many open stops (all that 
 CANDIDATE_FACTOR = 1.5  # ...or 1.5 times what the previous day served, if more
 
 ModelSolver = Callable[[DayModel, float], list[RawRoute]]
+"""Solve one integer model within a time budget (seconds); return the routes it found."""
 
 
 def plan_days(
