@@ -26,11 +26,10 @@ from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
-from hub_plugins.routing import solomon
-from hub_plugins.routing.checks import plan_violations
-
 from hub.core.plugins import PluginHost
 from hub.routing import Location, RoutingProblem, Shift, Stop, TimeWindow, Vehicle
+from hub_plugins.routing import solomon
+from hub_plugins.routing.checks import plan_violations
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 DEFAULT_LIMITS = {"solomon": 10.0, "gh": 60.0, "horizon": 240.0}

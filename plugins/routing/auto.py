@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hub.routing import Plan, Progress, Router, RoutingProblem
 from hub_plugins.routing.ortools_router import OrToolsRouter
 from hub_plugins.routing.pyvrp_router import PyVRPRouter
-
-from hub.routing import Plan, Progress, Router, RoutingProblem
 
 
 class AutoRouter(Router):

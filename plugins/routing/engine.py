@@ -9,11 +9,6 @@ from __future__ import annotations
 import time
 from datetime import date
 
-from hub_plugins.routing.horizon import ModelSolver, plan_days
-from hub_plugins.routing.matrix import HaversineMatrix
-from hub_plugins.routing.model import DayModel, build_model
-from hub_plugins.routing.plans import RawRoute, build_route
-
 from hub.errors import InvalidInput
 from hub.routing import (
     FixedRoute,
@@ -26,6 +21,10 @@ from hub.routing import (
     Stop,
     Vehicle,
 )
+from hub_plugins.routing.horizon import ModelSolver, plan_days
+from hub_plugins.routing.matrix import HaversineMatrix
+from hub_plugins.routing.model import DayModel, build_model
+from hub_plugins.routing.plans import RawRoute, build_route
 
 __all__ = ["ModelSolver", "day_of", "solve_problem"]
 

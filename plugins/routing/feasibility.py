@@ -7,9 +7,8 @@ model seconds and the list of shifts they may join.
 
 from __future__ import annotations
 
-from hub_plugins.routing.model import DayModel, StopSlot, VehicleSlot
-
 from hub.routing import Stop, Unassigned
+from hub_plugins.routing.model import DayModel, StopSlot, VehicleSlot
 
 
 def screen(model: DayModel) -> list[Unassigned]:

@@ -15,10 +15,6 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from hub_plugins.routing.feasibility import screen
-from hub_plugins.routing.model import DayModel, build_model, set_prizes
-from hub_plugins.routing.plans import RawRoute, build_route
-
 from hub.routing import (
     MatrixProvider,
     Progress,
@@ -29,6 +25,9 @@ from hub.routing import (
     Unassigned,
     Vehicle,
 )
+from hub_plugins.routing.feasibility import screen
+from hub_plugins.routing.model import DayModel, build_model, set_prizes
+from hub_plugins.routing.plans import RawRoute, build_route
 
 MUST_TODAY = 4
 MIN_CANDIDATES = 300  # a day considers at least this many open stops (all that are due)...

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from ortools.constraint_solver import pywrapcp
+
 from hub_plugins.routing.model import DayModel
 from hub_plugins.routing.plans import RawRoute
-from ortools.constraint_solver import pywrapcp
 
 
 class OrToolsModel:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from hub.routing import Plan, Progress, Router, RoutingProblem
 from hub_plugins.routing.engine import solve_problem
 from hub_plugins.routing.model import DayModel
 from hub_plugins.routing.ortools_model import OrToolsModel
 from hub_plugins.routing.plans import RawRoute
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-
-from hub.routing import Plan, Progress, Router, RoutingProblem
 
 # Measured on 6 hard Solomon instances at 10 s (R107 R110 R206 RC104 RC105 RC206): mean gap
 # 6.9% with OR-Tools' defaults (lambda 0.1), 6.0% with lambda 0.2, 4.8% with lambda 0.2 and

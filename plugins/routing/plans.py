@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from hub_plugins.routing.model import CM3_PER_M3, GRAMS_PER_KG, DayModel, StopSlot
-
 from hub.routing import Route, ScheduledBreak, Visit
+from hub_plugins.routing.model import CM3_PER_M3, GRAMS_PER_KG, DayModel, StopSlot
 
 
 @dataclass

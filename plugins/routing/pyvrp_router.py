@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 import pyvrp
-from hub_plugins.routing.engine import solve_problem
-from hub_plugins.routing.model import UNLIMITED, DayModel, VehicleSlot
-from hub_plugins.routing.plans import RawRoute, make_feasible
 from pyvrp import PenaltyParams, SolveParams
 from pyvrp.stop import MaxRuntime
 
 from hub.errors import InvalidInput
 from hub.routing import Plan, Progress, Router, RoutingProblem
+from hub_plugins.routing.engine import solve_problem
+from hub_plugins.routing.model import UNLIMITED, DayModel, VehicleSlot
+from hub_plugins.routing.plans import RawRoute, make_feasible
 
 OUT_OF_REACH = 10**9  # seconds and metres: a leg no shift can absorb
 PROBE_SHARE = 0.15  # of the time limit spent finding out whether every stop fits

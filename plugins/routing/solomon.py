@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hub_plugins.routing.matrix import EuclideanMatrix
-
 from hub.errors import InvalidInput
 from hub.routing import Location, Plan, RoutingProblem, Shift, Stop, TimeWindow, Vehicle
+from hub_plugins.routing.matrix import EuclideanMatrix
 
 SCALE = 10
 ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import pytest
 from builders import make_hub
-from hub_plugins.woocommerce import WooSandbox
 
 from hub.core import ledger
 from hub.core.listings import import_listings
@@ -15,6 +14,7 @@ from hub.core.runtime import Hub
 from hub.core.sync import Sync
 from hub.sandbox import SandboxServer
 from hub.web.app import make_app
+from hub_plugins.woocommerce import WooSandbox
 
 
 @dataclass

@@ -7,12 +7,12 @@ import threading
 
 import requests
 from builders import make_hub
-from hub_plugins.woocommerce import WooSandbox
 
 from hub.core import ledger
 from hub.core.listings import import_listings
 from hub.core.locks import job_lock
 from hub.core.service import Service
+from hub_plugins.woocommerce import WooSandbox
 
 TOPICS = ["order.created", "order.updated", "order.deleted", "product.updated"]
 

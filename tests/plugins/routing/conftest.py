@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from hub_plugins.routing.checks import plan_violations
-from hub_plugins.routing.ortools_router import OrToolsRouter
-from hub_plugins.routing.pyvrp_router import PyVRPRouter
 from routing_kit import LIMIT
 
 from hub.routing import Plan, Router, RoutingProblem
+from hub_plugins.routing.checks import plan_violations
+from hub_plugins.routing.ortools_router import OrToolsRouter
+from hub_plugins.routing.pyvrp_router import PyVRPRouter
 
 
 @pytest.fixture(params=["pyvrp", "ortools"])

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
-from hub_plugins.routing.matrix import HaversineMatrix
 from routing_kit import DEPOT, at, ring, shift, stop, vehicle
 
 from hub.routing import Break, Location, RoutingProblem, Stop, TimeWindow, Vehicle
+from hub_plugins.routing.matrix import HaversineMatrix
 
 
 def reasons(plan):  # noqa: ANN001, ANN201

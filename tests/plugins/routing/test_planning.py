@@ -6,13 +6,13 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from hub_plugins.routing.auto import AutoRouter
-from hub_plugins.routing.checks import plan_violations
 from routing_kit import DAY, at, ring, shift, stop, vehicle
 
 from hub.core.plugins import PluginHost
 from hub.errors import InvalidInput
 from hub.routing import Break, FixedRoute, Plan, Router, RoutingProblem, TimeWindow
+from hub_plugins.routing.auto import AutoRouter
+from hub_plugins.routing.checks import plan_violations
 
 WEEK = [DAY + timedelta(days=n) for n in range(5)]
 

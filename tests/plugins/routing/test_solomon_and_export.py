@@ -8,15 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
-from hub_plugins.routing import solomon
-from hub_plugins.routing.export import plan_to_csv, plan_to_dict, plan_to_json, plan_to_svg
-from hub_plugins.routing.pyvrp_router import PyVRPRouter
 from routing_kit import REFERENCE, ring, stop, vehicle
 from typer.testing import CliRunner
 
 from hub.cli import route as route_cli
 from hub.errors import InvalidInput
 from hub.routing import RoutingProblem
+from hub_plugins.routing import solomon
+from hub_plugins.routing.export import plan_to_csv, plan_to_dict, plan_to_json, plan_to_svg
+from hub_plugins.routing.pyvrp_router import PyVRPRouter
 
 C101 = REFERENCE / "solomon" / "C101.txt"
 TINY = """TINY

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
-from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig, WooSandbox
 
 from hub import WebhookEvent
 from hub.sandbox import SandboxServer
+from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig, WooSandbox
 
 
 @dataclass

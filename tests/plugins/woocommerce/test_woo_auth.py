@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from hub_plugins.woocommerce import WooSandbox
-from hub_plugins.woocommerce.sandbox_auth import base_string, oauth_signature
 from woocommerce import API
 from woocommerce.oauth import OAuth
 
 from hub import ChannelError
+from hub_plugins.woocommerce import WooSandbox
+from hub_plugins.woocommerce.sandbox_auth import base_string, oauth_signature
 
 REFERENCE = Path(__file__).resolve().parents[4] / "shared/reference/woocommerce"
 

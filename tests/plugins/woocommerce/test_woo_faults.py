@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
-from hub_plugins.woocommerce import WooCommerceChannel, WooSandbox
-from hub_plugins.woocommerce.client import retry_after
 
 from hub import ChannelError, RateLimited
+from hub_plugins.woocommerce import WooCommerceChannel, WooSandbox
+from hub_plugins.woocommerce.client import retry_after
 
 
 def test_429_raises_rate_limited_with_the_retry_after_asked(

@@ -4,9 +4,9 @@ when configured, the Shipment Tracking extension's meta."""
 from __future__ import annotations
 
 import pytest
-from hub_plugins.woocommerce import WooCommerceChannel, WooSandbox
 
 from hub import ChannelError
+from hub_plugins.woocommerce import WooCommerceChannel, WooSandbox
 
 TRACKING_META = "_wc_shipment_tracking_items"
 

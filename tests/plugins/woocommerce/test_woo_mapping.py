@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hub_plugins.woocommerce import WooCommerceChannel, mapping
-
 from hub import OrderStatus, PaymentStatus, StockUpdate
+from hub_plugins.woocommerce import WooCommerceChannel, mapping
 
 
 def test_amounts_never_pass_through_binary_floats() -> None:

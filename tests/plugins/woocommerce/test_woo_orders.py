@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig, WooSandbox
 
 from hub import ChannelError, InvalidInput, OrderStatus, PaymentStatus, utc
+from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig, WooSandbox
 
 
 def _ids(pages) -> list[str]:  # type: ignore[no-untyped-def]

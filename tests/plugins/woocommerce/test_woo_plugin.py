@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hub_plugins.woocommerce as plugin
 import pytest
-from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig
-from hub_plugins.woocommerce.demo import WooDemoStore
 from pydantic import ValidationError
 
+import hub_plugins.woocommerce as plugin
 from hub import Channel
 from hub.core.plugins import make_plugin_manager
+from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig
+from hub_plugins.woocommerce.demo import WooDemoStore
 
 
 def test_hook_registers_the_channel_type() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import make_mocked_request
+
 from hub_plugins.woocommerce import WooSandbox
 from hub_plugins.woocommerce.sandbox_auth import KeyChecker
 from hub_plugins.woocommerce.sandbox_store import StoreError

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hub_plugins.woocommerce as plugin
 import pytest
 import requests
+
+import hub_plugins.woocommerce as plugin
 from hub_plugins.woocommerce import WooSandbox
 from hub_plugins.woocommerce.sandbox_store import StoreError
 

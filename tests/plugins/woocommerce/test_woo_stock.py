@@ -6,10 +6,10 @@ from __future__ import annotations
 import math
 
 import pytest
-from hub_plugins.woocommerce import WooCommerceChannel, WooSandbox
-from hub_plugins.woocommerce.stockpush import stock_requests
 
 from hub import ChannelError, StockUpdate
+from hub_plugins.woocommerce import WooCommerceChannel, WooSandbox
+from hub_plugins.woocommerce.stockpush import stock_requests
 
 
 def _listings(channel: WooCommerceChannel) -> dict:  # type: ignore[type-arg]

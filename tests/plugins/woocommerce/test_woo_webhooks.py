@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
+from hub import OrderStatus
 from hub_plugins.woocommerce import WooCommerceChannel, WooSandbox
 from hub_plugins.woocommerce.webhook import signature
-
-from hub import OrderStatus
 
 
 def test_order_created_delivery_is_verified_and_parsed(
