@@ -10,11 +10,14 @@ every sandbox honours through :func:`fault_middleware`.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import requests
 from aiohttp import web
 
 
@@ -28,6 +31,8 @@ class Faults:
     timeouts: int = 0  # hold the request for ``timeout_seconds`` before answering
     timeout_seconds: float = 10.0
     malformed: int = 0  # answer 200 with a truncated JSON body
+    duplicate_webhooks: int = 0  # post the next webhook delivery twice (same delivery id)
+    reorder_webhooks: int = 0  # post the next pending batch of deliveries newest first
 
     def take(self, name: str) -> bool:
         """Consume one fault of ``name`` if any is pending."""
@@ -196,3 +201,131 @@ class DemoStore(Protocol):
 
     def stock_calls(self) -> int:
         """How many API calls changed stock so far."""
+
+
+# -- webhooks ------------------------------------------------------------------------------
+
+
+@dataclass
+class Subscription:
+    """A webhook subscription of a sandbox store: a topic, where to post it, how to sign it."""
+
+    id: int
+    topic: str
+    delivery_url: str
+    secret: str
+    name: str = ""
+    status: str = "active"
+    failures: int = 0
+
+
+@dataclass
+class Delivery:
+    """One POST to a delivery URL and what came back (``status`` None: no answer)."""
+
+    delivery_id: int
+    webhook_id: int
+    topic: str
+    url: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    status: int | None = None
+    error: str = ""
+
+
+#: Builds the headers of one delivery: (subscription, topic, body, delivery id) -> headers.
+HeaderMaker = Callable[[Subscription, str, bytes, int], dict[str, str]]
+
+
+class WebhookDispatcher:
+    """Queue and post a sandbox store's webhook deliveries.
+
+    Each change of the store becomes a delivery for every active subscription to its
+    topic. Deliveries wait in ``pending`` until :meth:`deliver` posts them (tests decide
+    when), or a background thread posts them as they come (:meth:`start_auto`). A
+    subscription is disabled after ``max_failures`` failed deliveries in a row. The
+    ``duplicate_webhooks`` and ``reorder_webhooks`` faults post the next delivery twice
+    (same delivery id), or the next pending batch newest first. ``headers`` gives each
+    service its own header names and signature.
+    """
+
+    def __init__(
+        self, faults: Faults, headers: HeaderMaker, *, max_failures: int = 5, name: str = "hooks"
+    ) -> None:
+        self.faults = faults
+        self.headers = headers
+        self.max_failures = max_failures
+        self.name = name
+        self.subscriptions: list[Subscription] = []
+        self.pending: list[tuple[Subscription, str, bytes]] = []
+        self.delivered: list[Delivery] = []
+        self._ids = itertools.count(1)
+        self._delivery_ids = itertools.count(9001)
+        self._cond = threading.Condition()
+        self._auto: threading.Thread | None = None
+        self._stopped = False
+
+    def subscribe(self, topic: str, delivery_url: str, secret: str, name: str = "") -> Subscription:
+        """Add an active subscription to ``topic``."""
+        with self._cond:
+            sub = Subscription(next(self._ids), topic, delivery_url, secret, name or topic)
+            self.subscriptions.append(sub)
+            return sub
+
+    def enqueue(self, topic: str, payload: Any) -> None:
+        """Queue ``payload`` for every active subscription to ``topic`` (a store listener)."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        with self._cond:
+            for sub in self.subscriptions:
+                if sub.topic == topic and sub.status == "active":
+                    self.pending.append((sub, topic, body))
+            self._cond.notify_all()
+
+    def deliver(self) -> list[Delivery]:
+        """Post every pending delivery now, in order (unless a fault says otherwise)."""
+        with self._cond:
+            batch, self.pending = self.pending, []
+        if batch and self.faults.take("reorder_webhooks"):
+            batch.reverse()
+        done = []
+        for sub, topic, body in batch:
+            delivery = self._post(sub, topic, body, next(self._delivery_ids))
+            done.append(delivery)
+            if self.faults.take("duplicate_webhooks"):
+                done.append(self._post(sub, topic, body, delivery.delivery_id))
+        return done
+
+    def _post(self, sub: Subscription, topic: str, body: bytes, delivery_id: int) -> Delivery:
+        headers = self.headers(sub, topic, body, delivery_id)
+        delivery = Delivery(delivery_id, sub.id, topic, sub.delivery_url, body, headers)
+        try:
+            answer = requests.post(sub.delivery_url, data=body, headers=headers, timeout=5)
+            delivery.status = answer.status_code
+        except requests.RequestException as error:
+            delivery.error = f"{type(error).__name__}: {error}"
+        ok = delivery.status is not None and 200 <= delivery.status < 300
+        sub.failures = 0 if ok else sub.failures + 1
+        if sub.failures >= self.max_failures:
+            sub.status = "disabled"
+        self.delivered.append(delivery)
+        return delivery
+
+    def start_auto(self) -> None:
+        """Post deliveries from a background thread as soon as they are queued."""
+        if self._auto is None:
+            self._auto = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._auto.start()
+
+    def stop(self) -> None:
+        """Stop the background thread, if any."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self.pending or self._stopped)
+                if self._stopped:
+                    return
+            self.deliver()

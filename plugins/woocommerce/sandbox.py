@@ -18,7 +18,6 @@ Everything here is self-contained: the sandbox reads no file at run time.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -29,18 +28,10 @@ from .sandbox_api import Api, ApiCall, woo_error
 from .sandbox_auth import KeyChecker
 from .sandbox_control import control_routes
 from .sandbox_store import JSON, StoreError, WooStore
-from .sandbox_webhooks import Delivery, Subscription, WebhookDispatcher
+from .sandbox_webhooks import Delivery, Subscription, woo_dispatcher
 
 #: The topics the WooCommerce channel listens to.
 PLUGIN_TOPICS = ("order.created", "order.updated", "order.deleted", "product.updated")
-
-
-@dataclass
-class WooFaults(Faults):
-    """The hub's fault knobs plus the webhook ones, counted down as they fire."""
-
-    duplicate_webhooks: int = 0  # post the next delivery twice (same delivery id)
-    reorder_webhooks: int = 0  # post the next pending batch newest first
 
 
 def _rate_limited(faults: Faults) -> web.Response:
@@ -91,9 +82,9 @@ class WooSandbox:
         self.consumer_secret = consumer_secret
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
-        self.faults = WooFaults(retry_after=1.0, timeout_seconds=10.0)
+        self.faults = Faults(retry_after=1.0, timeout_seconds=10.0)
         self.store = WooStore(currency=currency, utc_offset_hours=utc_offset_hours)
-        self.hooks = WebhookDispatcher(self.faults, lambda: self.store.site_url)
+        self.hooks = woo_dispatcher(self.faults, lambda: self.store.site_url)
         self.store.listeners.append(self.hooks.enqueue)
         self.api = Api(
             self.store,
