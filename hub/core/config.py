@@ -56,7 +56,9 @@ class RoutingSection(_Strict):
     timezone: str = "UTC"  # the merchant's calendar: which day a delivery belongs to
     service_minutes: float = Field(default=5.0, ge=0)  # time at each stop
     channels: list[str] = []  # channels whose orders the own fleet delivers (empty: all)
-    drop_penalty: float = Field(default=100_000.0, gt=0)
+    # cost of leaving one stop unplanned; None: the router's own, twice the cost of serving
+    # the dearest stop on a route of its own (a stop is only left out when it cannot fit)
+    drop_penalty: float | None = Field(default=None, gt=0)
 
     @field_validator("timezone")
     @classmethod
