@@ -216,3 +216,60 @@ def test_route_plan_show_and_dispatch(workdir):
     assert "1 route(s) of plan 1 dispatched" in hub("route", "dispatch", "1", cwd=workdir).stdout
     bad = hub("route", "plan", "--date", "tomorrow", cwd=workdir)
     assert bad.returncode == 2 and "'tomorrow' is not a date" in bad.stderr + bad.stdout
+
+
+def test_route_plan_and_show_draw_svg_maps(workdir):
+    import json
+    import xml.etree.ElementTree as ET
+    from datetime import UTC, datetime
+
+    from builders import order
+
+    from hub import Address, DeliveryWindow
+    from hub.core.runtime import Hub
+
+    config = workdir / "config" / "hub.toml"
+    text = config.read_text().replace(
+        "# latitude = 52.52\n# longitude = 13.405", "latitude = 52.52\nlongitude = 13.405"
+    )
+    config.write_text(text + '\n[fleet.van]\ndepot = "main"\nweekdays = [0,1,2,3,4,5,6]\n')
+    with Hub.open(config) as the_hub:
+        the_hub.write(
+            lambda c: __import__("hub.core.ledger").core.ledger.receive(c, "BOX", "main", 10)
+        )
+        for n in range(4):  # B3 only on the second day: two routes
+            day = 2 if n == 3 else 1
+            window = DeliveryWindow(
+                datetime(2026, 12, day, 9, tzinfo=UTC), datetime(2026, 12, day, 16, tzinfo=UTC)
+            )
+            address = Address(
+                line1=f"{n} Street",
+                city="Berlin",
+                country="DE",
+                latitude=52.50 + n / 100,
+                longitude=13.40 + n / 200,
+            )
+            the_hub.ingest(
+                "web",
+                [order(f"B{n}", ("BOX", 1), shipping_address=address, delivery_window=window)],
+            )
+    planned = hub(
+        "route", "plan", "--date", "2026-12-01", "--days", "2", "--time-limit", "1",
+        "--router", "pyvrp", "--svg", "plan.svg", cwd=workdir,
+    )  # fmt: skip
+    assert planned.returncode == 0, planned.stderr
+    assert "map of plan 1 written to plan.svg" in planned.stdout
+    routes = json.loads(hub("route", "show", "1", "--json", cwd=workdir).stdout)["routes"]
+    assert len(routes) == 2
+    shown = hub("route", "show", "1", "--svg", "shown.svg", cwd=workdir)
+    assert shown.returncode == 0, shown.stderr
+    for name in ("plan.svg", "shown.svg"):
+        root = ET.parse(workdir / name).getroot()
+        assert root.tag == "{http://www.w3.org/2000/svg}svg"
+        lines = root.findall("{http://www.w3.org/2000/svg}polyline")
+        assert len(lines) == len(routes), name
+        assert len(root.findall("{http://www.w3.org/2000/svg}circle")) == 4, name
+        assert sorted(len(line.get("points").split()) for line in lines) == [3, 5], name
+    missing = hub("route", "show", "7", "--svg", "none.svg", cwd=workdir)
+    assert missing.returncode == 1 and "no route plan 7" in missing.stderr
+    assert not (workdir / "none.svg").exists()

@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,9 +14,15 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, open_hub
-from hub.core.planning import MAX_DAYS, dispatch, plan_routes, plan_summary
+from hub.core.planning import MAX_DAYS, dispatch, plan_routes, plan_summary, stored_plan
+from hub.errors import HubError
+from hub.routing import Plan, RoutingProblem
 
 console = Console()
+SvgOption = Annotated[
+    Path | None,
+    typer.Option("--svg", help="Also draw the plan's routes into this SVG file.", dir_okay=False),
+]
 
 
 def plan(
@@ -26,6 +33,7 @@ def plan(
         float | None, typer.Option(help="Seconds to search (default from config).", min=0.1)
     ] = None,
     router: Annotated[str | None, typer.Option(help="Router (default from config).")] = None,
+    svg: SvgOption = None,
 ) -> None:
     """Plan routes for the own fleet's open orders; the best plan found when time is up."""
     first = _date(day)
@@ -40,6 +48,9 @@ def plan(
         + (f" ({outcome.plan.note})" if outcome.plan.note else "")
     )
     _print(summary)
+    if svg is not None and outcome.problem is not None:
+        _write_svg(svg, outcome.plan, outcome.problem)
+        console.print(f"map of plan {outcome.plan_id} written to {svg}")
 
 
 def show(
@@ -47,10 +58,14 @@ def show(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per stop.")] = False,
+    svg: SvgOption = None,
 ) -> None:
     """A stored plan: routes, stops in order, orders left out and why."""
     with open_hub(config) as hub:
         summary = hub.read(lambda c: plan_summary(c, plan_id))
+        if svg is not None:
+            stored, problem = hub.read(lambda c: stored_plan(c, plan_id, hub.settings))
+            _write_svg(svg, stored, problem)
     if as_json:
         typer.echo(json.dumps(summary, default=str, indent=2))
     elif as_csv:
@@ -74,6 +89,8 @@ def show(
                 )
     else:
         _print(summary)
+        if svg is not None:
+            console.print(f"map of plan {plan_id} written to {svg}")
 
 
 def dispatch_routes(
@@ -86,6 +103,15 @@ def dispatch_routes(
     with open_hub(config) as hub:
         count = hub.write(lambda c: dispatch(c, plan_id, vehicle, _date(day) if day else None))
     console.print(f"{count} route(s) of plan {plan_id} dispatched")
+
+
+def _write_svg(path: Path, plan: Plan, problem: RoutingProblem) -> None:
+    """Draw ``plan`` with the routing plugin's SVG export."""
+    try:
+        from hub_plugins.routing.export import plan_to_svg
+    except ImportError:
+        raise HubError("drawing plans needs the routing plugin (hub_plugins.routing)") from None
+    path.write_text(plan_to_svg(plan, problem), encoding="utf-8")
 
 
 def _date(text: str) -> date:

@@ -334,6 +334,11 @@ class PlannedRoute(SQLModel, table=True):
     volume_m3: float = 0.0
     cost: float = 0.0
     dispatched: bool = False
+    # the depots the route leaves from and returns to, for maps (None: stored before 0004)
+    start_latitude: float | None = None
+    start_longitude: float | None = None
+    end_latitude: float | None = None
+    end_longitude: float | None = None
 
 
 class PlannedStop(SQLModel, table=True):

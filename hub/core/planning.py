@@ -38,11 +38,14 @@ from hub.routing import (
     Location,
     Plan,
     Progress,
+    Route,
     RoutingProblem,
     Shift,
     Stop,
     TimeWindow,
+    Unassigned,
     Vehicle,
+    Visit,
 )
 
 if TYPE_CHECKING:
@@ -273,13 +276,14 @@ def dispatched(conn: Connection, first: date, last: date) -> list[tuple[str, dat
 
 @dataclass
 class PlanOutcome:
-    """What ``hub route plan`` reports."""
+    """What ``hub route plan`` reports, and the problem the plan solves (for its map)."""
 
     plan_id: int
     plan: Plan
     stops: int
     orders: int
     left_out: int
+    problem: RoutingProblem | None = None
 
 
 def plan_routes(
@@ -304,9 +308,10 @@ def plan_routes(
             f"{len(problem.vehicles)} vehicles, {days} day(s); {name} for {limit:g} s"
         )
     plan = hub.plugins.routers[name].solve(problem, limit, progress)
-    plan_id = hub.write(lambda c: store_plan(c, first, days, plan, members, skipped))
+    plan_id = hub.write(lambda c: store_plan(c, first, days, plan, members, skipped, problem))
     left = sum(len(members.get(u.stop_id, [])) for u in plan.unassigned) + len(skipped)
-    return PlanOutcome(plan_id, plan, len(problem.stops), sum(map(len, members.values())), left)
+    orders = sum(map(len, members.values()))
+    return PlanOutcome(plan_id, plan, len(problem.stops), orders, left, problem)
 
 
 def build_problem(
@@ -357,8 +362,14 @@ def store_plan(
     plan: Plan,
     members: dict[str, list[int]],
     skipped: list[tuple],
+    problem: RoutingProblem | None = None,
 ) -> int:
-    """Keep the plan, its routes and stops linked to orders, and every order left out."""
+    """Keep the plan, its routes and stops linked to orders, and every order left out.
+
+    With ``problem``, each route also keeps its vehicle's depots, so :func:`stored_plan`
+    can draw it later whatever the fleet configuration has become.
+    """
+    fleet = {v.id: v for v in problem.vehicles} if problem else {}
     plan_id = _new_id(
         conn.execute(
             route_plan_t.insert().values(
@@ -385,6 +396,7 @@ def store_plan(
                     volume_m3=route.volume,
                     cost=route.cost,
                     dispatched=route.fixed,
+                    **_depot_columns(fleet.get(route.vehicle_id)),
                 )
             )
         )
@@ -415,6 +427,17 @@ def store_plan(
     if left:
         conn.execute(unplanned_order_t.insert(), left)
     return int(plan_id)
+
+
+def _depot_columns(vehicle: Vehicle | None) -> dict[str, float | None]:
+    start = vehicle.start if vehicle else None
+    end = vehicle.end_location if vehicle else None
+    return {
+        "start_latitude": start.lat if start else None,
+        "start_longitude": start.lon if start else None,
+        "end_latitude": end.lat if end else None,
+        "end_longitude": end.lon if end else None,
+    }
 
 
 def _new_id(result: Any) -> int:
@@ -471,3 +494,125 @@ def plan_summary(conn: Connection, plan_id: int) -> dict[str, Any]:
         .where(u.plan_id == plan_id)
     ).mappings()
     return {**dict(plan), "routes": routes, "left_out": [dict(x) for x in left]}
+
+
+def latest_plan_id(conn: Connection) -> int | None:
+    """The newest stored plan's number, or None when nothing was planned yet."""
+    found = conn.execute(sa.select(sa.func.max(route_plan_t.c.id))).scalar()
+    return None if found is None else int(found)
+
+
+def stored_plan(
+    conn: Connection, plan_id: int, settings: Settings | None = None
+) -> tuple[Plan, RoutingProblem]:
+    """A stored plan as a :class:`Plan` with the part of its problem a map needs.
+
+    Stops stand at their orders' coordinates; every left-out order that has coordinates
+    is a stop of its own (id ``channel:external_id``) in ``Plan.unassigned``. Vehicles
+    carry only their depots, as stored with each route; for plans stored before routes
+    kept them, the depots come from ``settings``' fleet and the hub's locations.
+    """
+    head = (
+        conn.execute(sa.select(route_plan_t).where(route_plan_t.c.id == plan_id)).mappings().first()
+    )
+    if head is None:
+        raise RoutingError(f"no route plan {plan_id}", field="plan")
+    r, s, u, o = planned_route_t.c, planned_stop_t.c, unplanned_order_t.c, order_t.c
+    route_rows = list(
+        conn.execute(
+            sa.select(planned_route_t).where(r.plan_id == plan_id).order_by(r.day, r.vehicle, r.id)
+        ).mappings()
+    )
+    stop_rows = conn.execute(
+        sa.select(
+            s.route_id,
+            s.seq,
+            s.stop_key,
+            s.arrival,
+            s.service_start,
+            s.departure,
+            o.latitude,
+            o.longitude,
+        )
+        .join(order_t, o.id == s.order_id)
+        .join(planned_route_t, r.id == s.route_id)
+        .where(r.plan_id == plan_id)
+        .order_by(s.route_id, s.seq, s.id)
+    ).mappings()
+    stops: dict[str, Stop] = {}
+    visits: dict[int, dict[int, Visit]] = defaultdict(dict)
+    for row in stop_rows:
+        key = row["stop_key"]
+        if key not in stops and row["latitude"] is not None and row["longitude"] is not None:
+            stops[key] = Stop(key, Location(row["latitude"], row["longitude"]))
+        visits[row["route_id"]].setdefault(
+            row["seq"], Visit(key, row["arrival"], row["service_start"], row["departure"])
+        )
+    left: list[Unassigned] = []
+    for row in conn.execute(
+        sa.select(u.code, u.reason, o.channel, o.external_id, o.latitude, o.longitude)
+        .join(order_t, o.id == u.order_id)
+        .where(u.plan_id == plan_id, o.latitude.is_not(None), o.longitude.is_not(None))
+        .order_by(u.id)
+    ).mappings():
+        ref = f"{row['channel']}:{row['external_id']}"
+        if ref not in stops:
+            stops[ref] = Stop(ref, Location(row["latitude"], row["longitude"], ref))
+            left.append(Unassigned(ref, row["reason"], row["code"]))
+    routes = [
+        Route(
+            vehicle_id=row["vehicle"],
+            day=row["day"],
+            visits=tuple(v for _, v in sorted(visits[row["id"]].items())),
+            departure=row["departure"],
+            arrival=row["arrival"],
+            distance=row["distance_m"],
+            weight=row["weight_kg"],
+            volume=row["volume_m3"],
+            cost=row["cost"],
+            fixed=row["dispatched"],
+        )
+        for row in route_rows
+    ]
+    missing = {k for route in routes for k in route.stop_ids if k not in stops}
+    if missing:
+        raise RoutingError(
+            f"route plan {plan_id}: stops {', '.join(sorted(missing))} have no coordinates",
+            field="plan",
+        )
+    fleet: dict[str, Vehicle] = {}
+    for row in route_rows:
+        if row["vehicle"] not in fleet:
+            fleet[row["vehicle"]] = _stored_vehicle(conn, row, settings, plan_id)
+    problem = RoutingProblem(stops=tuple(stops.values()), vehicles=tuple(fleet.values()))
+    plan = Plan(
+        routes=tuple(routes),
+        unassigned=tuple(left),
+        router=head["router"],
+        note=head["note"],
+        stats=json.loads(head["stats"] or "{}"),
+    )
+    return plan, problem
+
+
+def _stored_vehicle(
+    conn: Connection, route: Any, settings: Settings | None, plan_id: int
+) -> Vehicle:
+    """A route's vehicle with its depots: as stored, else from the fleet configuration."""
+    name = route["vehicle"]
+    if route["start_latitude"] is not None and route["start_longitude"] is not None:
+        start = Location(route["start_latitude"], route["start_longitude"])
+        end = start
+        if route["end_latitude"] is not None and route["end_longitude"] is not None:
+            end = Location(route["end_latitude"], route["end_longitude"])
+        return Vehicle(name, start, (), end=end)
+    spec = settings.fleet.get(name) if settings else None
+    known = depots(conn) if spec else {}
+    if spec is None or spec.depot not in known:
+        raise RoutingError(
+            f"route plan {plan_id}: the depot of vehicle {name!r} is not stored and not "
+            "configured; plan again to draw it",
+            field="plan",
+        )
+    end_depot = known.get(spec.end_depot) if spec.end_depot else None
+    return Vehicle(name, known[spec.depot], (), end=end_depot)

@@ -1,6 +1,8 @@
-"""The hub's web app: webhook endpoints, a status API and page, Prometheus metrics.
+"""The hub's web app: webhook endpoints, a status API and page, Prometheus metrics, and
+the map of the latest delivery plan (on the status page and at ``/plans/latest.svg``).
 
-Handlers never block the event loop: verification and storage run in worker threads.
+Handlers never block the event loop: verification, storage, database reads and drawing
+run in worker threads.
 A webhook is acknowledged as soon as it is stored in the inbox; the inbox worker does the
 rest, so a channel never times out waiting for us.
 """
@@ -20,10 +22,13 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
+from sqlalchemy.engine import Connection
 
+from hub.core.planning import latest_plan_id, stored_plan
 from hub.core.status import channel_status
 from hub.core.sync import Sync
 from hub.errors import HubError, NotFound, WebhookRejected
+from hub.routing import Plan, RoutingProblem
 
 log = logging.getLogger("hub.web")
 
@@ -41,6 +46,7 @@ def make_app(sync: Sync, wake: Callable[[str], None] | None = None) -> web.Appli
     app.router.add_post("/webhooks/{channel}", webhook)
     app.router.add_get("/api/status", status_json)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/plans/latest.svg", latest_plan_svg)
     app.router.add_get("/", status_page)
     return app
 
@@ -133,8 +139,42 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
+def _latest_map(sync: Sync) -> tuple[int, str] | None:
+    """The newest stored plan's number and its SVG map; None when there is no plan to draw.
+
+    Runs in a worker thread: it reads the database and draws.
+    """
+    try:
+        from hub_plugins.routing.export import plan_to_svg
+    except ImportError:  # the routing plugin is not installed: no maps
+        return None
+    hub = sync.hub
+
+    def read(conn: Connection) -> tuple[int, Plan, RoutingProblem] | None:  # one transaction
+        plan_id = latest_plan_id(conn)
+        return None if plan_id is None else (plan_id, *stored_plan(conn, plan_id, hub.settings))
+
+    try:
+        found = hub.read(read)
+    except HubError as error:  # e.g. an old plan whose depots are no longer configured
+        log.warning("cannot draw the latest route plan: %s", error)
+        return None
+    if found is None:
+        return None
+    plan_id, plan, problem = found
+    return plan_id, plan_to_svg(plan, problem)
+
+
+async def latest_plan_svg(request: web.Request) -> web.Response:
+    """The latest stored delivery plan as an SVG map; 404 when nothing was planned."""
+    found = await asyncio.to_thread(_latest_map, request.app[SYNC_KEY])
+    if found is None:
+        return web.json_response({"error": "no route plan to draw", "field": "plan"}, status=404)
+    return web.Response(text=found[1], content_type="image/svg+xml")
+
+
 async def status_page(request: web.Request) -> web.Response:
-    """A plain status page for people."""
+    """A plain status page for people, with the latest delivery plan's map when there is one."""
     rows = []
     for s in await _statuses(request):
         state = "failing" if s.failing else "ok"
@@ -145,6 +185,13 @@ async def status_page(request: web.Request) -> web.Response:
             f"<td>{s.inbox}</td><td>{s.dead_letters}</td>"
             f"<td>{'' if s.drift is None else s.drift}</td><td>{html.escape(errors)}</td></tr>"
         )
+    found = await asyncio.to_thread(_latest_map, request.app[SYNC_KEY])
+    plan_map = (
+        ""
+        if found is None
+        else f"<h2 id='plan'>route plan {found[0]}</h2>"
+        f"<p><a href='/plans/latest.svg'>open the map</a></p>{found[1]}"
+    )
     page = (
         "<!doctype html><html><head><meta charset='utf-8'><title>hub status</title>"
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
@@ -153,6 +200,8 @@ async def status_page(request: web.Request) -> web.Response:
         "<table><tr><th>channel</th><th>state</th><th>last pull</th><th>last push</th>"
         "<th>outbox</th><th>inbox</th><th>dead letters</th><th>drift</th><th>errors</th></tr>"
         + "".join(rows)
-        + "</table></body></html>"
+        + "</table>"
+        + plan_map
+        + "</body></html>"
     )
     return web.Response(text=page, content_type="text/html")

@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from builders import make_hub, order
 
 from hub import Address, DeliveryWindow
 from hub.core import ledger
+from hub.core.models import planned_route_t
 from hub.core.planning import (
     Delivery,
     consolidate,
     dispatch,
+    latest_plan_id,
     plan_routes,
     plan_summary,
+    stored_plan,
 )
-from hub.errors import ConfigError
-from hub.routing import TimeWindow
+from hub.core.sync import Sync
+from hub.errors import ConfigError, RoutingError
+from hub.routing import Location, TimeWindow
+from hub.sandbox import SandboxServer
+from hub.web.app import make_app
+
+SVG = "{http://www.w3.org/2000/svg}"
 
 DAY = date(2026, 12, 1)  # a Tuesday
 EDINBURGH = (55.9533, -3.1883)
@@ -65,14 +79,14 @@ SETTINGS = {
 }
 
 
-@pytest.fixture
-def fleet_hub(sqlite_url):
+@contextmanager
+def open_fleet_hub(url):
     from hub.core.config import parse_settings
     from hub.core.runtime import Hub
 
     settings = parse_settings(
         {
-            "database": {"url": sqlite_url},
+            "database": {"url": url},
             "locations": {"main": {"latitude": EDINBURGH[0], "longitude": EDINBURGH[1]}},
             **SETTINGS,
         }
@@ -81,6 +95,19 @@ def fleet_hub(sqlite_url):
         hub.upgrade()
         hub.write(lambda c: ledger.receive(c, "BOX", "main", 500))
         hub.write(lambda c: ledger.ensure_product(c, "BOX", weight_grams=2000))
+        yield hub
+
+
+@pytest.fixture
+def fleet_hub(sqlite_url):
+    with open_fleet_hub(sqlite_url) as hub:
+        yield hub
+
+
+@pytest.fixture
+def fleet_db_hub(db_url):
+    """The fleet hub on SQLite and on PostgreSQL."""
+    with open_fleet_hub(db_url) as hub:
         yield hub
 
 
@@ -145,3 +172,92 @@ def test_planning_needs_a_fleet_and_a_router(sqlite_url):
             plan_routes(hub, DAY, router="pyvrp")
         with pytest.raises(Exception, match="no router 'teleport'"):
             plan_routes(hub, DAY, router="teleport")
+
+
+@pytest.mark.parametrize("router", ["pyvrp", "ortools"])
+def test_by_default_an_impossible_order_is_left_out_with_a_reason_and_the_rest_routed(
+    fleet_db_hub, router
+):
+    assert fleet_db_hub.settings.routing.drop_penalty is None  # the router's own penalty
+    for n in range(4):
+        place(fleet_db_hub, f"small{n}", lat=55.94 + n * 0.005, lon=-3.21)
+    for n in range(3):  # 44 kg each, 8 kg of small ones: one big order cannot come along
+        place(fleet_db_hub, f"big{n}", quantity=22, lat=55.96, lon=-3.17 + n * 0.01)
+    place(fleet_db_hub, "heavy", quantity=80)  # 160 kg on a 100 kg van
+    outcome = plan_routes(fleet_db_hub, DAY, time_limit=1, router=router)
+    summary = fleet_db_hub.read(lambda c: plan_summary(c, outcome.plan_id))
+    routed = {s["external_id"] for r in summary["routes"] for s in r["stops"]}
+    left = {x["external_id"]: (x["code"], x["reason"]) for x in summary["left_out"]}
+    assert left.pop("heavy")[0] == "too_heavy"
+    assert len(left) == 1, left  # exactly one big order: the rest is worth serving
+    ((code, reason),) = left.values()
+    assert next(iter(left)).startswith("big") and code == "no_room" and reason
+    assert routed == {f"small{n}" for n in range(4)} | ({"big0", "big1", "big2"} - set(left))
+
+
+def test_a_stored_plan_comes_back_with_its_stops_and_depots(fleet_db_hub):
+    for n in range(3):
+        place(fleet_db_hub, f"o{n}", lat=55.94 + n * 0.01, lon=-3.20)
+    place(fleet_db_hub, "heavy", quantity=80, lat=55.90, lon=-3.30)
+    place(fleet_db_hub, "nowhere", lat=None, lon=None)
+    assert fleet_db_hub.read(latest_plan_id) is None
+    outcome = plan_routes(fleet_db_hub, DAY, time_limit=1, router="pyvrp")
+    assert fleet_db_hub.read(latest_plan_id) == outcome.plan_id
+    plan, problem = fleet_db_hub.read(lambda c: stored_plan(c, outcome.plan_id))
+    assert [r.stop_ids for r in plan.routes] == [r.stop_ids for r in outcome.plan.routes]
+    assert [r.arrival for r in plan.routes] == [r.arrival for r in outcome.plan.routes]
+    depot = Location(*EDINBURGH)
+    assert [(v.id, v.start, v.end_location) for v in problem.vehicles] == [("van", depot, depot)]
+    located = {s.id: s.location for s in problem.stops}
+    assert all(sid in located for r in plan.routes for sid in r.stop_ids)
+    # the too heavy order is drawn where it is; the one without coordinates cannot be
+    assert [(u.stop_id, u.code) for u in plan.unassigned] == [("web:heavy", "too_heavy")]
+    assert located["web:heavy"] == Location(55.90, -3.30, "web:heavy")
+
+
+def test_a_plan_stored_without_depots_takes_them_from_the_fleet_config(fleet_db_hub):
+    place(fleet_db_hub, "o1")
+    outcome = plan_routes(fleet_db_hub, DAY, time_limit=1, router="pyvrp")
+    fleet_db_hub.write(  # as plans stored before migration 0004
+        lambda c: c.execute(
+            sa.update(planned_route_t).values(
+                start_latitude=None, start_longitude=None, end_latitude=None, end_longitude=None
+            )
+        )
+    )
+    with pytest.raises(RoutingError, match="depot of vehicle 'van' is not stored"):
+        fleet_db_hub.read(lambda c: stored_plan(c, outcome.plan_id))
+    settings = fleet_db_hub.settings
+    _, problem = fleet_db_hub.read(lambda c: stored_plan(c, outcome.plan_id, settings))
+    assert problem.vehicles[0].start == Location(*EDINBURGH, "main")
+
+
+def get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read().decode()
+
+
+def test_the_status_page_shows_the_latest_plans_map_once_there_is_one(fleet_db_hub):
+    for n in range(3):
+        place(fleet_db_hub, f"o{n}", lat=55.94 + n * 0.01, lon=-3.20)
+    with SandboxServer(make_app(Sync(fleet_db_hub))) as server:
+        status, _, page = get(server.url + "/")
+        assert status == 200 and "<svg" not in page and "route plan" not in page
+        status, _, body = get(server.url + "/plans/latest.svg")
+        assert status == 404 and json.loads(body)["field"] == "plan"
+
+        plan_routes(fleet_db_hub, DAY, time_limit=1, router="pyvrp")
+        second = plan_routes(fleet_db_hub, DAY, days=2, time_limit=1, router="pyvrp")
+
+        status, _, page = get(server.url + "/")
+        assert status == 200 and f"route plan {second.plan_id}" in page
+        inline = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
+        root = ET.fromstring(inline)
+        assert len(root.findall(f"{SVG}polyline")) == len(second.plan.routes) >= 1
+        assert len(root.findall(f"{SVG}circle")) == 3
+        status, kind, svg = get(server.url + "/plans/latest.svg")
+        assert status == 200 and kind.startswith("image/svg+xml")
+        assert ET.fromstring(svg).tag == f"{SVG}svg" and svg == inline
