@@ -50,9 +50,23 @@ def register_carrier_types(register: Callable[[type], None]) -> None:
 def register_routers(register: Callable[[Any], None]) -> None:
     """Register last-mile routers.
 
-    Called once at start. Call ``register(router)`` with an object that has a
-    ``name`` and a ``solve(problem, time_limit)`` method returning a plan
-    (see :mod:`hub.routing`). Returns nothing.
+    Called once at start. Call ``register(router)`` with a router instance, best a
+    subclass of :class:`hub.routing.Router`. A router offers:
+
+    ``name``
+        A unique string; ``routing.router`` in the config and ``--router`` pick it by it.
+    ``can_solve(problem) -> str | None``
+        None when it models everything in the :class:`hub.routing.RoutingProblem`, else a
+        few words naming what it cannot (e.g. ``"driver breaks"``); the ``auto`` router
+        asks before choosing. ``Router`` provides one that returns None.
+    ``solve(problem, time_limit, progress=None) -> Plan``
+        The best :class:`hub.routing.Plan` found within ``time_limit`` seconds.
+        ``progress`` is None or a :data:`hub.routing.Progress`: a callable taking one
+        short human-readable line (``hub route plan`` shows it as its status). A stop
+        that cannot be served goes into ``Plan.unassigned`` with a reason; never raise
+        for it.
+
+    Returns nothing.
     """
 
 
