@@ -9,7 +9,6 @@ fields are read, so the site's timezone setting never shifts an order.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -233,16 +232,3 @@ def stock_result(update: StockUpdate, item: Payload | None) -> StockResult:
         ok=True,
         confirmed=int(confirmed) if confirmed is not None else None,
     )
-
-
-@dataclass(frozen=True)
-class ListingProblem:
-    """Something about the store's listings a person should fix or know about.
-
-    ``kind`` is ``missing_sku``, ``duplicate_sku`` or ``unmanaged``.
-    """
-
-    kind: str
-    message: str
-    sku: str = ""
-    external_ids: tuple[str, ...] = ()
