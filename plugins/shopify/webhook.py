@@ -1,0 +1,101 @@
+"""Shopify webhooks: the signature scheme and turning deliveries into hub events.
+
+Shopify signs each delivery with ``X-Shopify-Hmac-Sha256``: the base64 of the
+HMAC-SHA256 of the raw body, keyed with the app's client secret. The topic travels in
+``X-Shopify-Topic``; ``X-Shopify-Webhook-Id`` stays the same when Shopify retries a
+delivery. Bodies have the shape of the REST resources (``line_items``,
+``financial_status``...), whatever API version the app queries with.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hub import WebhookEvent, WebhookRejected
+
+from . import mapping
+
+SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
+#: The topics the Shopify channel listens to.
+TOPICS = (
+    "orders/create",
+    "orders/updated",
+    "orders/cancelled",
+    "refunds/create",
+    "inventory_levels/update",
+)
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The value Shopify puts in ``X-Shopify-Hmac-Sha256`` for ``body``."""
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def header(headers: Mapping[str, str], name: str) -> str:
+    """Look a header up without regard to case (plain dicts from tests or frameworks)."""
+    wanted = name.lower()
+    for key, value in headers.items():
+        if key.lower() == wanted:
+            return value
+    return ""
+
+
+def verify(secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
+    """True when the delivery carries a valid signature; constant-time comparison."""
+    sent = header(headers, SIGNATURE_HEADER)
+    if not secret or not sent:
+        return False
+    return hmac.compare_digest(signature(secret, body).encode(), sent.strip().encode())
+
+
+def parse(
+    channel: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    skus_of_items: Callable[[list[str]], dict[str, str]],
+) -> WebhookEvent:
+    """Turn a verified delivery into a WebhookEvent.
+
+    ``skus_of_items`` maps inventory item ids to SKUs (``inventory_levels/update``
+    names the item, not the SKU).
+    """
+    topic = header(headers, "X-Shopify-Topic")
+    delivery_id = header(headers, "X-Shopify-Webhook-Id")
+    try:
+        payload: Any = json.loads(body)
+    except ValueError as error:
+        raise WebhookRejected(f"Shopify webhook {topic!r}: the body is not valid JSON") from error
+    if not isinstance(payload, dict):
+        raise WebhookRejected(f"Shopify webhook {topic!r}: the body is not a JSON object")
+    if topic.startswith("orders/"):
+        if "id" not in payload or "line_items" not in payload:
+            raise WebhookRejected(f"Shopify webhook {topic!r} carries no order")
+        order = mapping.order_from_webhook(channel, payload)
+        return WebhookEvent(topic, delivery_id, order=order, payload=payload)
+    if topic == "refunds/create":
+        # The order itself follows as orders/updated; the refunded SKUs may have come back
+        # to stock, so their quantities are compared again.
+        skus = tuple(
+            sorted(
+                {
+                    str(line["line_item"]["sku"])
+                    for line in payload.get("refund_line_items") or []
+                    if (line.get("line_item") or {}).get("sku")
+                }
+            )
+        )
+        return WebhookEvent(topic, delivery_id, skus=skus, payload=payload)
+    if topic == "inventory_levels/update":
+        item = payload.get("inventory_item_id")
+        if item is None:
+            raise WebhookRejected("Shopify webhook inventory_levels/update names no item")
+        item_gid = f"gid://shopify/InventoryItem/{item}"
+        skus = tuple(sku for sku in skus_of_items([item_gid]).values() if sku)
+        return WebhookEvent(topic, delivery_id, skus=skus, payload=payload)
+    return WebhookEvent(topic or "unknown", delivery_id, payload=payload)
