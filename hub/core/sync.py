@@ -493,8 +493,7 @@ def _delivery_id(headers: Mapping[str, str], body: bytes) -> str:
     """The channel's delivery id when it sends one, else a digest of the body."""
     lowered = {k.lower(): v for k, v in headers.items()}
     for name in (
-        "x-shopify-event-id",
-        "x-shopify-webhook-id",
+        "x-shopify-webhook-id",  # the same on Shopify's retries of one delivery
         "x-wc-webhook-delivery-id",
         "x-delivery-id",
     ):

@@ -30,7 +30,14 @@ from aiohttp import web
 from graphql import GraphQLError, OperationDefinitionNode, execute, parse, validate
 from graphql.language import FragmentDefinitionNode
 
-from hub.sandbox import Delivery, Faults, SandboxServer, Subscription, WebhookDispatcher, fault_middleware
+from hub.sandbox import (
+    Delivery,
+    Faults,
+    SandboxServer,
+    Subscription,
+    WebhookDispatcher,
+    fault_middleware,
+)
 
 from .sandbox_cost import MAX_QUERY_COST, CostBucket, QueryCost
 from .sandbox_graphql import SCHEMA, Roots
@@ -157,8 +164,10 @@ class ShopifySandbox:
     async def _graphql(self, request: web.Request) -> web.Response:
         if request.headers.get("X-Shopify-Access-Token") != self.access_token:
             return web.json_response(
-                {"errors": "[API] Invalid API key or access token (unrecognized login or "
-                 "wrong password)"},
+                {
+                    "errors": "[API] Invalid API key or access token (unrecognized login or "
+                    "wrong password)"
+                },
                 status=401,
             )
         if request.match_info["version"] != API_VERSION:
@@ -189,7 +198,11 @@ class ShopifySandbox:
             return {"errors": [p.formatted for p in problems]}, 200
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         operation = next(
-            (op for op in operations if not operation_name or op.name and op.name.value == operation_name),
+            (
+                op
+                for op in operations
+                if not operation_name or op.name and op.name.value == operation_name
+            ),
             operations[0],
         )
         fragments = {
@@ -364,9 +377,14 @@ class ShopifySandbox:
     def stock_calls(self) -> int:
         """How many ``inventorySetQuantities`` calls ran (throttled ones not counted)."""
         return sum(
-            1 for call in self.calls if call.kind == "mutation" and call.operation == "SetQuantities"
-            and not call.throttled
+            1
+            for call in self.calls
+            if call.kind == "mutation" and call.operation == "SetQuantities" and not call.throttled
         )
+
+
+def _named(operation: OperationDefinitionNode, name: str) -> bool:
+    return operation.name is not None and operation.name.value == name
 
 
 DEMO_CUSTOMER: dict[str, Any] = {

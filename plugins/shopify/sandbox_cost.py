@@ -119,12 +119,14 @@ class QueryCost:
                 nodes = (value or {}).get("nodes") or (value or {}).get("edges") or []
                 size = len(nodes)
             return CONNECTION_COST + size * inner
-        if self._is_list(field_type):
-            size = _page_size(node, self.variables) or 1
+        if self._is_list(field_type):  # a plain list: one element's cost, times first
+            size = _page_size(node, self.variables)
             items = value if isinstance(value, list) else []
             one = items[0] if items else None
-            count = size if planned else len(items)
-            return count * (1 + self._selection(node.selection_set, named, None if planned else one))
+            each = 1 + self._selection(node.selection_set, named, None if planned else one)
+            if planned:
+                return each * (size or 1)
+            return each * (min(len(items), size) if size else min(len(items), 1))
         if not planned and value is None:
             return 0
         return 1 + self._selection(node.selection_set, named, None if planned else value)

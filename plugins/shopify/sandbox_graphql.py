@@ -84,7 +84,7 @@ def connection(
     first, last = args.get("first"), args.get("last")
     if first is None and last is None:
         raise GraphQLError("you must provide one of first or last", path=info.path.as_list())
-    size = first if first is not None else last
+    size = int(first if first is not None else last)
     if size < 0 or size > MAX_PAGE:
         raise GraphQLError(
             f"The page size of {info.field_name} must be between 0 and {MAX_PAGE}.",
@@ -643,10 +643,12 @@ def idempotency_key(info: GraphQLResolveInfo) -> str:
     """The ``@idempotent(key:)`` of the mutation field; Shopify refuses the call without it."""
     for directive in info.field_nodes[0].directives or ():
         if directive.name.value == "idempotent":
-            for argument in directive.arguments:
-                value = argument.value
+            for argument in directive.arguments or ():
+                value: Any = argument.value
                 if value.kind == "variable":
-                    return str(info.variable_values.get(value.name.value, ""))  # type: ignore[attr-defined]
+                    values: Any = info.variable_values  # a dict in graphql-core 3.2
+                    values = getattr(values, "coerced", values)  # VariableValues in 3.3
+                    return str(values.get(value.name.value, ""))
                 return str(getattr(value, "value", ""))
     raise GraphQLError(
         f"The @idempotent directive is required for the {info.field_name} mutation.",

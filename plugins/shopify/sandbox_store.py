@@ -168,9 +168,7 @@ class ShopStore:
             }
             return number
 
-    def add_product(
-        self, title: str, variants: list[JSON], *, status: str = "ACTIVE"
-    ) -> JSON:
+    def add_product(self, title: str, variants: list[JSON], *, status: str = "ACTIVE") -> JSON:
         """Add a product; each variant: sku, price, stock (None: not tracked), option."""
         with self.lock:
             product_id = self.next_id()
@@ -383,8 +381,9 @@ class ShopStore:
                 refund_lines.append((line, quantity))
                 if restock:
                     self._restock(line, quantity)
-            refund = {
-                "id": self.next_id(),
+            refund_id = self.next_id()
+            refund: JSON = {
+                "id": refund_id,
                 "order_id": order.id,
                 "created_at": self.now().isoformat(),
                 "note": "",
@@ -401,11 +400,9 @@ class ShopStore:
                     }
                     for line, quantity in refund_lines
                 ],
-                "transactions": [
-                    {"kind": "refund", "status": "success", "amount": str(amount)}
-                ],
+                "transactions": [{"kind": "refund", "status": "success", "amount": str(amount)}],
             }
-            refund["admin_graphql_api_id"] = gid("Refund", refund["id"])
+            refund["admin_graphql_api_id"] = gid("Refund", refund_id)
             order.refunds.append(refund)
             fully = all(ln.current == 0 for ln in order.lines)
             order.financial_status = "REFUNDED" if fully else "PARTIALLY_REFUNDED"

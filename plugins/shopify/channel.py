@@ -1,0 +1,332 @@
+"""The Shopify channel adapter: what the hub calls to talk to one shop."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import Field, SecretStr, field_validator
+
+from hub import (
+    Channel,
+    ChannelConfig,
+    ChannelError,
+    Listing,
+    ListingProblem,
+    OrderPage,
+    StockResult,
+    StockUpdate,
+    WebhookEvent,
+    utc,
+)
+from hub.listingcheck import ListingCollector
+
+from . import mapping, webhook
+from .client import ShopifyClient
+from .demo import ShopifyDemoStore
+from .stock import set_quantities
+
+log = logging.getLogger(__name__)
+
+#: Scopes the adapter needs, and what for. A write scope includes its read scope.
+REQUIRED_SCOPES = {
+    "read_products": "to import listings",
+    "write_inventory": "to set quantities",
+    "read_locations": "to find the location stock is kept at",
+    "read_orders": "to pull orders",
+    "write_merchant_managed_fulfillment_orders": "to record shipments",
+}
+OPEN_FULFILLMENT = ("OPEN", "IN_PROGRESS")
+
+
+class ShopifyConfig(ChannelConfig):
+    """A ``[channels.<name>]`` section with ``type = "shopify"``.
+
+    ``webhook_secret`` is the app's client secret (it signs webhooks).
+    """
+
+    shop: str  # acme.myshopify.com (or http://127.0.0.1:8123 for a sandbox)
+    access_token: SecretStr  # the Admin API access token, shpat_...
+    api_version: str = "2026-04"
+    # The location whose available quantity the hub sets: a gid, a numeric id or a name.
+    # Unset: the first active location that fulfils online orders.
+    location: str | None = None
+    timeout: float = Field(default=10.0, gt=0)  # seconds per API call
+    order_page_size: int = Field(default=10, ge=1, le=250)  # orders per page when pulling
+    lines_per_order: int = Field(default=25, ge=1, le=250)  # more are fetched separately
+    variant_page_size: int = Field(default=100, ge=1, le=250)
+    notify_customer: bool = True  # Shopify e-mails the customer the tracking details
+    reason: str = "correction"  # the inventory change reason shown in Shopify's history
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        parts = value.split("-")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError("api_version looks like 2026-04")
+        return value
+
+
+class ShopifyChannel(Channel):
+    """A Shopify shop, spoken to through the GraphQL Admin API with ``ShopifyAPI``.
+
+    After :meth:`fetch_listings` has been iterated to the end, ``listing_problems``
+    holds variants without SKU, SKUs on several variants, untracked items and items not
+    stocked at the location.
+    """
+
+    type_name: ClassVar[str] = "shopify"
+    Config: ClassVar[type[ChannelConfig]] = ShopifyConfig
+    stock_batch_size: ClassVar[int] = 250  # the API's cap on input arrays
+    # Points of query cost (Standard plan: 100 restored per second); the client itself
+    # waits for the points each document costs, the hub's limiter follows rate_status.
+    rate_per_second: ClassVar[float] = 100.0
+    rate_burst: ClassVar[float] = 2000.0
+    sandbox: ClassVar[Any] = ShopifyDemoStore
+
+    config: ShopifyConfig
+
+    def __init__(self, name: str, config: ChannelConfig) -> None:
+        super().__init__(name, config)
+        cfg = self.config
+        self.client = ShopifyClient(
+            cfg.shop,
+            cfg.access_token.get_secret_value(),
+            version=cfg.api_version,
+            timeout=cfg.timeout,
+            channel=name,
+        )
+        self._location: str | None = None
+        self._skus: dict[str, str] = {}  # inventory item id -> SKU
+
+    @property
+    def rate_status(self) -> Mapping[str, float] | None:
+        """The shop's cost bucket (points) as its last answer reported it."""
+        return self.client.rate_status()
+
+    # -- connection and location --------------------------------------------------------
+
+    def check_connection(self) -> list[str]:
+        """Check the token, its scopes and the location; return what a person must fix."""
+        where = f"Shopify channel {self.name!r}"
+        try:
+            data = self.client.execute("AccessScopes").data
+        except ChannelError as error:
+            return [str(error)]
+        granted = {s["handle"] for s in data["currentAppInstallation"]["accessScopes"]}
+        problems = [
+            f"{where}: the access token lacks the {scope} scope ({why}); add it to the app "
+            f"and reinstall it"
+            for scope, why in REQUIRED_SCOPES.items()
+            if scope not in granted and scope.replace("read_", "write_", 1) not in granted
+        ]
+        if "read_locations" in granted or "write_locations" in granted:
+            try:
+                self.location_id()
+            except ChannelError as error:
+                problems.append(str(error))
+        return problems
+
+    def location_id(self) -> str:
+        """The global id of the location quantities are set at (looked up once)."""
+        if self._location is None:
+            wanted = self.config.location
+            found = []
+            after = None
+            while True:
+                page = self.client.execute("Locations", {"first": 50, "after": after}).data
+                found.extend(page["locations"]["nodes"])
+                info = page["locations"]["pageInfo"]
+                if not info["hasNextPage"]:
+                    break
+                after = info["endCursor"]
+            if wanted:
+                match = [
+                    loc
+                    for loc in found
+                    if wanted in (loc["id"], loc["name"], mapping.numeric_id(loc["id"]))
+                ]
+            else:
+                match = [loc for loc in found if loc["isActive"] and loc["fulfillsOnlineOrders"]]
+            if not match:
+                names = ", ".join(f"{loc['name']} ({loc['id']})" for loc in found) or "none"
+                raise ChannelError(
+                    f"Shopify channel {self.name!r}: no location "
+                    f"{'matches ' + repr(wanted) if wanted else 'fulfils online orders'}; "
+                    f"the shop has: {names}; set location in the channel's section"
+                )
+            self._location = str(match[0]["id"])
+        return self._location
+
+    # -- listings ---------------------------------------------------------------------------
+
+    def fetch_listings(self) -> Iterator[Listing]:
+        """Yield each variant with a SKU as its inventory item at the location."""
+        location = self.location_id()
+        collector = ListingCollector("Shopify", self.name, untracked="is not tracked")
+        after = None
+        while True:
+            variables = {
+                "first": self.config.variant_page_size,
+                "after": after,
+                "locationId": location,
+            }
+            page = self.client.execute("ProductVariants", variables).data["productVariants"]
+            for node in page["nodes"]:
+                item = mapping.listing(node, location)
+                if item.sku:
+                    self._skus[item.external_id] = item.sku
+                if item.managed and item.quantity is None:
+                    collector.add(
+                        ListingProblem(
+                            "not_stocked",
+                            f"Shopify channel {self.name!r}: SKU {item.sku!r} "
+                            f"({item.title!r}) is not stocked at location {location}; "
+                            f"stock it there in Shopify so its quantity can be set",
+                            sku=item.sku,
+                            external_ids=(item.external_id,),
+                        )
+                    )
+                    continue
+                yield from collector.accept(item)
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        self.listing_problems = collector.problems()
+        for problem in self.listing_problems:
+            log.warning("%s", problem.message)
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def fetch_orders(
+        self, updated_since: datetime | None, cursor: str | None
+    ) -> Iterator[OrderPage]:
+        """Yield pages of orders updated at or after ``updated_since``, oldest change first."""
+        if cursor:
+            state = json.loads(cursor)
+        else:
+            since = utc(updated_since)
+            state = {"since": since.strftime("%Y-%m-%dT%H:%M:%SZ") if since else None}
+        query = f"updated_at:>='{state['since']}'" if state.get("since") else None
+        after = state.get("after")
+        while True:
+            variables = {
+                "first": self.config.order_page_size,
+                "after": after,
+                "query": query,
+                "lines": self.config.lines_per_order,
+            }
+            page = self.client.execute("Orders", variables).data["orders"]
+            orders = tuple(
+                mapping.order(self.name, node, self._all_lines(node)) for node in page["nodes"]
+            )
+            if not page["pageInfo"]["hasNextPage"]:
+                yield OrderPage(orders, None)
+                return
+            after = page["pageInfo"]["endCursor"]
+            yield OrderPage(orders, json.dumps({"since": state.get("since"), "after": after}))
+
+    def _all_lines(self, node: Mapping[str, Any]) -> list[Any]:
+        connection = node["lineItems"]
+        lines = list(connection["nodes"])
+        info = connection["pageInfo"]
+        while info["hasNextPage"]:
+            variables = {"id": node["id"], "first": 250, "after": info["endCursor"]}
+            more = self.client.execute("OrderLineItems", variables).data["order"]["lineItems"]
+            lines.extend(more["nodes"])
+            info = more["pageInfo"]
+        return lines
+
+    # -- stock ------------------------------------------------------------------------------
+
+    def push_stock(self, updates: Sequence[StockUpdate]) -> list[StockResult]:
+        """Set available quantities, 250 per call, each against the last confirmed value."""
+        default = self.location_id() if any(not u.location_id for u in updates) else ""
+        results: dict[str, StockResult] = {}
+        size = self.stock_batch_size
+        for start in range(0, len(updates), size):
+            results.update(
+                set_quantities(
+                    self.client,
+                    updates[start : start + size],
+                    lambda u: u.location_id or default,
+                    self._read_available,
+                    reason=self.config.reason,
+                )
+            )
+        return [results[u.external_id] for u in updates]
+
+    def _levels(self, item_ids: list[str]) -> list[Mapping[str, Any]]:
+        location = self.location_id()
+        nodes: list[Mapping[str, Any]] = []
+        for start in range(0, len(item_ids), 250):
+            variables = {"ids": item_ids[start : start + 250], "locationId": location}
+            found = self.client.execute("InventoryLevels", variables).data["nodes"]
+            nodes.extend(n for n in found if n)
+        return nodes
+
+    def _read_available(self, updates: list[StockUpdate]) -> dict[str, int | None]:
+        answer: dict[str, int | None] = {}
+        for node in self._levels([u.external_id for u in updates]):
+            level = node.get("inventoryLevel") or {"quantities": []}
+            answer[node["id"]] = next(
+                (q["quantity"] for q in level["quantities"] if q["name"] == "available"), None
+            )
+        return answer
+
+    def _skus_of_items(self, item_ids: list[str]) -> dict[str, str]:
+        unknown = [i for i in item_ids if i not in self._skus]
+        if unknown:
+            for node in self._levels(unknown):
+                if node.get("sku"):
+                    self._skus[node["id"]] = node["sku"]
+        return {i: self._skus[i] for i in item_ids if i in self._skus}
+
+    # -- fulfilment -------------------------------------------------------------------------
+
+    def fulfill(
+        self, order_external_id: str, carrier: str, tracking_number: str, tracking_url: str = ""
+    ) -> None:
+        """Fulfil what is open of the order's fulfillment orders, with tracking details."""
+        where = f"Shopify channel {self.name!r}: order {order_external_id}"
+        order_gid = f"gid://shopify/Order/{mapping.numeric_id(order_external_id)}"
+        order = self.client.execute("FulfillmentOrders", {"id": order_gid}).data.get("order")
+        if order is None:
+            raise ChannelError(f"{where} does not exist in the shop")
+        open_ones = [
+            fo
+            for fo in order["fulfillmentOrders"]["nodes"]
+            if fo["status"] in OPEN_FULFILLMENT
+            and any(a["action"] == "CREATE_FULFILLMENT" for a in fo["supportedActions"])
+        ]
+        if not open_ones:
+            if all(fo["status"] == "CLOSED" for fo in order["fulfillmentOrders"]["nodes"]):
+                return  # shipped already: recording it twice changes nothing
+            statuses = sorted({fo["status"] for fo in order["fulfillmentOrders"]["nodes"]})
+            raise ChannelError(f"{where} has nothing left to fulfil (status {statuses})")
+        tracking: dict[str, str] = {"company": carrier, "number": tracking_number}
+        if tracking_url:
+            tracking["url"] = tracking_url
+        fulfillment = {
+            "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo["id"]} for fo in open_ones],
+            "trackingInfo": tracking,
+            "notifyCustomer": self.config.notify_customer,
+        }
+        reply = self.client.execute("FulfillmentCreate", {"fulfillment": fulfillment}).data
+        errors = (reply.get("fulfillmentCreate") or {}).get("userErrors") or []
+        if errors:
+            text = "; ".join(e["message"] for e in errors)
+            raise ChannelError(f"{where}: Shopify refused the fulfillment: {text}")
+
+    # -- webhooks ---------------------------------------------------------------------------
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """Check ``X-Shopify-Hmac-Sha256`` against the app's client secret (webhook_secret)."""
+        return webhook.verify(self.config.webhook_secret, headers, body)
+
+    def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """Turn a verified orders/*, refunds/create or inventory_levels/update delivery."""
+        return webhook.parse(self.name, headers, body, self._skus_of_items)

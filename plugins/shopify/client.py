@@ -1,0 +1,242 @@
+"""Talk to the GraphQL Admin API through the ``ShopifyAPI`` library, within the cost budget.
+
+The library keeps its session (site, token) in class attributes shared by the whole
+process. :func:`_endpoint` activates our session under a lock, takes the endpoint and
+headers the library builds for it into a :class:`shopify.GraphQL` object of our own,
+and clears the session again, so two channels (two shops) never see each other's
+token. The request itself runs outside the lock with a time-out (the library's
+``execute`` has none, and prints error bodies to stdout).
+
+Every answer carries ``extensions.cost``; the client remembers the throttle status and
+what each document cost last time, and waits before a call until the bucket holds
+that much again. A ``THROTTLED`` answer (HTTP 200) is retried after the restore time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+import shopify
+
+from hub import ChannelError, RateLimited
+
+log = logging.getLogger(__name__)
+_SESSION_LOCK = threading.Lock()
+THROTTLE_RETRIES = 5
+
+
+def document(name: str) -> str:
+    """The text of ``graphql/<name>.graphql`` shipped with the plugin."""
+    return resources.files(__package__).joinpath("graphql", f"{name}.graphql").read_text()
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The ``data`` of an answer and what it cost."""
+
+    data: dict[str, Any]
+    requested_cost: float = 0.0
+    actual_cost: float = 0.0
+
+
+class _Endpoint(shopify.GraphQL):
+    """The library's GraphQL endpoint, frozen for one shop, posting with a time-out."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.headers: dict[str, str] = dict(self.headers)  # a copy: the session is cleared
+        self.timeout = timeout
+
+    def post(self, query: str, variables: Mapping[str, Any]) -> tuple[int, Any, bytes]:
+        default_headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        headers = self.merge_headers(default_headers, self.headers)
+        data = json.dumps({"query": query, "variables": dict(variables)}).encode()
+        request = urllib.request.Request(self.endpoint, data, headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers, error.read()
+
+
+def _endpoint(shop: str, version: str, token: str, timeout: float) -> _Endpoint:
+    """Build the endpoint for ``shop`` with the library's own session handling."""
+    parts = urlsplit(shop if "://" in shop else f"https://{shop}")
+    with _SESSION_LOCK:
+        session = shopify.Session(parts.hostname or shop, version, token)
+        if parts.port or parts.scheme == "http":  # a local sandbox: the library drops ports
+            session.url = parts.netloc
+            session.protocol = parts.scheme  # instance attributes: the class stays https
+        shopify.ShopifyResource.activate_session(session)
+        try:
+            return _Endpoint(timeout)
+        finally:
+            shopify.ShopifyResource.clear_session()
+
+
+class ShopifyClient:
+    """GraphQL calls to one shop, paced by the shop's cost bucket."""
+
+    def __init__(
+        self,
+        shop: str,
+        token: str,
+        *,
+        version: str = "2026-04",
+        timeout: float = 10.0,
+        channel: str = "shopify",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.shop = shop
+        self.channel = channel
+        self._endpoint = _endpoint(shop, version, token, timeout)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._status: dict[str, float] = {}
+        self._status_at = 0.0
+        self._costs: dict[str, float] = {}
+        self.calls = 0
+
+    @property
+    def url(self) -> str:
+        return str(self._endpoint.endpoint)
+
+    # -- the cost bucket ----------------------------------------------------------------------
+
+    def rate_status(self) -> dict[str, float] | None:
+        """The bucket as the shop last reported it, restored to now (points)."""
+        with self._lock:
+            if not self._status:
+                return None
+            elapsed = time.monotonic() - self._status_at
+            available = min(
+                self._status["capacity"],
+                self._status["available"] + elapsed * self._status["restore_rate"],
+            )
+            return {**self._status, "available": available}
+
+    def _observe(self, cost: Mapping[str, Any] | None) -> None:
+        throttle = (cost or {}).get("throttleStatus")
+        if not throttle:
+            return
+        with self._lock:
+            self._status = {
+                "available": float(throttle["currentlyAvailable"]),
+                "capacity": float(throttle["maximumAvailable"]),
+                "restore_rate": float(throttle["restoreRate"]),
+            }
+            self._status_at = time.monotonic()
+
+    def _wait_for(self, points: float) -> None:
+        status = self.rate_status()
+        if status and points > status["available"] and status["restore_rate"] > 0:
+            wait = (min(points, status["capacity"]) - status["available"]) / status["restore_rate"]
+            log.debug("shopify %s: waiting %.2fs for %.0f points", self.channel, wait, points)
+            self._sleep(wait)
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def execute(self, name: str, variables: Mapping[str, Any] | None = None) -> Reply:
+        """Run the document ``graphql/<name>.graphql``; raise ChannelError on failure."""
+        query = document(name)
+        for attempt in range(THROTTLE_RETRIES + 1):
+            self._wait_for(self._costs.get(name, 1.0))
+            body = self._post(name, query, variables or {})
+            cost = body.get("extensions", {}).get("cost") if isinstance(body, dict) else None
+            self._observe(cost)
+            errors = body.get("errors") or []
+            if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+                requested = float((cost or {}).get("requestedQueryCost") or 1.0)
+                self._costs[name] = requested
+                status = self.rate_status() or {}
+                rate = status.get("restore_rate") or 50.0
+                wait = max(0.0, requested - status.get("available", 0.0)) / rate
+                if attempt == THROTTLE_RETRIES:
+                    raise RateLimited(
+                        f"Shopify channel {self.channel!r}: {name} throttled "
+                        f"{attempt + 1} times; the shop's cost bucket stays empty",
+                        retry_after=wait,
+                    )
+                log.info("shopify %s: %s throttled, retrying in %.2fs", self.channel, name, wait)
+                self._sleep(wait)
+                continue
+            if cost:
+                self._costs[name] = float(cost.get("requestedQueryCost") or 1.0)
+            if errors:
+                raise self._graphql_error(name, errors)
+            return Reply(
+                body.get("data") or {},
+                float((cost or {}).get("requestedQueryCost") or 0),
+                float((cost or {}).get("actualQueryCost") or 0),
+            )
+        raise AssertionError("unreachable")
+
+    def _post(self, name: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        where = f"Shopify channel {self.channel!r}: {name}"
+        self.calls += 1
+        try:
+            status, headers, raw = self._endpoint.post(query, variables)
+        except TimeoutError as error:
+            raise ChannelError(f"{where} timed out", retryable=True) from error
+        except (urllib.error.URLError, ConnectionError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            raise ChannelError(
+                f"{where}: cannot reach {self.shop} ({reason})", retryable=True
+            ) from error
+        if status == 429:
+            retry = _seconds(headers.get("Retry-After"))
+            raise RateLimited(f"{where}: HTTP 429 Too Many Requests", retry_after=retry)
+        if status >= 500:
+            raise ChannelError(
+                f"{where}: HTTP {status} from Shopify", retryable=True, status=status
+            )
+        if status == 401:
+            raise ChannelError(
+                f"{where}: the access token was refused (HTTP 401); check access_token",
+                status=status,
+            )
+        if status == 402:
+            raise ChannelError(
+                f"{where}: the shop is frozen (HTTP 402 Payment Required)", status=status
+            )
+        if status == 404:
+            raise ChannelError(
+                f"{where}: HTTP 404; check shop and api_version ({self.url})", status=status
+            )
+        try:
+            body = json.loads(raw)
+        except ValueError as error:
+            raise ChannelError(
+                f"{where}: the answer is not valid JSON (HTTP {status}, {len(raw)} bytes)",
+                retryable=True,
+                status=status,
+            ) from error
+        if status >= 400 or not isinstance(body, dict):
+            detail = body.get("errors") if isinstance(body, dict) else body
+            raise ChannelError(f"{where}: HTTP {status}: {detail}", status=status)
+        return body
+
+    def _graphql_error(self, name: str, errors: list[Mapping[str, Any]]) -> ChannelError:
+        codes = {(e.get("extensions") or {}).get("code") for e in errors}
+        text = "; ".join(str(e.get("message")) for e in errors)
+        retryable = bool(codes & {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"})
+        return ChannelError(
+            f"Shopify channel {self.channel!r}: {name} failed: {text}", retryable=retryable
+        )
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
