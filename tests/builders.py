@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from hub import Address, Customer, Order, OrderLine, OrderStatus, PaymentStatus
+from aiohttp import web
+
+from hub import (
+    Address,
+    Channel,
+    Customer,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+    WebhookEvent,
+)
 from hub.core.config import parse_settings
 from hub.core.runtime import Hub
 
@@ -65,3 +78,25 @@ def make_hub(
     hub = Hub.open(settings=settings, plugins=plugins, entry_points=entry_points)
     hub.upgrade()
     return hub
+
+
+@dataclass
+class Receiver:
+    """The hub's side of webhooks for plugin tests: deliveries accepted (as events) and
+    refused, verified and parsed by ``channel`` as the hub's webhook endpoint does."""
+
+    channel: Channel | None = None
+    events: list[WebhookEvent] = field(default_factory=list)
+    refused: int = 0
+    url: str = ""
+    arrived: threading.Event = field(default_factory=threading.Event)  # set on each event
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        assert self.channel is not None
+        if not self.channel.verify_webhook(request.headers, body):
+            self.refused += 1
+            return web.json_response({"error": "bad signature"}, status=401)
+        self.events.append(self.channel.parse_webhook(request.headers, body))
+        self.arrived.set()
+        return web.json_response({"ok": True})

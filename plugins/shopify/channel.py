@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from hub import (
     Channel,
@@ -40,6 +40,17 @@ REQUIRED_SCOPES = {
     "write_merchant_managed_fulfillment_orders": "to record shipments",
 }
 OPEN_FULFILLMENT = ("OPEN", "IN_PROGRESS")
+MAX_QUERY_COST = 1000  # Shopify refuses a single query priced above this
+
+
+def orders_cost(orders: int, lines: int) -> int:
+    """The requested cost of ``Orders.graphql`` for a page size and lines per order."""
+    return 2 + orders * (9 + 3 * lines)
+
+
+def variants_cost(variants: int) -> int:
+    """The requested cost of ``ProductVariants.graphql`` for a page size."""
+    return 2 + 5 * variants
 
 
 class ShopifyConfig(ChannelConfig):
@@ -60,6 +71,23 @@ class ShopifyConfig(ChannelConfig):
     variant_page_size: int = Field(default=100, ge=1, le=250)
     notify_customer: bool = True  # Shopify e-mails the customer the tracking details
     reason: str = "correction"  # the inventory change reason shown in Shopify's history
+
+    @model_validator(mode="after")
+    def _pages_within_the_cost_cap(self) -> ShopifyConfig:
+        cost = orders_cost(self.order_page_size, self.lines_per_order)
+        if cost > MAX_QUERY_COST:
+            raise ValueError(
+                f"order_page_size {self.order_page_size} with lines_per_order "
+                f"{self.lines_per_order} makes a page of orders cost {cost} points, over "
+                f"Shopify's {MAX_QUERY_COST} per query; lower one of them"
+            )
+        cost = variants_cost(self.variant_page_size)
+        if cost > MAX_QUERY_COST:
+            raise ValueError(
+                f"variant_page_size {self.variant_page_size} makes a page of variants cost "
+                f"{cost} points, over Shopify's {MAX_QUERY_COST} per query; use at most 199"
+            )
+        return self
 
     @field_validator("api_version")
     @classmethod

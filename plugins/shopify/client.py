@@ -140,7 +140,8 @@ class ShopifyClient:
     def _wait_for(self, points: float) -> None:
         status = self.rate_status()
         if status and points > status["available"] and status["restore_rate"] > 0:
-            wait = (min(points, status["capacity"]) - status["available"]) / status["restore_rate"]
+            deficit = min(points, status["capacity"]) - status["available"]
+            wait = _margin(deficit / status["restore_rate"])
             log.debug("shopify %s: waiting %.2fs for %.0f points", self.channel, wait, points)
             self._sleep(wait)
 
@@ -160,7 +161,7 @@ class ShopifyClient:
                 self._costs[name] = requested
                 status = self.rate_status() or {}
                 rate = status.get("restore_rate") or 50.0
-                wait = max(0.0, requested - status.get("available", 0.0)) / rate
+                wait = _margin(max(0.0, requested - status.get("available", 0.0)) / rate)
                 if attempt == THROTTLE_RETRIES:
                     raise RateLimited(
                         f"Shopify channel {self.channel!r}: {name} throttled "
@@ -233,6 +234,11 @@ class ShopifyClient:
         return ChannelError(
             f"Shopify channel {self.channel!r}: {name} failed: {text}", retryable=retryable
         )
+
+
+def _margin(seconds: float) -> float:
+    """A wait with room for clock skew between us and the shop's bucket."""
+    return seconds * 1.05 + 0.01
 
 
 def _seconds(value: str | None) -> float | None:

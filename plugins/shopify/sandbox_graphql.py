@@ -84,7 +84,8 @@ def connection(
     first, last = args.get("first"), args.get("last")
     if first is None and last is None:
         raise GraphQLError("you must provide one of first or last", path=info.path.as_list())
-    size = int(first if first is not None else last)
+    size = first if first is not None else last
+    assert size is not None
     if size < 0 or size > MAX_PAGE:
         raise GraphQLError(
             f"The page size of {info.field_name} must be between 0 and {MAX_PAGE}.",

@@ -4,37 +4,14 @@ verifies deliveries with the channel, as the hub's webhook endpoint does."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
+from builders import Receiver
 
-from hub import WebhookEvent
 from hub.sandbox import SandboxServer
 from hub_plugins.woocommerce import WooCommerceChannel, WooCommerceConfig, WooSandbox
-
-
-@dataclass
-class Receiver:
-    """The hub's side of webhooks: deliveries accepted (as events) and refused."""
-
-    channel: WooCommerceChannel | None = None
-    events: list[WebhookEvent] = field(default_factory=list)
-    refused: int = 0
-    url: str = ""
-    arrived: threading.Event = field(default_factory=threading.Event)  # set on each event
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        assert self.channel is not None
-        if not self.channel.verify_webhook(request.headers, body):
-            self.refused += 1
-            return web.json_response({"error": "bad signature"}, status=401)
-        self.events.append(self.channel.parse_webhook(request.headers, body))
-        self.arrived.set()
-        return web.json_response({"ok": True})
 
 
 @pytest.fixture
