@@ -84,6 +84,7 @@ def test_plugins_lists_builtins_with_their_origin(workdir):
     listed = hub("plugins", cwd=workdir)
     assert "checks" in listed.stdout and "hub_plugins.checks" in listed.stdout
     assert "channel:manual" in listed.stdout
+    assert "channel:shopify" in listed.stdout and "channel:woocommerce" in listed.stdout
 
 
 def test_an_outdated_database_is_refused_with_the_fix(tmp_path):

@@ -13,7 +13,7 @@ WITH_SANDBOX = sorted(
 
 
 def test_there_is_at_least_one_channel_with_a_sandbox():
-    assert "woocommerce" in WITH_SANDBOX
+    assert {"shopify", "woocommerce"} <= set(WITH_SANDBOX)
 
 
 @pytest.mark.parametrize("type_name", WITH_SANDBOX)
