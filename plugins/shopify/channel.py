@@ -287,8 +287,8 @@ class ShopifyChannel(Channel):
             )
         return [results[u.external_id] for u in updates]
 
-    def _levels(self, item_ids: list[str]) -> list[Mapping[str, Any]]:
-        location = self.location_id()
+    def _levels(self, item_ids: list[str], location: str = "") -> list[Mapping[str, Any]]:
+        location = location or self.location_id()
         nodes: list[Mapping[str, Any]] = []
         for start in range(0, len(item_ids), 250):
             variables = {"ids": item_ids[start : start + 250], "locationId": location}
@@ -298,11 +298,16 @@ class ShopifyChannel(Channel):
 
     def _read_available(self, updates: list[StockUpdate]) -> dict[str, int | None]:
         answer: dict[str, int | None] = {}
-        for node in self._levels([u.external_id for u in updates]):
-            level = node.get("inventoryLevel") or {"quantities": []}
-            answer[node["id"]] = next(
-                (q["quantity"] for q in level["quantities"] if q["name"] == "available"), None
-            )
+        by_location: dict[str, list[str]] = {}
+        for u in updates:
+            by_location.setdefault(u.location_id, []).append(u.external_id)
+        for location, item_ids in by_location.items():
+            for node in self._levels(item_ids, location):
+                level = node.get("inventoryLevel") or {"quantities": []}
+                answer[node["id"]] = next(
+                    (q["quantity"] for q in level["quantities"] if q["name"] == "available"),
+                    None,
+                )
         return answer
 
     def _skus_of_items(self, item_ids: list[str]) -> dict[str, str]:

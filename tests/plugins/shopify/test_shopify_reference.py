@@ -455,17 +455,27 @@ def test_inventory_levels_stays_under_the_cap_even_priced_per_id():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ShopifyConfig lets order_page_size, lines_per_order and variant_page_size go up "
-    "to 250 each, but Orders and ProductVariants then cost over 1,000 points and Shopify "
-    "refuses them with MAX_COST_EXCEEDED; the config should bound them together",
-)
-def test_the_largest_configurable_pages_are_under_the_cap():
+@pytest.mark.parametrize(("orders", "lines"), [(1, 1), (1, 250), (10, 25), (30, 7), (2, 160)])
+def test_the_configs_cost_formulas_are_the_documents_costs(orders, lines):
+    from hub_plugins.shopify.channel import orders_cost, variants_cost
+
+    order_vars = {"first": orders, "lines": lines, "after": None, "query": None}
+    assert orders_cost(orders, lines) == requested_cost(SCHEMA, "Orders", order_vars)
+    variant_vars = {"first": orders, "locationId": "x"}
+    assert variants_cost(orders) == requested_cost(SCHEMA, "ProductVariants", variant_vars)
+
+
+def test_the_largest_accepted_pages_are_under_the_cap_and_larger_ones_refused():
+    base = {"type": "shopify", "shop": "acme.myshopify.com", "access_token": "shpat_1"}
+    ShopifyConfig(**base, order_page_size=11, lines_per_order=25, variant_page_size=199)
+    for too_big in (
+        {"order_page_size": 12, "lines_per_order": 25},
+        {"order_page_size": 1, "lines_per_order": 250, "variant_page_size": 200},
+    ):
+        with pytest.raises(ValueError, match="over Shopify's 1000 per query"):
+            ShopifyConfig(**base, **too_big)
     orders = requested_cost(
-        SCHEMA,
-        "Orders",
-        {"first": 250, "lines": 250, "after": None, "query": None},
+        SCHEMA, "Orders", {"first": 11, "lines": 25, "after": None, "query": None}
     )
-    variants = requested_cost(SCHEMA, "ProductVariants", {"first": 250, "locationId": "x"})
-    assert orders < MAX_QUERY_COST and variants < MAX_QUERY_COST, (orders, variants)
+    variants = requested_cost(SCHEMA, "ProductVariants", {"first": 199, "locationId": "x"})
+    assert orders <= MAX_QUERY_COST and variants <= MAX_QUERY_COST, (orders, variants)
