@@ -395,10 +395,10 @@ class Roots:
         def orders(info: GraphQLResolveInfo, **args: Any) -> JSON:
             keep = order_filter(args.get("query"))
             sort = args.get("sortKey") or "ID"
-            key = {
-                "UPDATED_AT": lambda o: [iso(o.updated_at), o.id],
-                "CREATED_AT": lambda o: [iso(o.created_at), o.id],
-                "PROCESSED_AT": lambda o: [iso(o.created_at), o.id],
+            key = {  # epoch seconds: cheap to compare, and JSON for the cursors
+                "UPDATED_AT": lambda o: [o.updated_at.timestamp(), o.id],
+                "CREATED_AT": lambda o: [o.created_at.timestamp(), o.id],
+                "PROCESSED_AT": lambda o: [o.created_at.timestamp(), o.id],
                 "ORDER_NUMBER": lambda o: [o.number, o.id],
             }.get(sort, lambda o: [o.id])
             chosen = sorted((o for o in store.orders.values() if keep(o)), key=key)
