@@ -62,6 +62,9 @@ class WebhookEvent:
     ``topic`` is the channel's own name for the event ("orders/updated",
     "order.created"); ``order`` is set for order events; ``skus`` for stock or
     product events; ``delivery_id`` lets the core drop exact redeliveries.
+    ``quantities`` is what the channel now holds per SKU, when a stock event says it
+    (a sale, a cancellation's restock, an edit in the store's admin): the core takes it
+    as the channel's confirmed figure, so its next push corrects exactly what moved.
     """
 
     topic: str
@@ -70,6 +73,7 @@ class WebhookEvent:
     cancelled_order_id: str = ""  # an order deleted on the channel
     skus: tuple[str, ...] = ()
     payload: Mapping[str, Any] = field(default_factory=dict)
+    quantities: Mapping[str, int] = field(default_factory=dict)
 
 
 class Channel:

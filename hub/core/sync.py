@@ -410,8 +410,11 @@ class Sync:
             self.hub.ingest(channel, [event.order], actor=f"webhook:{channel}")
         if event.cancelled_order_id:
             self.hub.cancel(channel, event.cancelled_order_id, actor=f"webhook:{channel}")
-        if event.skus:  # the channel's own quantity moved: compare and correct
-            self.hub.write(lambda c: _mark_skus(c, channel, event.skus))
+        if event.quantities:  # what the channel holds now is what it last confirmed
+            self.hub.write(lambda c: _confirm(c, channel, event.quantities))
+        if event.skus or event.quantities:  # the channel's own quantity moved: correct it
+            skus = {*event.skus, *event.quantities}
+            self.hub.write(lambda c: _mark_skus(c, channel, sorted(skus)))
 
     # -- reconciliation -----------------------------------------------------------------------
 
@@ -483,6 +486,30 @@ def _mark_skus(conn: Connection, channel: str, skus: Any) -> None:
         )
     ]
     mark_channel(conn, channel, ids)
+
+
+def _confirm(conn: Connection, channel: str, quantities: Mapping[str, int]) -> None:
+    """Record quantities a channel reported by itself as the ones it confirmed."""
+    products: dict[str, int] = dict(
+        conn.execute(  # type: ignore[arg-type]
+            sa.select(product_t.c.sku, product_t.c.id).where(
+                in_list(conn, product_t.c.sku, list(quantities))
+            )
+        ).all()
+    )
+    rows = [
+        {"p": products[sku], "q": int(quantity), "at": now()}
+        for sku, quantity in quantities.items()
+        if sku in products
+    ]
+    if rows:
+        lc = listing_t.c
+        conn.execute(
+            listing_t.update()
+            .where(lc.channel == channel, lc.product_id == sa.bindparam("p"))
+            .values(confirmed_quantity=sa.bindparam("q"), confirmed_at=sa.bindparam("at")),
+            rows,
+        )
 
 
 def _parse_time(value: Any) -> datetime | None:

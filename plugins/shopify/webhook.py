@@ -97,5 +97,7 @@ def parse(
             raise WebhookRejected("Shopify webhook inventory_levels/update names no item")
         item_gid = f"gid://shopify/InventoryItem/{item}"
         skus = tuple(sku for sku in skus_of_items([item_gid]).values() if sku)
-        return WebhookEvent(topic, delivery_id, skus=skus, payload=payload)
+        available = payload.get("available")
+        quantities = {sku: int(available) for sku in skus} if available is not None else {}
+        return WebhookEvent(topic, delivery_id, skus=skus, payload=payload, quantities=quantities)
     return WebhookEvent(topic or "unknown", delivery_id, payload=payload)

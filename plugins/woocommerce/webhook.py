@@ -73,5 +73,8 @@ def parse(channel: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent
         )
     if resource == "product":
         skus = (str(payload["sku"]),) if payload.get("sku") else ()
-        return WebhookEvent(topic, delivery_id, skus=skus, payload=payload)
+        held = payload.get("stock_quantity")
+        managed = payload.get("manage_stock") is True and isinstance(held, int)
+        quantities = {skus[0]: held} if skus and managed else {}
+        return WebhookEvent(topic, delivery_id, skus=skus, payload=payload, quantities=quantities)
     return WebhookEvent(topic or "unknown", delivery_id, payload=payload)

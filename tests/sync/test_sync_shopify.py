@@ -150,3 +150,34 @@ def test_reconciliation_reads_shopify_and_corrects_drift(pair: Pair):
 
     assert drift == [("TEE", 40, 4)]
     assert pair.shop.stock("TEE") == 4
+
+
+def test_an_admin_edit_on_shopify_is_corrected_in_one_call_by_its_webhook(pair: Pair):
+    pair.import_listings()
+    pair.shop.set_stock("MUG", 2)  # inventory_levels/update says Shopify now holds 2
+
+    pair.shop.deliver_webhooks()
+    pair.work()
+
+    assert pair.shop.stock("MUG") == 10
+    (call,) = [c for c in pair.shop.calls if c.operation == "SetQuantities"]
+    (row,) = call.variables["input"]["quantities"]
+    assert (row["quantity"], row["changeFromQuantity"]) == (10, 2)
+
+
+def test_a_held_oversell_cancelled_on_shopify_leaves_no_drift(pair: Pair):
+    pair.import_listings()
+    pair.woo.sell("TEE", 4)  # the hub's last four units go to Woo...
+    order = pair.shop.sell("TEE", 1)  # ...while Shopify, not yet told, sells one more
+    pair.woo.deliver_webhooks()
+    pair.shop.deliver_webhooks()
+    pair.work()
+    held = pair.hub.read(lambda c: list_orders(c, channel="shop"))
+    assert [o.status for o in held] == ["on_hold"]
+
+    pair.shop.cancel_order(order.id)  # Shopify puts its unit back: it holds 1 again
+    pair.shop.deliver_webhooks()
+    pair.work()
+
+    assert pair.shop.stock("TEE") == 0 and pair.woo.stock("TEE") == 0
+    assert pair.sync.push_stock("shop").sent == 0
