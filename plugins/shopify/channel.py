@@ -25,7 +25,8 @@ from hub import (
 from hub.listingcheck import ListingCollector
 
 from . import mapping, webhook
-from .client import ShopifyClient
+from .auth import TokenSource
+from .client import ShopifyClient, base_url
 from .demo import ShopifyDemoStore
 from .stock import set_quantities
 
@@ -60,7 +61,11 @@ class ShopifyConfig(ChannelConfig):
     """
 
     shop: str  # acme.myshopify.com (or http://127.0.0.1:8123 for a sandbox)
-    access_token: SecretStr  # the Admin API access token, shpat_...
+    # Either a lasting Admin API access token (shpat_...), or the client id and secret of a
+    # Dev Dashboard app installed on the shop: the hub then fetches and renews tokens.
+    access_token: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
     api_version: str = "2026-04"
     # The location whose available quantity the hub sets: a gid, a numeric id or a name.
     # Unset: the first active location that fulfils online orders.
@@ -71,6 +76,20 @@ class ShopifyConfig(ChannelConfig):
     variant_page_size: int = Field(default=100, ge=1, le=250)
     notify_customer: bool = True  # Shopify e-mails the customer the tracking details
     reason: str = "correction"  # the inventory change reason shown in Shopify's history
+
+    @model_validator(mode="after")
+    def _credentials(self) -> ShopifyConfig:
+        if self.access_token is None and not (self.client_id and self.client_secret):
+            raise ValueError(
+                "give access_token, or client_id and client_secret of the app (Dev Dashboard)"
+            )
+        return self
+
+    def signing_secret(self) -> str | None:
+        """The secret webhooks are signed with: webhook_secret, else the client secret."""
+        if self.webhook_secret:
+            return self.webhook_secret
+        return self.client_secret.get_secret_value() if self.client_secret else None
 
     @model_validator(mode="after")
     def _pages_within_the_cost_cap(self) -> ShopifyConfig:
@@ -120,9 +139,17 @@ class ShopifyChannel(Channel):
     def __init__(self, name: str, config: ChannelConfig) -> None:
         super().__init__(name, config)
         cfg = self.config
+        tokens = TokenSource(
+            base_url(cfg.shop),
+            token=cfg.access_token.get_secret_value() if cfg.access_token else None,
+            client_id=cfg.client_id,
+            client_secret=cfg.client_secret.get_secret_value() if cfg.client_secret else None,
+            timeout=cfg.timeout,
+            channel=name,
+        )
         self.client = ShopifyClient(
             cfg.shop,
-            cfg.access_token.get_secret_value(),
+            tokens,
             version=cfg.api_version,
             timeout=cfg.timeout,
             channel=name,
@@ -357,8 +384,8 @@ class ShopifyChannel(Channel):
     # -- webhooks ---------------------------------------------------------------------------
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        """Check ``X-Shopify-Hmac-Sha256`` against the app's client secret (webhook_secret)."""
-        return webhook.verify(self.config.webhook_secret, headers, body)
+        """Check ``X-Shopify-Hmac-Sha256`` with webhook_secret, else the client secret."""
+        return webhook.verify(self.config.signing_secret(), headers, body)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Turn a verified orders/*, refunds/create or inventory_levels/update delivery."""

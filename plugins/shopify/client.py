@@ -30,6 +30,8 @@ import shopify
 
 from hub import ChannelError, RateLimited
 
+from .auth import TokenSource
+
 log = logging.getLogger(__name__)
 _SESSION_LOCK = threading.Lock()
 THROTTLE_RETRIES = 5
@@ -69,6 +71,12 @@ class _Endpoint(shopify.GraphQL):
             return error.code, error.headers, error.read()
 
 
+def base_url(shop: str) -> str:
+    """``https://acme.myshopify.com`` for ``acme.myshopify.com`` (a URL stays as it is)."""
+    parts = urlsplit(shop if "://" in shop else f"https://{shop}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def _endpoint(shop: str, version: str, token: str, timeout: float) -> _Endpoint:
     """Build the endpoint for ``shop`` with the library's own session handling."""
     parts = urlsplit(shop if "://" in shop else f"https://{shop}")
@@ -90,7 +98,7 @@ class ShopifyClient:
     def __init__(
         self,
         shop: str,
-        token: str,
+        tokens: TokenSource,
         *,
         version: str = "2026-04",
         timeout: float = 10.0,
@@ -99,7 +107,10 @@ class ShopifyClient:
     ) -> None:
         self.shop = shop
         self.channel = channel
-        self._endpoint = _endpoint(shop, version, token, timeout)
+        self.tokens = tokens
+        self._version = version
+        self._timeout = timeout
+        self._endpoints: dict[str, _Endpoint] = {}  # by token: one while it stays valid
         self._sleep = sleep
         self._lock = threading.Lock()
         self._status: dict[str, float] = {}
@@ -107,9 +118,15 @@ class ShopifyClient:
         self._costs: dict[str, float] = {}
         self.calls = 0
 
+    def _endpoint_for(self, token: str) -> _Endpoint:
+        with self._lock:
+            if token not in self._endpoints:
+                self._endpoints = {token: _endpoint(self.shop, self._version, token, self._timeout)}
+            return self._endpoints[token]
+
     @property
     def url(self) -> str:
-        return str(self._endpoint.endpoint)
+        return str(self._endpoint_for(self.tokens.current()).endpoint)
 
     # -- the cost bucket ----------------------------------------------------------------------
 
@@ -185,8 +202,13 @@ class ShopifyClient:
     def _post(self, name: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         where = f"Shopify channel {self.channel!r}: {name}"
         self.calls += 1
+        token = self.tokens.current()
         try:
-            status, headers, raw = self._endpoint.post(query, variables)
+            status, headers, raw = self._endpoint_for(token).post(query, variables)
+            if status == 401 and self.tokens.refused(token):  # expired early: renewed
+                status, headers, raw = self._endpoint_for(self.tokens.current()).post(
+                    query, variables
+                )
         except TimeoutError as error:
             raise ChannelError(f"{where} timed out", retryable=True) from error
         except (urllib.error.URLError, ConnectionError, OSError) as error:
@@ -202,8 +224,9 @@ class ShopifyClient:
                 f"{where}: HTTP {status} from Shopify", retryable=True, status=status
             )
         if status == 401:
+            what = "client_id and client_secret" if self.tokens.renewable else "access_token"
             raise ChannelError(
-                f"{where}: the access token was refused (HTTP 401); check access_token",
+                f"{where}: the access token was refused (HTTP 401); check {what}",
                 status=status,
             )
         if status == 402:

@@ -20,6 +20,7 @@ package at run time.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +104,8 @@ class ShopifySandbox:
         *,
         access_token: str = "shpat_sandbox_0123456789",
         api_secret: str = "shpss_sandbox_0123456789",
+        client_id: str = "sandbox0client0id0123456789abcdef",
+        token_lifetime: float = 86399.0,
         scopes: Sequence[str] = ALL_SCOPES,
         currency: str = "USD",
         domain: str = "hub-sandbox.myshopify.com",
@@ -111,7 +114,10 @@ class ShopifySandbox:
         auto_deliver: bool = False,
     ) -> None:
         self.access_token = access_token
-        self.api_secret = api_secret
+        self.api_secret = api_secret  # the app's client secret: signs webhooks, gets tokens
+        self.client_id = client_id
+        self.token_lifetime = token_lifetime
+        self.issued: dict[str, float] = {}  # tokens from client credentials -> expiry
         self.scopes = list(scopes)
         self.faults = ShopifyFaults(retry_after=1.0, timeout_seconds=10.0)
         self.store = ShopStore(currency=currency, domain=domain)
@@ -131,6 +137,7 @@ class ShopifySandbox:
         """The aiohttp application: the GraphQL endpoint behind the fault knobs."""
         app = web.Application(middlewares=[fault_middleware(self.faults, _rate_limited)])
         app.router.add_post("/admin/api/{version}/graphql.json", self._graphql)
+        app.router.add_post("/admin/oauth/access_token", self._token)
         app.router.add_get("/_sandbox/state", self._state)
         return app
 
@@ -149,6 +156,51 @@ class ShopifySandbox:
             **extra,
         }
 
+    def credentials_config_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        """A section that connects with the app's client id and secret instead of a token."""
+        settings = self.config_for(url)
+        del settings["access_token"], settings["webhook_secret"]
+        return {**settings, "client_id": self.client_id, "client_secret": self.api_secret, **extra}
+
+    def expire_tokens(self) -> None:
+        """Let every token fetched with client credentials run out now."""
+        self.issued = dict.fromkeys(self.issued, 0.0)
+
+    def _valid(self, token: str | None) -> bool:
+        if token == self.access_token:
+            return True
+        return token is not None and self.issued.get(token, 0.0) > time.monotonic()
+
+    async def _token(self, request: web.Request) -> web.Response:
+        form = dict(await request.post())
+        if form.get("grant_type") != "client_credentials":
+            return web.json_response(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "grant_type must be client_credentials",
+                },
+                status=400,
+            )
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.api_secret:
+            return web.json_response(
+                {
+                    "error": "invalid_client",
+                    "error_description": "Client authentication "
+                    "failed due to unknown client, no client authentication included, or "
+                    "unsupported authentication method.",
+                },
+                status=401,
+            )
+        token = "shpat_" + uuid.uuid4().hex
+        self.issued[token] = time.monotonic() + self.token_lifetime
+        return web.json_response(
+            {
+                "access_token": token,
+                "scope": ",".join(self.scopes),
+                "expires_in": int(self.token_lifetime),
+            }
+        )
+
     async def _state(self, request: web.Request) -> web.Response:
         with self.store.lock:
             state = {
@@ -162,7 +214,7 @@ class ShopifySandbox:
         return web.json_response(state)
 
     async def _graphql(self, request: web.Request) -> web.Response:
-        if request.headers.get("X-Shopify-Access-Token") != self.access_token:
+        if not self._valid(request.headers.get("X-Shopify-Access-Token")):
             return web.json_response(
                 {
                     "errors": "[API] Invalid API key or access token (unrecognized login or "
