@@ -25,6 +25,7 @@ from hub.orders import (
     OrderLine,
     OrderStatus,
     PaymentStatus,
+    money,
     utc,
 )
 from hub.shipping import Carrier, Notifier, PluginConfig, Shipment
@@ -63,5 +64,6 @@ __all__ = [
     "WebhookEvent",
     "WebhookRejected",
     "hookimpl",
+    "money",
     "utc",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 
 def utc(value: datetime | str | None) -> datetime | None:
@@ -24,6 +25,20 @@ def utc(value: datetime | str | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def money(value: Any) -> Decimal:
+    """An amount as a channel sends it ("12.30", or a JSON number) → exact Decimal.
+
+    Floats go through their shortest round-tripping text (12.3, not 12.300000000000001);
+    empty and None are zero; anything else that is not a number raises ValueError.
+    """
+    if value is None or value == "":
+        return Decimal("0")
+    try:
+        return Decimal(value if isinstance(value, str) else repr(value))
+    except InvalidOperation as error:
+        raise ValueError(f"not an amount: {value!r}") from error
 
 
 class OrderStatus(enum.StrEnum):

@@ -311,13 +311,7 @@ class Sync:
             else:
                 result.skus.append(update.sku)
         if confirmed_rows:
-            lc = listing_t.c
-            conn.execute(
-                listing_t.update()
-                .where(lc.channel == channel, lc.external_id == sa.bindparam("ext"))
-                .values(confirmed_quantity=sa.bindparam("q"), confirmed_at=sa.bindparam("at")),
-                confirmed_rows,
-            )
+            _store_confirmed(conn, channel, listing_t.c.external_id, confirmed_rows)
         if stale_products:  # push again against the value the channel holds now
             ids = [
                 p
@@ -498,18 +492,22 @@ def _confirm(conn: Connection, channel: str, quantities: Mapping[str, int]) -> N
         ).all()
     )
     rows = [
-        {"p": products[sku], "q": int(quantity), "at": now()}
+        {"ext": products[sku], "q": int(quantity), "at": now()}
         for sku, quantity in quantities.items()
         if sku in products
     ]
     if rows:
-        lc = listing_t.c
-        conn.execute(
-            listing_t.update()
-            .where(lc.channel == channel, lc.product_id == sa.bindparam("p"))
-            .values(confirmed_quantity=sa.bindparam("q"), confirmed_at=sa.bindparam("at")),
-            rows,
-        )
+        _store_confirmed(conn, channel, listing_t.c.product_id, rows)
+
+
+def _store_confirmed(conn: Connection, channel: str, key: Any, rows: list[dict]) -> None:
+    """Set ``confirmed_quantity`` of the channel's listings whose ``key`` is each row's ext."""
+    conn.execute(
+        listing_t.update()
+        .where(listing_t.c.channel == channel, key == sa.bindparam("ext"))
+        .values(confirmed_quantity=sa.bindparam("q"), confirmed_at=sa.bindparam("at")),
+        rows,
+    )
 
 
 def _parse_time(value: Any) -> datetime | None:

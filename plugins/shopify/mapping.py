@@ -9,7 +9,6 @@ float; times become aware UTC.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from hub import (
@@ -20,6 +19,7 @@ from hub import (
     OrderLine,
     OrderStatus,
     PaymentStatus,
+    money,
     utc,
 )
 
@@ -39,16 +39,6 @@ PAYMENT = {
 #: The highest risk level of an order's assessments, or its recommendation → risk level.
 RISK = {"HIGH": "high", "MEDIUM": "medium", "LOW": "low"}
 RECOMMENDATION = {"CANCEL": "high", "INVESTIGATE": "medium", "ACCEPT": "low"}
-
-
-def money(value: Any) -> Decimal:
-    """An amount as Shopify sends it ("12.50") → Decimal."""
-    if value is None or value == "":
-        return Decimal("0")
-    try:
-        return Decimal(value if isinstance(value, str) else repr(value))
-    except InvalidOperation as error:
-        raise ValueError(f"not an amount: {value!r}") from error
 
 
 def numeric_id(global_id: str) -> str:

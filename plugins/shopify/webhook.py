@@ -9,14 +9,12 @@ delivery. Bodies have the shape of the REST resources (``line_items``,
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from hub import WebhookEvent, WebhookRejected
+from hub.signing import header, hmac_base64, verify_hmac
 
 from . import mapping
 
@@ -32,26 +30,13 @@ TOPICS = (
 
 
 def signature(secret: str, body: bytes) -> str:
-    """The value Shopify puts in ``X-Shopify-Hmac-Sha256`` for ``body``."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-def header(headers: Mapping[str, str], name: str) -> str:
-    """Look a header up without regard to case (plain dicts from tests or frameworks)."""
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return ""
+    """The value the service puts in its signature header for ``body``."""
+    return hmac_base64(secret, body)
 
 
 def verify(secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
     """True when the delivery carries a valid signature; constant-time comparison."""
-    sent = header(headers, SIGNATURE_HEADER)
-    if not secret or not sent:
-        return False
-    return hmac.compare_digest(signature(secret, body).encode(), sent.strip().encode())
+    return verify_hmac(secret, headers, body, SIGNATURE_HEADER)
 
 
 def parse(

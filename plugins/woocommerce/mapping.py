@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from hub import (
@@ -23,6 +23,7 @@ from hub import (
     PaymentStatus,
     StockResult,
     StockUpdate,
+    money,
     utc,
 )
 
@@ -40,17 +41,6 @@ ORDER_STATUSES: dict[str, tuple[OrderStatus, PaymentStatus]] = {
     "failed": (OrderStatus.PENDING, PaymentStatus.FAILED),
     "trash": (OrderStatus.CANCELLED, PaymentStatus.VOIDED),
 }
-
-
-def money(value: Any) -> Decimal:
-    """An amount as Woo sends it ("12.30", or a JSON number for line prices) → Decimal."""
-    if value is None or value == "":
-        return Decimal("0")
-    try:
-        # repr() of a float is its shortest round-tripping form: 12.3, not 12.300000000000001
-        return Decimal(value if isinstance(value, str) else repr(value))
-    except InvalidOperation as error:
-        raise ValueError(f"not an amount: {value!r}") from error
 
 
 def gmt(payload: Payload, field: str) -> datetime | None:

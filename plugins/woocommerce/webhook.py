@@ -8,14 +8,12 @@ as the REST API returns it (``{"id": ...}`` only for ``*.deleted``).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from hub import WebhookEvent, WebhookRejected
+from hub.signing import header, hmac_base64, verify_hmac
 
 from . import mapping
 
@@ -23,26 +21,13 @@ SIGNATURE_HEADER = "X-WC-Webhook-Signature"
 
 
 def signature(secret: str, body: bytes) -> str:
-    """The value Woo puts in ``X-WC-Webhook-Signature`` for ``body``."""
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-def header(headers: Mapping[str, str], name: str) -> str:
-    """Look a header up without regard to case (plain dicts from tests or frameworks)."""
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return ""
+    """The value the service puts in its signature header for ``body``."""
+    return hmac_base64(secret, body)
 
 
 def verify(secret: str | None, headers: Mapping[str, str], body: bytes) -> bool:
     """True when the delivery carries a valid signature; constant-time comparison."""
-    sent = header(headers, SIGNATURE_HEADER)
-    if not secret or not sent:
-        return False
-    return hmac.compare_digest(signature(secret, body).encode(), sent.strip().encode())
+    return verify_hmac(secret, headers, body, SIGNATURE_HEADER)
 
 
 def _decode(body: bytes) -> Any:
