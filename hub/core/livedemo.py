@@ -47,23 +47,42 @@ CATALOGUE = (
 
 @dataclass
 class Latency:
-    """Sale in one store → the other stores confirm the new quantity, in seconds."""
+    """Sale in one store → the other stores confirm the new quantity, in seconds.
 
-    pending: list[tuple[float, str, set[str], set[str]]] = field(default_factory=list)
+    A sale the hub held (another store had sold those units first) changes no store's
+    figure, so nothing is pushed for it; :meth:`forget` drops such sales, so that a later,
+    unrelated push does not count as their propagation.
+    """
+
+    pending: list[tuple[float, str, set[str], set[str], str]] = field(default_factory=list)
     samples: list[float] = field(default_factory=list)
+    origins: list[tuple[str, str]] = field(default_factory=list)  # (channel, order) per sample
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def sold(self, at: float, channel: str, skus: set[str], others: set[str]) -> None:
+    def sold(
+        self, at: float, channel: str, skus: set[str], others: set[str], order_id: str = ""
+    ) -> None:
         with self.lock:
-            self.pending.append((at, channel, skus, set(others)))
+            self.pending.append((at, channel, skus, set(others), order_id))
 
     def pushed(self, channel: str, skus: list[str], at: float) -> None:
         with self.lock:
-            for sale_at, _origin, sold, waiting in self.pending:
+            for sale_at, origin, sold, waiting, order_id in self.pending:
                 if channel in waiting and sold & set(skus):
                     waiting.discard(channel)
                     self.samples.append(at - sale_at)
+                    self.origins.append((origin, order_id))
             self.pending = [p for p in self.pending if p[3]]
+
+    def forget(self, sales: set[tuple[str, str]]) -> None:
+        """Drop the (channel, order id) sales that were never to propagate."""
+        with self.lock:
+            kept = [
+                (s, o) for s, o in zip(self.samples, self.origins, strict=True) if o not in sales
+            ]
+            self.samples = [s for s, _ in kept]
+            self.origins = [o for _, o in kept]
+            self.pending = [p for p in self.pending if (p[1], p[4]) not in sales]
 
     def percentile(self, q: float) -> float | None:
         if not self.samples:
@@ -114,7 +133,7 @@ class Shoppers:
             return
         self.sold[name] += 1
         self.orders.append((name, order_id))
-        self.latency.sold(time.time(), name, {sku}, set(self.stores) - {name})
+        self.latency.sold(time.time(), name, {sku}, set(self.stores) - {name}, order_id)
         store.deliver()
 
     def _till(self, sku: str) -> None:
@@ -284,6 +303,7 @@ def _report(
     )
     calls = {name: store.stock_calls() for name, store in stores.items()}
     console.print("stock API calls per store: " + ", ".join(f"{n} {c}" for n, c in calls.items()))
+    latency.forget({(o.channel, o.external_id) for o in orders if o.hold_reason})
     p50, p95, p99 = (latency.percentile(q) for q in (0.5, 0.95, 0.99))
     if p50 is not None:
         console.print(

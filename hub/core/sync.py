@@ -80,7 +80,8 @@ class Sync:
         self._callers: dict[str, ChannelCaller] = {}
         self._lock = threading.Lock()
         self.stopping = threading.Event()
-        # Called after each pushed batch with (channel, SKUs the channel confirmed, time).
+        # Called with (channel, SKUs, time) when the channel holds the hub's figures for
+        # those SKUs: confirmed by a push, or found already in step when their turn came.
         self.on_pushed: list[Callable[[str, list[str], float], None]] = []
 
     # -- shared per channel ---------------------------------------------------------------
@@ -199,8 +200,11 @@ class Sync:
         claimed = self.hub.write(lambda c: self._claim_outbox(c, channel, limit))
         if not claimed:
             return result
-        updates = self._updates(channel, list(claimed))
+        updates, in_step = self._updates(channel, list(claimed))
         result.considered = len(claimed)
+        if in_step:  # the channel already holds these figures (it said so itself)
+            for callback in self.on_pushed:
+                callback(channel, in_step, time.time())
         size = max(1, adapter.stock_batch_size)
         caller = self.caller(channel)
         try:
@@ -251,7 +255,9 @@ class Sync:
             )
         return rows
 
-    def _updates(self, channel: str, products: list[int]) -> list[StockUpdate]:
+    def _updates(self, channel: str, products: list[int]) -> tuple[list[StockUpdate], list[str]]:
+        """What to send for these products, and the SKUs the channel already has right."""
+
         def read(conn: Connection) -> list[Any]:
             query = (
                 sa.select(listing_t, product_t.c.sku)
@@ -265,7 +271,7 @@ class Sync:
 
         listings = self.hub.read(read)
         available = self.hub.available(channel, sorted({r["sku"] for r in listings}))
-        return [
+        updates = [
             StockUpdate(
                 sku=r["sku"],
                 external_id=r["external_id"],
@@ -277,6 +283,9 @@ class Sync:
             for r in listings
             if r["managed"] and available.get(r["sku"], 0) != r["confirmed_quantity"]
         ]
+        sent = {u.sku for u in updates}
+        in_step = sorted({r["sku"] for r in listings if r["managed"]} - sent)
+        return updates, in_step
 
     def _record(
         self,

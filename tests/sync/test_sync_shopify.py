@@ -181,3 +181,18 @@ def test_a_held_oversell_cancelled_on_shopify_leaves_no_drift(pair: Pair):
 
     assert pair.shop.stock("TEE") == 0 and pair.woo.stock("TEE") == 0
     assert pair.sync.push_stock("shop").sent == 0
+
+
+def test_a_store_already_in_step_is_reported_without_a_call(pair: Pair):
+    pair.import_listings()
+    pair.work()  # the opening stock is in step everywhere
+    seen: list[tuple[str, list[str]]] = []
+    pair.sync.on_pushed.append(lambda channel, skus, at: seen.append((channel, skus)))
+    pair.shop.sell("MUG", 1)  # Shopify counts its own sale and says it holds 9
+
+    pair.shop.deliver_webhooks()
+    pair.work()
+
+    assert ("shop", ["MUG"]) in seen and ("woo", ["MUG"]) in seen
+    assert not [c for c in pair.shop.calls if c.operation == "SetQuantities"]
+    assert pair.woo.stock("MUG") == 9 and pair.shop.stock("MUG") == 9
