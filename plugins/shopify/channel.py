@@ -389,4 +389,9 @@ class ShopifyChannel(Channel):
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Turn a verified orders/*, refunds/create or inventory_levels/update delivery."""
-        return webhook.parse(self.name, headers, body, self._skus_of_items)
+        return webhook.parse(self.name, headers, body, self._skus_of_items, self._risk_of)
+
+    def _risk_of(self, order_id: str) -> str | None:
+        order_gid = f"gid://shopify/Order/{mapping.numeric_id(order_id)}"
+        order = self.client.execute("OrderRisk", {"id": order_gid}).data.get("order")
+        return mapping.risk(order.get("risk")) if order else None

@@ -83,7 +83,8 @@ def _address(node: Payload | None) -> Address:
     )
 
 
-def _risk(node: Payload | None) -> str | None:
+def risk(node: Payload | None) -> str | None:
+    """The highest assessed risk level ("low", "medium", "high"), else the recommendation's."""
     if not node:
         return None
     levels = [RISK[a["riskLevel"]] for a in node.get("assessments") or () if a["riskLevel"] in RISK]
@@ -134,7 +135,7 @@ def order(channel: str, node: Payload, lines: list[Payload] | None = None) -> Or
         placed_at=utc(node.get("createdAt")),
         updated_at=utc(node.get("updatedAt")),
         notes=node.get("note") or "",
-        risk_level=_risk(node.get("risk")),
+        risk_level=risk(node.get("risk")),
         tags=tuple(node.get("tags") or ()),
     )
 

@@ -10,6 +10,7 @@ compare-and-set and idempotent; and no document costs more than Shopify's 1,000 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -362,6 +363,9 @@ def sent() -> Iterator[dict[str, list[dict[str, Any]]]]:
             ("MUG-2", True, False),
         ]
         channel.fulfill(str(order.id), "UPS", "1Z999", "https://ups.example/1Z999")
+        body = json.dumps(shop.store.order_payload(shop.store.order(longer.id))).encode()
+        webhook = channel.parse_webhook({"X-Shopify-Topic": "orders/create"}, body)
+        assert webhook.order is not None and webhook.order.risk_level == "low"
     calls: dict[str, list[dict[str, Any]]] = {}
     for call in shop.calls:
         calls.setdefault(call.operation, []).append(call.variables)
@@ -414,6 +418,7 @@ ADAPTER_VARIABLES: dict[str, dict[str, Any]] = {
     "OrderLineItems": {"id": "gid://shopify/Order/1", "first": 250, "after": None},
     "InventoryLevels": {"ids": ITEM_IDS, "locationId": "gid://shopify/Location/1"},
     "FulfillmentOrders": {"id": "gid://shopify/Order/1"},
+    "OrderRisk": {"id": "gid://shopify/Order/1"},
     "FulfillmentCreate": {"fulfillment": {"lineItemsByFulfillmentOrder": []}},
     "SetQuantities": {"input": {"name": "available", "reason": "correction"}, "key": "k"},
 }

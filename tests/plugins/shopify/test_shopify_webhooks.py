@@ -111,3 +111,15 @@ def test_out_of_order_deliveries_carry_their_versions(sandbox, channel, receiver
     orders = [e.order for e in receiver.events if e.order is not None]
     assert [o.notes for o in orders] == ["leave at the door", ""]
     assert orders[0].updated_at > orders[1].updated_at  # the hub keeps the newer version
+
+
+def test_an_order_by_webhook_carries_the_risk_shopify_assessed(sandbox, channel, receiver):
+    sandbox.add_product("Mug", [{"sku": "MUG", "price": "12.50", "stock": 5}])
+    sandbox.sell("MUG", 1, risk="HIGH")
+    sandbox.sell("MUG", 1)
+
+    sandbox.deliver_webhooks()
+
+    orders = [e.order for e in receiver.events if e.order is not None]
+    assert [o.risk_level for o in orders] == ["high", "low"]
+    assert [c.operation for c in sandbox.calls].count("OrderRisk") == 2
