@@ -175,10 +175,9 @@ def test_hub_run_serves_and_stops_cleanly_on_sigterm(workdir):
     assert [row["channel"] for row in __import__("json").loads(status.stdout)] == ["desk"]
 
 
-def test_route_plan_show_and_dispatch(workdir):
-    from builders import order
-
-    from hub import Address
+def fleet_hub(workdir):
+    """The workdir's hub with a depot at "main", a van, and 10 BOX in stock."""
+    from hub.core import ledger
     from hub.core.runtime import Hub
 
     config = workdir / "config" / "hub.toml"
@@ -186,10 +185,17 @@ def test_route_plan_show_and_dispatch(workdir):
         "# latitude = 52.52\n# longitude = 13.405", "latitude = 52.52\nlongitude = 13.405"
     )
     config.write_text(text + '\n[fleet.van]\ndepot = "main"\nweekdays = [0,1,2,3,4,5,6]\n')
-    with Hub.open(config) as the_hub:
-        the_hub.write(
-            lambda c: __import__("hub.core.ledger").core.ledger.receive(c, "BOX", "main", 10)
-        )
+    the_hub = Hub.open(config)
+    the_hub.write(lambda c: ledger.receive(c, "BOX", "main", 10))
+    return the_hub
+
+
+def test_route_plan_show_and_dispatch(workdir):
+    from builders import order
+
+    from hub import Address
+
+    with fleet_hub(workdir) as the_hub:
         for n in range(3):
             address = Address(
                 line1=f"{n} Street",
@@ -227,17 +233,8 @@ def test_route_plan_and_show_draw_svg_maps(workdir):
     from builders import order
 
     from hub import Address, DeliveryWindow
-    from hub.core.runtime import Hub
 
-    config = workdir / "config" / "hub.toml"
-    text = config.read_text().replace(
-        "# latitude = 52.52\n# longitude = 13.405", "latitude = 52.52\nlongitude = 13.405"
-    )
-    config.write_text(text + '\n[fleet.van]\ndepot = "main"\nweekdays = [0,1,2,3,4,5,6]\n')
-    with Hub.open(config) as the_hub:
-        the_hub.write(
-            lambda c: __import__("hub.core.ledger").core.ledger.receive(c, "BOX", "main", 10)
-        )
+    with fleet_hub(workdir) as the_hub:
         for n in range(4):  # B3 only on the second day: two routes
             day = 2 if n == 3 else 1
             window = DeliveryWindow(

@@ -55,9 +55,13 @@ class Latency:
     """
 
     pending: list[tuple[float, str, set[str], set[str], str]] = field(default_factory=list)
-    samples: list[float] = field(default_factory=list)
-    origins: list[tuple[str, str]] = field(default_factory=list)  # (channel, order) per sample
+    measured: list[tuple[float, tuple[str, str]]] = field(default_factory=list)  # (s, sale)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def samples(self) -> list[float]:
+        """Seconds from each sale to each other store holding the new figure."""
+        return [seconds for seconds, _ in self.measured]
 
     def sold(
         self, at: float, channel: str, skus: set[str], others: set[str], order_id: str = ""
@@ -70,24 +74,19 @@ class Latency:
             for sale_at, origin, sold, waiting, order_id in self.pending:
                 if channel in waiting and sold & set(skus):
                     waiting.discard(channel)
-                    self.samples.append(at - sale_at)
-                    self.origins.append((origin, order_id))
+                    self.measured.append((at - sale_at, (origin, order_id)))
             self.pending = [p for p in self.pending if p[3]]
 
     def forget(self, sales: set[tuple[str, str]]) -> None:
         """Drop the (channel, order id) sales that were never to propagate."""
         with self.lock:
-            kept = [
-                (s, o) for s, o in zip(self.samples, self.origins, strict=True) if o not in sales
-            ]
-            self.samples = [s for s, _ in kept]
-            self.origins = [o for _, o in kept]
+            self.measured = [m for m in self.measured if m[1] not in sales]
             self.pending = [p for p in self.pending if (p[1], p[4]) not in sales]
 
     def percentile(self, q: float) -> float | None:
-        if not self.samples:
-            return None
         ordered = sorted(self.samples)
+        if not ordered:
+            return None
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 

@@ -322,13 +322,7 @@ class Sync:
         if confirmed_rows:
             _store_confirmed(conn, channel, listing_t.c.external_id, confirmed_rows)
         if stale_products:  # push again against the value the channel holds now
-            ids = [
-                p
-                for (p,) in conn.execute(
-                    sa.select(product_t.c.id).where(in_list(conn, product_t.c.sku, stale_products))
-                )
-            ]
-            mark_channel(conn, channel, ids)
+            _mark_skus(conn, channel, stale_products)
 
     def _finish_claim(self, conn: Connection, channel: str, claimed: dict[int, datetime]) -> None:
         o = outbox_t.c
@@ -413,11 +407,8 @@ class Sync:
             self.hub.ingest(channel, [event.order], actor=f"webhook:{channel}")
         if event.cancelled_order_id:
             self.hub.cancel(channel, event.cancelled_order_id, actor=f"webhook:{channel}")
-        if event.quantities:  # what the channel holds now is what it last confirmed
-            self.hub.write(lambda c: _confirm(c, channel, event.quantities))
         if event.skus or event.quantities:  # the channel's own quantity moved: correct it
-            skus = {*event.skus, *event.quantities}
-            self.hub.write(lambda c: _mark_skus(c, channel, sorted(skus)))
+            self.hub.write(lambda c: _channel_moved(c, channel, event.skus, event.quantities))
 
     # -- reconciliation -----------------------------------------------------------------------
 
@@ -478,35 +469,37 @@ def _save_pull(conn: Connection, channel: str, cursor: str, detail: dict) -> Non
     save_state(conn, channel, "pull", cursor=cursor, detail=detail, last_attempt_at=now())
 
 
-def _mark_skus(conn: Connection, channel: str, skus: Any) -> None:
-    skus = list(skus)
+def _product_ids(conn: Connection, skus: Any) -> dict[str, int]:
+    """Product ids by SKU, for the SKUs the hub knows."""
+    skus = sorted(set(skus))
     if not skus:
-        return
-    ids = [
-        p
-        for (p,) in conn.execute(
-            sa.select(product_t.c.id).where(in_list(conn, product_t.c.sku, skus))
-        )
-    ]
-    mark_channel(conn, channel, ids)
+        return {}
+    query = sa.select(product_t.c.sku, product_t.c.id).where(in_list(conn, product_t.c.sku, skus))
+    return {sku: product for sku, product in conn.execute(query)}
 
 
-def _confirm(conn: Connection, channel: str, quantities: Mapping[str, int]) -> None:
-    """Record quantities a channel reported by itself as the ones it confirmed."""
-    products: dict[str, int] = dict(
-        conn.execute(  # type: ignore[arg-type]
-            sa.select(product_t.c.sku, product_t.c.id).where(
-                in_list(conn, product_t.c.sku, list(quantities))
-            )
-        ).all()
-    )
+def _mark_skus(conn: Connection, channel: str, skus: Any) -> None:
+    ids = _product_ids(conn, skus)
+    if ids:
+        mark_channel(conn, channel, list(ids.values()))
+
+
+def _channel_moved(
+    conn: Connection, channel: str, skus: Any, quantities: Mapping[str, int]
+) -> None:
+    """A channel's own quantities moved: keep what it says it holds as the figure it
+    confirmed, and queue the SKUs so the next push corrects what differs."""
+    ids = _product_ids(conn, [*skus, *quantities])
+    stamp = now()
     rows = [
-        {"ext": products[sku], "q": int(quantity), "at": now()}
+        {"ext": ids[sku], "q": int(quantity), "at": stamp}
         for sku, quantity in quantities.items()
-        if sku in products
+        if sku in ids
     ]
     if rows:
         _store_confirmed(conn, channel, listing_t.c.product_id, rows)
+    if ids:
+        mark_channel(conn, channel, list(ids.values()))
 
 
 def _store_confirmed(conn: Connection, channel: str, key: Any, rows: list[dict]) -> None:

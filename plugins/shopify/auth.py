@@ -18,11 +18,19 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from hub import ChannelError
 
 log = logging.getLogger(__name__)
+
+
+def has_scope(granted: Iterable[str], needed: str) -> bool:
+    """Whether the ``granted`` access scopes cover ``needed`` (``write_x`` implies ``read_x``)."""
+    held = set(granted)
+    return needed in held or needed.replace("read_", "write_", 1) in held
+
+
 RENEW_BEFORE = 300.0  # seconds before expiry a token is renewed (a tenth of short lives)
 
 

@@ -25,7 +25,7 @@ from hub import (
 from hub.listingcheck import ListingCollector
 
 from . import mapping, webhook
-from .auth import TokenSource
+from .auth import TokenSource, has_scope
 from .client import ShopifyClient, base_url
 from .demo import ShopifyDemoStore
 from .stock import set_quantities
@@ -168,7 +168,7 @@ class ShopifyChannel(Channel):
         """Check the token, its scopes and the location; return what a person must fix."""
         where = f"Shopify channel {self.name!r}"
         try:
-            data = self.client.execute("AccessScopes").data
+            data = self.client.execute("AccessScopes")
         except ChannelError as error:
             return [str(error)]
         granted = {s["handle"] for s in data["currentAppInstallation"]["accessScopes"]}
@@ -176,9 +176,9 @@ class ShopifyChannel(Channel):
             f"{where}: the access token lacks the {scope} scope ({why}); add it to the app "
             f"and reinstall it"
             for scope, why in REQUIRED_SCOPES.items()
-            if scope not in granted and scope.replace("read_", "write_", 1) not in granted
+            if not has_scope(granted, scope)
         ]
-        if "read_locations" in granted or "write_locations" in granted:
+        if has_scope(granted, "read_locations"):
             try:
                 self.location_id()
             except ChannelError as error:
@@ -189,15 +189,11 @@ class ShopifyChannel(Channel):
         """The global id of the location quantities are set at (looked up once)."""
         if self._location is None:
             wanted = self.config.location
-            found = []
-            after = None
-            while True:
-                page = self.client.execute("Locations", {"first": 50, "after": after}).data
-                found.extend(page["locations"]["nodes"])
-                info = page["locations"]["pageInfo"]
-                if not info["hasNextPage"]:
-                    break
-                after = info["endCursor"]
+            found = [
+                loc
+                for page in self.client.pages("Locations", {"first": 50}, "locations")
+                for loc in page["nodes"]
+            ]
             if wanted:
                 match = [
                     loc
@@ -222,14 +218,8 @@ class ShopifyChannel(Channel):
         """Yield each variant with a SKU as its inventory item at the location."""
         location = self.location_id()
         collector = ListingCollector("Shopify", self.name, untracked="is not tracked")
-        after = None
-        while True:
-            variables = {
-                "first": self.config.variant_page_size,
-                "after": after,
-                "locationId": location,
-            }
-            page = self.client.execute("ProductVariants", variables).data["productVariants"]
+        variables = {"first": self.config.variant_page_size, "locationId": location}
+        for page in self.client.pages("ProductVariants", variables, "productVariants"):
             for node in page["nodes"]:
                 item = mapping.listing(node, location)
                 if item.sku:
@@ -247,9 +237,6 @@ class ShopifyChannel(Channel):
                     )
                     continue
                 yield from collector.accept(item)
-            if not page["pageInfo"]["hasNextPage"]:
-                break
-            after = page["pageInfo"]["endCursor"]
         self.listing_problems = collector.problems()
         for problem in self.listing_problems:
             log.warning("%s", problem.message)
@@ -265,34 +252,28 @@ class ShopifyChannel(Channel):
         else:
             since = utc(updated_since)
             state = {"since": since.strftime("%Y-%m-%dT%H:%M:%SZ") if since else None}
-        query = f"updated_at:>='{state['since']}'" if state.get("since") else None
-        after = state.get("after")
-        while True:
-            variables = {
-                "first": self.config.order_page_size,
-                "after": after,
-                "query": query,
-                "lines": self.config.lines_per_order,
-            }
-            page = self.client.execute("Orders", variables).data["orders"]
+        variables = {
+            "first": self.config.order_page_size,
+            "after": state.get("after"),
+            "query": f"updated_at:>='{state['since']}'" if state.get("since") else None,
+            "lines": self.config.lines_per_order,
+        }
+        for page in self.client.pages("Orders", variables, "orders"):
             orders = tuple(
                 mapping.order(self.name, node, self._all_lines(node)) for node in page["nodes"]
             )
-            if not page["pageInfo"]["hasNextPage"]:
-                yield OrderPage(orders, None)
-                return
-            after = page["pageInfo"]["endCursor"]
-            yield OrderPage(orders, json.dumps({"since": state.get("since"), "after": after}))
+            info = page["pageInfo"]
+            after = info["endCursor"] if info["hasNextPage"] else None
+            cursor = json.dumps({"since": state.get("since"), "after": after}) if after else None
+            yield OrderPage(orders, cursor)
 
     def _all_lines(self, node: Mapping[str, Any]) -> list[Any]:
-        connection = node["lineItems"]
-        lines = list(connection["nodes"])
-        info = connection["pageInfo"]
-        while info["hasNextPage"]:
-            variables = {"id": node["id"], "first": 250, "after": info["endCursor"]}
-            more = self.client.execute("OrderLineItems", variables).data["order"]["lineItems"]
-            lines.extend(more["nodes"])
-            info = more["pageInfo"]
+        first = node["lineItems"]
+        lines = list(first["nodes"])
+        if first["pageInfo"]["hasNextPage"]:
+            variables = {"id": node["id"], "first": 250, "after": first["pageInfo"]["endCursor"]}
+            for page in self.client.pages("OrderLineItems", variables, "order", "lineItems"):
+                lines.extend(page["nodes"])
         return lines
 
     # -- stock ------------------------------------------------------------------------------
@@ -319,7 +300,7 @@ class ShopifyChannel(Channel):
         nodes: list[Mapping[str, Any]] = []
         for start in range(0, len(item_ids), 250):
             variables = {"ids": item_ids[start : start + 250], "locationId": location}
-            found = self.client.execute("InventoryLevels", variables).data["nodes"]
+            found = self.client.execute("InventoryLevels", variables)["nodes"]
             nodes.extend(n for n in found if n)
         return nodes
 
@@ -330,11 +311,7 @@ class ShopifyChannel(Channel):
             by_location.setdefault(u.location_id, []).append(u.external_id)
         for location, item_ids in by_location.items():
             for node in self._levels(item_ids, location):
-                level = node.get("inventoryLevel") or {"quantities": []}
-                answer[node["id"]] = next(
-                    (q["quantity"] for q in level["quantities"] if q["name"] == "available"),
-                    None,
-                )
+                answer[node["id"]] = mapping.available(node.get("inventoryLevel"))
         return answer
 
     def _skus_of_items(self, item_ids: list[str]) -> dict[str, str]:
@@ -352,8 +329,8 @@ class ShopifyChannel(Channel):
     ) -> None:
         """Fulfil what is open of the order's fulfillment orders, with tracking details."""
         where = f"Shopify channel {self.name!r}: order {order_external_id}"
-        order_gid = f"gid://shopify/Order/{mapping.numeric_id(order_external_id)}"
-        order = self.client.execute("FulfillmentOrders", {"id": order_gid}).data.get("order")
+        variables = {"id": mapping.order_gid(order_external_id)}
+        order = self.client.execute("FulfillmentOrders", variables).get("order")
         if order is None:
             raise ChannelError(f"{where} does not exist in the shop")
         open_ones = [
@@ -375,7 +352,7 @@ class ShopifyChannel(Channel):
             "trackingInfo": tracking,
             "notifyCustomer": self.config.notify_customer,
         }
-        reply = self.client.execute("FulfillmentCreate", {"fulfillment": fulfillment}).data
+        reply = self.client.execute("FulfillmentCreate", {"fulfillment": fulfillment})
         errors = (reply.get("fulfillmentCreate") or {}).get("userErrors") or []
         if errors:
             text = "; ".join(e["message"] for e in errors)
@@ -389,9 +366,10 @@ class ShopifyChannel(Channel):
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Turn a verified orders/*, refunds/create or inventory_levels/update delivery."""
-        return webhook.parse(self.name, headers, body, self._skus_of_items, self._risk_of)
+        return webhook.parse(
+            self.name, headers, body, self._skus_of_items, self._risk_of, self.location_id()
+        )
 
     def _risk_of(self, order_id: str) -> str | None:
-        order_gid = f"gid://shopify/Order/{mapping.numeric_id(order_id)}"
-        order = self.client.execute("OrderRisk", {"id": order_gid}).data.get("order")
+        order = self.client.execute("OrderRisk", {"id": mapping.order_gid(order_id)}).get("order")
         return mapping.risk(order.get("risk")) if order else None

@@ -14,17 +14,17 @@ that much again. A ``THROTTLED`` answer (HTTP 200) is retried after the restore 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import shopify
 
@@ -37,18 +37,10 @@ _SESSION_LOCK = threading.Lock()
 THROTTLE_RETRIES = 5
 
 
+@functools.cache
 def document(name: str) -> str:
-    """The text of ``graphql/<name>.graphql`` shipped with the plugin."""
+    """The text of ``graphql/<name>.graphql`` shipped with the plugin (read once)."""
     return resources.files(__package__).joinpath("graphql", f"{name}.graphql").read_text()
-
-
-@dataclass(frozen=True)
-class Reply:
-    """The ``data`` of an answer and what it cost."""
-
-    data: dict[str, Any]
-    requested_cost: float = 0.0
-    actual_cost: float = 0.0
 
 
 class _Endpoint(shopify.GraphQL):
@@ -71,15 +63,19 @@ class _Endpoint(shopify.GraphQL):
             return error.code, error.headers, error.read()
 
 
+def _split(shop: str) -> SplitResult:
+    return urlsplit(shop if "://" in shop else f"https://{shop}")
+
+
 def base_url(shop: str) -> str:
     """``https://acme.myshopify.com`` for ``acme.myshopify.com`` (a URL stays as it is)."""
-    parts = urlsplit(shop if "://" in shop else f"https://{shop}")
+    parts = _split(shop)
     return f"{parts.scheme}://{parts.netloc}"
 
 
 def _endpoint(shop: str, version: str, token: str, timeout: float) -> _Endpoint:
     """Build the endpoint for ``shop`` with the library's own session handling."""
-    parts = urlsplit(shop if "://" in shop else f"https://{shop}")
+    parts = _split(shop)
     with _SESSION_LOCK:
         session = shopify.Session(parts.hostname or shop, version, token)
         if parts.port or parts.scheme == "http":  # a local sandbox: the library drops ports
@@ -110,23 +106,18 @@ class ShopifyClient:
         self.tokens = tokens
         self._version = version
         self._timeout = timeout
-        self._endpoints: dict[str, _Endpoint] = {}  # by token: one while it stays valid
+        self._endpoint: tuple[str, _Endpoint] | None = None  # for the current token
         self._sleep = sleep
         self._lock = threading.Lock()
         self._status: dict[str, float] = {}
         self._status_at = 0.0
         self._costs: dict[str, float] = {}
-        self.calls = 0
 
     def _endpoint_for(self, token: str) -> _Endpoint:
         with self._lock:
-            if token not in self._endpoints:
-                self._endpoints = {token: _endpoint(self.shop, self._version, token, self._timeout)}
-            return self._endpoints[token]
-
-    @property
-    def url(self) -> str:
-        return str(self._endpoint_for(self.tokens.current()).endpoint)
+            if self._endpoint is None or self._endpoint[0] != token:
+                self._endpoint = (token, _endpoint(self.shop, self._version, token, self._timeout))
+            return self._endpoint[1]
 
     # -- the cost bucket ----------------------------------------------------------------------
 
@@ -154,61 +145,74 @@ class ShopifyClient:
             }
             self._status_at = time.monotonic()
 
-    def _wait_for(self, points: float) -> None:
+    def _seconds_until(self, points: float) -> float:
+        """How long until the bucket holds ``points`` again (0: it does now)."""
         status = self.rate_status()
-        if status and points > status["available"] and status["restore_rate"] > 0:
-            deficit = min(points, status["capacity"]) - status["available"]
-            wait = _margin(deficit / status["restore_rate"])
-            log.debug("shopify %s: waiting %.2fs for %.0f points", self.channel, wait, points)
-            self._sleep(wait)
+        if not status or status["restore_rate"] <= 0:
+            return 0.0
+        deficit = min(points, status["capacity"]) - status["available"]
+        return _margin(deficit / status["restore_rate"]) if deficit > 0 else 0.0
 
     # -- calls --------------------------------------------------------------------------------
 
-    def execute(self, name: str, variables: Mapping[str, Any] | None = None) -> Reply:
-        """Run the document ``graphql/<name>.graphql``; raise ChannelError on failure."""
+    def execute(self, name: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Run the document ``graphql/<name>.graphql`` and return its ``data``.
+
+        Waits first until the bucket holds what the document cost last time; a
+        ``THROTTLED`` answer waits for the restore time and is sent again. Raises
+        ChannelError on failure.
+        """
         query = document(name)
         for attempt in range(THROTTLE_RETRIES + 1):
-            self._wait_for(self._costs.get(name, 1.0))
-            body = self._post(name, query, variables or {})
-            cost = body.get("extensions", {}).get("cost") if isinstance(body, dict) else None
-            self._observe(cost)
-            errors = body.get("errors") or []
-            if any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
-                requested = float((cost or {}).get("requestedQueryCost") or 1.0)
-                self._costs[name] = requested
-                status = self.rate_status() or {}
-                rate = status.get("restore_rate") or 50.0
-                wait = _margin(max(0.0, requested - status.get("available", 0.0)) / rate)
-                if attempt == THROTTLE_RETRIES:
-                    raise RateLimited(
-                        f"Shopify channel {self.channel!r}: {name} throttled "
-                        f"{attempt + 1} times; the shop's cost bucket stays empty",
-                        retry_after=wait,
-                    )
-                log.info("shopify %s: %s throttled, retrying in %.2fs", self.channel, name, wait)
+            wait = self._seconds_until(self._costs.get(name, 1.0))
+            if wait:
+                log.debug("shopify %s: waiting %.2fs before %s", self.channel, wait, name)
                 self._sleep(wait)
-                continue
+            body = self._post(name, query, variables or {})
+            cost = body.get("extensions", {}).get("cost")
             if cost:
+                self._observe(cost)
                 self._costs[name] = float(cost.get("requestedQueryCost") or 1.0)
-            if errors:
-                raise self._graphql_error(name, errors)
-            return Reply(
-                body.get("data") or {},
-                float((cost or {}).get("requestedQueryCost") or 0),
-                float((cost or {}).get("actualQueryCost") or 0),
-            )
-        raise AssertionError("unreachable")
+            errors = body.get("errors") or []
+            if not any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+                if errors:
+                    raise self._graphql_error(name, errors)
+                return body.get("data") or {}
+            log.info("shopify %s: %s throttled (attempt %d)", self.channel, name, attempt + 1)
+        raise RateLimited(
+            f"Shopify channel {self.channel!r}: {name} throttled {THROTTLE_RETRIES + 1} "
+            "times; the shop's cost bucket stays empty",
+            retry_after=self._seconds_until(self._costs.get(name, 1.0)) or 1.0,
+        )
+
+    def pages(
+        self, name: str, variables: Mapping[str, Any], *path: str
+    ) -> Iterator[dict[str, Any]]:
+        """Each page of the connection at ``path`` in ``name``'s data, following cursors.
+
+        Starts after ``variables["after"]`` when given; each page's ``pageInfo`` says
+        where the next one starts.
+        """
+        after = variables.get("after")
+        while True:
+            connection: Any = self.execute(name, {**variables, "after": after})
+            for key in path:
+                connection = connection[key]
+            yield connection
+            info = connection["pageInfo"]
+            if not info["hasNextPage"]:
+                return
+            after = info["endCursor"]
 
     def _post(self, name: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
         where = f"Shopify channel {self.channel!r}: {name}"
-        self.calls += 1
         token = self.tokens.current()
+        endpoint = self._endpoint_for(token)
         try:
-            status, headers, raw = self._endpoint_for(token).post(query, variables)
+            status, headers, raw = endpoint.post(query, variables)
             if status == 401 and self.tokens.refused(token):  # expired early: renewed
-                status, headers, raw = self._endpoint_for(self.tokens.current()).post(
-                    query, variables
-                )
+                endpoint = self._endpoint_for(self.tokens.current())
+                status, headers, raw = endpoint.post(query, variables)
         except TimeoutError as error:
             raise ChannelError(f"{where} timed out", retryable=True) from error
         except (urllib.error.URLError, ConnectionError, OSError) as error:
@@ -235,7 +239,8 @@ class ShopifyClient:
             )
         if status == 404:
             raise ChannelError(
-                f"{where}: HTTP 404; check shop and api_version ({self.url})", status=status
+                f"{where}: HTTP 404; check shop and api_version ({endpoint.endpoint})",
+                status=status,
             )
         try:
             body = json.loads(raw)

@@ -6,6 +6,7 @@ from typing import Any
 
 from hub.sandbox import DemoItem, SoldOut
 
+from .sandbox import ShopifySandbox
 from .sandbox_store import StoreError
 from .webhook import TOPICS
 
@@ -18,8 +19,6 @@ class ShopifyDemoStore:
     """
 
     def __init__(self) -> None:
-        from .sandbox import ShopifySandbox  # the sandbox imports this module's neighbours
-
         self.sandbox = ShopifySandbox(bucket_size=10_000.0, restore_rate=1_000.0)
         self.sandbox.faults.retry_after = 0.2
 

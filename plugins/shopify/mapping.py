@@ -41,6 +41,18 @@ RISK = {"HIGH": "high", "MEDIUM": "medium", "LOW": "low"}
 RECOMMENDATION = {"CANCEL": "high", "INVESTIGATE": "medium", "ACCEPT": "low"}
 
 
+def order_gid(order_id: str) -> str:
+    """``gid://shopify/Order/1001`` for an order id as the hub keeps it (``1001``)."""
+    return f"gid://shopify/Order/{numeric_id(order_id)}"
+
+
+def available(level: Payload | None) -> int | None:
+    """The ``available`` quantity of an ``InventoryLevel`` (None: not stocked there)."""
+    if not level:
+        return None
+    return next((q["quantity"] for q in level["quantities"] if q["name"] == "available"), None)
+
+
 def numeric_id(global_id: str) -> str:
     """``gid://shopify/Order/1001`` → ``1001``: the id merchants see in admin URLs."""
     return global_id.rsplit("/", 1)[-1].split("?", 1)[0]
@@ -143,12 +155,7 @@ def order(channel: str, node: Payload, lines: list[Payload] | None = None) -> Or
 def listing(node: Payload, location_id: str) -> Listing:
     """A GraphQL ``ProductVariant`` with its inventory item → Listing at ``location_id``."""
     item = node["inventoryItem"]
-    level = item.get("inventoryLevel")
-    quantity = None
-    if level is not None and item.get("tracked"):
-        quantity = next(
-            (q["quantity"] for q in level["quantities"] if q["name"] == "available"), None
-        )
+    quantity = available(item.get("inventoryLevel")) if item.get("tracked") else None
     return Listing(
         sku=(node.get("sku") or "").strip(),
         external_id=item["id"],

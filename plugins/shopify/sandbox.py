@@ -19,6 +19,7 @@ package at run time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -215,6 +216,7 @@ class ShopifySandbox:
 
     async def _graphql(self, request: web.Request) -> web.Response:
         if not self._valid(request.headers.get("X-Shopify-Access-Token")):
+            self.calls.append(ApiCall("", "", 401))
             return web.json_response(
                 {
                     "errors": "[API] Invalid API key or access token (unrecognized login or "
@@ -234,7 +236,10 @@ class ShopifySandbox:
             return web.json_response(
                 {"errors": "Bad Request: the body must be JSON with a query string"}, status=400
             )
-        answer, status = self.run(source, variables, body.get("operationName"))
+        # executing holds the store's lock: off the sandbox's event loop
+        answer, status = await asyncio.to_thread(
+            self.run, source, variables, body.get("operationName")
+        )
         return web.json_response(answer, status=status)
 
     def run(

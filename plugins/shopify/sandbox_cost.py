@@ -20,7 +20,6 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLList,
     GraphQLNonNull,
-    GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
@@ -79,29 +78,32 @@ class QueryCost:
             cost += MUTATION_COST * len(self.operation.selection_set.selections)
         return cost
 
-    def _fields(self, selection_set: SelectionSetNode) -> list[FieldNode]:
-        fields: list[FieldNode] = []
+    def _fields(self, selection_set: SelectionSetNode, parent: Any) -> list[tuple[FieldNode, Any]]:
+        """The fields selected, each with the type it is selected on (fragments flattened)."""
+        fields: list[tuple[FieldNode, Any]] = []
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
-                fields.append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                fields.extend(self._fields(selection.selection_set))
+                fields.append((selection, parent))
+                continue
+            if isinstance(selection, InlineFragmentNode):
+                fragment: Any = selection
             else:
                 fragment = self.fragments.get(selection.name.value)  # type: ignore[attr-defined]
-                if fragment is not None:
-                    fields.extend(self._fields(fragment.selection_set))
+                if fragment is None:
+                    continue
+            condition = fragment.type_condition
+            on = self.schema.get_type(condition.name.value) if condition else parent
+            fields.extend(self._fields(fragment.selection_set, on))
         return fields
 
     def _selection(self, selection_set: SelectionSetNode, parent: Any, data: Any) -> int:
         total = 0
-        for node in self._fields(selection_set):
-            definition = getattr(parent, "fields", {}).get(node.name.value)
-            if definition is None:  # a field of a fragment on another type of a union
-                definition = self._find_field(node.name.value)
-            if definition is None:
+        for node, on in self._fields(selection_set, parent):
+            definition = getattr(on, "fields", {}).get(node.name.value)
+            if definition is None or node.selection_set is None:
                 continue
             named = get_named_type(definition.type)
-            if is_leaf_type(named) or node.selection_set is None:
+            if is_leaf_type(named):
                 continue
             key = node.alias.value if node.alias else node.name.value
             value = data.get(key) if isinstance(data, Mapping) else None
@@ -134,23 +136,22 @@ class QueryCost:
     def _connection_node_cost(
         self, selection_set: SelectionSetNode, connection: Any, value: Any, planned: bool
     ) -> int:
+        """The cost of one node of a connection, selected through ``nodes`` or ``edges``."""
+        node_type = get_named_type(connection.fields["nodes"].type)
+        first = None
+        if not planned and value:
+            items = value.get("nodes") or [e.get("node") for e in value.get("edges") or []]
+            first = items[0] if items else None
         cost = 0
-        for node in self._fields(selection_set):
-            if node.selection_set is None or node.name.value == "pageInfo":
-                continue
+        for node, _ in self._fields(selection_set, connection):
             inner_set = node.selection_set
-            if node.name.value == "edges":
-                edge_node = next(
-                    (f for f in self._fields(inner_set) if f.name.value == "node"), None
+            if inner_set is not None and node.name.value == "edges":
+                edge = next(
+                    (f for f, _ in self._fields(inner_set, None) if f.name.value == "node"), None
                 )
-                if edge_node is None or edge_node.selection_set is None:
-                    continue
-                inner_set = edge_node.selection_set
-            node_type = get_named_type(connection.fields["nodes"].type)
-            first = None
-            if not planned and value:
-                items = value.get("nodes") or [e.get("node") for e in value.get("edges") or []]
-                first = items[0] if items else None
+                inner_set = edge.selection_set if edge is not None else None
+            if inner_set is None or node.name.value == "pageInfo":
+                continue
             cost = max(cost, 1 + self._selection(inner_set, node_type, None if planned else first))
         return cost
 
@@ -159,12 +160,6 @@ class QueryCost:
         if isinstance(field_type, GraphQLNonNull):
             field_type = field_type.of_type
         return isinstance(field_type, GraphQLList)
-
-    def _find_field(self, name: str) -> Any:
-        for graphql_type in self.schema.type_map.values():
-            if isinstance(graphql_type, GraphQLObjectType) and name in graphql_type.fields:
-                return graphql_type.fields[name]
-        return None
 
 
 class CostBucket:

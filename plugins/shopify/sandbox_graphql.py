@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
 from graphql import GraphQLError, GraphQLResolveInfo, build_schema
 
+from .auth import has_scope
 from .sandbox_store import JSON, ShopOrder, ShopStore, StoreError, gid, iso, number_of
 
 SCHEMA = build_schema(resources.files(__package__).joinpath("sandbox_schema.graphql").read_text())
@@ -54,12 +56,6 @@ SET_REASONS = {
     "safety_stock",
     "shrinkage",
 }
-
-
-def has_scope(granted: Iterable[str], needed: str) -> bool:
-    """Whether ``granted`` covers ``needed`` (``write_x`` implies ``read_x``)."""
-    held = set(granted)
-    return needed in held or needed.replace("read_", "write_", 1) in held
 
 
 def _cursor(key: Sequence[Any]) -> str:
@@ -126,6 +122,7 @@ def pager(items: Callable[[], Sequence[Any]], view: Callable[[Any], JSON], key: 
 
 # -- search syntax -------------------------------------------------------------------------
 
+COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 _TERM = re.compile(r"(\w+):(<=|>=|<|>)?'?\"?([^'\"\s]+)'?\"?")
 
 
@@ -147,13 +144,7 @@ def order_filter(query: str | None) -> Callable[[ShopOrder], bool]:
 
             def compare(order: ShopOrder, n: str = name, o: str = op, m: datetime = moment) -> bool:
                 value = getattr(order, n)
-                return {
-                    ">=": value >= m,
-                    ">": value > m,
-                    "<=": value <= m,
-                    "<": value < m,
-                    "": value.date() == m.date(),
-                }[o]
+                return COMPARE[o](value, m) if o else value.date() == m.date()
 
             tests.append(compare)
         elif name == "status" and raw == "cancelled":

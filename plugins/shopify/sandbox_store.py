@@ -67,7 +67,6 @@ class FulfillmentOrder:
     """What one location has to ship of an order."""
 
     id: int
-    location_id: int
     lines: list[JSON]  # {"id", "line_id", "sku", "total", "remaining"}
     status: str = "OPEN"
 
@@ -216,14 +215,12 @@ class ShopStore:
         """Available units of an inventory item at a location (None: not stocked there)."""
         return self.levels.get((item_id, location_id or self.primary))
 
-    def set_available(
-        self, item_id: int, location_id: int, quantity: int, *, notify: bool = True
-    ) -> int:
+    def set_available(self, item_id: int, location_id: int, quantity: int) -> int:
         """Set the available quantity; returns the delta. Emits ``inventory_levels/update``."""
         with self.lock:
             before = self.levels.get((item_id, location_id), 0)
             self.levels[(item_id, location_id)] = quantity
-            if notify and before != quantity:
+            if before != quantity:
                 self.emit("inventory_levels/update", self.level_payload(item_id, location_id))
             return quantity - before
 
@@ -295,7 +292,6 @@ class ShopStore:
             order.fulfillment_orders.append(
                 FulfillmentOrder(
                     self.next_id(),
-                    self.primary,
                     [
                         {
                             "id": self.next_id(),

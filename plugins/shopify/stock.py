@@ -69,7 +69,7 @@ def set_quantities(
                 "key": str(uuid.uuid4()),
             },
         )
-        payload = reply.data.get("inventorySetQuantities") or {}
+        payload = reply.get("inventorySetQuantities") or {}
         errors = payload.get("userErrors") or []
         if not errors:
             group = payload.get("inventoryAdjustmentGroup") or {}

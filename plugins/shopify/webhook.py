@@ -46,12 +46,15 @@ def parse(
     body: bytes,
     skus_of_items: Callable[[list[str]], dict[str, str]],
     risk_of: Callable[[str], str | None] = lambda order_id: None,
+    location: str = "",
 ) -> WebhookEvent:
     """Turn a verified delivery into a WebhookEvent.
 
     ``skus_of_items`` maps inventory item ids to SKUs (``inventory_levels/update``
     names the item, not the SKU); ``risk_of`` reads an open order's fraud risk, which
     the webhook body does not carry, so the hub's fraud check sees it at once.
+    ``location`` is the location the hub sets: a level elsewhere says nothing of what the
+    channel holds there, so it only has the SKU compared again.
     """
     topic = header(headers, "X-Shopify-Topic")
     delivery_id = header(headers, "X-Shopify-Webhook-Id")
@@ -88,6 +91,7 @@ def parse(
         item_gid = f"gid://shopify/InventoryItem/{item}"
         skus = tuple(sku for sku in skus_of_items([item_gid]).values() if sku)
         available = payload.get("available")
-        quantities = {sku: int(available) for sku in skus} if available is not None else {}
+        here = not location or mapping.numeric_id(location) == str(payload.get("location_id"))
+        quantities = {sku: int(available) for sku in skus} if here and available is not None else {}
         return WebhookEvent(topic, delivery_id, skus=skus, payload=payload, quantities=quantities)
     return WebhookEvent(topic or "unknown", delivery_id, payload=payload)

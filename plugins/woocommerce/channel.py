@@ -24,7 +24,7 @@ from . import mapping, webhook
 from .client import WooClient, is_last_page
 from .demo import WooDemoStore
 from .fulfilment import fulfill_order
-from .listings import ListingCollector
+from .listings import listing_collector
 from .pull import OrderCursor
 from .stockpush import stock_requests
 
@@ -101,7 +101,7 @@ class WooCommerceChannel(Channel):
 
     def fetch_listings(self) -> Iterator[Listing]:
         """Yield simple products and variations that have a SKU; record problems as found."""
-        collector = ListingCollector(self.name)
+        collector = listing_collector(self.name)
         size = self.config.page_size
         order = {"orderby": "id", "order": "asc", "context": "edit"}  # own SKUs, not inherited
         for product in self.client.iter_collection("products", order, size):

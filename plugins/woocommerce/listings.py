@@ -4,7 +4,7 @@ items whose stock WooCommerce does not manage (see :mod:`hub.listingcheck`)."""
 from __future__ import annotations
 
 from hub import Listing
-from hub.listingcheck import ListingCollector as _Collector
+from hub.listingcheck import ListingCollector
 
 
 def _describe(listing: Listing) -> str:
@@ -16,6 +16,8 @@ def _describe(listing: Listing) -> str:
     return f"{kind} ({listing.title!r})" if listing.title else kind
 
 
-def ListingCollector(channel: str) -> _Collector:  # noqa: N802 - reads as the class it makes
+def listing_collector(channel: str) -> ListingCollector:
     """The hub's collector, worded for WooCommerce products and variations."""
-    return _Collector("WooCommerce", channel, untracked="does not manage stock", name=_describe)
+    return ListingCollector(
+        "WooCommerce", channel, untracked="does not manage stock", name=_describe
+    )

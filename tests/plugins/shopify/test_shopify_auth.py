@@ -34,6 +34,7 @@ def test_an_expired_token_is_renewed_and_the_call_goes_through(sandbox: ShopifyS
 
     assert [item.sku for item in channel.fetch_listings()] == ["MUG"]
     assert channel.client.tokens.fetched == 2
+    assert [c.status for c in sandbox.calls].count(401) == 1  # refused once, then renewed
 
 
 def test_a_token_close_to_its_end_is_renewed_before_use(sandbox: ShopifySandbox, server):

@@ -11,7 +11,7 @@ compare-and-set and idempotent; and no document costs more than Shopify's 1,000 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -174,25 +174,35 @@ def required(argument: GraphQLArgument | GraphQLInputField) -> bool:
     return is_non_null_type(argument.type) and argument.default_value is Undefined
 
 
+def member_problems(
+    where: Callable[[str], str],
+    ours: Mapping[str, GraphQLArgument | GraphQLInputField],
+    theirs: Mapping[str, GraphQLArgument | GraphQLInputField],
+) -> list[str]:
+    """Arguments or input fields: each of ours exists in Shopify's with the same type, and
+    every one Shopify requires is ours too; ``where`` names a member in messages."""
+    problems = []
+    for name, member in ours.items():
+        official = theirs.get(name)
+        if official is None:
+            problems.append(f"{where(name)} does not exist in Shopify's schema")
+        elif str(member.type) != str(official.type):
+            problems.append(
+                f"{where(name)} is {member.type} in the sandbox but {official.type} in Shopify's"
+            )
+    problems.extend(
+        f"{where(name)} ({official.type}) is required by Shopify but missing from the sandbox"
+        for name, official in theirs.items()
+        if required(official) and name not in ours
+    )
+    return problems
+
+
 def field_problems(where: str, ours: GraphQLField, theirs: GraphQLField) -> list[str]:
     problems = []
     if type_string(ours.type) != type_string(theirs.type):
         problems.append(f"{where} is {ours.type} in the sandbox but {theirs.type} in Shopify's")
-    for arg_name, argument in ours.args.items():
-        official_arg = theirs.args.get(arg_name)
-        if official_arg is None:
-            problems.append(f"{where}({arg_name}:) does not exist in Shopify's schema")
-        elif str(argument.type) != str(official_arg.type):
-            problems.append(
-                f"{where}({arg_name}:) is {argument.type} in the sandbox "
-                f"but {official_arg.type} in Shopify's"
-            )
-    for arg_name, official_arg in theirs.args.items():
-        if required(official_arg) and arg_name not in ours.args:
-            problems.append(
-                f"{where}({arg_name}: {official_arg.type}) is required by Shopify "
-                "but missing from the sandbox"
-            )
+    problems.extend(member_problems(lambda arg: f"{where}({arg}:)", ours.args, theirs.args))
     return problems
 
 
@@ -226,21 +236,8 @@ def test_sandbox_type_exists_in_the_official_schema(official: GraphQLSchema, nam
         )
     if is_input_object_type(ours):
         assert is_input_object_type(theirs)
-        for field_name, input_field in ours.fields.items():
-            where = f"input {name}.{field_name}"
-            official_input = theirs.fields.get(field_name)
-            if official_input is None:
-                problems.append(f"{where} does not exist in Shopify's schema")
-            elif str(input_field.type) != str(official_input.type):
-                problems.append(
-                    f"{where} is {input_field.type} in the sandbox "
-                    f"but {official_input.type} in Shopify's"
-                )
         problems.extend(
-            f"input {name}.{field_name}: {official_input.type} is required by Shopify "
-            "but missing from the sandbox"
-            for field_name, official_input in theirs.fields.items()
-            if required(official_input) and field_name not in ours.fields
+            member_problems(lambda field: f"input {name}.{field}", ours.fields, theirs.fields)
         )
     if is_enum_type(ours):
         assert is_enum_type(theirs)

@@ -123,3 +123,18 @@ def test_an_order_by_webhook_carries_the_risk_shopify_assessed(sandbox, channel,
     orders = [e.order for e in receiver.events if e.order is not None]
     assert [o.risk_level for o in orders] == ["high", "low"]
     assert [c.operation for c in sandbox.calls].count("OrderRisk") == 2
+
+
+def test_a_level_at_another_location_names_the_sku_but_no_quantity(sandbox, channel, receiver):
+    sandbox.add_product("Mug", [{"sku": "MUG", "price": "12.50", "stock": 5}])
+    attic = int(sandbox.add_location("Attic").rsplit("/", 1)[1])
+    item = sandbox.store.variant_by_sku("MUG")["item_id"]
+
+    sandbox.store.set_available(item, attic, 40)  # stock kept elsewhere changed
+    sandbox.set_stock("MUG", 3)  # the channel's own location changed
+    sandbox.deliver_webhooks()
+
+    assert [(e.skus, dict(e.quantities)) for e in receiver.events] == [
+        (("MUG",), {}),
+        (("MUG",), {"MUG": 3}),
+    ]
