@@ -101,17 +101,30 @@ class Customer:
 
 @dataclass(frozen=True)
 class OrderLine:
-    """One line of an order: a SKU, a quantity and the price per unit."""
+    """One line of an order as the channel reports it now.
+
+    ``quantity``: units ordered and not removed or cancelled before shipping (units
+    shipped and later returned still count). ``fulfilled_quantity``: units the channel
+    says have shipped (at most ``quantity``; an order whose status is FULFILLED counts
+    every unit shipped). ``returned_quantity``: shipped units the channel says it took
+    back into stock (a refund with restock, a return received). ``stocked`` is False for
+    a line that takes no stock (gift wrap, a service, a custom item without inventory):
+    it is stored and reserves nothing. A stocked line without a SKU holds the order.
+    """
 
     sku: str
     quantity: int
     unit_price: Decimal = Decimal("0")
     title: str = ""
     external_id: str = ""
+    fulfilled_quantity: int = 0
+    returned_quantity: int = 0
+    stocked: bool = True
 
     def __post_init__(self) -> None:
-        if self.quantity < 0:
-            raise ValueError(f"order line {self.sku!r}: quantity must not be negative")
+        name = self.sku or self.title or self.external_id
+        if self.quantity < 0 or self.fulfilled_quantity < 0 or self.returned_quantity < 0:
+            raise ValueError(f"order line {name!r}: quantities must not be negative")
 
 
 @dataclass(frozen=True)

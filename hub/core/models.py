@@ -142,6 +142,14 @@ class Listing(SQLModel, table=True):
     managed: bool = True
     confirmed_quantity: int | None = None
     confirmed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # A push was sent whose answer the hub has not recorded (time-out, crash): the channel
+    # may hold the new figure or the old one, so the listing is pushed or read back again.
+    unconfirmed: bool = Field(
+        default=False, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
+    # The channel's own time of the newest stock event taken as confirmed: an older or
+    # replayed event never moves the confirmed figure backwards.
+    event_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class SalesOrder(SQLModel, table=True):
@@ -181,6 +189,10 @@ class SalesOrder(SQLModel, table=True):
     risk_level: str = ""
     placed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     version: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    # Orders versions that share ``version`` (channels give seconds): see hub.core.orderstate.
+    version_key: str = Field(
+        default="", sa_column=sa.Column(sa.String(96), nullable=False, server_default="")
+    )
     created_at: datetime = Field(default_factory=now, sa_column=_ts())
     updated_at: datetime = Field(default_factory=now, sa_column=_ts())
 
@@ -197,6 +209,17 @@ class SalesOrderLine(SQLModel, table=True):
     unit_price: Decimal = Field(default=Decimal("0"), sa_column=_money())
     title: str = ""
     external_id: str = ""
+    # What the channel reports: units shipped, and shipped units taken back into stock.
+    fulfilled_quantity: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    returned_quantity: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
+    # False for a line that takes no stock (gift wrap, a service, a custom item).
+    stocked: bool = Field(
+        default=True, sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.true())
+    )
 
 
 class OrderEvent(SQLModel, table=True):
@@ -298,6 +321,51 @@ class DeadLetter(SQLModel, table=True):
     retried_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
+class Shipment(SQLModel, table=True):
+    """A shipment of (part of) an order, and whether the selling channel has been told.
+
+    ``source`` is "hub" for shipments recorded in the hub (CLI, carriers, drivers), which
+    must reach the channel, and "channel" for those the channel reported itself.
+    ``channel_state``: pending (to be sent), confirmed, failed (dead-lettered with the
+    reason), not_needed (the channel reported it, or has no way to be told).
+    """
+
+    __tablename__ = "shipment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    channel: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    source: str = Field(default="hub", sa_column=sa.Column(sa.String(16), nullable=False))
+    carrier: str = ""
+    tracking_number: str = ""
+    tracking_url: str = ""
+    actor: str = ""
+    shipped_at: datetime = Field(default_factory=now, sa_column=_ts())
+    channel_state: str = Field(
+        default="pending", sa_column=sa.Column(sa.String(16), nullable=False, index=True)
+    )
+    attempts: int = 0
+    last_error: str = ""
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    claimed_by: str = ""
+    claimed_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    confirmed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class ShipmentLine(SQLModel, table=True):
+    """Units of one product that a shipment took from one location."""
+
+    __tablename__ = "shipment_line"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    shipment_id: int = Field(foreign_key="shipment.id", primary_key=True)
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    location_id: int = Field(foreign_key="location.id", primary_key=True)
+    quantity: int = 0
+
+
+shipment_t = Shipment.__table__  # type: ignore[attr-defined]
+shipment_line_t = ShipmentLine.__table__  # type: ignore[attr-defined]
 outbox_t = StockOutbox.__table__  # type: ignore[attr-defined]
 inbox_t = Inbox.__table__  # type: ignore[attr-defined]
 sync_state_t = SyncState.__table__  # type: ignore[attr-defined]
