@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from hub.skus import normalise_sku
 from hub.stock import Listing, ListingProblem
 
 
@@ -56,8 +57,12 @@ class ListingCollector:
         return f"{self.service} channel {self.channel!r}"
 
     def accept(self, listing: Listing) -> Iterator[Listing]:
-        """Yield ``listing`` if it can be mapped to a SKU; record it as a problem otherwise."""
-        if not listing.sku:
+        """Yield ``listing`` if it can be mapped to a SKU; record it as a problem otherwise.
+
+        SKUs are compared as :func:`hub.skus.normalise_sku` reads them: ``" "`` is no
+        SKU, and ``"MUG"`` and ``"MUG "`` are one SKU used twice.
+        """
+        if not normalise_sku(listing.sku):
             self._problems.append(
                 ListingProblem(
                     "missing_sku",
@@ -77,7 +82,7 @@ class ListingCollector:
                     external_ids=(listing.external_id,),
                 )
             )
-        self._by_sku.setdefault(listing.sku, []).append(listing)
+        self._by_sku.setdefault(normalise_sku(listing.sku), []).append(listing)
         yield listing
 
     def add(self, problem: ListingProblem) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from hub.errors import InvalidInput
+
 MAX_SKU_LENGTH = 128
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _SPACES = re.compile(r"\s+")
@@ -48,3 +50,12 @@ def respelled(raw: object) -> str:
         return ""
     sku = normalise_sku(raw)
     return "" if sku == raw else f"SKU {raw!r} read as {sku!r}"
+
+
+def require_sku(raw: object, where: str = "") -> str:
+    """The hub's spelling of ``raw``; :class:`~hub.errors.InvalidInput` (field ``sku``)
+    saying why when it cannot be a SKU. ``where`` prefixes the message ("line 3")."""
+    problem = sku_problem(raw)
+    if problem:
+        raise InvalidInput(f"{where}: {problem}" if where else problem, field="sku")
+    return normalise_sku(raw)

@@ -30,6 +30,7 @@ from hub.core.models import (
 )
 from hub.core.outbox import mark_dirty
 from hub.errors import InsufficientStock, InvalidInput, NotFound, StockError
+from hub.skus import normalise_sku, require_sku
 from hub.stock import StockChange, StockLevel
 
 KINDS = ("receipt", "sale", "reservation", "release", "adjustment", "transfer", "return")
@@ -81,8 +82,12 @@ _UPDATE_BALANCE = (
 
 
 def ensure_product(connection: Connection, sku: str, **fields: object) -> int:
-    """The id of product ``sku``, creating it (with ``fields``) when it does not exist."""
-    sku = _check_sku(sku)
+    """The id of product ``sku``, creating it (with ``fields``) when it does not exist.
+
+    ``sku`` is read through :func:`hub.skus.normalise_sku` ("MUG\u00a0" is MUG);
+    :class:`InvalidInput` when it is empty or too long.
+    """
+    sku = require_sku(sku)
     connection.execute(
         insert_ignore(connection, product_t).values(
             sku=sku, created_at=now(), **_product_defaults(fields)
@@ -103,22 +108,28 @@ def _product_defaults(fields: dict[str, object]) -> dict[str, object]:
     return {**defaults, **fields}
 
 
-def _check_sku(sku: str) -> str:
-    sku = (sku or "").strip()
-    if not sku:
-        raise InvalidInput("SKU must not be empty", field="sku")
-    if len(sku) > 128:
-        raise InvalidInput(f"SKU {sku[:20]!r}... is longer than 128 characters", field="sku")
-    return sku
-
-
 def set_bundle(connection: Connection, bundle_sku: str, components: dict[str, int]) -> None:
-    """Make ``bundle_sku`` a bundle of ``components`` (SKU -> units per bundle)."""
+    """Make ``bundle_sku`` a bundle of ``components`` (SKU -> units per bundle).
+
+    SKUs are normalised; :class:`InvalidInput` when a component is the bundle itself or
+    two components are one SKU spelt twice; :class:`NotFound` for an unknown SKU.
+    """
+    bundle_sku = normalise_sku(bundle_sku)
     bundle_id = product_id(connection, bundle_sku)
-    if bundle_sku in components:
+    parts: dict[str, int] = {}
+    for typed, quantity in components.items():
+        sku = normalise_sku(typed)
+        if sku in parts:
+            raise InvalidInput(
+                f"bundle {bundle_sku!r}: component {sku!r} is given twice "
+                f"(once as {typed!r}); give each component once",
+                field="components",
+            )
+        parts[sku] = quantity
+    if bundle_sku in parts:
         raise InvalidInput(f"bundle {bundle_sku!r} cannot contain itself", field="components")
     connection.execute(bundle_t.delete().where(bundle_t.c.bundle_id == bundle_id))
-    for sku, quantity in components.items():
+    for sku, quantity in parts.items():
         if quantity <= 0:
             raise InvalidInput(
                 f"bundle {bundle_sku!r}: component {sku!r} needs a positive "
@@ -148,8 +159,9 @@ def ensure_location(connection: Connection, code: str, **fields: object) -> int:
 
 
 def product_id(connection: Connection, sku: str) -> int:
-    """The id of an existing product; :class:`NotFound` names the SKU otherwise."""
-    found = connection.execute(_PRODUCT_BY_SKU, {"sku": sku}).scalar()
+    """The id of an existing product, found by ``sku`` as normalised; :class:`NotFound`
+    names the SKU otherwise."""
+    found = connection.execute(_PRODUCT_BY_SKU, {"sku": normalise_sku(sku)}).scalar()
     if found is None:
         raise NotFound(
             f"unknown SKU {sku!r}; add it with `hub stock receive` or a listing import", field="sku"
@@ -325,6 +337,7 @@ def receive(
     create: bool = True,
 ) -> list[StockChange]:
     """Book ``quantity`` units of ``sku`` into ``location`` (a delivery from a supplier)."""
+    sku = normalise_sku(sku)
     _positive(quantity, f"receipt of {sku!r}")
     pid = ensure_product(connection, sku) if create else product_id(connection, sku)
     return _apply_named(
@@ -384,6 +397,7 @@ def set_count(
     reference: str = "",
 ) -> list[StockChange]:
     """Record a stock count: adjust on hand to ``counted`` (creating the SKU if new)."""
+    sku = normalise_sku(sku)
     if counted < 0:
         raise InvalidInput(
             f"count of {sku!r} must not be negative, got {counted}", field="quantity"
@@ -429,6 +443,7 @@ def transfer(
     reference: str = "",
 ) -> list[StockChange]:
     """Move free units of ``sku`` from one location to another."""
+    sku = normalise_sku(sku)
     _positive(quantity, f"transfer of {sku!r}")
     if source == target:
         raise InvalidInput(
@@ -475,6 +490,7 @@ def _one_move(
     **fields: Any,
 ) -> list[StockChange]:
     """Apply one movement of ``sku`` at ``location`` (both must exist)."""
+    sku = normalise_sku(sku)
     move = Move(
         kind,
         product_id(connection, sku),
@@ -532,7 +548,7 @@ def restock_return(
 
 
 def levels(connection: Connection, sku: str | None = None) -> list[StockLevel]:
-    """Every balance (or those of ``sku``), ordered by SKU and location."""
+    """Every balance (or those of ``sku``, normalised), ordered by SKU and location."""
     query = (
         sa.select(product_t.c.sku, location_t.c.code, balance_t.c.on_hand, balance_t.c.reserved)
         .join(product_t, product_t.c.id == balance_t.c.product_id)
@@ -540,7 +556,7 @@ def levels(connection: Connection, sku: str | None = None) -> list[StockLevel]:
         .order_by(product_t.c.sku, location_t.c.code)
     )
     if sku is not None:
-        query = query.where(product_t.c.sku == sku)
+        query = query.where(product_t.c.sku == normalise_sku(sku))
     return [
         StockLevel(sku=r.sku, location=r.code, on_hand=r.on_hand, reserved=r.reserved)
         for r in connection.execute(query)
@@ -557,12 +573,13 @@ def available_to_promise(
 ) -> dict[str, int]:
     """Units a channel may sell per SKU: free stock over its locations, minus its buffer.
 
-    A bundle's figure is the number of whole bundles its components allow.
+    A bundle's figure is the number of whole bundles its components allow. ``skus`` are
+    normalised; the result is keyed by the hub's spelling.
     """
     free = _free_by_product(connection, locations)
     query = sa.select(product_t.c.id, product_t.c.sku)
     if skus is not None:
-        query = query.where(product_t.c.sku.in_(list(skus)))
+        query = query.where(product_t.c.sku.in_(sorted({normalise_sku(s) for s in skus})))
     products: dict[Any, Any] = dict(connection.execute(query).all())
     bundles = _bundles(connection, products.keys())
     result = {}

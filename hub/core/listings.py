@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -12,7 +12,9 @@ from hub.core import ledger
 from hub.core.db import in_list
 from hub.core.models import listing_t, now, product_t
 from hub.core.outbox import mark_channel
-from hub.stock import Listing
+from hub.listingcheck import describe
+from hub.skus import normalise_sku, sku_problem
+from hub.stock import Listing, ListingProblem
 
 
 @dataclass
@@ -26,9 +28,12 @@ class ListingReport:
     duplicate_skus: list[str] = field(default_factory=list)  # several channel items, one SKU
     unmanaged: list[str] = field(default_factory=list)  # the channel does not track stock
     problems: list[str] = field(default_factory=list)  # what the plugin itself reported
+    # SKUs the channel spells differently from the hub (kind "sku_respelled", mapped
+    # anyway) or that cannot be SKUs at all (kind "invalid_sku", not mapped)
+    sku_problems: list[ListingProblem] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """One readable line per kind of mismatch."""
+        """One readable line per kind of mismatch, then one per SKU problem."""
         out = []
         for label, skus in (
             ("on the channel but unknown to the hub", self.unknown_skus),
@@ -41,15 +46,22 @@ class ListingReport:
                     f" and {len(skus) - 10} more" if len(skus) > 10 else ""
                 )
                 out.append(f"{len(skus)} SKU(s) {label}: {shown}")
-        return out + self.problems
+        return out + [p.message for p in self.sku_problems] + self.problems
 
 
 def import_listings(
     conn: Connection, channel: str, listings: Iterable[Listing], *, create_products: bool = False
 ) -> ListingReport:
-    """Replace ``channel``'s listings with ``listings`` and queue a full stock push."""
+    """Replace ``channel``'s listings with ``listings`` and queue a full stock push.
+
+    Each listing's SKU is read through :func:`hub.skus.normalise_sku`, as every other
+    way a SKU enters the hub: a variant whose SKU is ``"MUG "`` maps to product MUG and
+    is reported as ``sku_respelled``; one whose SKU cannot be a SKU is reported as
+    ``invalid_sku`` and left out; listings without a SKU are left out (the plugin
+    reports them).
+    """
     report = ListingReport(channel)
-    items = [item for item in listings if item.sku]
+    items = _read_skus(channel, listings, report)
     counts: dict[str, int] = {}
     for item in items:
         counts[item.sku] = counts.get(item.sku, 0) + 1
@@ -75,6 +87,40 @@ def import_listings(
     report.unlisted_skus = sorted(everything - set(counts))
     mark_channel(conn, channel)
     return report
+
+
+def _read_skus(channel: str, listings: Iterable[Listing], report: ListingReport) -> list[Listing]:
+    """The listings with a SKU, in the hub's spelling; what was respelled or refused is
+    added to ``report.sku_problems``."""
+    items = []
+    for item in listings:
+        sku = normalise_sku(item.sku)
+        if not sku:
+            continue
+        where = f"channel {channel!r}: {describe(item)}"
+        problem = sku_problem(item.sku)
+        if problem:
+            report.sku_problems.append(
+                ListingProblem(
+                    "invalid_sku",
+                    f"{where}: {problem}; correct it on the channel so the hub can map it",
+                    external_ids=(item.external_id,),
+                )
+            )
+            continue
+        if sku != item.sku:
+            report.sku_problems.append(
+                ListingProblem(
+                    "sku_respelled",
+                    f"{where} has SKU {item.sku!r}, read as {sku!r}; spell it {sku!r} "
+                    "on the channel too",
+                    sku=sku,
+                    external_ids=(item.external_id,),
+                )
+            )
+            item = replace(item, sku=sku)
+        items.append(item)
+    return items
 
 
 def _row(channel: str, item: Listing, product_id: int) -> dict:

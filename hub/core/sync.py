@@ -34,6 +34,7 @@ from hub.core.ratelimit import Priority, RateLimiter
 from hub.core.runtime import Hub
 from hub.core.syncstate import add_dead_letter, get_state, record_failure, record_success
 from hub.errors import ChannelError, HubError, WebhookRejected
+from hub.skus import normalise_sku, respelled
 from hub.stock import StockResult, StockUpdate
 
 log = logging.getLogger("hub.sync")
@@ -420,13 +421,14 @@ class Sync:
         adapter = self.hub.channel(channel)
         caller = self.caller(channel)
         listings = caller.call(lambda: list(adapter.fetch_listings()), Priority.CATALOGUE)
-        available = self.hub.available(channel, sorted({item.sku for item in listings}))
+        skus = {item.sku: normalise_sku(item.sku) for item in listings}
+        available = self.hub.available(channel, sorted(set(skus.values())))
         drift = [
-            (item.sku, item.quantity, available.get(item.sku, 0))
+            (skus[item.sku], item.quantity, available.get(skus[item.sku], 0))
             for item in listings
             if item.managed
             and item.quantity is not None
-            and item.quantity != available.get(item.sku, 0)
+            and item.quantity != available.get(skus[item.sku], 0)
         ]
 
         def store(conn: Connection) -> None:
@@ -470,8 +472,8 @@ def _save_pull(conn: Connection, channel: str, cursor: str, detail: dict) -> Non
 
 
 def _product_ids(conn: Connection, skus: Any) -> dict[str, int]:
-    """Product ids by SKU, for the SKUs the hub knows."""
-    skus = sorted(set(skus))
+    """Product ids by SKU (as normalised), for the SKUs the hub knows."""
+    skus = sorted({normalise_sku(sku) for sku in skus})
     if not skus:
         return {}
     query = sa.select(product_t.c.sku, product_t.c.id).where(in_list(conn, product_t.c.sku, skus))
@@ -488,13 +490,16 @@ def _channel_moved(
     conn: Connection, channel: str, skus: Any, quantities: Mapping[str, int]
 ) -> None:
     """A channel's own quantities moved: keep what it says it holds as the figure it
-    confirmed, and queue the SKUs so the next push corrects what differs."""
+    confirmed, and queue the SKUs so the next push corrects what differs. SKUs are
+    read as :func:`hub.skus.normalise_sku` reads them; a respelling is logged."""
+    for note in filter(None, map(respelled, {*skus, *quantities})):
+        log.warning("channel %s: stock event: %s", channel, note)
     ids = _product_ids(conn, [*skus, *quantities])
     stamp = now()
     rows = [
-        {"ext": ids[sku], "q": int(quantity), "at": stamp}
+        {"ext": ids[normalise_sku(sku)], "q": int(quantity), "at": stamp}
         for sku, quantity in quantities.items()
-        if sku in ids
+        if normalise_sku(sku) in ids
     ]
     if rows:
         _store_confirmed(conn, channel, listing_t.c.product_id, rows)

@@ -157,7 +157,7 @@ def listing(node: Payload, location_id: str) -> Listing:
     item = node["inventoryItem"]
     quantity = available(item.get("inventoryLevel")) if item.get("tracked") else None
     return Listing(
-        sku=(node.get("sku") or "").strip(),
+        sku=node.get("sku") or "",  # as the shop spells it: the core normalises and reports
         external_id=item["id"],
         parent_id=node["product"]["id"],
         title=node.get("displayName") or "",
