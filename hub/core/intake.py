@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from hub.core import bulk
+from hub.core import bulk, orderstate
 from hub.core.db import in_list, is_sqlite, run_in_transaction
 from hub.core.ledger import insert_ignore
 from hub.core.models import (
@@ -33,21 +34,19 @@ from hub.core.models import (
     order_line_t,
     order_t,
     product_t,
+    shipment_line_t,
+    shipment_t,
 )
+from hub.core.orderstate import Position
 from hub.core.outbox import mark_dirty
 from hub.errors import StockError
-from hub.orders import Hold, Order, OrderStatus
+from hub.orders import Hold, Order, OrderLine, OrderStatus
+from hub.skus import normalise_sku, respelled, sku_problem
 from hub.stock import StockChange
 
 log = logging.getLogger("hub.intake")
 
-TERMINAL = {
-    OrderStatus.CANCELLED,
-    OrderStatus.REFUNDED,
-    OrderStatus.FULFILLED,
-    OrderStatus.DELIVERED,
-}
-RELEASING = {OrderStatus.CANCELLED, OrderStatus.REFUNDED}
+_SHIPPED_VALUES = {s.value for s in orderstate.SHIPPED}
 
 
 @dataclass(frozen=True)
@@ -85,18 +84,34 @@ class _Catalogue:
     skus: dict[int, str]
     bundles: dict[int, list[tuple[int, int]]]
 
-    def needs(self, order: Order) -> tuple[dict[int, int], list[str]]:
-        """Units per product the order needs, and the SKUs the hub does not know."""
-        needs: dict[int, int] = defaultdict(int)
-        unknown = []
-        for line in order.lines:
-            pid = self.products.get(line.sku)
-            if pid is None:
-                unknown.append(line.sku)
+    def components(self, line: OrderLine) -> list[tuple[int, int]] | None:
+        """(product id, units per line unit) the line takes, or None for an unknown SKU."""
+        pid = self.products.get(line.sku)
+        if pid is None:
+            return None
+        return self.bundles.get(pid, [(pid, 1)])
+
+    def problems(self, order: Order) -> list[str]:
+        """Why the order's stocked lines cannot all be matched to products."""
+        unknown: list[str] = []
+        out: list[str] = []
+        for n, line in enumerate(order.lines, 1):
+            if not line.stocked:
                 continue
-            for component, per_unit in self.bundles.get(pid, [(pid, 1)]):
-                needs[component] += per_unit * line.quantity
-        return {p: q for p, q in needs.items() if q}, unknown
+            if not line.sku:
+                name = line.title or line.external_id or f"line {n}"
+                out.append(
+                    f"line {n} {name!r} has no SKU: give it one on the channel "
+                    "(or make it a non-shipping item there)"
+                )
+            elif sku_problem(line.sku):
+                out.append(f"line {n}: {sku_problem(line.sku)}")
+            elif line.sku not in self.products and line.sku not in unknown:
+                unknown.append(line.sku)
+        if unknown:
+            names = ", ".join(repr(s) for s in sorted(unknown))
+            out.insert(0, f"unknown SKU {names}: add it to the catalogue")
+        return out
 
 
 def ingest(
@@ -109,7 +124,7 @@ def ingest(
     actor: str = "intake",
     reevaluate: bool = False,
 ) -> IntakeReport:
-    """Store a page of ``channel``'s orders and reserve their stock; see the module doc.
+    """Store a page of ``channel``'s orders and move their stock; see the module doc.
 
     ``locations`` are the location codes the channel ships from, in priority order
     (all locations when empty); ``holds`` maps external ids to holds that plugins'
@@ -134,10 +149,16 @@ def _problem(channel: str, order: Order) -> str:
         return f"belongs to channel {order.channel!r}, not {channel!r}"
     if not order.external_id or len(order.external_id) > 128:
         return "external id must have 1 to 128 characters"
-    for n, line in enumerate(order.lines, 1):
-        if not line.sku or len(line.sku) > 128:
-            return f"line {n}: SKU must have 1 to 128 characters"
     return ""
+
+
+def _normalised(order: Order) -> tuple[Order, list[str]]:
+    """The order with every line's SKU in the hub's spelling, and a note per respelling."""
+    notes = [note for line in order.lines if (note := respelled(line.sku))]
+    if not notes:
+        return order, []
+    lines = tuple(replace(line, sku=normalise_sku(line.sku)) for line in order.lines)
+    return replace(order, lines=lines), notes
 
 
 def _latest_versions(channel: str, orders: Sequence[Order], report: IntakeReport) -> list[Order]:
@@ -149,15 +170,22 @@ def _latest_versions(channel: str, orders: Sequence[Order], report: IntakeReport
             log.warning("order %r from %s rejected: %s", order.external_id, channel, problem)
             continue
         kept = latest.get(order.external_id)
-        if kept is None or _newer(order, kept.updated_at):
+        if kept is None or orderstate.is_newer(
+            order, kept.updated_at, orderstate.version_key(kept)
+        ):
             latest[order.external_id] = order
     return [latest[key] for key in sorted(latest)]
 
 
-def _newer(order: Order, stored_version: object) -> bool:
-    if order.updated_at is None:
-        return False
-    return stored_version is None or order.updated_at > stored_version  # type: ignore[operator]
+@dataclass
+class _Stored:
+    """An order row as intake found it (locked)."""
+
+    id: int
+    version: Any
+    version_key: str
+    status: str
+    hold_reason: str
 
 
 class _Intake:
@@ -182,46 +210,59 @@ class _Intake:
         self.report = IntakeReport(channel)
         self.moves: list[dict] = []
         self.free: dict[tuple[int, int], list[int]] = {}
+        self.notes: dict[str, list[str]] = {}
 
     def run(self, page: list[Order]) -> IntakeReport:
         inserted = self._insert_new(page)
         stored = self._lock_existing([o.external_id for o in page if o.external_id not in inserted])
-        todo = [
-            o
-            for o in page
-            if o.external_id in inserted or self.reevaluate or _newer(o, stored[o.external_id][1])
-        ]
-        todo_ids = {o.external_id for o in todo}
+        todo = []
         for order in page:
-            if order.external_id not in todo_ids:
-                _, _, status, _ = stored[order.external_id]
-                self.report.outcomes.append(Outcome(order.external_id, "unchanged", status))
+            known = stored.get(order.external_id)
+            if (
+                known is None
+                or self.reevaluate
+                or orderstate.is_newer(order, known.version, known.version_key)
+            ):
+                todo.append(order)
+            else:
+                self.report.outcomes.append(Outcome(order.external_id, "unchanged", known.status))
         if not todo:
             return self.report
         ids = {
             o.external_id: (
-                inserted[o.external_id] if o.external_id in inserted else stored[o.external_id][0]
+                inserted[o.external_id] if o.external_id in inserted else stored[o.external_id].id
             )
             for o in todo
         }
+        normalised = []
+        for order in todo:
+            order, notes = _normalised(order)
+            self.notes[order.external_id] = notes
+            normalised.append(order)
+        todo = normalised
         catalogue = self._catalogue(todo)
-        current = self._current_reservations(
-            [ids[o.external_id] for o in todo if o.external_id not in inserted]
-        )
+        existing = [ids[o.external_id] for o in todo if o.external_id not in inserted]
+        positions = self._positions(existing)
+        floors = self._hub_shipped(existing)
         self.locations = self._location_ids()
         self._lock_balances(
-            {p for o in todo for p in catalogue.needs(o)[0]}
-            | {p for r in current.values() for (p, _l) in r}
+            {p for o in todo for ln in o.lines for p, _ in (catalogue.components(ln) or ())}
+            | {p for by_product in positions.values() for p in by_product}
+            | {p for by_product in floors.values() for p in by_product}
         )
         updates = []
         for order in todo:
             oid = ids[order.external_id]
-            previous: str | None = None
-            previous_reason = ""
-            if order.external_id in stored:
-                _, _, previous, previous_reason = stored[order.external_id]
-            status, reason = self._settle(order, oid, previous, catalogue, current.get(oid, {}))
-            changed = status != previous or reason != previous_reason
+            known = stored.get(order.external_id)
+            status, reason = self._settle(
+                order,
+                oid,
+                known.status if known else None,
+                catalogue,
+                positions.get(oid, {}),
+                floors.get(oid, {}),
+            )
+            changed = known is None or (status, reason) != (known.status, known.hold_reason)
             updates.append((order, oid, status, reason, changed))
         self._write(updates, inserted, catalogue)
         return self.report
@@ -246,32 +287,24 @@ class _Intake:
             return {row.external_id: row.id for row in self.conn.execute(stmt, rows)}
         return _pg_insert_returning(self.conn, rows)
 
-    def _lock_existing(self, external_ids: list[str]) -> dict[str, tuple[int, Any, str, str]]:
+    def _lock_existing(self, external_ids: list[str]) -> dict[str, _Stored]:
         if not external_ids:
             return {}
+        o = order_t.c
         query = (
-            sa.select(
-                order_t.c.id,
-                order_t.c.external_id,
-                order_t.c.version,
-                order_t.c.status,
-                order_t.c.hold_reason,
-            )
-            .where(
-                order_t.c.channel == self.channel,
-                in_list(self.conn, order_t.c.external_id, external_ids),
-            )
-            .order_by(order_t.c.external_id)
+            sa.select(o.id, o.external_id, o.version, o.version_key, o.status, o.hold_reason)
+            .where(o.channel == self.channel, in_list(self.conn, o.external_id, external_ids))
+            .order_by(o.external_id)
         )
         if not is_sqlite(self.conn):
             query = query.with_for_update()
         return {
-            r.external_id: (r.id, r.version, r.status, r.hold_reason)
+            r.external_id: _Stored(r.id, r.version, r.version_key, r.status, r.hold_reason)
             for r in self.conn.execute(query)
         }
 
     def _catalogue(self, orders: list[Order]) -> _Catalogue:
-        wanted = {line.sku for o in orders for line in o.lines}
+        wanted = {line.sku for o in orders for line in o.lines if line.sku}
         products: dict[str, int] = dict(
             self.conn.execute(
                 sa.select(product_t.c.sku, product_t.c.id).where(
@@ -298,20 +331,48 @@ class _Intake:
             )
         return _Catalogue(products, skus, dict(bundles))
 
-    def _current_reservations(self, order_ids: list[int]) -> dict[int, dict[tuple, int]]:
+    def _positions(self, order_ids: list[int]) -> dict[int, dict[int, Position]]:
+        """Per order and product: reserved, sold and returned units per location."""
         if not order_ids:
             return {}
         m = movement_t.c
         rows = self.conn.execute(
-            sa.select(m.order_id, m.product_id, m.location_id, sa.func.sum(m.reserved_delta))
+            sa.select(
+                m.order_id,
+                m.product_id,
+                m.location_id,
+                m.kind,
+                sa.func.sum(m.on_hand_delta),
+                sa.func.sum(m.reserved_delta),
+            )
             .where(in_list(self.conn, m.order_id, order_ids))
-            .group_by(m.order_id, m.product_id, m.location_id)
+            .group_by(m.order_id, m.product_id, m.location_id, m.kind)
         )
-        current: dict[int, dict[tuple, int]] = defaultdict(dict)
-        for order_id, product, location, reserved in rows:
-            if reserved:
-                current[order_id][(product, location)] = int(reserved)
-        return current
+        out: dict[int, dict[int, Position]] = defaultdict(dict)
+        for order_id, product, location, kind, on_hand, reserved in rows:
+            position = out[order_id].setdefault(product, Position())
+            _add(position.reserved, location, int(reserved or 0))
+            if kind == "sale":
+                _add(position.sold, location, -int(on_hand or 0))
+            elif kind == "return":
+                _add(position.returned, location, int(on_hand or 0))
+        return out
+
+    def _hub_shipped(self, order_ids: list[int]) -> dict[int, dict[int, int]]:
+        """Per order and product: units the hub's own shipments took (a floor under sold)."""
+        if not order_ids:
+            return {}
+        s, line = shipment_t.c, shipment_line_t.c
+        rows = self.conn.execute(
+            sa.select(s.order_id, line.product_id, sa.func.sum(line.quantity))
+            .join(shipment_line_t, line.shipment_id == s.id)
+            .where(in_list(self.conn, s.order_id, order_ids), s.source == "hub")
+            .group_by(s.order_id, line.product_id)
+        )
+        out: dict[int, dict[int, int]] = defaultdict(dict)
+        for order_id, product, units in rows:
+            out[order_id][product] = int(units)
+        return out
 
     def _location_ids(self) -> list[int]:
         rows: dict[str, int] = dict(
@@ -343,99 +404,84 @@ class _Intake:
         oid: int,
         previous: str | None,
         catalogue: _Catalogue,
-        current: dict[tuple, int],
+        positions: dict[int, Position],
+        hub_shipped: dict[int, int],
     ) -> tuple[str, str]:
-        """Decide the order's hub status and queue the movements that bring its stock there."""
-        target = order.status
-        if previous in TERMINAL and target not in TERMINAL:
-            return previous, ""  # never move an order backwards
-        needs, unknown = catalogue.needs(order)
-        if target in RELEASING:
-            self._release(oid, order, current)
-            return target.value, ""
-        if target in (OrderStatus.FULFILLED, OrderStatus.DELIVERED):
-            return self._ship(oid, order, needs, current, catalogue)
-        if unknown:
-            self._release(oid, order, current)
-            names = ", ".join(repr(s) for s in sorted(set(unknown)))
-            return OrderStatus.ON_HOLD.value, f"unknown SKU {names}: add it to the catalogue"
-        short = self._reserve(oid, order, needs, current, catalogue)
-        if short:
-            return OrderStatus.ON_HOLD.value, short
+        """Decide the order's hub status and queue the movements that bring its stock to
+        what this version implies (:mod:`hub.core.orderstate`)."""
+        problems = catalogue.problems(order)
+        targets = orderstate.targets(
+            order, lambda n: catalogue.components(order.lines[n]), hub_shipped
+        )
+        if problems:  # nothing is reserved for an order that cannot be matched
+            targets = {p: replace(t, reserved=0) for p, t in targets.items()}
+        for product in positions:
+            targets.setdefault(product, orderstate.Target())  # a product no longer ordered
+        plans = self._plan(targets, positions, reserve=True)
+        short_reserve = {p: short for p, (_, _, short) in plans.items() if short}
+        if short_reserve:  # all or nothing: reserve no more for any product
+            plans = self._plan(targets, positions, reserve=False)
+        for product, (steps, _, _) in sorted(plans.items()):
+            for step in steps:
+                self._move(
+                    step.kind,
+                    oid,
+                    order,
+                    product,
+                    step.location,
+                    step.on_hand_delta,
+                    step.reserved_delta,
+                )
+        short_sale = {p: short for p, (_, short, _) in plans.items() if short}
+        if short_sale:
+            shown = "; ".join(
+                f"{catalogue.skus[p]!r} is short by {n}" for p, n in sorted(short_sale.items())
+            )
+            return (
+                OrderStatus.ON_HOLD.value,
+                f"shipped on the channel, but {shown}: count the stock",
+            )
+        rule = orderstate.STATUS_RULES[order.status]
+        if not rule.keeps_open:
+            if rule.ships_all and previous == OrderStatus.DELIVERED.value:
+                return previous, ""
+            return order.status.value, ""
+        if problems:
+            return OrderStatus.ON_HOLD.value, "; ".join(problems)
+        if short_reserve:
+            free = {
+                p: sum(max(0, self._free(p, loc)) for loc in self.locations) for p in short_reserve
+            }
+            shown = "; ".join(
+                f"{catalogue.skus[p]!r} needs {short_reserve[p]} more, {free[p]} available"
+                for p in sorted(short_reserve)
+            )
+            return OrderStatus.ON_HOLD.value, "not enough stock: " + shown
+        if (
+            targets
+            and all(t.reserved == 0 for t in targets.values())
+            and any(t.sold for t in targets.values())
+        ):  # every unit has shipped (the hub shipped it, the channel has not said so yet)
+            shipped = previous if previous in _SHIPPED_VALUES else OrderStatus.FULFILLED.value
+            return shipped, ""
         holds = self.holds.get(order.external_id, [])
         if holds:
             return OrderStatus.ON_HOLD.value, "; ".join(f"{h.code}: {h.reason}" for h in holds)
         return OrderStatus.OPEN.value, ""
 
-    def _release(self, oid: int, order: Order, current: dict[tuple, int]) -> None:
-        for (product, location), reserved in current.items():
-            self._move("release", oid, order, product, location, 0, -reserved)
-
-    def _reserve(
-        self,
-        oid: int,
-        order: Order,
-        needs: dict[int, int],
-        current: dict[tuple, int],
-        catalogue: _Catalogue,
-    ) -> str:
-        """Bring the order's reservation to ``needs``; returns a shortage reason, or ''."""
-        held: dict[int, int] = defaultdict(int)
-        for (product, _loc), reserved in current.items():
-            held[product] += reserved
-        shortages = []
-        for product, wanted in sorted(needs.items()):
-            missing = wanted - held.get(product, 0)
-            free = sum(self._free(product, loc) for loc in self.locations)
-            if missing > free:
-                shortages.append(
-                    f"{catalogue.skus[product]!r} needs {missing} more, {free} available"
-                )
-        if shortages:
-            return "not enough stock: " + "; ".join(shortages)
-        for (product, location), reserved in current.items():
-            excess = held[product] - needs.get(product, 0)
-            give = min(reserved, max(0, excess))
-            if give:
-                self._move("release", oid, order, product, location, 0, -give)
-                held[product] -= give
-        for product, wanted in sorted(needs.items()):
-            self._take("reservation", oid, order, product, wanted - held.get(product, 0))
-        return ""
-
-    def _take(self, kind: str, oid: int, order: Order, product: int, units: int) -> int:
-        """Reserve (or, for a sale, take away) free units location by location, in the
-        channel's order; returns the units that could not be found."""
-        for location in self.locations:
-            take = min(units, self._free(product, location))
-            if take > 0:
-                on_hand = -take if kind == "sale" else 0
-                reserved = take if kind == "reservation" else 0
-                self._move(kind, oid, order, product, location, on_hand, reserved)
-                units -= take
-        return units
-
-    def _ship(
-        self,
-        oid: int,
-        order: Order,
-        needs: dict[int, int],
-        current: dict[tuple, int],
-        catalogue: _Catalogue,
-    ) -> tuple[str, str]:
-        """The channel says it shipped: reserved units become a sale, the rest leave free stock."""
-        for (product, location), reserved in current.items():
-            self._move("sale", oid, order, product, location, -reserved, -reserved)
-            needs[product] = needs.get(product, 0) - reserved
-        for product, units in sorted(needs.items()):
-            missing = self._take("sale", oid, order, product, units)
-            if missing > 0:
-                return (
-                    OrderStatus.ON_HOLD.value,
-                    f"shipped on the channel, but "
-                    f"{catalogue.skus[product]!r} is short by {missing}: count the stock",
-                )
-        return order.status.value, ""
+    def _plan(
+        self, targets: dict[int, orderstate.Target], positions: dict[int, Position], reserve: bool
+    ) -> dict[int, tuple[list[orderstate.Step], int, int]]:
+        return {
+            product: orderstate.transition(
+                positions.get(product, Position()),
+                target,
+                self.locations,
+                partial(self._free, product),
+                reserve=reserve,
+            )
+            for product, target in targets.items()
+        }
 
     def _free(self, product: int, location: int) -> int:
         on_hand, reserved = self.free.get((product, location), (0, 0))
@@ -495,22 +541,27 @@ class _Intake:
                     "order_id": oid,
                     "line_no": n,
                     "sku": line.sku,
-                    "product_id": catalogue.products.get(line.sku),
+                    "product_id": catalogue.products.get(line.sku) if line.stocked else None,
                     "quantity": line.quantity,
                     "unit_price": line.unit_price,
                     "title": line.title,
                     "external_id": line.external_id,
+                    "fulfilled_quantity": line.fulfilled_quantity,
+                    "returned_quantity": line.returned_quantity,
+                    "stocked": line.stocked,
                 }
                 for n, line in enumerate(order.lines, 1)
             )
             action = "created" if order.external_id in inserted else "updated"
-            if action == "created" or changed:
+            notes = self.notes.get(order.external_id, [])
+            if action == "created" or changed or notes:
+                note = reason or f"{action} from {self.channel}"
                 events.append(
                     {
                         "order_id": oid,
                         "status": status,
                         "actor": self.actor,
-                        "note": reason or f"{action} from {self.channel}",
+                        "note": "; ".join([note, *notes]),
                         "created_at": self.stamp,
                     }
                 )
@@ -560,7 +611,8 @@ class _Intake:
         for move in self.moves:
             key = (move["product_id"], move["location_id"])
             on_hand, reserved = self.free[key]
-            quantity = move["reserved_delta"] if move["kind"] != "sale" else move["on_hand_delta"]
+            moves_shelf = move["kind"] in ("sale", "return")
+            quantity = move["on_hand_delta"] if moves_shelf else move["reserved_delta"]
             self.report.changes.append(
                 StockChange(
                     sku=skus[key[0]],
@@ -605,6 +657,7 @@ def _order_row(order: Order) -> dict:
         "risk_level": order.risk_level or "",
         "placed_at": order.placed_at,
         "version": order.updated_at,
+        "version_key": orderstate.version_key(order),
     }
 
 
@@ -633,3 +686,8 @@ def _pg_insert_returning(conn: Connection, rows: list[dict]) -> dict[str, int]:
     finally:
         cursor.close()
     return inserted
+
+
+def _add(figures: dict[int, int], location: int, units: int) -> None:
+    if units:
+        figures[location] = figures.get(location, 0) + units

@@ -1,4 +1,9 @@
-"""Reading orders back: lists and the full record of one order with its history."""
+"""Reading orders back: lists and the full record of one order with its history.
+
+Inside the hub an order is named by its hub id (an integer). People name one by its hub
+id (``42``) or by ``channel:external_id`` (``web:1001``): two channels may well use the
+same external id, so a bare external id is refused with the candidates spelt out.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core.models import order_event_t, order_line_t, order_t
-from hub.errors import NotFound
+from hub.errors import InvalidInput, NotFound
 from hub.orders import (
     Address,
     Customer,
@@ -76,25 +81,78 @@ def list_orders(
     ]
 
 
-def find_order(connection: Connection, ref: str, channel: str | None = None) -> OrderRecord:
-    """One order by hub id (``42``), ``channel:external_id`` or external id."""
+REF_HELP = (
+    "The order: its hub id (42) or channel:external_id (web:1001). A bare external id "
+    "is refused, since channels may share one; the error lists the channel:external_id "
+    "forms to choose from."
+)
+_CANDIDATES = 10  # external-id matches named in an error, at most
+_MAX_ID = 2**31 - 1  # hub ids are INTEGER columns
+
+
+def order_id(connection: Connection, ref: str | int) -> int:
+    """The hub id of the order ``ref`` names: a hub id (``42`` or ``"42"``) or
+    ``"channel:external_id"``.
+
+    :class:`NotFound` (field ``order``) when no order matches; :class:`InvalidInput`
+    (field ``order``) for text that is no hub id but some channels' external id, naming
+    each candidate as ``channel:external_id``.
+    """
     o = order_t.c
-    if ":" in ref and channel is None:
-        channel, ref = ref.split(":", 1)
-    query = sa.select(order_t).where(o.external_id == ref)
-    if channel:
-        query = query.where(o.channel == channel)
-    elif ref.isdigit():
-        query = sa.select(order_t).where(sa.or_(o.id == int(ref), o.external_id == ref))
-    rows = connection.execute(query).mappings().all()
-    if not rows:
-        raise NotFound(
-            f"no order {ref!r}" + (f" on channel {channel!r}" if channel else ""), field="order"
+    text = str(ref).strip()
+    number = text.isascii() and text.isdigit()
+    if number and int(text) <= _MAX_ID:
+        found = connection.scalar(sa.select(o.id).where(o.id == int(text)))
+        if found is not None:
+            return int(found)
+    channel, colon, external_id = text.partition(":")
+    if colon:
+        found = connection.scalar(
+            sa.select(o.id).where(o.channel == channel, o.external_id == external_id)
         )
-    if len(rows) > 1:
-        options = ", ".join(f"{r['channel']}:{r['external_id']}" for r in rows)
-        raise NotFound(f"order {ref!r} is ambiguous; name one of {options}", field="order")
-    row = dict(rows[0])
+        if found is not None:
+            return int(found)
+    candidates = [
+        f"{c}:{e}"
+        for c, e in connection.execute(
+            sa.select(o.channel, o.external_id)
+            .where(o.external_id == text)
+            .order_by(o.channel)
+            .limit(_CANDIDATES + 1)
+        )
+    ]
+    if candidates:
+        shown = ", ".join(candidates[:_CANDIDATES]) + (
+            " and more" if len(candidates) > _CANDIDATES else ""
+        )
+        said = f"no order has hub id {text}, but" if number else "hub ids are numbers;"
+        raise InvalidInput(
+            f"order {text!r}: {said} {text!r} is the external id of {shown}; "
+            "name the order as channel:external_id",
+            field="order",
+        )
+    if colon:
+        raise NotFound(f"no order {external_id!r} on channel {channel!r}", field="order")
+    raise NotFound(
+        f"no order {text!r}: give its hub id (42) or channel:external_id (web:1001)",
+        field="order",
+    )
+
+
+def find_order(connection: Connection, ref: str | int) -> OrderRecord:
+    """One order with its lines and history, named as :func:`order_id` reads ``ref``."""
+    return load_order(connection, order_id(connection, ref))
+
+
+def load_order(connection: Connection, hub_id: int) -> OrderRecord:
+    """The order with hub id ``hub_id``; :class:`NotFound` when there is none."""
+    row = connection.execute(sa.select(order_t).where(order_t.c.id == hub_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no order with hub id {hub_id}", field="order")
+    return _record(connection, dict(row))
+
+
+def _record(connection: Connection, row: dict) -> OrderRecord:
     lines = (
         connection.execute(
             sa.select(order_line_t)
@@ -139,6 +197,9 @@ def to_order(record: OrderRecord, *, as_channel_sent: bool = False) -> Order:
                 unit_price=Decimal(ln["unit_price"]),
                 title=ln["title"],
                 external_id=ln["external_id"],
+                fulfilled_quantity=ln["fulfilled_quantity"],
+                returned_quantity=ln["returned_quantity"],
+                stocked=ln["stocked"],
             )
             for ln in record.lines
         ),
@@ -182,13 +243,31 @@ def _status(row: dict, as_channel_sent: bool) -> OrderStatus:
     return OrderStatus.OPEN
 
 
-def held_orders(connection: Connection, limit: int = 1000) -> list[Order]:
-    """Orders on hold, oldest first, as :class:`hub.Order` for a fresh decision."""
+@dataclass(frozen=True)
+class HeldOrder:
+    """An order on hold, for a fresh decision: ``order`` as the channel sent it, or
+    ``error`` saying why it could not be rebuilt (``order`` is then None)."""
+
+    id: int
+    ref: str  # channel:external_id, for people
+    order: Order | None
+    error: str = ""
+
+
+def held_orders(connection: Connection, limit: int = 1000) -> list[HeldOrder]:
+    """Up to ``limit`` orders on hold, oldest first, each by hub id; one that cannot be
+    read back carries its error instead of failing the others."""
     o = order_t.c
-    ids = [
-        row.id
-        for row in connection.execute(
-            sa.select(o.id).where(o.status == "on_hold").order_by(o.id).limit(limit)
-        )
-    ]
-    return [to_order(find_order(connection, str(i)), as_channel_sent=True) for i in ids]
+    rows = connection.execute(
+        sa.select(order_t).where(o.status == "on_hold").order_by(o.id).limit(limit)
+    ).mappings()
+    held = []
+    for row in [dict(r) for r in rows]:
+        ref = f"{row['channel']}:{row['external_id']}"
+        try:
+            order = to_order(_record(connection, row), as_channel_sent=True)
+        except Exception as error:  # a stored row the code no longer reads: report it
+            held.append(HeldOrder(row["id"], ref, None, f"{type(error).__name__}: {error}"))
+        else:
+            held.append(HeldOrder(row["id"], ref, order))
+    return held
