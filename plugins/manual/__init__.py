@@ -1,7 +1,8 @@
 """The ``manual`` channel: orders keyed in by people (B2B desk, phone, a till without an API).
 
 It has no remote service: orders arrive through the hub's own intake (CLI, API, web
-form, CSV import), and stock "pushed" to it is simply accepted. Configure one per
+form, CSV import), stock "pushed" to it is simply accepted, and it does not implement
+``fulfill``: its shipments are recorded in the hub only (channel state ``not_needed``). Configure one per
 sales team or store so each gets its own locations, safety buffer and cap::
 
     [channels.b2b]
@@ -42,11 +43,6 @@ class ManualChannel(Channel):
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[StockResult]:
         """Accept every quantity: people read availability from the hub."""
         return [StockResult(u.sku, u.external_id, ok=True, confirmed=u.quantity) for u in updates]
-
-    def fulfill(
-        self, order_external_id: str, carrier: str, tracking_number: str, tracking_url: str = ""
-    ) -> None:
-        """Nothing to tell: the hub's own order history records the shipment."""
 
 
 @hookimpl

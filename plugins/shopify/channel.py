@@ -41,6 +41,7 @@ REQUIRED_SCOPES = {
     "write_merchant_managed_fulfillment_orders": "to record shipments",
 }
 OPEN_FULFILLMENT = ("OPEN", "IN_PROGRESS")
+DEAD_FULFILLMENT = ("CANCELLED", "ERROR", "FAILURE")  # fulfillments that shipped nothing
 MAX_QUERY_COST = 1000  # Shopify refuses a single query priced above this
 
 
@@ -327,23 +328,37 @@ class ShopifyChannel(Channel):
     def fulfill(
         self, order_external_id: str, carrier: str, tracking_number: str, tracking_url: str = ""
     ) -> None:
-        """Fulfil what is open of the order's fulfillment orders, with tracking details."""
+        """Fulfil what is open of the order's fulfillment orders, with tracking details.
+
+        Idempotent: an order that already carries a fulfillment with this tracking
+        number (sent before, its answer lost) is done, as is a fully closed order when
+        there is no tracking number to tell by. Raises a non-retryable ChannelError for
+        an unknown order, one with nothing left to fulfil (cancelled, or shipped in the
+        shop under another tracking number), and a refusal by Shopify.
+        """
         where = f"Shopify channel {self.name!r}: order {order_external_id}"
         variables = {"id": mapping.order_gid(order_external_id)}
         order = self.client.execute("FulfillmentOrders", variables).get("order")
         if order is None:
             raise ChannelError(f"{where} does not exist in the shop")
+        made = [f for f in order.get("fulfillments") or () if f["status"] not in DEAD_FULFILLMENT]
+        numbers = {i.get("number") or "" for f in made for i in f["trackingInfo"]}
+        if tracking_number and tracking_number in numbers:
+            return  # recorded already (a retry after a lost answer): never a second one
+        fulfillment_orders = order["fulfillmentOrders"]["nodes"]
         open_ones = [
             fo
-            for fo in order["fulfillmentOrders"]["nodes"]
+            for fo in fulfillment_orders
             if fo["status"] in OPEN_FULFILLMENT
             and any(a["action"] == "CREATE_FULFILLMENT" for a in fo["supportedActions"])
         ]
         if not open_ones:
-            if all(fo["status"] == "CLOSED" for fo in order["fulfillmentOrders"]["nodes"]):
+            if not tracking_number and all(fo["status"] == "CLOSED" for fo in fulfillment_orders):
                 return  # shipped already: recording it twice changes nothing
-            statuses = sorted({fo["status"] for fo in order["fulfillmentOrders"]["nodes"]})
-            raise ChannelError(f"{where} has nothing left to fulfil (status {statuses})")
+            statuses = sorted({fo["status"] for fo in fulfillment_orders})
+            others = sorted(numbers - {""})
+            shipped = f"; fulfilled in the shop with tracking {', '.join(others)}" if others else ""
+            raise ChannelError(f"{where} has nothing left to fulfil (status {statuses}){shipped}")
         tracking: dict[str, str] = {"company": carrier, "number": tracking_number}
         if tracking_url:
             tracking["url"] = tracking_url

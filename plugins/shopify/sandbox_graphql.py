@@ -330,6 +330,24 @@ class Views:
             "fulfillmentOrders": pager(
                 lambda: order.fulfillment_orders, self.fulfillment_order, lambda fo: [fo.id]
             ),
+            "fulfillments": lambda info, first=None: [
+                self.fulfillment(f) for f in order.fulfillments[: first or None]
+            ],
+        }
+
+    def fulfillment(self, made: JSON) -> JSON:
+        tracking = made.get("tracking") or {}
+        return {
+            "__typename": "Fulfillment",
+            "id": gid("Fulfillment", made["id"]),
+            "status": made["status"],
+            "trackingInfo": lambda info, first=None: [
+                {
+                    "company": tracking.get("company"),
+                    "number": tracking.get("number"),
+                    "url": tracking.get("url"),
+                }
+            ],
         }
 
     def node(self, global_id: str) -> JSON | None:
@@ -478,20 +496,7 @@ class Roots:
                 made = self.store.fulfil(ids, tracking)
             except StoreError as error:
                 return _user_error(["fulfillment"], str(error))
-            return {
-                "fulfillment": {
-                    "id": gid("Fulfillment", made["id"]),
-                    "status": made["status"],
-                    "trackingInfo": lambda info, first=None: [
-                        {
-                            "company": tracking.get("company"),
-                            "number": tracking.get("number"),
-                            "url": tracking.get("url"),
-                        }
-                    ],
-                },
-                "userErrors": [],
-            }
+            return {"fulfillment": self.views.fulfillment(made), "userErrors": []}
 
         return {
             "inventorySetQuantities": set_quantities,

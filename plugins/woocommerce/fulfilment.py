@@ -1,9 +1,9 @@
 """Recording a shipment in WooCommerce: status ``completed``, a tracking note, and the
 WooCommerce Shipment Tracking meta when the store uses that extension.
 
-Each step is safe to repeat, so the core may retry a fulfilment that failed half-way:
-the tracking item and the note are only added when the tracking number is not
-already there.
+Each step is safe to repeat, so the core may retry a fulfilment that failed half-way or
+whose answer was lost: the status, the tracking item and the note are only written when
+the order does not hold them already.
 """
 
 from __future__ import annotations
@@ -12,7 +12,12 @@ import hashlib
 import time
 from typing import Any
 
+from hub import ChannelError
+
 from .client import WooClient
+
+# Statuses a shipment cannot complete: the order is void or its stock went back already.
+UNSHIPPABLE = frozenset({"cancelled", "refunded", "failed", "trash"})
 
 
 def tracking_note(carrier: str, tracking_number: str, tracking_url: str = "") -> str:
@@ -50,21 +55,33 @@ def fulfill_order(
     meta_key: str | None = None,
     to_customer: bool = True,
 ) -> None:
-    """Complete ``order_id`` and record the tracking number on it."""
+    """Complete ``order_id`` and record the tracking number on it.
+
+    Idempotent: an order already ``completed`` with this tracking note (and item, when
+    ``meta_key`` is set) is left as it is, without a write. Raises a non-retryable
+    :class:`ChannelError` for an order the store has cancelled, refunded, failed or
+    trashed: completing it would take its stock off the shelf again.
+    """
     order = client.get(f"orders/{order_id}").data
-    change: dict[str, Any] = {"status": "completed"}
+    status = str(order.get("status") or "")
+    if status in UNSHIPPABLE:
+        raise ChannelError(
+            f"WooCommerce order {order_id} is {status} in the store; it cannot be marked "
+            f"shipped with {carrier} {tracking_number}".rstrip(),
+            status=409,
+        )
+    note = tracking_note(carrier, tracking_number, tracking_url)
+    notes = client.get(f"orders/{order_id}/notes").data
+    noted = any(str(n.get("note", "")) == note for n in notes)
+    change: dict[str, Any] = {}
+    if status != "completed":
+        change["status"] = "completed"
     if meta_key:
         items = _meta_value(order, meta_key)
         if not any(i.get("tracking_number") == tracking_number for i in items):
             items.append(tracking_item(carrier, tracking_number, tracking_url))
-        change["meta_data"] = [{"key": meta_key, "value": items}]
-    client.put(f"orders/{order_id}", change)
-    notes = client.get(f"orders/{order_id}/notes").data
-    if not any(tracking_number in str(n.get("note", "")) for n in notes):
-        client.post(
-            f"orders/{order_id}/notes",
-            {
-                "note": tracking_note(carrier, tracking_number, tracking_url),
-                "customer_note": to_customer,
-            },
-        )
+            change["meta_data"] = [{"key": meta_key, "value": items}]
+    if change:
+        client.put(f"orders/{order_id}", change)
+    if not noted:
+        client.post(f"orders/{order_id}/notes", {"note": note, "customer_note": to_customer})

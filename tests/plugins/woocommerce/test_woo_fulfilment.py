@@ -69,3 +69,33 @@ def test_fulfil_of_an_unknown_order_names_it(channel: WooCommerceChannel) -> Non
 
     assert failure.value.status == 404
     assert failure.value.retryable is False
+
+
+def test_fulfil_of_an_order_already_completed_with_its_note_writes_nothing(
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
+    sandbox.add_product("MUG", stock=5)
+    order = sandbox.create_order([("MUG", 1)])
+    channel.fulfill(str(order["id"]), "UPS", "1Z1", "https://ups.example/1Z1")
+    writes = [c for c in sandbox.calls if c.method != "GET"]
+
+    channel.fulfill(str(order["id"]), "UPS", "1Z1", "https://ups.example/1Z1")  # answer was lost
+
+    assert [c for c in sandbox.calls if c.method != "GET"] == writes
+    assert len(sandbox.notes(order["id"])) == 1
+
+
+def test_fulfil_refuses_an_order_the_store_cancelled_and_leaves_its_stock(
+    sandbox: WooSandbox, channel: WooCommerceChannel
+) -> None:
+    sandbox.add_product("MUG", stock=5)
+    order = sandbox.create_order([("MUG", 2)])
+    sandbox.cancel_order(order["id"])
+
+    with pytest.raises(ChannelError, match=f"order {order['id']} is cancelled") as refused:
+        channel.fulfill(str(order["id"]), "UPS", "1Z1")
+
+    assert refused.value.retryable is False
+    assert sandbox.order(order["id"])["status"] == "cancelled"
+    assert sandbox.stock("MUG") == 5
+    assert sandbox.notes(order["id"]) == []
