@@ -1,15 +1,19 @@
 """Delivery planning: open orders for the own fleet become stops, a router makes routes.
 
-Consolidation: orders to the same address whose delivery windows overlap become one stop
-(weights and volumes summed, windows intersected); a B2B customer's several orders to one
-site therefore make one drop. Depots are the hub's locations; vehicles and shifts come
-from ``[fleet.*]`` in the configuration. Routes already dispatched are kept as they are
-when the days are planned again.
+Consolidation: orders delivered to one place whose delivery windows overlap become one
+stop (weights and volumes summed, windows intersected); a B2B customer's several orders to
+one site therefore make one drop. "One place" is decided by coordinates alone, within
+:data:`SAME_PLACE_METRES` (great-circle distance), never by the address text: two
+customers may type one address differently, and two towns share street names. Orders
+without coordinates are left out with a reason. Depots are the hub's locations; vehicles
+and shifts come from ``[fleet.*]`` in the configuration. Routes already dispatched are
+kept as they are when the days are planned again.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -52,6 +56,8 @@ if TYPE_CHECKING:
     from hub.core.runtime import Hub
 
 MAX_DAYS = 35  # five weeks
+SAME_PLACE_METRES = 25.0  # orders this close (haversine) are one place: one door, one drop
+EARTH_RADIUS_METRES = 6_371_008.8  # mean radius
 
 
 @dataclass(frozen=True)
@@ -129,15 +135,46 @@ def _loads(conn: Connection, order_ids: list[int]) -> dict[int, tuple[float, flo
     return {oid: ((g or 0) / 1000, (v or 0) / 1_000_000) for oid, g, v in rows}
 
 
+def distance_metres(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Great-circle (haversine) distance in metres between two (latitude, longitude)
+    points in degrees."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_METRES * math.asin(min(1.0, math.sqrt(h)))
+
+
+def by_place(items: list[Delivery], metres: float = SAME_PLACE_METRES) -> list[list[Delivery]]:
+    """Deliveries grouped by place: each joins the first group (in order of ``items``)
+    whose first delivery lies within ``metres`` of it. Address text plays no part."""
+    band = math.degrees(metres / EARTH_RADIUS_METRES)  # latitude degrees in ``metres``
+    groups: list[list[Delivery]] = []
+    rows: dict[int, list[int]] = defaultdict(list)  # latitude band -> indexes into groups
+    for item in items:
+        row = math.floor(item.latitude / band) if band else 0
+        point = (item.latitude, item.longitude)
+        near = [
+            n
+            for r in (row - 1, row, row + 1)
+            for n in rows.get(r, ())
+            if distance_metres((groups[n][0].latitude, groups[n][0].longitude), point) <= metres
+        ]
+        if near:
+            groups[min(near)].append(item)
+        else:
+            groups.append([item])
+            rows[row].append(len(groups) - 1)
+    return groups
+
+
 def consolidate(
     items: list[Delivery], service: timedelta, first: date, last: date
 ) -> list[Consolidated]:
-    """Orders to one address with overlapping windows make one stop."""
-    by_address: dict[str, list[Delivery]] = defaultdict(list)
-    for item in items:
-        by_address[item.address].append(item)
+    """Orders to one place (:func:`by_place`) with overlapping windows make one stop."""
     stops: list[Consolidated] = []
-    for group in by_address.values():
+    for group in by_place(items):
         clusters: list[tuple[TimeWindow | None, list[Delivery]]] = []
         for item in sorted(
             group,

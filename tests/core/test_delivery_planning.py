@@ -41,8 +41,8 @@ def at(hour: int, day: date = DAY) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-def delivery(order_id, address="1 high st", window=None, kg=1.0):
-    return Delivery(order_id, f"web:{order_id}", address, 55.95, -3.19, kg, 0.01, window)
+def delivery(order_id, address="1 high st", window=None, kg=1.0, at_=(55.95, -3.19)):
+    return Delivery(order_id, f"web:{order_id}", address, *at_, kg, 0.01, window)
 
 
 def test_orders_to_one_address_with_overlapping_windows_make_one_stop():
@@ -51,7 +51,7 @@ def test_orders_to_one_address_with_overlapping_windows_make_one_stop():
             delivery(1, window=TimeWindow(at(9), at(13))),
             delivery(2, window=TimeWindow(at(11), at(15)), kg=2.5),
             delivery(3, window=TimeWindow(at(16), at(18))),  # same address, later: own stop
-            delivery(4, address="9 low st"),
+            delivery(4, address="9 low st", at_=(55.96, -3.19)),  # 1.1 km north
         ],
         timedelta(minutes=5),
         DAY,
