@@ -34,8 +34,6 @@ from hub.core.models import (
     order_line_t,
     order_t,
     product_t,
-    shipment_line_t,
-    shipment_t,
 )
 from hub.core.orderstate import Position
 from hub.core.outbox import mark_dirty
@@ -243,12 +241,10 @@ class _Intake:
         catalogue = self._catalogue(todo)
         existing = [ids[o.external_id] for o in todo if o.external_id not in inserted]
         positions = self._positions(existing)
-        floors = self._hub_shipped(existing)
         self.locations = self._location_ids()
         self._lock_balances(
             {p for o in todo for ln in o.lines for p, _ in (catalogue.components(ln) or ())}
             | {p for by_product in positions.values() for p in by_product}
-            | {p for by_product in floors.values() for p in by_product}
         )
         updates = []
         for order in todo:
@@ -260,7 +256,6 @@ class _Intake:
                 known.status if known else None,
                 catalogue,
                 positions.get(oid, {}),
-                floors.get(oid, {}),
             )
             changed = known is None or (status, reason) != (known.status, known.hold_reason)
             updates.append((order, oid, status, reason, changed))
@@ -358,22 +353,6 @@ class _Intake:
                 _add(position.returned, location, int(on_hand or 0))
         return out
 
-    def _hub_shipped(self, order_ids: list[int]) -> dict[int, dict[int, int]]:
-        """Per order and product: units the hub's own shipments took (a floor under sold)."""
-        if not order_ids:
-            return {}
-        s, line = shipment_t.c, shipment_line_t.c
-        rows = self.conn.execute(
-            sa.select(s.order_id, line.product_id, sa.func.sum(line.quantity))
-            .join(shipment_line_t, line.shipment_id == s.id)
-            .where(in_list(self.conn, s.order_id, order_ids), s.source == "hub")
-            .group_by(s.order_id, line.product_id)
-        )
-        out: dict[int, dict[int, int]] = defaultdict(dict)
-        for order_id, product, units in rows:
-            out[order_id][product] = int(units)
-        return out
-
     def _location_ids(self) -> list[int]:
         rows: dict[str, int] = dict(
             self.conn.execute(sa.select(location_t.c.code, location_t.c.id)).all()
@@ -405,13 +384,14 @@ class _Intake:
         previous: str | None,
         catalogue: _Catalogue,
         positions: dict[int, Position],
-        hub_shipped: dict[int, int],
     ) -> tuple[str, str]:
         """Decide the order's hub status and queue the movements that bring its stock to
         what this version implies (:mod:`hub.core.orderstate`)."""
         problems = catalogue.problems(order)
         targets = orderstate.targets(
-            order, lambda n: catalogue.components(order.lines[n]), hub_shipped
+            order,
+            lambda n: catalogue.components(order.lines[n]),
+            {product: position.total() for product, position in positions.items()},
         )
         if problems:  # nothing is reserved for an order that cannot be matched
             targets = {p: replace(t, reserved=0) for p, t in targets.items()}

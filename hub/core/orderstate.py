@@ -18,9 +18,11 @@ through :data:`STATUS_RULES` and its lines' quantities (:class:`hub.orders.Order
 Intake moves the journal from where it stands to the target of the newest version, and
 only by the difference: a redelivered version moves nothing, a newer version of a shipped
 order moves nothing unless its lines changed, a partial refund with restock books
-exactly its units back at the locations that shipped them. Shipments the hub recorded
-itself (its ``shipment`` rows) are a floor under ``sold``: a channel that has not yet
-heard of them cannot make the hub reserve those units again.
+exactly its units back at the locations that shipped them. Units only move forward:
+sold and returned units stay so whatever a later version says, so a channel that has not
+yet heard of a shipment the hub recorded itself cannot make the hub reserve those units
+again, and one that forgets shipped quantities once an order is refunded (WooCommerce
+has no record of shipments) cannot put them back on the shelf.
 
 Versions are ordered by the channel's ``updated_at`` and, within the same second (Shopify
 and WooCommerce give seconds), by :func:`version_key`: a version further along (shipped,
@@ -101,14 +103,16 @@ def line_targets(order: Order) -> list[tuple[int, Target]]:
 def targets(
     order: Order,
     components: Callable[[int], Iterable[tuple[int, int]] | None],
-    hub_shipped: Mapping[int, int] | None = None,
+    already: Mapping[int, Target] | None = None,
 ) -> dict[int, Target]:
     """The targets of ``order`` per product id.
 
     ``components(line_index)`` gives (product id, units per line unit) for a stocked line
     whose SKU the hub knows (a bundle gives its components), or None for an unknown one,
-    which implies nothing. ``hub_shipped`` (product id → units the hub's own shipments
-    took) is a floor under ``sold``: those units are not reserved again.
+    which implies nothing. ``already`` (product id → where the order stands) makes sold
+    and returned units final: a version that reports fewer of them (a channel that has not
+    heard of the hub's own shipment yet, or that forgets shipments once refunded) moves
+    none back, and units sold beyond what the version says are not reserved again.
     """
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
     for n, target in line_targets(order):
@@ -117,16 +121,16 @@ def targets(
             total[0] += per_unit * target.reserved
             total[1] += per_unit * target.sold
             total[2] += per_unit * target.returned
-    floors = hub_shipped or {}
+    floors = already or {}
     for product in floors:
-        totals[product]  # a product the channel no longer lists keeps its floor
+        totals[product]  # a product no longer on the order keeps what it sold
     out = {}
     for product, (reserved, sold, returned) in totals.items():
-        floor = floors.get(product, 0)
-        if floor > sold:  # the hub shipped more than the channel knows of yet
-            reserved = max(0, reserved - (floor - sold))
-            sold = floor
-        out[product] = Target(reserved, sold, min(returned, sold))
+        floor = floors.get(product, Target())
+        if floor.sold > sold:  # sold beyond what this version says: not reserved again
+            reserved = max(0, reserved - (floor.sold - sold))
+            sold = floor.sold
+        out[product] = Target(reserved, sold, min(max(returned, floor.returned), sold))
     return out
 
 
@@ -235,27 +239,14 @@ def transition(
                 step("sale", location, -take, 0)
                 unsold -= take
         short_sale = unsold
-    # 2. Units un-shipped (the channel cancelled a fulfilment): back on the shelf.
-    if unsold < 0:
-        for location in sorted(sold, key=lambda loc: -sold[loc]):
-            back = min(-unsold, sold[location] - returned.get(location, 0))
-            if back > 0:
-                step("sale", location, back, 0)
-                unsold += back
-    # 3. Returns: booked where the units were sold, never more than was sold there.
+    # 2. Returns: booked where the units were sold, never more than was sold there.
     more = min(target.returned, sum(sold.values())) - sum(returned.values())
     for location in sorted(sold, key=lambda loc: -(sold[loc] - returned.get(loc, 0))):
-        if more > 0:
-            back = min(more, sold[location] - returned.get(location, 0))
-            if back > 0:
-                step("return", location, back, 0)
-                more -= back
-        elif more < 0:
-            undo = min(-more, returned.get(location, 0))
-            if undo > 0:
-                step("return", location, -undo, 0)
-                more += undo
-    # 4. The reservation: release what is no longer wanted, reserve what is missing.
+        back = min(more, sold[location] - returned.get(location, 0))
+        if back > 0:
+            step("return", location, back, 0)
+            more -= back
+    # 3. The reservation: release what is no longer wanted, reserve what is missing.
     excess = sum(reserved.values()) - target.reserved
     for location in sorted(reserved, key=lambda loc: reserved[loc]):
         give = min(excess, reserved[location])
