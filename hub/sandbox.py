@@ -10,8 +10,10 @@ every sandbox honours through :func:`fault_middleware`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import json
+import random
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,24 +25,44 @@ from aiohttp import web
 
 @dataclass
 class Faults:
-    """Failures the sandbox injects into the next requests, counted down as they fire."""
+    """Failures the sandbox injects into the next requests, counted down as they fire.
+
+    ``chance`` makes a fault fire at random as well: ``{"server_errors": 0.05}`` answers
+    one request in twenty with 503, for as long as the entry stays. ``observers`` are told
+    of every API request (method, path, body) before any fault applies; benchmarks use
+    them to time a crash of the client to the request it is making.
+    """
 
     rate_limited: int = 0  # answer 429 with Retry-After
     retry_after: float = 1.0
     server_errors: int = 0  # answer 503
     timeouts: int = 0  # hold the request for ``timeout_seconds`` before answering
     timeout_seconds: float = 10.0
+    lost_answers: int = 0  # carry the request out, then hold the answer ``timeout_seconds``
     malformed: int = 0  # answer 200 with a truncated JSON body
     duplicate_webhooks: int = 0  # post the next webhook delivery twice (same delivery id)
     reorder_webhooks: int = 0  # post the next pending batch of deliveries newest first
+    replay_webhooks: int = 0  # post an earlier delivery's body again under a new delivery id
+    chance: dict[str, float] = field(default_factory=dict)
+    observers: list[Callable[[str, str, bytes], None]] = field(default_factory=list)
+    rng: random.Random = field(default_factory=random.Random, repr=False)
 
     def take(self, name: str) -> bool:
-        """Consume one fault of ``name`` if any is pending."""
+        """Consume one fault of ``name`` if any is pending, else fire it by its chance."""
         left = getattr(self, name)
         if left > 0:
             setattr(self, name, left - 1)
             return True
-        return False
+        odds = self.chance.get(name, 0.0)
+        return odds > 0 and self.rng.random() < odds
+
+    def knobs(self) -> dict[str, Any]:
+        """The knobs' values, as JSON (without observers and the random generator)."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in ("observers", "rng")
+        }
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -58,6 +80,10 @@ def fault_middleware(
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith("/_sandbox"):
             return await handler(request)
+        if faults.observers:
+            body = await request.read()  # aiohttp keeps it for the handler
+            for observer in list(faults.observers):
+                observer(request.method, request.path, body)
         if faults.take("rate_limited"):
             if rate_limited_response is not None:
                 return rate_limited_response(faults)
@@ -71,6 +97,8 @@ def fault_middleware(
         if faults.take("timeouts"):
             await asyncio.sleep(faults.timeout_seconds)
         response = await handler(request)
+        if faults.take("lost_answers"):  # done, but the client never hears of it in time
+            await asyncio.sleep(faults.timeout_seconds)
         if faults.take("malformed") and isinstance(response, web.Response) and response.body:
             body = bytes(response.body)  # type: ignore[arg-type]
             return web.Response(
@@ -168,6 +196,15 @@ class SoldOut(Exception):
     """The store refused a sale: it has too few units in its own stock."""
 
 
+@dataclass(frozen=True)
+class DemoOrder:
+    """An order as a demo store holds it: ``status`` is open, fulfilled or cancelled."""
+
+    id: str
+    status: str
+    lines: dict[str, int]  # SKU -> units
+
+
 class DemoStore(Protocol):
     """What a channel plugin's sandbox offers ``hub demo`` and the benchmarks.
 
@@ -201,6 +238,19 @@ class DemoStore(Protocol):
 
     def stock_calls(self) -> int:
         """How many API calls changed stock so far."""
+
+    def fulfil(self, order_id: str) -> None:
+        """The merchant ships the whole order from the store's admin."""
+
+    def orders(self) -> list[DemoOrder]:
+        """Every order the store holds, as it stands now."""
+
+    @property
+    def faults(self) -> Faults:
+        """The store's fault knobs (its API and its webhooks)."""
+
+    def reactivate_webhooks(self) -> int:
+        """Turn subscriptions the store disabled after failed deliveries back on."""
 
 
 # -- webhooks ------------------------------------------------------------------------------
@@ -246,7 +296,8 @@ class WebhookDispatcher:
     subscription is disabled after ``max_failures`` failed deliveries in a row. The
     ``duplicate_webhooks`` and ``reorder_webhooks`` faults post the next delivery twice
     (same delivery id), or the next pending batch newest first. ``headers`` gives each
-    service its own header names and signature.
+    service its own header names and signature. ``replay_webhooks`` posts an earlier
+    delivery's body again under a new delivery id, as a captured delivery re-sent would be.
     """
 
     def __init__(
@@ -293,7 +344,19 @@ class WebhookDispatcher:
             done.append(delivery)
             if self.faults.take("duplicate_webhooks"):
                 done.append(self._post(sub, topic, body, delivery.delivery_id))
+            if self.faults.take("replay_webhooks"):
+                old = self.faults.rng.choice(self.delivered)
+                owner = next(s for s in self.subscriptions if s.id == old.webhook_id)
+                done.append(self._post(owner, old.topic, old.body, next(self._delivery_ids)))
         return done
+
+    def reactivate(self) -> int:
+        """Turn disabled subscriptions back on, as a merchant would; returns how many."""
+        with self._cond:
+            disabled = [s for s in self.subscriptions if s.status != "active"]
+            for sub in disabled:
+                sub.status, sub.failures = "active", 0
+            return len(disabled)
 
     def _post(self, sub: Subscription, topic: str, body: bytes, delivery_id: int) -> Delivery:
         headers = self.headers(sub, topic, body, delivery_id)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.sandbox import DemoItem, SoldOut
+from hub.sandbox import DemoItem, DemoOrder, Faults, SoldOut
 
 from .sandbox import ShopifySandbox
-from .sandbox_store import StoreError
+from .sandbox_store import ShopOrder, StoreError
 from .webhook import TOPICS
 
 
@@ -54,3 +54,29 @@ class ShopifyDemoStore:
 
     def stock_calls(self) -> int:
         return self.sandbox.stock_calls()
+
+    def fulfil(self, order_id: str) -> None:
+        order = self.sandbox.order(int(order_id))
+        open_ = [fo.id for fo in order.fulfillment_orders if fo.status in ("OPEN", "IN_PROGRESS")]
+        if open_:
+            self.sandbox.store.fulfil(open_, {"company": "UPS", "number": f"1Z{order_id}"})
+
+    def orders(self) -> list[DemoOrder]:
+        with self.sandbox.store.lock:
+            return [
+                DemoOrder(str(o.id), _status(o), {ln.sku: ln.current for ln in o.lines})
+                for o in self.sandbox.store.orders.values()
+            ]
+
+    @property
+    def faults(self) -> Faults:
+        return self.sandbox.faults
+
+    def reactivate_webhooks(self) -> int:
+        return self.sandbox.hooks.reactivate()
+
+
+def _status(order: ShopOrder) -> str:
+    if order.cancelled_at is not None:
+        return "cancelled"
+    return "fulfilled" if order.fulfillment_status() == "FULFILLED" else "open"

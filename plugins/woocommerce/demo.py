@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.sandbox import DemoItem, SoldOut
+from hub.sandbox import DemoItem, DemoOrder, Faults, SoldOut
 
 from .sandbox import PLUGIN_TOPICS, WooSandbox
 from .sandbox_store import StoreError
@@ -53,3 +53,28 @@ class WooDemoStore:
             for call in self.sandbox.calls
             if call.method in ("POST", "PUT") and "products" in call.path
         )
+
+    def fulfil(self, order_id: str) -> None:
+        self.sandbox.update_order(int(order_id), status="completed")
+
+    def orders(self) -> list[DemoOrder]:
+        with self.sandbox.store.lock:
+            return [
+                DemoOrder(
+                    str(o["id"]),
+                    STATUSES.get(o["status"], o["status"]),
+                    {ln["sku"]: ln["quantity"] for ln in o["line_items"]},
+                )
+                for o in self.sandbox.store.orders.values()
+            ]
+
+    @property
+    def faults(self) -> Faults:
+        return self.sandbox.faults
+
+    def reactivate_webhooks(self) -> int:
+        return self.sandbox.hooks.reactivate()
+
+
+#: Woo's order statuses as the demo's three: open, fulfilled, cancelled.
+STATUSES = {"processing": "open", "completed": "fulfilled", "cancelled": "cancelled"}

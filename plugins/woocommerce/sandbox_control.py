@@ -57,7 +57,7 @@ def _faults(sandbox: WooSandbox, data: dict[str, Any], _: web.Request) -> Any:
         if name not in known:
             raise KeyError(name)
         setattr(sandbox.faults, name, value)
-    return dataclasses.asdict(sandbox.faults)
+    return sandbox.faults.knobs()
 
 
 ACTIONS: dict[tuple[str, str], Action] = {
