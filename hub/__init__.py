@@ -13,6 +13,7 @@ from hub.errors import (
     InvalidInput,
     PluginError,
     RateLimited,
+    UnreadableWebhook,
     WebhookRejected,
 )
 from hub.hookspecs import hookimpl
@@ -61,6 +62,7 @@ __all__ = [
     "StockLevel",
     "StockResult",
     "StockUpdate",
+    "UnreadableWebhook",
     "WebhookEvent",
     "WebhookRejected",
     "hookimpl",

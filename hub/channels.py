@@ -65,6 +65,13 @@ class WebhookEvent:
     ``quantities`` is what the channel now holds per SKU, when a stock event says it
     (a sale, a cancellation's restock, an edit in the store's admin): the core takes it
     as the channel's confirmed figure, so its next push corrects exactly what moved.
+
+    ``occurred_at`` is the channel's own time of the change (aware UTC; Shopify's
+    ``updated_at``, WooCommerce's ``date_modified_gmt``), or None when the delivery does
+    not say. With it, the core takes ``quantities`` only when they are newer than what it
+    already knows of the listing (an earlier event, or a push the channel confirmed), so
+    a replayed or late delivery never moves the confirmed figure backwards; its SKUs are
+    compared again all the same. Without it, every delivery's quantities are taken.
     """
 
     topic: str
@@ -74,6 +81,7 @@ class WebhookEvent:
     skus: tuple[str, ...] = ()
     payload: Mapping[str, Any] = field(default_factory=dict)
     quantities: Mapping[str, int] = field(default_factory=dict)
+    occurred_at: datetime | None = None
 
 
 class Channel:
@@ -140,7 +148,15 @@ class Channel:
         return False
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
-        """Turn a verified webhook delivery into a :class:`WebhookEvent`."""
+        """Turn a verified webhook delivery into a :class:`WebhookEvent`.
+
+        The core calls it through the channel's rate limiter and retry policy, so API
+        calls made here (a lookup the body lacks) are paced, and a retryable
+        :class:`hub.errors.ChannelError` (429, 5xx, time-out) makes the core call it
+        again rather than spend one of the delivery's tries. Raise
+        :class:`hub.errors.UnreadableWebhook` for a body that cannot be read (bad JSON,
+        missing fields): the delivery is given up at once with that reason.
+        """
         raise NotImplementedError
 
     def close(self) -> None:

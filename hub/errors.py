@@ -80,5 +80,15 @@ class WebhookRejected(HubError):
     """A webhook's signature did not verify, or its body could not be read."""
 
 
+class UnreadableWebhook(WebhookRejected):
+    """A stored webhook delivery cannot be turned into an event: its body is not valid
+    JSON, or lacks a field the event needs.
+
+    Retrying the same bytes cannot help, so the inbox gives the delivery up at once (a
+    dead letter keeping this message as the reason) instead of spending its tries.
+    Channel plugins raise it from ``parse_webhook``.
+    """
+
+
 class RoutingError(HubError):
     """A routing problem is malformed or a router failed."""

@@ -2,7 +2,8 @@
 
 Rows are leased (``claimed_by``/``claimed_until``) and, on PostgreSQL, claimed with
 ``FOR UPDATE SKIP LOCKED``, so any number of workers share them and each row is handled
-by one; a worker killed mid-row only delays it until the lease runs out.
+by one. A worker killed mid-row delays it until the lease runs out, or until a worker of
+the same host sees it is dead (:func:`release`, run at start and on a schedule).
 """
 
 from __future__ import annotations
@@ -79,10 +80,16 @@ def done(conn: Connection, row_id: int) -> None:
     )
 
 
-def fail(conn: Connection, row: dict[str, Any], error: str, max_attempts: int) -> None:
-    """The row failed: try again later, or give up into the dead letters."""
+def fail(
+    conn: Connection, row: dict[str, Any], error: str, max_attempts: int, *, final: bool = False
+) -> None:
+    """The row failed: try again later, or give up into the dead letters.
+
+    ``attempts`` was counted when the row was claimed; it dies once it reaches
+    ``max_attempts``, or at once when ``final`` (retrying cannot help: an unreadable body).
+    """
     attempts = row["attempts"] + 1
-    dead = attempts >= max_attempts
+    dead = final or attempts >= max_attempts
     conn.execute(
         inbox_t.update()
         .where(inbox_t.c.id == row["id"])
@@ -103,6 +110,26 @@ def fail(conn: Connection, row: dict[str, Any], error: str, max_attempts: int) -
             {"topic": row["topic"], "delivery_id": row["delivery_id"]},
             attempts,
         )
+
+
+def release(conn: Connection, workers: list[str]) -> int:
+    """Free the pending rows leased by ``workers`` (dead ones); returns how many."""
+    if not workers:
+        return 0
+    i = inbox_t.c
+    result = conn.execute(
+        inbox_t.update()
+        .where(i.status == "pending", in_list(conn, i.claimed_by, workers))
+        .values(claimed_by="", claimed_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
+def lease_holders(conn: Connection) -> set[str]:
+    """Workers holding a lease on a pending row."""
+    i = inbox_t.c
+    query = sa.select(i.claimed_by).where(i.status == "pending", i.claimed_by != "").distinct()
+    return {name for (name,) in conn.execute(query)}
 
 
 def requeue(conn: Connection, row_id: int) -> None:

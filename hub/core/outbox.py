@@ -56,3 +56,23 @@ def mark_channel(conn: Connection, channel: str, product_ids: Iterable[int] | No
         index_elements=["channel", "product_id"], set_={"dirty_at": stmt.excluded.dirty_at}
     )
     conn.execute(stmt)
+
+
+def release(conn: Connection, workers: list[str]) -> int:
+    """Free the rows claimed by ``workers`` (dead ones) for the next push; returns how many."""
+    if not workers:
+        return 0
+    o = outbox_t.c
+    result = conn.execute(
+        outbox_t.update()
+        .where(in_list(conn, o.claimed_by, workers))
+        .values(claimed_by="", claimed_until=None)
+    )
+    return int(result.rowcount or 0)
+
+
+def claim_holders(conn: Connection) -> set[str]:
+    """Workers holding a claim on an outbox row."""
+    o = outbox_t.c
+    query = sa.select(o.claimed_by).where(o.claimed_by != "").distinct()
+    return {name for (name,) in conn.execute(query)}

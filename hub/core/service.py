@@ -25,6 +25,8 @@ from hub.core.sync import Sync
 from hub.web.app import make_app
 
 log = logging.getLogger("hub.service")
+#: Seconds between looks for claims of dead workers of this host (another may go on).
+RECOVER_INTERVAL = 10.0
 
 
 class Service:
@@ -57,6 +59,8 @@ class Service:
     async def start(self) -> None:
         """Check channels, start serving and scheduling."""
         await self._check_channels()
+        # A worker of this host killed mid-job left claims, leases and pushes in doubt.
+        await asyncio.to_thread(self.sync.recover, at_start=True)
         self._runner = web.AppRunner(make_app(self.sync, wake=self.wake), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -67,6 +71,7 @@ class Service:
         self._schedule()
         self.scheduler.start()
         self._tasks.append(asyncio.create_task(self._inbox_loop()))
+        self._inbox_wake.set()  # deliveries stored before a restart are worked at once
         for channel in self._channels():
             self._push_wake[channel] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._push_loop(channel)))
@@ -129,7 +134,9 @@ class Service:
                     id=f"{job}:{channel}",
                     max_instances=1,
                     coalesce=True,
-                    next_run_time=now if job != "reconcile" else None,
+                    # Pulls and pushes start at once; the first reconciliation after one
+                    # interval (APScheduler 3 takes next_run_time=None as "paused").
+                    **({"next_run_time": now} if job != "reconcile" else {}),
                 )
         self.scheduler.add_job(
             self.run_job,
@@ -137,6 +144,15 @@ class Service:
             seconds=60,
             args=["recheck-holds", self.hub.recheck_holds],
             id="recheck-holds",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self.run_job,
+            "interval",
+            seconds=RECOVER_INTERVAL,
+            args=["recover", self.sync.recover],
+            id="recover",
             max_instances=1,
             coalesce=True,
         )

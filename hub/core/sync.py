@@ -23,7 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.channels import Channel, OrderPage
+from hub.channels import Channel, OrderPage, WebhookEvent
+from hub.core import confirmed as belief
 from hub.core import inbox as inbox_store
 from hub.core.calls import ChannelCaller, is_retryable
 from hub.core.db import in_list, is_sqlite
@@ -31,9 +32,16 @@ from hub.core.intake import IntakeReport
 from hub.core.models import listing_t, now, outbox_t, product_t
 from hub.core.outbox import mark_channel
 from hub.core.ratelimit import Priority, RateLimiter
+from hub.core.recovery import Recovery, recover
 from hub.core.runtime import Hub
 from hub.core.syncstate import add_dead_letter, get_state, record_failure, record_success
-from hub.errors import ChannelError, HubError, WebhookRejected
+from hub.errors import (
+    ChannelError,
+    HubError,
+    InvalidInput,
+    UnreadableWebhook,
+    WebhookRejected,
+)
 from hub.skus import normalise_sku, respelled
 from hub.stock import StockResult, StockUpdate
 
@@ -201,7 +209,7 @@ class Sync:
         claimed = self.hub.write(lambda c: self._claim_outbox(c, channel, limit))
         if not claimed:
             return result
-        updates, in_step = self._updates(channel, list(claimed))
+        updates, in_step, doubtful = self._updates(channel, list(claimed))
         result.considered = len(claimed)
         if in_step:  # the channel already holds these figures (it said so itself)
             for callback in self.on_pushed:
@@ -211,11 +219,22 @@ class Sync:
         try:
             for start in range(0, len(updates), size):
                 batch = updates[start : start + size]
+                sent_at = now()
+                # Committed before sending: if the answer is lost, the listing stays in doubt.
+                self.hub.write(
+                    lambda c, b=batch: belief.mark_unconfirmed(
+                        c, channel, [u.external_id for u in b]
+                    )
+                )
                 answers = caller.call(partial(adapter.push_stock, batch), Priority.STOCK)
                 self._observe(channel, adapter)
                 result.batches += 1
                 result.sent += len(batch)
-                self.hub.write(lambda c, b=batch, a=answers: self._record(c, channel, b, a, result))
+                self.hub.write(
+                    lambda c, b=batch, a=answers, t=sent_at: self._record(
+                        c, channel, b, a, result, t, doubtful
+                    )
+                )
                 confirmed = [a.sku for a in answers if a.ok]
                 for callback in self.on_pushed:
                     callback(channel, confirmed, time.time())
@@ -256,8 +275,11 @@ class Sync:
             )
         return rows
 
-    def _updates(self, channel: str, products: list[int]) -> tuple[list[StockUpdate], list[str]]:
-        """What to send for these products, and the SKUs the channel already has right."""
+    def _updates(
+        self, channel: str, products: list[int]
+    ) -> tuple[list[StockUpdate], list[str], set[str]]:
+        """What to send for these products, the SKUs the channel already has right, and the
+        external ids already in doubt (an earlier push's answer was never recorded)."""
 
         def read(conn: Connection) -> list[Any]:
             query = (
@@ -270,8 +292,10 @@ class Sync:
             )
             return list(conn.execute(query).mappings())
 
-        listings = self.hub.read(read)
+        listings = [r for r in self.hub.read(read) if r["managed"]]
         available = self.hub.available(channel, sorted({r["sku"] for r in listings}))
+        # An unconfirmed listing is never trusted: it is sent again whatever the figures,
+        # against the last confirmed value, so a compare-and-set channel reads back the truth.
         updates = [
             StockUpdate(
                 sku=r["sku"],
@@ -282,11 +306,12 @@ class Sync:
                 expected=r["confirmed_quantity"],
             )
             for r in listings
-            if r["managed"] and available.get(r["sku"], 0) != r["confirmed_quantity"]
+            if r["unconfirmed"] or available.get(r["sku"], 0) != r["confirmed_quantity"]
         ]
         sent = {u.sku for u in updates}
-        in_step = sorted({r["sku"] for r in listings if r["managed"]} - sent)
-        return updates, in_step
+        in_step = sorted({r["sku"] for r in listings} - sent)
+        doubtful = {r["external_id"] for r in listings if r["unconfirmed"]}
+        return updates, in_step, doubtful
 
     def _record(
         self,
@@ -295,11 +320,13 @@ class Sync:
         batch: list[StockUpdate],
         answers: list[StockResult],
         result: PushResult,
+        sent_at: datetime,
+        doubtful: set[str],
     ) -> None:
         by_id = {a.external_id: a for a in answers}
-        stale_products = []
-        confirmed_rows = []
-        stamp = now()
+        again = []  # pushed again: against the value the channel holds now, or to learn it
+        confirmed: dict[str, int] = {}
+        refused = []
         for update in batch:
             answer = by_id.get(update.external_id)
             if answer is None or (not answer.ok and not answer.stale):
@@ -312,18 +339,24 @@ class Sync:
                     answer.error if answer else "the channel did not answer",
                     {"external_id": update.external_id, "quantity": update.quantity},
                 )
-                continue
-            confirmed = answer.confirmed if answer.confirmed is not None else update.quantity
-            confirmed_rows.append({"ext": update.external_id, "q": confirmed, "at": stamp})
+                if answer is not None and update.external_id not in doubtful:
+                    refused.append(update.external_id)  # refused: nothing changed there
+                continue  # no answer at all: the outcome stays unknown
             if answer.stale:
                 result.stale += 1
-                stale_products.append(update.sku)
+                again.append(update.sku)
+                if answer.confirmed is None:
+                    continue  # refused, value unknown: stays unconfirmed, read back next time
+                confirmed[update.external_id] = answer.confirmed
             else:
+                confirmed[update.external_id] = (
+                    answer.confirmed if answer.confirmed is not None else update.quantity
+                )
                 result.skus.append(update.sku)
-        if confirmed_rows:
-            _store_confirmed(conn, channel, listing_t.c.external_id, confirmed_rows)
-        if stale_products:  # push again against the value the channel holds now
-            _mark_skus(conn, channel, stale_products)
+        belief.record_pushed(conn, channel, confirmed, sent_at)
+        belief.clear_unconfirmed(conn, channel, refused)
+        if again:
+            _mark_skus(conn, channel, again)
 
     def _finish_claim(self, conn: Connection, channel: str, claimed: dict[int, datetime]) -> None:
         o = outbox_t.c
@@ -390,10 +423,16 @@ class Sync:
             try:
                 self._handle(row)
             except Exception as error:
-                log.exception("inbox row %s of %s failed", row["id"], row["channel"])
+                unreadable = isinstance(error, UnreadableWebhook)
+                if unreadable:  # retrying the same bytes cannot help
+                    log.error(
+                        "inbox row %s of %s is unreadable: %s", row["id"], row["channel"], error
+                    )
+                else:
+                    log.exception("inbox row %s of %s failed", row["id"], row["channel"])
                 self.hub.write(
-                    lambda c, r=row, e=error: inbox_store.fail(
-                        c, r, f"{type(e).__name__}: {e}", MAX_FAILURES
+                    lambda c, r=row, e=error, u=unreadable: inbox_store.fail(
+                        c, r, f"{type(e).__name__}: {e}", MAX_FAILURES, final=u
                     )
                 )
             else:
@@ -402,14 +441,40 @@ class Sync:
 
     def _handle(self, row: dict[str, Any]) -> None:
         channel = row["channel"]
-        adapter = self.hub.channel(channel)
-        event = adapter.parse_webhook(json.loads(row["headers"]), bytes(row["body"]))
+        event = self.parse_webhook(channel, json.loads(row["headers"]), bytes(row["body"]))
         if event.order is not None:
             self.hub.ingest(channel, [event.order], actor=f"webhook:{channel}")
         if event.cancelled_order_id:
             self.hub.cancel(channel, event.cancelled_order_id, actor=f"webhook:{channel}")
         if event.skus or event.quantities:  # the channel's own quantity moved: correct it
-            self.hub.write(lambda c: _channel_moved(c, channel, event.skus, event.quantities))
+            self.hub.write(
+                lambda c: _channel_moved(
+                    c, channel, event.skus, event.quantities, event.occurred_at
+                )
+            )
+
+    def parse_webhook(self, channel: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
+        """The channel's ``parse_webhook``, through its limiter and retry policy.
+
+        Lookups the adapter makes while parsing (Shopify's fraud risk, an item's SKU) are
+        paced with the channel's other calls, and a 429, 5xx or time-out is retried here
+        with backoff instead of costing the delivery one of its tries. Raises
+        :class:`UnreadableWebhook` (one line naming the channel and the reason) when the
+        body cannot be read: bad JSON, a missing field, a value of the wrong kind.
+        """
+        adapter = self.hub.channel(channel)
+        try:
+            return self.caller(channel).call(
+                partial(adapter.parse_webhook, headers, body), Priority.ORDERS
+            )
+        except UnreadableWebhook:
+            raise
+        except (WebhookRejected, InvalidInput, KeyError, TypeError, ValueError) as error:
+            # ValueError covers bad JSON; the same bytes fail the same way every time.
+            raise UnreadableWebhook(
+                f"webhook for channel {channel!r}: the body cannot be read: "
+                f"{type(error).__name__}: {error}"
+            ) from error
 
     # -- reconciliation -----------------------------------------------------------------------
 
@@ -420,6 +485,7 @@ class Sync:
         """
         adapter = self.hub.channel(channel)
         caller = self.caller(channel)
+        read_at = now()
         listings = caller.call(lambda: list(adapter.fetch_listings()), Priority.CATALOGUE)
         skus = {item.sku: normalise_sku(item.sku) for item in listings}
         available = self.hub.available(channel, sorted(set(skus.values())))
@@ -431,29 +497,43 @@ class Sync:
             and item.quantity != available.get(skus[item.sku], 0)
         ]
 
-        def store(conn: Connection) -> None:
-            for item in listings:
-                if item.quantity is not None:
-                    conn.execute(
-                        listing_t.update()
-                        .where(
-                            listing_t.c.channel == channel,
-                            listing_t.c.external_id == item.external_id,
-                        )
-                        .values(confirmed_quantity=item.quantity, confirmed_at=now())
-                    )
+        held = {i.external_id: i.quantity for i in listings if i.quantity is not None}
+
+        def store(conn: Connection) -> int:
+            belief.record_read(conn, channel, held, read_at)
             _mark_skus(conn, channel, [sku for sku, _, _ in drift])
+            doubtful = belief.unconfirmed_products(conn, channel).get(channel, [])
+            if doubtful:  # pushes whose answers were lost: send them again now
+                mark_channel(conn, channel, doubtful)
             record_success(
                 conn,
                 channel,
                 "reconcile",
                 detail={"drift": len(drift), "skus": [sku for sku, _, _ in drift[:50]]},
             )
+            return len(doubtful)
 
-        self.hub.write(store)
-        if drift:
+        doubtful = self.hub.write(store)
+        if drift or doubtful:
             self.push_stock(channel)
         return drift
+
+    # -- recovery ---------------------------------------------------------------------------
+
+    def recover(self, *, at_start: bool = False) -> Recovery:
+        """Put back what dead workers of this host held (outbox claims, inbox leases) at
+        once instead of after their leases; ``at_start``, also queue every listing whose
+        push has no recorded answer, so the stores are checked right away."""
+        report = self.hub.write(lambda c: recover(c, requeue_unconfirmed=at_start))
+        if report.found:
+            log.warning(
+                "recovered after %s: %d outbox rows, %d webhook rows, %d listings in doubt",
+                ", ".join(report.dead_workers) or "a restart",
+                report.outbox_rows,
+                report.inbox_rows,
+                report.unconfirmed,
+            )
+        return report
 
     # -- failures ---------------------------------------------------------------------------
 
@@ -487,34 +567,27 @@ def _mark_skus(conn: Connection, channel: str, skus: Any) -> None:
 
 
 def _channel_moved(
-    conn: Connection, channel: str, skus: Any, quantities: Mapping[str, int]
+    conn: Connection,
+    channel: str,
+    skus: Any,
+    quantities: Mapping[str, int],
+    occurred_at: datetime | None = None,
 ) -> None:
     """A channel's own quantities moved: keep what it says it holds as the figure it
-    confirmed, and queue the SKUs so the next push corrects what differs. SKUs are
-    read as :func:`hub.skus.normalise_sku` reads them; a respelling is logged."""
+    confirmed, unless the hub knows a newer one (see :mod:`hub.core.confirmed`), and
+    queue the SKUs so the next push corrects what differs. SKUs are read as
+    :func:`hub.skus.normalise_sku` reads them; a respelling is logged."""
     for note in filter(None, map(respelled, {*skus, *quantities})):
         log.warning("channel %s: stock event: %s", channel, note)
     ids = _product_ids(conn, [*skus, *quantities])
-    stamp = now()
-    rows = [
-        {"ext": ids[normalise_sku(sku)], "q": int(quantity), "at": stamp}
+    held = {
+        ids[normalise_sku(sku)]: int(quantity)
         for sku, quantity in quantities.items()
         if normalise_sku(sku) in ids
-    ]
-    if rows:
-        _store_confirmed(conn, channel, listing_t.c.product_id, rows)
+    }
+    belief.record_event(conn, channel, held, occurred_at)
     if ids:
         mark_channel(conn, channel, list(ids.values()))
-
-
-def _store_confirmed(conn: Connection, channel: str, key: Any, rows: list[dict]) -> None:
-    """Set ``confirmed_quantity`` of the channel's listings whose ``key`` is each row's ext."""
-    conn.execute(
-        listing_t.update()
-        .where(listing_t.c.channel == channel, key == sa.bindparam("ext"))
-        .values(confirmed_quantity=sa.bindparam("q"), confirmed_at=sa.bindparam("at")),
-        rows,
-    )
 
 
 def _parse_time(value: Any) -> datetime | None:

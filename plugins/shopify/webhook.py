@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from hub import OrderStatus, WebhookEvent, WebhookRejected
+from hub import OrderStatus, UnreadableWebhook, WebhookEvent, utc
 from hub.signing import header, hmac_base64, verify_hmac
 
 from . import mapping
@@ -61,12 +62,12 @@ def parse(
     try:
         payload: Any = json.loads(body)
     except ValueError as error:
-        raise WebhookRejected(f"Shopify webhook {topic!r}: the body is not valid JSON") from error
+        raise UnreadableWebhook(f"Shopify webhook {topic!r}: the body is not valid JSON") from error
     if not isinstance(payload, dict):
-        raise WebhookRejected(f"Shopify webhook {topic!r}: the body is not a JSON object")
+        raise UnreadableWebhook(f"Shopify webhook {topic!r}: the body is not a JSON object")
     if topic.startswith("orders/"):
         if "id" not in payload or "line_items" not in payload:
-            raise WebhookRejected(f"Shopify webhook {topic!r} carries no order")
+            raise UnreadableWebhook(f"Shopify webhook {topic!r} carries no order")
         order = mapping.order_from_webhook(channel, payload)
         if order.status is OrderStatus.OPEN:
             order = replace(order, risk_level=risk_of(order.external_id))
@@ -87,11 +88,30 @@ def parse(
     if topic == "inventory_levels/update":
         item = payload.get("inventory_item_id")
         if item is None:
-            raise WebhookRejected("Shopify webhook inventory_levels/update names no item")
+            raise UnreadableWebhook("Shopify webhook inventory_levels/update names no item")
         item_gid = f"gid://shopify/InventoryItem/{item}"
         skus = tuple(sku for sku in skus_of_items([item_gid]).values() if sku)
         available = payload.get("available")
         here = not location or mapping.numeric_id(location) == str(payload.get("location_id"))
         quantities = {sku: int(available) for sku in skus} if here and available is not None else {}
-        return WebhookEvent(topic, delivery_id, skus=skus, payload=payload, quantities=quantities)
+        return WebhookEvent(
+            topic,
+            delivery_id,
+            skus=skus,
+            payload=payload,
+            quantities=quantities,
+            occurred_at=_time(topic, payload.get("updated_at")),
+        )
     return WebhookEvent(topic or "unknown", delivery_id, payload=payload)
+
+
+def _time(topic: str, value: Any) -> datetime | None:
+    """The event's ``updated_at`` as aware UTC (None when the body has none)."""
+    if not value:
+        return None
+    try:
+        return utc(str(value))
+    except ValueError as error:
+        raise UnreadableWebhook(
+            f"Shopify webhook {topic!r}: updated_at {value!r} is not an ISO 8601 time"
+        ) from error

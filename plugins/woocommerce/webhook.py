@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from hub import WebhookEvent, WebhookRejected
+from hub import UnreadableWebhook, WebhookEvent, utc
 from hub.signing import header, hmac_base64, verify_hmac
 
 from . import mapping
@@ -34,7 +35,7 @@ def _decode(body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError as error:
-        raise WebhookRejected("WooCommerce webhook body is not valid JSON") from error
+        raise UnreadableWebhook("WooCommerce webhook body is not valid JSON") from error
 
 
 def parse(channel: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
@@ -46,7 +47,7 @@ def parse(channel: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent
         return WebhookEvent(topic="ping", delivery_id=delivery_id)
     payload = _decode(body)
     if not isinstance(payload, dict) or "id" not in payload:
-        raise WebhookRejected(f"WooCommerce webhook {topic!r} has no resource id in its body")
+        raise UnreadableWebhook(f"WooCommerce webhook {topic!r} has no resource id in its body")
     resource, _, event = topic.partition(".")
     if resource == "order" and event == "deleted":
         return WebhookEvent(
@@ -61,5 +62,25 @@ def parse(channel: str, headers: Mapping[str, str], body: bytes) -> WebhookEvent
         held = payload.get("stock_quantity")
         managed = payload.get("manage_stock") is True and isinstance(held, int)
         quantities = {skus[0]: held} if skus and managed else {}
-        return WebhookEvent(topic, delivery_id, skus=skus, payload=payload, quantities=quantities)
+        return WebhookEvent(
+            topic,
+            delivery_id,
+            skus=skus,
+            payload=payload,
+            quantities=quantities,
+            occurred_at=_modified(topic, payload),
+        )
     return WebhookEvent(topic or "unknown", delivery_id, payload=payload)
+
+
+def _modified(topic: str, payload: Mapping[str, Any]) -> datetime | None:
+    """The item's ``date_modified_gmt`` (naive, in GMT) as aware UTC; None when absent."""
+    value = payload.get("date_modified_gmt")
+    if not value:
+        return None
+    try:
+        return utc(str(value))
+    except ValueError as error:
+        raise UnreadableWebhook(
+            f"WooCommerce webhook {topic!r}: date_modified_gmt {value!r} is not a time"
+        ) from error
