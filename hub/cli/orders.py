@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Annotated
 
 import typer
@@ -10,10 +11,15 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, open_hub
-from hub.core.orderbook import find_order, list_orders
+from hub.core.orderbook import REF_HELP, find_order, list_orders
 
-app = typer.Typer(help="Orders from every channel.", no_args_is_help=True)
+app = typer.Typer(
+    help="Orders from every channel. Name an order by its hub id (42, the id column of "
+    "`hub orders list`) or as channel:external_id (web:1001).",
+    no_args_is_help=True,
+)
 console = Console()
+OrderRef = Annotated[str, typer.Argument(help=REF_HELP, show_default=False)]
 
 
 @app.command("list")
@@ -42,7 +48,7 @@ def list_(
 
 @app.command()
 def show(
-    ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
+    ref: OrderRef,
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -81,7 +87,7 @@ def show(
 
 @app.command()
 def ship(
-    ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
+    ref: OrderRef,
     carrier: Annotated[str, typer.Option(help="Carrier name, e.g. DHL or own-fleet.")],
     tracking: Annotated[str, typer.Option(help="Tracking number.")] = "",
     config: ConfigOption = None,
@@ -97,7 +103,7 @@ def ship(
 
 @app.command()
 def deliver(
-    ref: Annotated[str, typer.Argument(help="Hub id, channel:external_id or external id.")],
+    ref: OrderRef,
     config: ConfigOption = None,
 ) -> None:
     """Record that a shipped order was delivered."""
@@ -108,9 +114,16 @@ def deliver(
 
 @app.command()
 def recheck(config: ConfigOption = None) -> None:
-    """Decide held orders again: stock may have arrived, a SKU may have been added."""
+    """Decide held orders again: stock may have arrived, a SKU may have been added.
+
+    An order that cannot be decided is reported by hub id and channel:external_id and
+    counted as failed; the others are decided all the same (exit code 1 if any failed).
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with open_hub(config) as hub:
         counts = hub.recheck_holds(actor="cli")
     console.print(
         "rechecked held orders: " + (", ".join(f"{n} {s}" for s, n in counts.items()) or "none")
     )
+    if counts.get("failed"):
+        raise typer.Exit(1)

@@ -13,12 +13,20 @@ from sqlalchemy.engine import Connection
 
 from hub.cli.common import ConfigOption, open_hub
 from hub.core import ledger
-from hub.core.counts import apply_counts, read_counts
+from hub.core.counts import apply_counts, count_warnings, read_counts
+from hub.errors import InvalidInput
+from hub.skus import normalise_sku, respelled
 
 app = typer.Typer(help="The unified stock ledger.", no_args_is_help=True)
 console = Console()
 
-Sku = Annotated[str, typer.Argument(help="The SKU.")]
+Sku = Annotated[
+    str,
+    typer.Argument(
+        help="The SKU. Read as the hub spells SKUs (outer and non-breaking spaces dropped, "
+        "full-width letters as plain ones); a respelling is printed."
+    ),
+]
 Quantity = Annotated[int, typer.Argument(help="Units.")]
 LocationOpt = Annotated[str, typer.Option("--location", "-l", help="Location code.")]
 Actor = Annotated[str, typer.Option(help="Who did it, for the journal.")]
@@ -31,6 +39,7 @@ def levels(
     channel: Annotated[str | None, typer.Option(help="Add this channel's ATP.")] = None,
 ) -> None:
     """On hand, reserved and free per SKU and location."""
+    sku = _read_sku(sku) if sku is not None else None
     with open_hub(config) as hub:
         rows = hub.read(lambda c: ledger.levels(c, sku))
         atp = hub.available(channel) if channel else {}
@@ -53,6 +62,7 @@ def receive(
     actor: Actor = "cli",
 ) -> None:
     """Book a delivery into a location (creates the SKU if new)."""
+    sku = _read_sku(sku)
     with open_hub(config) as hub:
         changes = hub.write(
             lambda c: ledger.receive(c, sku, location, quantity, reason=reason, actor=actor)
@@ -70,6 +80,7 @@ def adjust(
     actor: Actor = "cli",
 ) -> None:
     """Correct on hand up or down, with a reason."""
+    sku = _read_sku(sku)
     with open_hub(config) as hub:
         changes = hub.write(
             lambda c: ledger.adjust(c, sku, location, delta, reason=reason, actor=actor)
@@ -87,6 +98,7 @@ def transfer(
     actor: Actor = "cli",
 ) -> None:
     """Move free units between locations."""
+    sku = _read_sku(sku)
     with open_hub(config) as hub:
         changes = hub.write(
             lambda c: ledger.transfer(c, sku, source, target, quantity, actor=actor)
@@ -102,6 +114,8 @@ def import_counts(
 ) -> None:
     """Set on hand from a stock count; every row is checked before anything is written."""
     rows = read_counts(path)
+    for warning in count_warnings(rows):
+        console.print(f"note: {warning}")
     with open_hub(config) as hub, Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"importing {len(rows)} counts", total=len(rows))
         changes = hub.write(
@@ -125,6 +139,14 @@ def verify(config: ConfigOption = None) -> None:
     console.print("ledger verified: every balance equals its journal")
 
 
+def _read_sku(typed: str) -> str:
+    """``typed`` as the hub spells it, printing a note when that differs."""
+    note = respelled(typed)
+    if note:
+        console.print(f"note: {note}")
+    return normalise_sku(typed)
+
+
 def _print_changes(changes: list) -> None:
     for c in changes:
         console.print(
@@ -143,6 +165,7 @@ def product(
     volume: Annotated[float | None, typer.Option(help="Volume in cm³.", min=0)] = None,
 ) -> None:
     """Create a product or change its name, barcode, weight or volume."""
+    sku = _read_sku(sku)
     fields = {
         k: v
         for k, v in {
@@ -165,10 +188,14 @@ def bundle(
     config: ConfigOption = None,
 ) -> None:
     """Make SKU a bundle of components; its availability is derived from theirs."""
+    sku = _read_sku(sku)
     parts = {}
     for text in components:
         component, _, units = text.partition("=")
-        parts[component.strip()] = ledger.check_quantity(units or "1", f"component {text!r}")
+        component = _read_sku(component)
+        if component in parts:
+            raise InvalidInput(f"component {component!r} is given twice; give it once")
+        parts[component] = ledger.check_quantity(units or "1", f"component {text!r}")
 
     def make(conn: Connection) -> None:
         ledger.ensure_product(conn, sku)
@@ -186,6 +213,7 @@ def journal(
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
 ) -> None:
     """The movements of a SKU, newest first: what changed, why, who, when."""
+    sku = _read_sku(sku)
     with open_hub(config) as hub:
         rows = hub.read(lambda c: ledger.movements(c, sku, limit))
     table = Table(

@@ -1,4 +1,10 @@
-"""Stock counts from a CSV file: every row checked before any is written."""
+"""Stock counts from a CSV file: every row checked before any is written.
+
+SKUs are read through :func:`hub.skus.normalise_sku`, as everywhere else; a SKU the file
+spells differently ("MUG\u00a0", "ＭＵＧ") is counted as the hub spells it and the row
+is reported by :func:`count_warnings`. Two rows counting one SKU at one location
+(however spelt) are refused, since only one of them could be right.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from sqlalchemy.engine import Connection
 
 from hub.core import ledger
 from hub.errors import InvalidInput
+from hub.skus import require_sku, respelled
 from hub.stock import StockChange
 
 REQUIRED = ("sku", "location", "quantity")
@@ -23,10 +30,12 @@ class CountRow:
     location: str
     quantity: int
     name: str = ""
+    typed_sku: str = ""  # as the file spells it, when that differs from ``sku``
 
 
 def read_counts(path: Path) -> list[CountRow]:
-    """Parse ``sku,location,quantity[,name]``; one error lists every bad row by line number."""
+    """Parse ``sku,location,quantity[,name]``; one :class:`InvalidInput` (field ``file``)
+    lists every bad row by line number, including a SKU counted twice at a location."""
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as error:
@@ -42,12 +51,21 @@ def read_counts(path: Path) -> list[CountRow]:
                 field="file",
             )
         rows, problems = [], []
+        first: dict[tuple[str, str], int] = {}
         for number, raw in enumerate(reader, start=2):
-            record = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
+            record = {(k or "").strip().lower(): v or "" for k, v in raw.items()}
             try:
-                rows.append(_row(number, record))
+                row = _row(number, record)
             except InvalidInput as error:
                 problems.append(f"line {number}: {error}")
+                continue
+            seen = first.setdefault((row.sku, row.location), number)
+            if seen != number:
+                problems.append(
+                    f"line {number}: {row.sku!r} at {row.location!r} is already counted "
+                    f"on line {seen}; keep one row per SKU and location"
+                )
+            rows.append(row)
     if problems:
         shown = "; ".join(problems[:10]) + (
             f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
@@ -57,14 +75,21 @@ def read_counts(path: Path) -> list[CountRow]:
 
 
 def _row(number: int, record: dict[str, str]) -> CountRow:
-    if not record.get("sku"):
-        raise InvalidInput("sku is empty")
-    if not record.get("location"):
+    typed = record.get("sku", "")
+    sku = require_sku(typed)
+    location = record.get("location", "").strip()
+    if not location:
         raise InvalidInput("location is empty")
-    quantity = ledger.check_quantity(record.get("quantity", ""), "quantity")
+    quantity = ledger.check_quantity(record.get("quantity", "").strip(), "quantity")
     if quantity < 0:
         raise InvalidInput(f"quantity {quantity} is negative")
-    return CountRow(number, record["sku"], record["location"], quantity, record.get("name", ""))
+    name = record.get("name", "").strip()
+    return CountRow(number, sku, location, quantity, name, typed if typed != sku else "")
+
+
+def count_warnings(rows: list[CountRow]) -> list[str]:
+    """``line 3: SKU 'MUG ' read as 'MUG'`` for every row whose SKU was respelled."""
+    return [f"line {row.line}: {respelled(row.typed_sku)}" for row in rows if row.typed_sku]
 
 
 def apply_counts(

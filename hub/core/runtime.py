@@ -16,7 +16,7 @@ from hub.core import fulfilment, ledger, migrate
 from hub.core.config import Settings, load_settings, validate_plugin_sections
 from hub.core.db import make_engine, run_in_transaction
 from hub.core.intake import IntakeReport, ingest
-from hub.core.orderbook import held_orders, to_order
+from hub.core.orderbook import HeldOrder, held_orders, to_order
 from hub.core.plugins import PluginHost
 from hub.errors import ConfigError, NotFound
 from hub.orders import Hold, Order
@@ -193,15 +193,51 @@ class Hub:
         return report
 
     def recheck_holds(self, actor: str = "recheck") -> dict[str, int]:
-        """Decide held orders again (stock may have arrived); returns {status: count}."""
+        """Decide held orders again (stock may have arrived, a SKU may have been added).
+
+        Returns {status: count}; ``failed`` counts orders that could not be decided,
+        each logged with its hub id and ``channel:external_id``. One order's failure
+        never stops the others: a channel's batch that fails is retried order by order.
+        """
         counts: Counter[str] = Counter()
-        by_channel: dict[str, list[Order]] = {}
-        for order in self.read(held_orders):
-            by_channel.setdefault(order.channel, []).append(order)
-        for channel, orders in by_channel.items():
-            report = self.ingest(channel, orders, actor=actor, reevaluate=True)
-            counts.update(o.status for o in report.outcomes)
+        by_channel: dict[str, list[HeldOrder]] = {}
+        for held in self.read(held_orders):
+            if held.order is None:
+                self._recheck_failed(held, held.error, counts)
+            else:
+                by_channel.setdefault(held.order.channel, []).append(held)
+        for channel, batch in by_channel.items():
+            try:
+                self._recheck(channel, batch, actor, counts)
+            except Exception:
+                log.exception(
+                    "recheck of %d held orders of %s failed; one by one", len(batch), channel
+                )
+                for held in batch:
+                    try:
+                        self._recheck(channel, [held], actor, counts)
+                    except Exception as error:
+                        self._recheck_failed(held, f"{type(error).__name__}: {error}", counts)
+        if counts["failed"]:
+            log.error("recheck-holds: %d held order(s) could not be decided", counts["failed"])
         return dict(counts)
+
+    def _recheck(
+        self, channel: str, batch: list[HeldOrder], actor: str, counts: Counter[str]
+    ) -> None:
+        orders = [held.order for held in batch if held.order is not None]
+        report = self.ingest(channel, orders, actor=actor, reevaluate=True)
+        by_id = {held.order.external_id: held for held in batch if held.order is not None}
+        for outcome in report.outcomes:
+            if outcome.action == "rejected":
+                self._recheck_failed(by_id[outcome.external_id], outcome.reason, counts)
+            else:
+                counts[outcome.status] += 1
+
+    @staticmethod
+    def _recheck_failed(held: HeldOrder, why: str, counts: Counter[str]) -> None:
+        log.error("recheck of held order %d (%s) failed: %s", held.id, held.ref, why)
+        counts["failed"] += 1
 
     def ship(
         self,
