@@ -12,6 +12,7 @@ from rich.table import Table
 
 from hub.cli.common import ConfigOption, open_hub
 from hub.core.orderbook import REF_HELP, find_order, list_orders
+from hub.core.shipments import FAILED, PENDING, order_shipments
 
 app = typer.Typer(
     help="Orders from every channel. Name an order by its hub id (42, the id column of "
@@ -52,13 +53,19 @@ def show(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """One order with its lines and history."""
+    """One order with its lines, shipments (and whether its channel holds them) and history."""
     with open_hub(config) as hub:
         record = hub.read(lambda c: find_order(c, ref))
+        sent = hub.read(lambda c: order_shipments(c, record.order["id"]))
     if as_json:
         typer.echo(
             json.dumps(
-                {"order": record.order, "lines": record.lines, "history": record.events},
+                {
+                    "order": record.order,
+                    "lines": record.lines,
+                    "shipments": sent,
+                    "history": record.events,
+                },
                 default=str,
                 indent=2,
             )
@@ -78,6 +85,8 @@ def show(
             f"  {line['quantity']:>4} × {line['sku']}  {line['title']}  @ {line['unit_price']:.2f}"
         )
     console.print(f"  total {o['total']:.2f} {o['currency']}")
+    for shipment in sent:
+        console.print(_shipment_line(shipment), highlight=False, markup=False)
     for event in record.events:
         console.print(
             f"  {event['created_at']:%Y-%m-%d %H:%M:%S} {event['status']:<10} "
@@ -90,14 +99,19 @@ def ship(
     ref: OrderRef,
     carrier: Annotated[str, typer.Option(help="Carrier name, e.g. DHL or own-fleet.")],
     tracking: Annotated[str, typer.Option(help="Tracking number.")] = "",
+    tracking_url: Annotated[str, typer.Option(help="Where the customer follows it.")] = "",
     config: ConfigOption = None,
 ) -> None:
-    """Mark an open order shipped: its reserved stock leaves the ledger."""
+    """Mark an open order shipped: its reserved stock leaves the ledger, and the shipment
+    is queued for the selling channel (sent by `hub run`, or `hub sync shipments`)."""
     with open_hub(config) as hub:
-        shipment = hub.ship(ref, carrier, tracking, actor="cli")
+        shipment = hub.ship(ref, carrier, tracking, tracking_url, actor="cli")
+        told = hub.tells_channel(shipment.order_channel)
     console.print(
         f"shipped {shipment.order_channel}:{shipment.order_external_id} with "
-        f"{shipment.carrier} {shipment.tracking_number}"
+        f"{shipment.carrier} {shipment.tracking_number}".rstrip()
+        + ("; the channel will be told" if told else "; the channel needs no telling"),
+        highlight=False,
     )
 
 
@@ -127,3 +141,22 @@ def recheck(config: ConfigOption = None) -> None:
     )
     if counts.get("failed"):
         raise typer.Exit(1)
+
+
+def _shipment_line(shipment: dict) -> str:
+    """``  shipped 2026-11-30 14:02 DHL JD0001 (2 × MUG @ main): channel confirmed``."""
+    units = ", ".join(f"{x['quantity']} × {x['sku']} @ {x['location']}" for x in shipment["lines"])
+    what = " ".join(
+        filter(None, [shipment["carrier"], shipment["tracking_number"], shipment["tracking_url"]])
+    )
+    state = shipment["channel_state"].replace("_", " ")
+    if shipment["channel_state"] == PENDING and shipment["attempts"]:
+        when = shipment["next_attempt_at"]
+        state += f", attempt {shipment['attempts'] + 1} at {when:%H:%M:%S}" if when else ""
+    if shipment["last_error"] and shipment["channel_state"] in (PENDING, FAILED):
+        state += f": {shipment['last_error']}"
+    return (
+        f"  shipped {shipment['shipped_at']:%Y-%m-%d %H:%M} {what}"
+        + (f" ({units})" if units else "")
+        + f": channel {state}"
+    )

@@ -39,7 +39,8 @@ def status(
     config: ConfigOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Per channel: last pull and push, lag, queues, dead letters, drift, errors."""
+    """Per channel: last pull and push, lag, queues, dead letters, drift, shipments the
+    channel has not confirmed (pending) or refused (failed), errors."""
     with open_hub(config) as hub:
         rows = hub.read(lambda c: channel_status(c, sorted(hub.channel_configs)))
     if as_json:
@@ -55,6 +56,7 @@ def status(
         "inbox",
         "dead",
         "drift",
+        "shipments",
         "rate headroom",
         "error",
     )
@@ -69,6 +71,7 @@ def status(
             str(r.inbox),
             str(r.dead_letters),
             "—" if r.drift is None else str(r.drift),
+            _unsent(r.shipments_pending, r.shipments_failed),
             f"{r.headroom['available']:.0f}/{r.headroom['capacity']:.0f} "
             f"+{r.headroom['restore_rate']:g}/s"
             if r.headroom
@@ -83,7 +86,8 @@ def retry(
     config: ConfigOption = None,
     channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
 ) -> None:
-    """Retry dead letters: rerun failed jobs, requeue failed records."""
+    """Retry dead letters: rerun failed jobs, requeue failed records, send refused
+    shipments to their channel again."""
     from hub.core.retry import retry_dead_letters
     from hub.core.sync import Sync
 
@@ -126,6 +130,20 @@ def push(
     )
 
 
+@sync_app.command("shipments")
+def send_shipments(channel: Channel, config: ConfigOption = None) -> None:
+    """Tell the channel now about the shipments it has not confirmed yet."""
+    from hub.core.shipments import push_shipments
+    from hub.core.sync import Sync
+
+    with open_hub(config) as hub:
+        result = push_shipments(Sync(hub), channel)
+    console.print(
+        f"{channel}: {len(result.confirmed)} shipments confirmed, "
+        f"{len(result.retrying)} to retry, {len(result.failed)} failed"
+    )
+
+
 @sync_app.command()
 def reconcile(channel: Channel, config: ConfigOption = None) -> None:
     """Compare the channel's quantities with the ledger and correct drift."""
@@ -156,3 +174,10 @@ def listings(
     console.print(f"{channel}: {report.mapped} listings mapped")
     for line in report.lines() + [p.message for p in adapter.listing_problems]:
         console.print(f"  {line}")
+
+
+def _unsent(pending: int, failed: int) -> str:
+    parts = [f"{pending} pending"] if pending else []
+    if failed:
+        parts.append(f"[red]{failed} failed[/]")
+    return ", ".join(parts) or "—"

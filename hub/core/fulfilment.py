@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Callable
+
 from sqlalchemy.engine import Connection
 
-from hub.core import ledger
-from hub.core.models import movement_t, now, order_event_t, order_t
+from hub.core import ledger, shipments
+from hub.core.models import now, order_event_t, order_t
 from hub.core.orderbook import OrderRecord, find_order
 from hub.errors import InvalidInput
 from hub.orders import OrderStatus
@@ -23,39 +24,52 @@ def ship(
     tracking_number: str = "",
     tracking_url: str = "",
     actor: str = "",
+    *,
+    tell_channel: Callable[[str], bool] = lambda channel: True,
 ) -> tuple[OrderRecord, Shipment, list[StockChange]]:
-    """Mark an open order shipped: its reservation becomes a sale, its status fulfilled."""
+    """Mark an open order shipped: its reservation becomes a sale, its status fulfilled,
+    and a shipment (:func:`hub.core.shipments.record`) waits to be told to the channel
+    when ``tell_channel(channel)`` says it can be.
+
+    Raises :class:`InvalidInput` naming the order when it is not open (two people
+    shipping the same order at once: the second is refused).
+    """
     record = find_order(conn, ref)
     order = record.order
-    if order["status"] not in SHIPPABLE:
-        reason = f" ({order['hold_reason']})" if order["hold_reason"] else ""
+    stamp = now()
+    note = f"shipped with {carrier} {tracking_number}".strip()
+    # Guarded on the status the order had, so that of two concurrent ships one wins.
+    moved = conn.execute(
+        order_t.update()
+        .where(order_t.c.id == order["id"], order_t.c.status.in_(SHIPPABLE))
+        .values(status=OrderStatus.FULFILLED.value, hold_reason="", updated_at=stamp)
+    )
+    if not moved.rowcount:
+        current = find_order(conn, str(order["id"])).order
+        reason = f" ({current['hold_reason']})" if current["hold_reason"] else ""
         raise InvalidInput(
             f"order {order['channel']}:{order['external_id']} is "
-            f"{order['status']}{reason}; only open orders can ship",
+            f"{current['status']}{reason}; only open orders can ship",
             field="order",
         )
-    moves = [
-        ledger.Move(
-            "sale",
-            product,
-            location,
-            on_hand_delta=-reserved,
-            reserved_delta=-reserved,
-            channel=order["channel"],
-            reference=order["number"] or order["external_id"],
-            actor=actor,
-            order_id=order["id"],
-        )
-        for (product, location), reserved in _reserved(conn, order["id"]).items()
-    ]
-    changes = ledger.apply(conn, moves)
-    stamp = now()
-    _set_status(
+    _, changes = shipments.record(
         conn,
-        order["id"],
-        OrderStatus.FULFILLED.value,
-        f"shipped with {carrier} {tracking_number}".strip(),
-        actor,
+        order,
+        carrier,
+        tracking_number,
+        tracking_url,
+        actor=actor,
+        tell_channel=tell_channel(order["channel"]),
+        shipped_at=stamp,
+    )
+    conn.execute(
+        order_event_t.insert().values(
+            order_id=order["id"],
+            status=OrderStatus.FULFILLED.value,
+            note=note,
+            actor=actor,
+            created_at=stamp,
+        )
     )
     shipment = Shipment(
         order["channel"],
@@ -83,16 +97,6 @@ def deliver(
     _set_status(conn, order["id"], OrderStatus.DELIVERED.value, "delivered", actor)
     shipment = Shipment(order["channel"], order["external_id"], carrier, delivered_at=now())
     return find_order(conn, str(order["id"])), shipment
-
-
-def _reserved(conn: Connection, order_id: int) -> dict[tuple[int, int], int]:
-    m = movement_t.c
-    rows = conn.execute(
-        sa.select(m.product_id, m.location_id, sa.func.sum(m.reserved_delta))
-        .where(m.order_id == order_id)
-        .group_by(m.product_id, m.location_id)
-    )
-    return {(p, loc): int(r) for p, loc, r in rows if r}
 
 
 def _set_status(conn: Connection, order_id: int, status: str, note: str, actor: str) -> None:
@@ -134,7 +138,7 @@ def cancel(
             order_id=order["id"],
             reference=order["number"] or order["external_id"],
         )
-        for (product, location), reserved in _reserved(conn, order["id"]).items()
+        for (product, location), reserved in shipments.reserved_units(conn, order["id"]).items()
     ]
     changes = ledger.apply(conn, moves)
     _set_status(conn, order["id"], OrderStatus.CANCELLED.value, reason or "cancelled", actor)

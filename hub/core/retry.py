@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hub.core import inbox
+from hub.core import inbox, shipments
 from hub.core.models import dead_letter_t, now
 from hub.core.sync import Sync, _mark_skus
 from hub.core.syncstate import open_dead_letters, save_state
@@ -27,6 +27,8 @@ def retry_dead_letters(
                 if letter["reference"] != "push":  # one SKU the channel refused
                     hub.write(lambda c, n=name, s=letter["reference"]: _mark_skus(c, n, [s]))
                 outcome = f"pushed {sync.push_stock(name).sent} updates"
+            elif kind == shipments.DEAD_LETTER_KIND:
+                outcome = shipments.retry_dead_letter(sync, letter)
             elif kind == "inbox":
                 hub.write(lambda c, r=int(letter["reference"]): inbox.requeue(c, r))
                 outcome = f"processed {sync.process_inbox()} webhook(s)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hub.channels import Channel
-from hub.core import fulfilment, ledger, migrate
+from hub.core import fulfilment, ledger, migrate, shipments
 from hub.core.config import Settings, load_settings, validate_plugin_sections
 from hub.core.db import make_engine, run_in_transaction
 from hub.core.intake import IntakeReport, ingest
@@ -43,6 +43,9 @@ class Hub:
         )
         self.channel_configs = validated["channels"]
         self._channels: dict[str, Channel] = {}
+        # Called with the channel's name after a shipment is committed (the service wakes
+        # its shipment push).
+        self.on_shipped: list[Callable[[str], None]] = []
 
     @classmethod
     def open(
@@ -247,15 +250,38 @@ class Hub:
         tracking_url: str = "",
         actor: str = "",
     ) -> Shipment:
-        """Ship an open order; tells plugins through ``stock_changed`` and ``order_shipped``."""
+        """Ship an open order; tells plugins through ``stock_changed`` and ``order_shipped``.
+
+        The shipment is queued for the selling channel in the same transaction (sent by
+        :func:`hub.core.shipments.push_shipments`); ``on_shipped`` callbacks get the
+        channel's name once it is committed. Raises InvalidInput for an order that is
+        not open, NotFound for an unknown one.
+        """
         record, shipment, changes = run_in_transaction(
             self.engine,
-            lambda c: fulfilment.ship(c, ref, carrier, tracking_number, tracking_url, actor),
+            lambda c: fulfilment.ship(
+                c,
+                ref,
+                carrier,
+                tracking_number,
+                tracking_url,
+                actor,
+                tell_channel=self.tells_channel,
+            ),
         )
         if changes:
             self.plugins.call_each("stock_changed", changes=changes)
         self.plugins.call_each("order_shipped", order=to_order(record), shipment=shipment)
+        for callback in self.on_shipped:
+            callback(shipment.order_channel)
         return shipment
+
+    def tells_channel(self, name: str) -> bool:
+        """Whether shipments of channel ``name``'s orders are sent to it (its adapter
+        implements ``fulfill``); a channel no longer configured is told once it is again."""
+        if name not in self.channel_configs:
+            return True
+        return shipments.tells_channel(self.channel(name))
 
     def cancel(self, channel: str, external_id: str, reason: str = "", actor: str = "") -> None:
         """Cancel ``channel``'s order ``external_id`` and release its stock."""

@@ -1,9 +1,11 @@
 """``hub run``: the web app and the scheduler on one event loop.
 
-Scheduled jobs (order pulls, stock pushes, reconciliation) and the webhook inbox worker
-run their blocking work in threads. Each channel job takes a job lock first, so with
-PostgreSQL any number of ``hub run`` processes share the work and a job never runs twice
-at once. SIGTERM stops the scheduler, lets running jobs reach a safe point, and exits.
+Scheduled jobs (order pulls, stock pushes, shipments told to channels, reconciliation)
+and the webhook inbox worker run their blocking work in threads; a shipment recorded in
+this process wakes its channel's shipment push at once. Each channel job takes a job lock
+first, so with PostgreSQL any number of ``hub run`` processes share the work and a job
+never runs twice at once. SIGTERM stops the scheduler, lets running jobs reach a safe
+point, and exits.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +24,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hub.core.locks import job_lock
 from hub.core.runtime import Hub
+from hub.core.shipments import push_shipments
 from hub.core.sync import Sync
 from hub.web.app import make_app
 
@@ -50,6 +54,8 @@ class Service:
         self._inflight: set[asyncio.Future] = set()
         self._inbox_wake = asyncio.Event()
         self._push_wake: dict[str, asyncio.Event] = {}
+        self._ship_wake: dict[str, asyncio.Event] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -75,11 +81,17 @@ class Service:
         for channel in self._channels():
             self._push_wake[channel] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._push_loop(channel)))
+            self._ship_wake[channel] = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._ship_loop(channel)))
+        self._loop = asyncio.get_running_loop()
+        self.hub.on_shipped.append(self._shipped)
         log.info("hub serving on %s with channels %s", self.url, ", ".join(self._channels()))
 
     async def stop(self) -> None:
         """Stop taking work, let running jobs reach a safe point, close the server."""
         self.sync.stopping.set()
+        if self._shipped in self.hub.on_shipped:
+            self.hub.on_shipped.remove(self._shipped)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in self._tasks:
@@ -123,6 +135,7 @@ class Service:
             jobs: list[tuple[str, Callable, float]] = [
                 ("pull", self.sync.pull_orders, config.poll_interval),
                 ("push", self.sync.push_stock, config.push_interval),
+                ("ship", partial(push_shipments, self.sync), config.push_interval),
                 ("reconcile", self.sync.reconcile, config.reconcile_interval),
             ]
             for job, fn, every in jobs:
@@ -211,3 +224,20 @@ class Service:
             await event.wait()
             event.clear()
             await self.run_job(f"push:{channel}", self.sync.push_stock, channel)
+
+    def _shipped(self, channel: str) -> None:
+        """A shipment was committed (in any thread): wake that channel's shipment push."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake_ship, channel)
+
+    def _wake_ship(self, channel: str) -> None:
+        if channel in self._ship_wake:
+            self._ship_wake[channel].set()
+
+    async def _ship_loop(self, channel: str) -> None:
+        """Send a channel its shipments as soon as one is recorded in this process."""
+        event = self._ship_wake[channel]
+        while not self.sync.stopping.is_set():
+            await event.wait()
+            event.clear()
+            await self.run_job(f"ship:{channel}", push_shipments, self.sync, channel)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core.models import dead_letter_t, inbox_t, now, outbox_t, sync_state_t
+from hub.core.shipments import FAILED, PENDING, unsent_counts
 
 
 @dataclass
@@ -27,6 +28,8 @@ class ChannelStatus:
     failures: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     drift: int | None = None
+    shipments_pending: int = 0  # shipments the channel has not confirmed yet
+    shipments_failed: int = 0  # shipments it refused (or that ran out of attempts)
     headroom: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -69,4 +72,8 @@ def channel_status(conn: Connection, channels: list[str]) -> list[ChannelStatus]
             query = query.where(where)
         for name, count in conn.execute(query):
             setattr(found.setdefault(name, ChannelStatus(name)), column, int(count))
+    for name, states in unsent_counts(conn).items():
+        status = found.setdefault(name, ChannelStatus(name))
+        status.shipments_pending = states.get(PENDING, 0)
+        status.shipments_failed = states.get(FAILED, 0)
     return [found[name] for name in sorted(found)]
