@@ -260,8 +260,13 @@ class ShopifyChannel(Channel):
             "lines": self.config.lines_per_order,
         }
         for page in self.client.pages("Orders", variables, "orders"):
+            nodes = [(node, self._all_lines(node)) for node in page["nodes"]]
+            tracked = self._tracked(
+                [item["id"] for _, lines in nodes for item in lines if mapping.needs_variant(item)]
+            )
             orders = tuple(
-                mapping.order(self.name, node, self._all_lines(node)) for node in page["nodes"]
+                mapping.order(self.name, node, lines, self._refund_lines(node, lines), tracked)
+                for node, lines in nodes
             )
             info = page["pageInfo"]
             after = info["endCursor"] if info["hasNextPage"] else None
@@ -276,6 +281,32 @@ class ShopifyChannel(Channel):
             for page in self.client.pages("OrderLineItems", variables, "order", "lineItems"):
                 lines.extend(page["nodes"])
         return lines
+
+    def _refund_lines(self, node: Mapping[str, Any], lines: list[Any]) -> list[Any]:
+        """The refund line items of an order whose lines have shipped units refunded."""
+        if not mapping.needs_refunds(lines):
+            return []
+        found: list[Any] = []
+        order = self.client.execute("OrderRefunds", {"id": node["id"]}).get("order") or {}
+        for refund in order.get("refunds") or ():
+            first = refund["refundLineItems"]
+            found.extend(first["nodes"])
+            if first["pageInfo"]["hasNextPage"]:
+                after = first["pageInfo"]["endCursor"]
+                variables = {"id": refund["id"], "first": 250, "after": after}
+                for page in self.client.pages(
+                    "RefundLineItems", variables, "refund", "refundLineItems"
+                ):
+                    found.extend(page["nodes"])
+        return found
+
+    def _tracked(self, line_ids: list[str]) -> dict[str, bool]:
+        """Line item id → whether it sells a variant whose inventory Shopify tracks."""
+        tracked: dict[str, bool] = {}
+        for start in range(0, len(line_ids), 250):
+            found = self.client.execute("LineItemVariants", {"ids": line_ids[start : start + 250]})
+            tracked.update({n["id"]: mapping.tracked_variant(n) for n in found["nodes"] if n})
+        return tracked
 
     # -- stock ------------------------------------------------------------------------------
 

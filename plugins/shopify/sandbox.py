@@ -46,6 +46,8 @@ from .sandbox_graphql import SCHEMA, Roots
 from .sandbox_store import JSON, ShopOrder, ShopStore, StoreError
 from .webhook import TOPICS, signature
 
+OPEN_FOS = ("OPEN", "IN_PROGRESS")  # fulfillment orders with units left to ship
+
 API_VERSION = "2026-04"
 ALL_SCOPES = (
     "read_products",
@@ -363,11 +365,18 @@ class ShopifySandbox:
     # -- orders -----------------------------------------------------------------------------
 
     def create_order(
-        self, lines: Iterable[tuple[str, int]], *, check_stock: bool = False, **fields: Any
+        self,
+        lines: Iterable[tuple[str, int] | dict[str, Any]],
+        *,
+        check_stock: bool = False,
+        **fields: Any,
     ) -> ShopOrder:
         """Place an order for ``[("SKU", qty), ...]``; emits ``orders/create``.
 
-        ``fields``: customer, shipping_address, financial_status, risk, note, tags.
+        A line may also be ``{"variant_id": n, "quantity": q}`` (a variant, with or without
+        SKU) or a custom item ``{"title": "Gift wrap", "quantity": 1, "price": "3.00",
+        "requires_shipping": False}``. ``fields``: customer, shipping_address,
+        financial_status, risk, note, tags.
         """
         fields.setdefault("customer", dict(DEMO_CUSTOMER))
         fields.setdefault("shipping_address", dict(DEMO_ADDRESS))
@@ -390,9 +399,59 @@ class ShopifySandbox:
         """Cancel an order; its stock comes back (``orders/cancelled``)."""
         self.store.cancel_order(order_id, reason, restock)
 
-    def refund(self, order_id: int, lines: list[tuple[str, int]], restock: bool = True) -> JSON:
-        """Refund units of an order (``refunds/create`` then ``orders/updated``)."""
-        return self.store.refund(order_id, lines, restock)
+    def refund(
+        self,
+        order_id: int,
+        lines: list[tuple[str, int]],
+        restock: bool = True,
+        restock_type: str | None = None,
+    ) -> JSON:
+        """Refund units of lines named by SKU or title (``refunds/create``, ``orders/updated``).
+
+        ``restock_type``: RETURN (shipped units back to stock), CANCEL (unshipped units
+        removed and restocked), NO_RESTOCK, LEGACY_RESTOCK (refunds made before 2019);
+        without it, ``restock`` cancels what is unshipped and returns the rest.
+        """
+        return self.store.refund(order_id, lines, restock, restock_type)
+
+    def edit_order(
+        self,
+        order_id: int,
+        *,
+        add: Sequence[tuple[str, int] | dict[str, Any]] = (),
+        remove: Sequence[tuple[str, int]] = (),
+        restock: bool = True,
+    ) -> ShopOrder:
+        """Edit an order as the admin would: add lines, remove unshipped units of lines."""
+        return self.store.edit_order(order_id, add=add, remove=remove, restock=restock)
+
+    def ship(
+        self, order_id: int, lines: Sequence[tuple[str, int]] | None = None, **tracking: str
+    ) -> JSON:
+        """Fulfil an order in the admin: all that is left, or ``[(SKU or title, units)]``.
+
+        ``tracking``: company, number, url. Emits ``orders/updated``.
+        """
+        with self.store.lock:
+            order = self.store.order(order_id)
+            open_ones = [fo for fo in order.fulfillment_orders if fo.status in OPEN_FOS]
+            quantities: dict[int, int] | None = None
+            if lines is not None:
+                quantities = {}
+                for key, units in lines:
+                    line = self.store.line_of(order, key)
+                    for fo in open_ones:
+                        for fl in fo.lines:
+                            if fl["line_id"] == line.id and units:
+                                take = min(units, fl["remaining"])
+                                quantities[fl["id"]] = quantities.get(fl["id"], 0) + take
+                                units -= take
+                    if units:
+                        raise StoreError(f"order {order.name} has too few unshipped of {key!r}")
+                open_ones = [
+                    fo for fo in open_ones if any(fl["id"] in quantities for fl in fo.lines)
+                ]
+            return self.store.fulfil([fo.id for fo in open_ones], dict(tracking), quantities)
 
     def advance(self, seconds: float) -> None:
         """Move the store's clock forward (later changes get later updatedAt)."""

@@ -22,7 +22,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLResolveInfo, build_schema
 
 from .auth import has_scope
-from .sandbox_store import JSON, ShopOrder, ShopStore, StoreError, gid, iso, number_of
+from .sandbox_store import JSON, Line, ShopOrder, ShopStore, StoreError, gid, iso, number_of
 
 SCHEMA = build_schema(resources.files(__package__).joinpath("sandbox_schema.graphql").read_text())
 MAX_PAGE = 250
@@ -34,6 +34,7 @@ ROOT_SCOPES = {
     "productVariants": "read_products",
     "orders": "read_orders",
     "order": "read_orders",
+    "refund": "read_orders",
     "inventorySetQuantities": "write_inventory",
     "fulfillmentCreate": "write_merchant_managed_fulfillment_orders",
 }
@@ -235,7 +236,12 @@ class Views:
             "inventoryItem": self.item(variant["item_id"]),
         }
 
-    def line(self, line: Any) -> JSON:
+    def line(self, line: Line) -> JSON:
+        """A ``LineItem``. ``unfulfilledQuantity`` is ``currentQuantity`` less the units
+        shipped, so it goes below zero once shipped units are refunded, as Shopify's does
+        (community.shopify.dev/t/negative-order-line-item-quantity-field-s/27826);
+        ``nonFulfillableQuantity`` counts the units refunded or removed before shipping."""
+        variant = self.store.variants.get(line.variant_id) if line.variant_id else None
         return {
             "__typename": "LineItem",
             "id": gid("LineItem", line.id),
@@ -245,7 +251,32 @@ class Views:
             "quantity": line.quantity,
             "currentQuantity": line.current,
             "refundableQuantity": line.current,
+            "unfulfilledQuantity": line.current - line.shipped,
+            "nonFulfillableQuantity": line.removed,
+            "requiresShipping": line.requires_shipping,
+            "variant": self.variant(variant) if variant else None,
             "originalUnitPriceSet": self.money(line.price),
+        }
+
+    def refund(self, order: ShopOrder, refund: JSON) -> JSON:
+        """A ``Refund`` of ``order`` from the REST-shaped record the store keeps."""
+        lines = {ln.id: ln for ln in order.lines}
+        return {
+            "__typename": "Refund",
+            "id": gid("Refund", refund["id"]),
+            "createdAt": iso(datetime.fromisoformat(refund["created_at"])),
+            "note": refund.get("note") or None,
+            "refundLineItems": pager(
+                lambda: refund["refund_line_items"],
+                lambda item: {
+                    "id": gid("RefundLineItem", item["id"]),
+                    "quantity": item["quantity"],
+                    "restockType": item["restock_type"].upper(),
+                    "restocked": item["restock_type"] != "no_restock",
+                    "lineItem": self.line(lines[item["line_item_id"]]),
+                },
+                lambda item: [item["id"]],
+            ),
         }
 
     def address(self, address: JSON | None) -> JSON | None:
@@ -270,7 +301,10 @@ class Views:
         }
 
     def fulfillment_order(self, fo: Any) -> JSON:
-        actions = ["CREATE_FULFILLMENT", "HOLD", "MOVE"] if fo.status == "OPEN" else []
+        actions = {  # a partly shipped order (IN_PROGRESS) can still ship the rest
+            "OPEN": ["CREATE_FULFILLMENT", "HOLD", "MOVE"],
+            "IN_PROGRESS": ["CREATE_FULFILLMENT"],
+        }.get(fo.status, [])
         return {
             "__typename": "FulfillmentOrder",
             "id": gid("FulfillmentOrder", fo.id),
@@ -330,6 +364,9 @@ class Views:
             "fulfillmentOrders": pager(
                 lambda: order.fulfillment_orders, self.fulfillment_order, lambda fo: [fo.id]
             ),
+            "refunds": lambda info, first=None: [
+                self.refund(order, r) for r in order.refunds[: first or None]
+            ],
             "fulfillments": lambda info, first=None: [
                 self.fulfillment(f) for f in order.fulfillments[: first or None]
             ],
@@ -362,6 +399,22 @@ class Views:
             number = number_of(global_id, kind)
             if number is not None:
                 return view(number) if number in table else None
+        number = number_of(global_id, "LineItem")
+        if number is not None:
+            line = next(
+                (ln for o in self.store.orders.values() for ln in o.lines if ln.id == number),
+                None,
+            )
+            return self.line(line) if line else None
+        return None
+
+    def refund_by_id(self, global_id: str) -> JSON | None:
+        """A ``Refund`` by its global id, None when there is none."""
+        number = number_of(global_id, "Refund")
+        for order in self.store.orders.values():
+            for refund in order.refunds:
+                if refund["id"] == number:
+                    return self.refund(order, refund)
         return None
 
 
@@ -427,6 +480,9 @@ class Roots:
             number = number_of(id, "Order")
             return views.order(store.orders[number]) if number in store.orders else None
 
+        def refund(info: GraphQLResolveInfo, id: str) -> JSON | None:
+            return views.refund_by_id(id)
+
         def nodes(info: GraphQLResolveInfo, ids: list[str]) -> list[JSON | None]:
             if len(ids) > MAX_INPUT:
                 raise GraphQLError(
@@ -453,6 +509,7 @@ class Roots:
             "productVariants": guarded(variants),
             "orders": guarded(orders),
             "order": guarded(order),
+            "refund": guarded(refund),
             "nodes": nodes,
         }
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -46,20 +46,41 @@ class StoreError(Exception):
 
 @dataclass
 class Line:
-    """A line item of an order."""
+    """A line item of an order, with what became of its units.
+
+    ``quantity`` counts every unit ever ordered on the line (Shopify's ``quantity``:
+    "including refunded and removed units"); ``removed`` the units refunded or edited
+    out before they shipped; ``shipped`` the units fulfilled; ``refunded_shipped`` the
+    shipped units refunded since (returned to stock or not).
+    """
 
     id: int
     sku: str
     title: str
     quantity: int
     price: Decimal
-    variant_id: int | None
+    variant_id: int | None  # None: a custom item, which has no variant and no inventory
     product_id: int | None
-    refunded: int = 0
+    requires_shipping: bool = True
+    tracked: bool = False  # whether the variant's inventory item tracks stock
+    shipped: int = 0
+    removed: int = 0
+    refunded_shipped: int = 0
 
     @property
     def current(self) -> int:
-        return self.quantity - self.refunded
+        """Units still on the order: Shopify's ``currentQuantity``."""
+        return self.quantity - self.removed - self.refunded_shipped
+
+    @property
+    def unshipped(self) -> int:
+        """Units still to ship (neither shipped nor removed)."""
+        return self.quantity - self.shipped - self.removed
+
+    @property
+    def returnable(self) -> int:
+        """Shipped units not refunded yet."""
+        return self.shipped - self.refunded_shipped
 
 
 @dataclass
@@ -168,7 +189,8 @@ class ShopStore:
             return number
 
     def add_product(self, title: str, variants: list[JSON], *, status: str = "ACTIVE") -> JSON:
-        """Add a product; each variant: sku, price, stock (None: not tracked), option."""
+        """Add a product; each variant: sku, price, stock (None: not tracked), option,
+        requires_shipping (default True; False for a service or a digital good)."""
         with self.lock:
             product_id = self.next_id()
             handle = "-".join(title.lower().split()) or f"product-{product_id}"
@@ -183,7 +205,12 @@ class ShopStore:
                 variant_id, item_id = self.next_id(), self.next_id()
                 sku = spec.get("sku") or ""
                 stock = spec.get("stock", 0)
-                self.items[item_id] = {"id": item_id, "sku": sku, "tracked": stock is not None}
+                self.items[item_id] = {
+                    "id": item_id,
+                    "sku": sku,
+                    "tracked": stock is not None,
+                    "requires_shipping": bool(spec.get("requires_shipping", True)),
+                }
                 self.levels[(item_id, self.primary)] = stock or 0
                 self.variants[variant_id] = {
                     "id": variant_id,
@@ -237,9 +264,64 @@ class ShopStore:
 
     # -- orders -----------------------------------------------------------------------------
 
+    def _new_line(self, spec: tuple[str, int] | JSON) -> tuple[Line, JSON | None]:
+        """A line for ``(sku, quantity)``, ``{"variant_id", "quantity"}`` (a variant, with
+        or without SKU) or a custom item ``{"title", "quantity", "price",
+        "requires_shipping"}``; with the variant it sells, None for a custom item."""
+        if isinstance(spec, tuple):
+            sku, quantity = spec
+            variant = self.variant_by_sku(sku)
+        elif "variant_id" in spec:
+            variant, quantity = self.variants[int(spec["variant_id"])], int(spec["quantity"])
+        else:
+            custom = Line(
+                self.next_id(),
+                "",
+                str(spec["title"]),
+                int(spec["quantity"]),
+                Decimal(str(spec.get("price", "0.00"))),
+                None,
+                None,
+                requires_shipping=bool(spec.get("requires_shipping", True)),
+            )
+            return custom, None
+        item = self.items[variant["item_id"]]
+        line = Line(
+            self.next_id(),
+            variant["sku"],
+            self.display_name(variant),
+            quantity,
+            variant["price"],
+            variant["id"],
+            variant["product_id"],
+            requires_shipping=item["requires_shipping"],
+            tracked=item["tracked"],
+        )
+        return line, variant
+
+    def _fulfillment_order(self, lines: list[Line]) -> FulfillmentOrder:
+        entries = [
+            {"id": self.next_id(), "line_id": ln.id, "sku": ln.sku, "total": ln.quantity}
+            for ln in lines
+        ]
+        return FulfillmentOrder(self.next_id(), [{**e, "remaining": e["total"]} for e in entries])
+
+    def _check_stock(self, made: list[tuple[Line, JSON | None]]) -> None:
+        for line, variant in made:
+            if variant is not None and line.tracked:
+                have = self.levels.get((variant["item_id"], self.primary), 0)
+                if have < line.quantity:
+                    raise StoreError(f"only {have} of {line.sku or line.title} left")
+
+    def _take_stock(self, made: list[tuple[Line, JSON | None]]) -> None:
+        for line, variant in made:
+            if variant is not None and line.tracked:
+                have = self.levels.get((variant["item_id"], self.primary), 0)
+                self.set_available(variant["item_id"], self.primary, have - line.quantity)
+
     def create_order(
         self,
-        lines: list[tuple[str, int]],
+        lines: list[tuple[str, int] | JSON],
         *,
         customer: JSON,
         shipping_address: JSON | None,
@@ -249,35 +331,20 @@ class ShopStore:
         note: str = "",
         tags: list[str] | None = None,
     ) -> ShopOrder:
-        """Check out ``[(sku, quantity), ...]``: stock goes down, ``orders/create`` is sent.
+        """Check out lines (see :meth:`_new_line`): stock goes down, ``orders/create``.
 
         With ``check_stock`` a tracked variant with too few units refuses the sale, as a
         storefront with inventory policy DENY does.
         """
         with self.lock:
-            variants = [(self.variant_by_sku(sku), quantity) for sku, quantity in lines]
+            made = [self._new_line(spec) for spec in lines]
             if check_stock:
-                for variant, quantity in variants:
-                    item = self.items[variant["item_id"]]
-                    have = self.levels.get((item["id"], self.primary), 0)
-                    if item["tracked"] and have < quantity:
-                        raise StoreError(f"only {have} of {variant['sku']} left")
+                self._check_stock(made)
             stamp = self.now()
             order = ShopOrder(
                 id=self.next_id(),
                 number=next(self._numbers),
-                lines=[
-                    Line(
-                        self.next_id(),
-                        variant["sku"],
-                        self.display_name(variant),
-                        quantity,
-                        variant["price"],
-                        variant["id"],
-                        variant["product_id"],
-                    )
-                    for variant, quantity in variants
-                ],
+                lines=[line for line, _ in made],
                 created_at=stamp,
                 updated_at=stamp,
                 currency=self.currency,
@@ -289,28 +356,10 @@ class ShopStore:
                 note=note,
                 tags=list(tags or []),
             )
-            order.fulfillment_orders.append(
-                FulfillmentOrder(
-                    self.next_id(),
-                    [
-                        {
-                            "id": self.next_id(),
-                            "line_id": ln.id,
-                            "sku": ln.sku,
-                            "total": ln.quantity,
-                            "remaining": ln.quantity,
-                        }
-                        for ln in order.lines
-                    ],
-                )
-            )
+            order.fulfillment_orders.append(self._fulfillment_order(order.lines))
             self.orders[order.id] = order
             self.emit("orders/create", self.order_payload(order))
-            for variant, quantity in variants:
-                item = self.items[variant["item_id"]]
-                if item["tracked"]:
-                    have = self.levels.get((item["id"], self.primary), 0)
-                    self.set_available(item["id"], self.primary, have - quantity)
+            self._take_stock(made)
             return order
 
     def order(self, order_id: int) -> ShopOrder:
@@ -318,6 +367,16 @@ class ShopStore:
             return self.orders[order_id]
         except KeyError:
             raise StoreError(f"no order {order_id}") from None
+
+    def line_of(self, order: ShopOrder, key: str) -> Line:
+        """The order's line with SKU ``key``, else with title ``key`` (custom items)."""
+        for line in order.lines:
+            if line.sku == key:
+                return line
+        for line in order.lines:
+            if line.title == key:
+                return line
+        raise StoreError(f"order {order.name} has no line {key!r}")
 
     def touch(self, order: ShopOrder) -> None:
         order.updated_at = max(self.now(), order.updated_at + timedelta(seconds=1))
@@ -334,14 +393,148 @@ class ShopStore:
             self.emit("orders/updated", self.order_payload(order))
             return order
 
+    def _remove_unshipped(self, order: ShopOrder, line: Line, quantity: int) -> None:
+        """Take ``quantity`` unshipped units off the line and its open fulfillment orders."""
+        if quantity > line.unshipped:
+            raise StoreError(
+                f"order {order.name} has only {line.unshipped} unshipped of {line.title!r}"
+            )
+        line.removed += quantity
+        left = quantity
+        for fo in order.fulfillment_orders:
+            for fl in fo.lines:
+                if fl["line_id"] == line.id and left:
+                    take = min(left, fl["remaining"])
+                    fl["total"] -= take
+                    fl["remaining"] -= take
+                    left -= take
+            if fo.status in ("OPEN", "IN_PROGRESS") and not any(fl["remaining"] for fl in fo.lines):
+                shipped = any(fl["total"] for fl in fo.lines)
+                fo.status = "CLOSED" if shipped else "CANCELLED"
+
+    def _restock(self, line: Line, quantity: int) -> None:
+        if line.variant_id is None or quantity <= 0 or not line.tracked:
+            return
+        item = self.items[self.variants[line.variant_id]["item_id"]]
+        have = self.levels.get((item["id"], self.primary), 0)
+        self.set_available(item["id"], self.primary, have + quantity)
+
+    def _apply_refund_line(
+        self, order: ShopOrder, line: Line, quantity: int, restock_type: str
+    ) -> list[tuple[Line, int, str]]:
+        """Refund ``quantity`` units of ``line`` the way ``restock_type`` says.
+
+        RETURN takes shipped units back into stock, CANCEL removes unshipped ones and
+        restocks them; NO_RESTOCK and LEGACY_RESTOCK take shipped units first, as Shopify
+        applies a refund that does not say which units it means, then unshipped ones.
+        Returns the refund line items made: ``(line, quantity, restock type)``.
+        """
+        if restock_type == "RETURN":
+            if quantity > line.returnable:
+                raise StoreError(f"only {line.returnable} shipped of {line.title!r} to return")
+            line.refunded_shipped += quantity
+            self._restock(line, quantity)
+        elif restock_type == "CANCEL":
+            self._remove_unshipped(order, line, quantity)
+            self._restock(line, quantity)
+        elif restock_type in ("NO_RESTOCK", "LEGACY_RESTOCK"):
+            if quantity > line.returnable + line.unshipped:
+                raise StoreError(f"order {order.name} has no {quantity} of {line.title!r}")
+            shipped = min(quantity, line.returnable)
+            line.refunded_shipped += shipped
+            self._remove_unshipped(order, line, quantity - shipped)
+            if restock_type == "LEGACY_RESTOCK":
+                self._restock(line, quantity)
+        else:
+            raise StoreError(f"restock type {restock_type!r} is not one of Shopify's")
+        return [(line, quantity, restock_type)]
+
+    def refund(
+        self,
+        order_id: int,
+        lines: list[tuple[str, int]],
+        restock: bool = True,
+        restock_type: str | None = None,
+    ) -> JSON:
+        """Refund units of lines (by SKU, or title for custom items): ``refunds/create`` then
+        ``orders/updated``.
+
+        ``restock_type`` (RETURN, CANCEL, NO_RESTOCK, LEGACY_RESTOCK) applies to every line;
+        without it, ``restock`` cancels unshipped units first and returns shipped ones
+        after (two refund line items when it takes both), and no restock is NO_RESTOCK.
+        """
+        with self.lock:
+            order = self.order(order_id)
+            made: list[tuple[Line, int, str]] = []
+            for key, quantity in lines:
+                line = self.line_of(order, key)
+                if restock_type is not None:
+                    made += self._apply_refund_line(order, line, quantity, restock_type)
+                elif not restock:
+                    made += self._apply_refund_line(order, line, quantity, "NO_RESTOCK")
+                else:
+                    cancel = min(quantity, line.unshipped)
+                    if cancel:
+                        made += self._apply_refund_line(order, line, cancel, "CANCEL")
+                    if quantity - cancel:
+                        made += self._apply_refund_line(order, line, quantity - cancel, "RETURN")
+            refund = self._record_refund(order, made, paid=True)
+            fully = all(ln.current == 0 for ln in order.lines)
+            order.financial_status = "REFUNDED" if fully else "PARTIALLY_REFUNDED"
+            self.touch(order)
+            self.emit("refunds/create", refund)
+            self.emit("orders/updated", self.order_payload(order))
+            return refund
+
+    def _record_refund(
+        self, order: ShopOrder, made: list[tuple[Line, int, str]], *, paid: bool
+    ) -> JSON:
+        """Keep a refund (REST shape) with its refund line items; ``paid``: money went back."""
+        amount = sum((line.price * quantity for line, quantity, _ in made), Decimal("0"))
+        refund_id = self.next_id()
+        refund: JSON = {
+            "id": refund_id,
+            "order_id": order.id,
+            "created_at": self.now().isoformat(),
+            "note": "",
+            "restock": any(kind != "NO_RESTOCK" for _, _, kind in made),
+            "admin_graphql_api_id": gid("Refund", refund_id),
+            "refund_line_items": [
+                {
+                    "id": self.next_id(),
+                    "line_item_id": line.id,
+                    "quantity": quantity,
+                    "restock_type": kind.lower(),
+                    "location_id": self.primary if kind != "NO_RESTOCK" else None,
+                    "subtotal": str(line.price * quantity),
+                    "line_item": self.line_payload(line),
+                }
+                for line, quantity, kind in made
+            ],
+            "transactions": (
+                [{"kind": "refund", "status": "success", "amount": str(amount)}] if paid else []
+            ),
+        }
+        order.refunds.append(refund)
+        return refund
+
     def cancel_order(self, order_id: int, reason: str = "CUSTOMER", restock: bool = True) -> None:
-        """Cancel an order: its stock comes back, ``orders/cancelled`` and ``orders/updated``."""
+        """Cancel an order: what has not shipped is removed (restocked when ``restock``),
+        shipped units stay with the customer; ``orders/cancelled`` and ``orders/updated``."""
         with self.lock:
             order = self.order(order_id)
             if order.cancelled_at is not None:
                 raise StoreError(f"order {order.name} is already cancelled")
             order.cancelled_at = self.now()
             order.cancel_reason = reason
+            kind = "CANCEL" if restock else "NO_RESTOCK"
+            made = [(ln, ln.unshipped, kind) for ln in order.lines if ln.unshipped > 0]
+            for line, quantity, _ in made:
+                self._remove_unshipped(order, line, quantity)
+                if restock:
+                    self._restock(line, quantity)
+            if made:
+                self._record_refund(order, made, paid=order.financial_status == "PAID")
             if order.financial_status == "PAID":
                 order.financial_status = "REFUNDED"
             for fo in order.fulfillment_orders:
@@ -350,65 +543,46 @@ class ShopStore:
             self.touch(order)
             self.emit("orders/cancelled", self.order_payload(order))
             self.emit("orders/updated", self.order_payload(order))
-            if restock:
-                for line in order.lines:
-                    self._restock(line, line.current)
 
-    def _restock(self, line: Line, quantity: int) -> None:
-        if line.variant_id is None or quantity <= 0:
-            return
-        item = self.items[self.variants[line.variant_id]["item_id"]]
-        if item["tracked"]:
-            have = self.levels.get((item["id"], self.primary), 0)
-            self.set_available(item["id"], self.primary, have + quantity)
-
-    def refund(self, order_id: int, lines: list[tuple[str, int]], restock: bool = True) -> JSON:
-        """Refund some units of some lines: ``refunds/create`` then ``orders/updated``."""
+    def edit_order(
+        self,
+        order_id: int,
+        *,
+        add: Sequence[tuple[str, int] | JSON] = (),
+        remove: Sequence[tuple[str, int]] = (),
+        restock: bool = True,
+    ) -> ShopOrder:
+        """Edit an order (``orderEditBegin`` ... ``orderEditCommit``): add lines (their stock
+        goes down), remove unshipped units of lines (restocked when ``restock``). Removed
+        units show in the order's refunds, without money; ``orders/updated``."""
         with self.lock:
             order = self.order(order_id)
-            refund_lines = []
-            amount = Decimal("0")
-            for sku, quantity in lines:
-                line = next((ln for ln in order.lines if ln.sku == sku), None)
-                if line is None or quantity > line.current:
-                    raise StoreError(f"order {order.name} has no {quantity} of {sku} to refund")
-                line.refunded += quantity
-                amount += line.price * quantity
-                refund_lines.append((line, quantity))
+            made = [self._new_line(spec) for spec in add]
+            removed: list[tuple[Line, int, str]] = []
+            for key, quantity in remove:
+                line = self.line_of(order, key)
+                self._remove_unshipped(order, line, quantity)
                 if restock:
                     self._restock(line, quantity)
-            refund_id = self.next_id()
-            refund: JSON = {
-                "id": refund_id,
-                "order_id": order.id,
-                "created_at": self.now().isoformat(),
-                "note": "",
-                "restock": restock,
-                "admin_graphql_api_id": "",
-                "refund_line_items": [
-                    {
-                        "id": self.next_id(),
-                        "line_item_id": line.id,
-                        "quantity": quantity,
-                        "restock_type": "return" if restock else "no_restock",
-                        "subtotal": str(line.price * quantity),
-                        "line_item": self.line_payload(line),
-                    }
-                    for line, quantity in refund_lines
-                ],
-                "transactions": [{"kind": "refund", "status": "success", "amount": str(amount)}],
-            }
-            refund["admin_graphql_api_id"] = gid("Refund", refund_id)
-            order.refunds.append(refund)
-            fully = all(ln.current == 0 for ln in order.lines)
-            order.financial_status = "REFUNDED" if fully else "PARTIALLY_REFUNDED"
+                removed.append((line, quantity, "CANCEL" if restock else "NO_RESTOCK"))
+            if removed:
+                self._record_refund(order, removed, paid=False)
+            if made:
+                order.lines.extend(line for line, _ in made)
+                order.fulfillment_orders.append(self._fulfillment_order([ln for ln, _ in made]))
+                self._take_stock(made)
             self.touch(order)
-            self.emit("refunds/create", refund)
             self.emit("orders/updated", self.order_payload(order))
-            return refund
+            return order
 
-    def fulfil(self, fulfillment_order_ids: list[int], tracking: JSON) -> JSON:
-        """Ship everything left on these fulfillment orders (``fulfillmentCreate``)."""
+    def fulfil(
+        self,
+        fulfillment_order_ids: list[int],
+        tracking: JSON,
+        quantities: dict[int, int] | None = None,
+    ) -> JSON:
+        """Ship what is left on these fulfillment orders (``fulfillmentCreate``), or only
+        ``quantities`` (fulfillment order line item id -> units) when given."""
         with self.lock:
             owners = [
                 (order, fo)
@@ -427,11 +601,30 @@ class ShopStore:
                         f"unfulfillable status= {fo.status.lower()}."
                     )
             order = owners[0][0]
+            lines = {ln.id: ln for ln in order.lines}
+            shipped: list[JSON] = []
             for _, fo in owners:
                 for fl in fo.lines:
-                    fl["remaining"] = 0
-                fo.status = "CLOSED"
-            fulfillment = {"id": self.next_id(), "status": "SUCCESS", "tracking": tracking}
+                    count = fl["remaining"] if quantities is None else quantities.get(fl["id"], 0)
+                    if count > fl["remaining"]:
+                        raise StoreError(
+                            f"Invalid quantity for fulfillment order line item {fl['id']}."
+                        )
+                    if count:
+                        fl["remaining"] -= count
+                        lines[fl["line_id"]].shipped += count
+                        shipped.append({"line_id": fl["line_id"], "quantity": count})
+                if not any(fl["remaining"] for fl in fo.lines):
+                    fo.status = "CLOSED"
+                elif any(fl["remaining"] < fl["total"] for fl in fo.lines):
+                    fo.status = "IN_PROGRESS"
+            fulfillment = {
+                "id": self.next_id(),
+                "status": "SUCCESS",
+                "tracking": tracking,
+                "lines": shipped,
+                "created_at": self.now().isoformat(),
+            }
             order.fulfillments.append(fulfillment)
             self.touch(order)
             self.emit("orders/updated", self.order_payload(order))
@@ -440,17 +633,45 @@ class ShopStore:
     # -- REST-shaped webhook bodies ---------------------------------------------------------
 
     def line_payload(self, line: Line) -> JSON:
+        """A line item as the REST resource has it (``fulfillable_quantity``: units still
+        to ship; ``variant_inventory_management``: "shopify" when the item tracks stock)."""
+        status = None
+        if line.shipped:
+            status = "partial" if line.unshipped else "fulfilled"
         return {
             "id": line.id,
             "admin_graphql_api_id": gid("LineItem", line.id),
-            "sku": line.sku,
+            "sku": line.sku or None,
             "title": line.title,
             "name": line.title,
             "quantity": line.quantity,
             "current_quantity": line.current,
+            "fulfillable_quantity": line.unshipped,
+            "fulfillment_status": status,
+            "requires_shipping": line.requires_shipping,
+            "product_exists": line.product_id is not None,
+            "variant_inventory_management": "shopify" if line.tracked else None,
             "price": str(line.price),
             "variant_id": line.variant_id,
             "product_id": line.product_id,
+        }
+
+    def fulfillment_payload(self, order: ShopOrder, made: JSON) -> JSON:
+        """A fulfillment as the REST order carries it, with the units of each line shipped."""
+        lines = {ln.id: ln for ln in order.lines}
+        tracking = made.get("tracking") or {}
+        return {
+            "id": made["id"],
+            "order_id": order.id,
+            "status": str(made["status"]).lower(),
+            "created_at": made.get("created_at"),
+            "tracking_company": tracking.get("company"),
+            "tracking_number": tracking.get("number"),
+            "tracking_url": tracking.get("url"),
+            "line_items": [
+                {**self.line_payload(lines[shipped["line_id"]]), "quantity": shipped["quantity"]}
+                for shipped in made.get("lines") or ()
+            ],
         }
 
     def order_payload(self, order: ShopOrder) -> JSON:
@@ -486,5 +707,6 @@ class ShopStore:
             },
             "shipping_address": dict(address) if address else None,
             "line_items": [self.line_payload(line) for line in order.lines],
-            "refunds": [dict(r, refund_line_items=[]) for r in order.refunds],
+            "fulfillments": [self.fulfillment_payload(order, f) for f in order.fulfillments],
+            "refunds": [dict(r) for r in order.refunds],
         }

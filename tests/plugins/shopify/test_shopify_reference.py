@@ -360,6 +360,26 @@ def sent() -> Iterator[dict[str, list[dict[str, Any]]]]:
             ("MUG-2", True, False),
         ]
         channel.fulfill(str(order.id), "UPS", "1Z999", "https://ups.example/1Z999")
+        # a returned order with more refunded lines than a page (RefundLineItems), and a
+        # custom item without SKU next to a SKU-less variant (LineItemVariants)
+        cards = [f"CARD-{n}" for n in range(251)]
+        for sku in cards:
+            shop.add_product(sku, [{"sku": sku, "price": "1.00", "stock": 3}])
+        big = shop.create_order([(sku, 1) for sku in cards])
+        shop.ship(big.id)
+        shop.refund(big.id, [(sku, 1) for sku in cards], restock_type="RETURN")
+        unnamed = shop.add_product("Print", [{"sku": "", "price": "9.00", "stock": 4}])
+        mixed = shop.create_order(
+            [
+                {"variant_id": unnamed["variant_ids"][0], "quantity": 1},
+                {"title": "Wrap", "quantity": 1},
+            ]
+        )
+        pulled = [o for page in channel.fetch_orders(None, None) for o in page.orders]
+        returned = next(o for o in pulled if o.external_id == str(big.id))
+        assert sum(ln.returned_quantity for ln in returned.lines) == 251
+        lines = next(o for o in pulled if o.external_id == str(mixed.id)).lines
+        assert [(ln.sku, ln.stocked) for ln in lines] == [("", True), ("", False)]
         body = json.dumps(shop.store.order_payload(shop.store.order(longer.id))).encode()
         webhook = channel.parse_webhook({"X-Shopify-Topic": "orders/create"}, body)
         assert webhook.order is not None and webhook.order.risk_level == "low"
@@ -413,6 +433,9 @@ ADAPTER_VARIABLES: dict[str, dict[str, Any]] = {
         "lines": DEFAULTS["lines_per_order"],
     },
     "OrderLineItems": {"id": "gid://shopify/Order/1", "first": 250, "after": None},
+    "OrderRefunds": {"id": "gid://shopify/Order/1"},
+    "RefundLineItems": {"id": "gid://shopify/Refund/1", "first": 250, "after": None},
+    "LineItemVariants": {"ids": [f"gid://shopify/LineItem/{n}" for n in range(250)]},
     "InventoryLevels": {"ids": ITEM_IDS, "locationId": "gid://shopify/Location/1"},
     "FulfillmentOrders": {"id": "gid://shopify/Order/1"},
     "OrderRisk": {"id": "gid://shopify/Order/1"},
