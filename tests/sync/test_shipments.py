@@ -224,6 +224,23 @@ def test_an_order_ships_once_the_second_ship_is_refused_and_records_nothing(stor
     assert [s["tracking_number"] for s in stores.shipments("shop", external_id)] == ["1Z1"]
 
 
+@pytest.mark.parametrize("channel", ["shop", "woo"])
+def test_the_channels_fulfilled_version_after_a_hub_shipment_sells_nothing_again(
+    stores: Stores, channel: str
+):
+    external_id = stores.sell(channel, 2)
+    stores.hub.ship(f"{channel}:{external_id}", "UPS", "1ZNEXT")
+    push_shipments(stores.sync, channel)
+
+    stores.sync.pull_orders(channel)  # the channel's next version says it shipped
+
+    [main] = [x for x in stores.hub.read(lambda c: ledger.levels(c, "MUG")) if x.location == "main"]
+    assert (main.on_hand, main.reserved) == (8, 0)
+    assert stores.hub.read(ledger.verify) == []
+    assert stores.order(channel, external_id)["status"] == "fulfilled"
+    assert len(stores.shipments(channel, external_id)) == 1
+
+
 # -- faults: retried, backed off, dead-lettered -----------------------------------------------
 
 
@@ -360,6 +377,28 @@ def test_a_fulfilment_applied_before_a_crash_is_not_recorded_twice(stores: Store
 
     assert len(sent.confirmed) == 1
     assert stores.tracking_on_channel(channel, external_id) == ["1ZCRASH"]
+
+
+@pytest.mark.parametrize("channel", ["shop", "woo"])
+def test_a_fulfilment_whose_answer_is_lost_is_confirmed_on_the_retry_not_repeated(
+    stores: Stores, channel: str
+):
+    external_id = stores.sell(channel, 1)
+    stores.hub.ship(f"{channel}:{external_id}", "UPS", "1ZLOST")
+    sandbox = stores.shop if channel == "shop" else stores.woo
+    sandbox.faults.timeout_seconds = 2.5  # longer than the client waits (2 s)
+
+    def lose_the_answer_to_the_write(method: str, path: str, body: bytes) -> None:
+        if b"fulfillmentCreate" in body or (method == "POST" and path.endswith("/notes")):
+            sandbox.faults.lost_answers = 1  # the store applies it; the answer comes too late
+
+    sandbox.faults.observers.append(lose_the_answer_to_the_write)
+
+    sent = push_shipments(stores.sync, channel)
+
+    assert sandbox.faults.lost_answers == 0  # the fault fired
+    assert len(sent.confirmed) == 1
+    assert stores.tracking_on_channel(channel, external_id) == ["1ZLOST"]
 
 
 def test_a_leased_shipment_is_not_sent_by_a_second_worker(stores: Stores):
