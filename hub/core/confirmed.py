@@ -10,8 +10,8 @@ it, so a wrong belief leaves a store out of step. Three rules keep it honest:
   availability (compare-and-set channels get ``expected`` = the last confirmed value, so
   a stale answer reads the truth back).
 - ``event_at``: the channel's own time of the newest stock event taken as confirmed. An
-  event before it (a replay, a late retry) never moves the figure (one of the same second
-  that disagrees is taken only as unconfirmed, see :func:`record_event`); neither does one
+  event at or before it (a replay, a late retry) never moves the figure (one of the same
+  second that disagrees leaves it unconfirmed, see :func:`record_event`); neither does one
   stamped before a push the channel since confirmed (:data:`CLOCK_MARGIN` earlier than
   the moment the push was sent, for clocks a little apart).
 - A read-back (reconciliation) never overwrites a figure confirmed after the read began.
@@ -134,10 +134,10 @@ def record_event(
     """A stock event of the channel says it holds ``quantities`` (product id -> units).
 
     Taken when newer than what the hub knows of the listing (``occurred_at`` after its
-    ``event_at``); an older one changes nothing. An event without a time is always
-    taken. Channels stamp whole seconds, so an event of the very same time that
-    disagrees with the figure may be the newer one or a replay: it is taken but not
-    trusted (``unconfirmed``), so the next push checks it against the channel.
+    ``event_at``); an older or equal one never moves the figure. Channels stamp whole
+    seconds, so an event of the very same time that disagrees with the figure may be the
+    newer one or a replay: the figure stays but is no longer trusted (``unconfirmed``),
+    so the next push checks it against the channel. An event without a time is taken.
     """
     if not quantities:
         return
@@ -169,10 +169,8 @@ def record_event(
             _l.event_at == when,
             _l.confirmed_quantity != sa.bindparam("q"),
         )
-        .values(
-            confirmed_quantity=sa.bindparam("q"), confirmed_at=sa.bindparam("at"), unconfirmed=True
-        ),
-        rows,
+        .values(unconfirmed=True),
+        [{"p": r["p"], "q": r["q"], "t": occurred_at} for r in rows],
     )
 
 

@@ -178,6 +178,9 @@ def test_a_held_oversell_cancelled_on_shopify_leaves_no_drift(pair: Pair):
     pair.shop.cancel_order(order.id)  # Shopify puts its unit back: it holds 1 again
     pair.shop.deliver_webhooks()
     pair.work()
+    # The restock is stamped the same second as the echo of the hub's own push: which came
+    # last is unknown, so the figure is not trusted and the next push reads Shopify's back.
+    pair.work()
 
     assert pair.shop.stock("TEE") == 0 and pair.woo.stock("TEE") == 0
     assert pair.sync.push_stock("shop").sent == 0
