@@ -115,7 +115,7 @@ def import_counts(
     """Set on hand from a stock count; every row is checked before anything is written."""
     rows = read_counts(path)
     for warning in count_warnings(rows):
-        console.print(f"note: {warning}")
+        console.print(f"note: {warning}", markup=False, highlight=False)
     with open_hub(config) as hub, Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"importing {len(rows)} counts", total=len(rows))
         changes = hub.write(
@@ -143,7 +143,7 @@ def _read_sku(typed: str) -> str:
     """``typed`` as the hub spells it, printing a note when that differs."""
     note = respelled(typed)
     if note:
-        console.print(f"note: {note}")
+        console.print(f"note: {note}", markup=False, highlight=False)
     return normalise_sku(typed)
 
 
