@@ -218,6 +218,8 @@ def push_shipments(
     transient = ""
     while len(seen) < limit and not sync.stopping.is_set():
         stamp = at or now()
+        if not hub.read(lambda c, s=stamp: c.scalar(_due(channel, s).limit(1))):
+            break  # nothing due: no write transaction (SQLite would queue writers on it)
         batch = hub.write(
             lambda c, s=stamp: _claim(c, channel, sync.worker, s, min(BATCH, limit - len(seen)))
         )
@@ -279,22 +281,23 @@ def _send(sync: Sync, adapter: Channel, channel: str, row: Mapping[str, Any]) ->
     return None
 
 
+def _due(channel: str, stamp: datetime) -> sa.Select:
+    """Ids of ``channel``'s pending shipments due at ``stamp`` and leased to no one."""
+    s = shipment_t.c
+    return sa.select(s.id).where(
+        s.channel == channel,
+        s.channel_state == PENDING,
+        sa.or_(s.next_attempt_at.is_(None), s.next_attempt_at <= stamp),
+        sa.or_(s.claimed_until.is_(None), s.claimed_until < stamp),
+    )
+
+
 def _claim(
     conn: Connection, channel: str, worker: str, stamp: datetime, limit: int
 ) -> list[dict[str, Any]]:
     """Lease up to ``limit`` due pending shipments of ``channel`` to ``worker``."""
     s = shipment_t.c
-    query = (
-        sa.select(s.id)
-        .where(
-            s.channel == channel,
-            s.channel_state == PENDING,
-            sa.or_(s.next_attempt_at.is_(None), s.next_attempt_at <= stamp),
-            sa.or_(s.claimed_until.is_(None), s.claimed_until < stamp),
-        )
-        .order_by(s.id)
-        .limit(limit)
-    )
+    query = _due(channel, stamp).order_by(s.id).limit(limit)
     if not is_sqlite(conn):
         query = query.with_for_update(skip_locked=True)
     ids = list(conn.scalars(query))

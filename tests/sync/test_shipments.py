@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -239,6 +240,34 @@ def test_the_channels_fulfilled_version_after_a_hub_shipment_sells_nothing_again
     assert stores.hub.read(ledger.verify) == []
     assert stores.order(channel, external_id)["status"] == "fulfilled"
     assert len(stores.shipments(channel, external_id)) == 1
+
+
+def test_two_people_shipping_one_order_at_once_make_one_shipment(stores: Stores):
+    external_id = stores.sell("shop", 2)
+    both_ready = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def ship(tracking: str) -> None:
+        both_ready.wait()
+        try:
+            stores.hub.ship(f"shop:{external_id}", "UPS", tracking)
+            outcomes.append("shipped")
+        except InvalidInput as error:
+            outcomes.append(str(error))
+
+    people = [threading.Thread(target=ship, args=(t,)) for t in ("1ZA", "1ZB")]
+    for person in people:
+        person.start()
+    for person in people:
+        person.join()
+
+    assert sorted(outcomes) == [
+        f"order shop:{external_id} is fulfilled; only open orders can ship",
+        "shipped",
+    ]
+    assert len(stores.shipments("shop", external_id)) == 1
+    [main] = [x for x in stores.hub.read(lambda c: ledger.levels(c, "MUG")) if x.location == "main"]
+    assert (main.on_hand, main.reserved) == (8, 0)
 
 
 # -- faults: retried, backed off, dead-lettered -----------------------------------------------
