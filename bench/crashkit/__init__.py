@@ -149,12 +149,13 @@ def crash_run(
     stores = Stores(probe, wire)
     probe.close()
     balancer = Balancer(wire, seed)
+    channels = stores.channel_sections(locations=["main"], timeout=2.0, **SCHEDULE)
     raw = {
         "database": {"url": database_url},
         "locations": {"main": {"name": "Main warehouse"}},
-        "channels": stores.channel_sections(locations=["main"], timeout=2.0, **SCHEDULE),
+        "channels": channels,
     }
-    config = write_config(folder / "hub.toml", database_url, raw["channels"])
+    config = write_config(folder / "hub.toml", database_url, channels)
     hub = Hub.open(settings=parse_settings(raw, config))
     workers: list[Worker] = []
     try:

@@ -66,8 +66,13 @@ def quiet_conditions(conn: Connection, channels: list[str], since: datetime) -> 
     for channel in channels:
         for job in ("pull", "reconcile"):
             row = states.get((channel, job))
-            done = row is not None and row.last_success_at and row.last_success_at > since
-            if not done or (job == "pull" and row.cursor):
+            done = (
+                row is not None
+                and row.last_success_at is not None
+                and row.last_success_at > since
+                and not (job == "pull" and row.cursor)  # a pull left half-way
+            )
+            if not done:
                 unmet.append(f"no {job} of {channel} completed since the shoppers stopped")
     return unmet
 
@@ -164,7 +169,7 @@ def _orders_in_hub(conn: Connection) -> dict[tuple[str, str], list[dict[str, Any
             .group_by(m.order_id)
         )
     }
-    asked = dict(
+    asked: dict[int, int] = dict(
         conn.execute(
             sa.select(order_line_t.c.order_id, sa.func.sum(order_line_t.c.quantity)).group_by(
                 order_line_t.c.order_id
@@ -203,7 +208,7 @@ def _state_problem(order: DemoOrder, row: dict[str, Any]) -> str:
 def _oversold(conn: Connection) -> int:
     """Units reserved or sold for orders beyond the opening stock, summed over SKUs."""
     m = movement_t.c
-    promised = dict(
+    promised: dict[str, int] = dict(
         conn.execute(
             sa.select(product_t.c.sku, sa.func.sum(m.reserved_delta - m.on_hand_delta))
             .join(product_t, product_t.c.id == m.product_id)

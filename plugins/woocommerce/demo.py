@@ -62,7 +62,7 @@ class WooDemoStore:
             return [
                 DemoOrder(
                     str(o["id"]),
-                    STATUSES.get(o["status"], o["status"]),
+                    str(STATUSES.get(o["status"], o["status"])),
                     {ln["sku"]: ln["quantity"] for ln in o["line_items"]},
                 )
                 for o in self.sandbox.store.orders.values()
