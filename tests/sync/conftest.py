@@ -1,4 +1,4 @@
-"""A hub with two WooCommerce sandbox stores as channels, and its webhook endpoint served."""
+"""Hubs with sandbox stores as channels over real HTTP, and the hub's webhook endpoint served."""
 
 from __future__ import annotations
 
@@ -6,15 +6,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 from builders import make_hub
 
 from hub.core import ledger
 from hub.core.listings import import_listings
+from hub.core.models import listing_t, product_t
 from hub.core.runtime import Hub
 from hub.core.sync import Sync
 from hub.sandbox import SandboxServer
 from hub.web.app import make_app
+from hub_plugins.shopify import ShopifySandbox
 from hub_plugins.woocommerce import WooSandbox
+from hub_plugins.woocommerce.sandbox import PLUGIN_TOPICS
 
 
 @dataclass
@@ -82,6 +86,65 @@ def world(db_url: str) -> Iterator[World]:
     shops = {n: Shop(n, stores[n], servers[n]) for n in stores}
     try:
         yield World(hub, sync, shops, f"{hooks.url}/webhooks")
+    finally:
+        hooks.stop()
+        hub.close()
+        for server in servers.values():
+            server.stop()
+
+
+@dataclass
+class Stores:
+    """A Shopify shop (compare-and-set) and a WooCommerce store (plain set), each holding
+    the hub's 10 MUG, whose webhooks reach the hub's endpoint at ``hooks_url``."""
+
+    hub: Hub
+    sync: Sync
+    shop: ShopifySandbox
+    woo: WooSandbox
+    hooks_url: str
+
+    def listing(self, channel: str, sku: str = "MUG") -> dict:
+        """The hub's listing row of ``sku`` on ``channel``: what it believes the store holds."""
+        query = (
+            sa.select(listing_t)
+            .join(product_t, product_t.c.id == listing_t.c.product_id)
+            .where(listing_t.c.channel == channel, product_t.c.sku == sku)
+        )
+        return dict(self.hub.read(lambda c: c.execute(query).mappings().one()))
+
+    def adjust(self, delta: int, sku: str = "MUG") -> None:
+        """Correct the hub's stock of ``sku`` at ``main`` by ``delta`` units."""
+        self.hub.write(lambda c: ledger.adjust(c, sku, "main", delta, reason="count"))
+
+
+@pytest.fixture
+def stores(db_url: str) -> Iterator[Stores]:
+    """Listings imported and in step; calls time out after 1 s and are tried twice."""
+    shop = ShopifySandbox(restore_rate=20_000.0)
+    shop.add_product("Mug", [{"sku": "MUG", "price": "12.50", "stock": 10}])
+    woo = WooSandbox()
+    woo.add_product("MUG", price="12.50", stock=10)
+    for store in (shop, woo):
+        store.faults.retry_after = 0.05
+        store.faults.timeout_seconds = 1.5  # a lost answer comes after the client gave up
+    servers = {"shop": shop.serve().start(), "woo": woo.serve().start()}
+    channels = {
+        "shop": shop.config_for(servers["shop"].url, timeout=1.0, locations=["main"]),
+        "woo": woo.config_for(servers["woo"].url, timeout=1.0, locations=["main"]),
+    }
+    hub = make_hub(db_url, channels=channels)
+    sync = Sync(hub, backoff=0.01, attempts=2)
+    hooks = SandboxServer(make_app(sync)).start()
+    shop.add_webhook(address=f"{hooks.url}/webhooks/shop")
+    woo.add_webhook(PLUGIN_TOPICS, f"{hooks.url}/webhooks/woo", woo.webhook_secret)
+    hub.write(lambda c: ledger.receive(c, "MUG", "main", 10))
+    for name in ("shop", "woo"):
+        items = list(hub.channel(name).fetch_listings())
+        hub.write(lambda c, n=name, i=items: import_listings(c, n, i))
+        sync.push_stock(name)  # the opening stock is in step: nothing is sent
+    try:
+        yield Stores(hub, sync, shop, woo, f"{hooks.url}/webhooks")
     finally:
         hooks.stop()
         hub.close()

@@ -1,0 +1,83 @@
+"""A push whose answer never arrives leaves its listing unconfirmed, and an unconfirmed
+listing is never trusted: it is sent again whatever the figures, against the last
+confirmed value, so a compare-and-set channel reads the truth back."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Stores
+
+from hub.errors import ChannelError
+
+
+def test_a_push_woo_applied_unanswered_is_sent_again_when_availability_moves_back(
+    stores: Stores,
+):
+    stores.adjust(-3)  # 7 to promise
+    stores.woo.faults.lost_answers = 2  # Woo applies both tries; neither answer arrives
+    with pytest.raises(ChannelError):
+        stores.sync.push_stock("woo")
+    assert stores.woo.stock("MUG") == 7
+    doubt = stores.listing("woo")
+    assert (doubt["confirmed_quantity"], doubt["unconfirmed"]) == (10, True)
+
+    stores.adjust(+3)  # back to the 10 the hub last saw confirmed
+    stores.sync.push_stock("woo")
+
+    assert stores.woo.stock("MUG") == 10
+    settled = stores.listing("woo")
+    assert (settled["confirmed_quantity"], settled["unconfirmed"]) == (10, False)
+
+
+def test_a_push_shopify_applied_unanswered_reads_the_shop_back_then_corrects_it(
+    stores: Stores,
+):
+    stores.adjust(-3)
+    stores.shop.faults.lost_answers = 2
+    with pytest.raises(ChannelError):
+        stores.sync.push_stock("shop")
+    assert stores.shop.stock("MUG") == 7
+    stores.adjust(+3)
+
+    first = stores.sync.push_stock("shop")  # 10 against the confirmed 10: refused, 7 read back
+    assert first.stale == 1 and stores.listing("shop")["confirmed_quantity"] == 7
+    stores.sync.push_stock("shop")  # 10 against the 7 the shop really holds
+
+    assert stores.shop.stock("MUG") == 10
+    sets = [c for c in stores.shop.calls if c.operation == "SetQuantities"]
+    (row,) = sets[-1].variables["input"]["quantities"]
+    assert (row["quantity"], row["changeFromQuantity"]) == (10, 7)
+    assert stores.listing("shop")["unconfirmed"] is False
+
+
+@pytest.mark.parametrize("channel", ["shop", "woo"])
+def test_a_push_is_marked_unconfirmed_in_the_database_before_it_is_sent(
+    stores: Stores, channel: str
+):
+    store = stores.shop if channel == "shop" else stores.woo
+    seen: list[bool] = []
+
+    def look(method: str, path: str, body: bytes) -> None:
+        if b"SetQuantities" in body or path.endswith("/batch"):
+            seen.append(stores.listing(channel)["unconfirmed"])
+
+    store.faults.observers.append(look)
+    stores.adjust(-2)
+    stores.sync.push_stock(channel)
+
+    assert seen == [True]  # committed before the request left the hub
+    assert stores.listing(channel)["unconfirmed"] is False
+    assert store.stock("MUG") == 8
+
+
+def test_a_push_refused_by_the_channel_is_no_longer_in_doubt(stores: Stores):
+    item = int(stores.listing("woo")["external_id"])
+    with stores.woo.store.lock:  # the merchant deleted the product in wp-admin
+        del stores.woo.store.products[item]
+    stores.adjust(-1)
+
+    result = stores.sync.push_stock("woo")  # Woo answers the item with "Invalid ID."
+
+    assert result.failed == 1
+    row = stores.listing("woo")
+    assert (row["confirmed_quantity"], row["unconfirmed"]) == (10, False)
