@@ -89,6 +89,8 @@ class ListingProblem:
 
     ``kind``: "missing_sku", "duplicate_sku", "unmanaged", ... ; a channel adapter
     collects them in its ``listing_problems`` list while :meth:`Channel.fetch_listings` runs.
+    The core's listing import adds "sku_respelled" (the channel spells a SKU otherwise
+    than :func:`hub.skus.normalise_sku`; mapped all the same) and "invalid_sku" (not mapped).
     """
 
     kind: str
