@@ -120,7 +120,7 @@ class Stores:
 
 @pytest.fixture
 def stores(db_url: str) -> Iterator[Stores]:
-    """Listings imported and in step; calls time out after 1 s and are tried twice."""
+    """Listings imported and in step; calls time out after 1 s and are tried three times."""
     shop = ShopifySandbox(restore_rate=20_000.0)
     shop.add_product("Mug", [{"sku": "MUG", "price": "12.50", "stock": 10}])
     woo = WooSandbox()
@@ -134,7 +134,7 @@ def stores(db_url: str) -> Iterator[Stores]:
         "woo": woo.config_for(servers["woo"].url, timeout=1.0, locations=["main"]),
     }
     hub = make_hub(db_url, channels=channels)
-    sync = Sync(hub, backoff=0.01, attempts=2)
+    sync = Sync(hub, backoff=0.01, attempts=3)
     hooks = SandboxServer(make_app(sync)).start()
     shop.add_webhook(address=f"{hooks.url}/webhooks/shop")
     woo.add_webhook(PLUGIN_TOPICS, f"{hooks.url}/webhooks/woo", woo.webhook_secret)

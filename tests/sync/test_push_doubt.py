@@ -14,7 +14,7 @@ def test_a_push_woo_applied_unanswered_is_sent_again_when_availability_moves_bac
     stores: Stores,
 ):
     stores.adjust(-3)  # 7 to promise
-    stores.woo.faults.lost_answers = 2  # Woo applies both tries; neither answer arrives
+    stores.woo.faults.lost_answers = 3  # Woo applies every try; no answer arrives
     with pytest.raises(ChannelError):
         stores.sync.push_stock("woo")
     assert stores.woo.stock("MUG") == 7
@@ -33,7 +33,7 @@ def test_a_push_shopify_applied_unanswered_reads_the_shop_back_then_corrects_it(
     stores: Stores,
 ):
     stores.adjust(-3)
-    stores.shop.faults.lost_answers = 2
+    stores.shop.faults.lost_answers = 3
     with pytest.raises(ChannelError):
         stores.sync.push_stock("shop")
     assert stores.shop.stock("MUG") == 7
