@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Connection
 
-from hub.core import inbox, outbox
+from hub.core import inbox, outbox, shipments
 from hub.core.confirmed import unconfirmed_products
 
 
@@ -27,12 +27,15 @@ class Recovery:
     dead_workers: list[str] = field(default_factory=list)
     outbox_rows: int = 0
     inbox_rows: int = 0
+    shipments_leased: int = 0
     unconfirmed: int = 0
 
     @property
     def found(self) -> bool:
         """True when a dead worker left anything behind."""
-        return bool(self.outbox_rows or self.inbox_rows or self.unconfirmed)
+        return bool(
+            self.outbox_rows or self.inbox_rows or self.shipments_leased or self.unconfirmed
+        )
 
 
 def process_alive(pid: int) -> bool:
@@ -65,10 +68,12 @@ def recover(conn: Connection, *, requeue_unconfirmed: bool) -> Recovery:
     ``requeue_unconfirmed`` (at start-up), queue every listing whose push is in doubt."""
     host = socket.gethostname()
     holders = outbox.claim_holders(conn) | inbox.lease_holders(conn)
+    holders |= shipments.claim_holders(conn)
     dead = sorted(w for w in holders if dead_here(w, host))
     report = Recovery(dead_workers=dead)
     report.outbox_rows = outbox.release(conn, dead)
     report.inbox_rows = inbox.release(conn, dead)
+    report.shipments_leased = shipments.release(conn, dead)  # sent again: fulfill is idempotent
     if requeue_unconfirmed:
         for channel, products in unconfirmed_products(conn).items():
             outbox.mark_channel(conn, channel, products)

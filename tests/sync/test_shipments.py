@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +27,14 @@ from hub.core import ledger
 from hub.core.models import dead_letter_t, movement_t, now, shipment_t
 from hub.core.orderbook import find_order
 from hub.core.service import Service
-from hub.core.shipments import BACKOFF, MAX_BACKOFF, MAX_FAILURES, order_shipments, push_shipments
+from hub.core.shipments import (
+    BACKOFF,
+    LEASE,
+    MAX_BACKOFF,
+    MAX_FAILURES,
+    order_shipments,
+    push_shipments,
+)
 from hub.core.status import channel_status
 from hub.core.sync import Sync
 from hub.errors import InvalidInput
@@ -451,6 +461,31 @@ def test_a_leased_shipment_is_not_sent_by_a_second_worker(stores: Stores):
     assert len(first.retrying) == 1 and second.confirmed == []
     assert len(after_lease.confirmed) == 1
     assert stores.tracking_on_channel("shop", external_id) == ["1ZLEASE"]
+
+
+def test_a_shipment_leased_by_a_worker_that_died_is_sent_at_once_after_recovery(
+    stores: Stores,
+):
+    external_id = stores.sell("shop", 1)
+    stores.hub.ship(f"shop:{external_id}", "UPS", "1ZDEAD")
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_worker = f"{socket.gethostname()}:{int(gone.stdout)}:1"
+    stores.hub.write(  # it had leased the shipment when it was killed
+        lambda c: c.execute(
+            shipment_t.update().values(claimed_by=dead_worker, claimed_until=now() + LEASE)
+        )
+    )
+    leased = push_shipments(stores.sync, "shop")
+
+    recovered = stores.sync.recover()
+    sent = push_shipments(stores.sync, "shop")
+
+    assert leased.confirmed == []
+    assert recovered.dead_workers == [dead_worker] and recovered.shipments_leased == 1
+    assert len(sent.confirmed) == 1
+    assert stores.tracking_on_channel("shop", external_id) == ["1ZDEAD"]
 
 
 # -- the running service ---------------------------------------------------------------------
