@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -14,6 +15,7 @@ from hub import (
     ChannelConfig,
     ChannelError,
     Listing,
+    ListingProblem,
     OrderPage,
     StockResult,
     StockUpdate,
@@ -27,6 +29,7 @@ from .fulfilment import fulfill_order
 from .listings import listing_collector
 from .pull import OrderCursor
 from .stockpush import stock_requests
+from .virtual import VirtualItems
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +87,8 @@ class WooCommerceChannel(Channel):
             query_string_auth=cfg.query_string_auth,
             channel=name,
         )
-        self.listing_problems: list[mapping.ListingProblem] = []
+        self.listing_problems: list[ListingProblem] = []
+        self.virtual_items = VirtualItems(self.client)
 
     def check_connection(self) -> list[str]:
         """Read one product with the credentials; return what a person must fix."""
@@ -108,8 +112,10 @@ class WooCommerceChannel(Channel):
             if product.get("type") == "variable":
                 path = f"products/{product['id']}/variations"
                 for variation in self.client.iter_collection(path, order, size):
+                    self.virtual_items.remember(variation)
                     yield from collector.accept(mapping.listing(variation, product))
             elif product.get("type", "simple") == "simple":
+                self.virtual_items.remember(product)
                 yield from collector.accept(mapping.listing(product))
         self.listing_problems = collector.problems()
         for problem in self.listing_problems:
@@ -123,7 +129,8 @@ class WooCommerceChannel(Channel):
         size = self.config.page_size
         while True:
             reply = self.client.get("orders", state.params(size))
-            orders = tuple(mapping.order(self.name, item) for item in reply.data)
+            virtual = self.virtual_items.of(reply.data)
+            orders = tuple(mapping.order(self.name, item, virtual) for item in reply.data)
             if is_last_page(reply, state.page, size):
                 yield OrderPage(orders, None)
                 return
@@ -163,4 +170,9 @@ class WooCommerceChannel(Channel):
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Turn a verified order.* or product.* delivery into a WebhookEvent."""
-        return webhook.parse(self.name, headers, body)
+        event = webhook.parse(self.name, headers, body)
+        if event.order is not None and event.payload:  # virtual products take no stock
+            virtual = self.virtual_items.of([event.payload])
+            if virtual:
+                event = replace(event, order=mapping.order(self.name, event.payload, virtual))
+        return event

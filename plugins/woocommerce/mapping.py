@@ -8,7 +8,7 @@ fields are read, so the site's timezone setting never shifts an order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -74,14 +74,62 @@ def unit_price(item: Payload) -> Decimal:
     return money(item.get("price"))
 
 
-def order_line(item: Payload) -> OrderLine:
-    """One ``line_items`` entry → OrderLine; a line without SKU keeps sku="" for the core."""
+#: Order line item meta that ``wc_restock_refunded_items`` (WooCommerce,
+#: includes/wc-order-functions.php) keeps: the running total of the line's refunded units
+#: it put back into stock. Woo writes it only when a refund is created with
+#: ``api_restock`` (wp-admin: "Restock refunded items"), the line's stock had been reduced
+#: and the product manages stock. The refund object does not say whether it restocked
+#: (``api_restock`` is write-only, order-refunds.md), but wc/v3 returns every meta of a
+#: line item in its ``meta_data``, underscore keys included (the refund example there
+#: shows ``_refunded_item_id``), so the order itself tells, in pulls and webhooks alike.
+RESTOCKED_META = "_restock_refunded_items"
+
+
+def meta_value(item: Payload, key: str) -> Any:
+    """The value of ``key`` in an object's ``meta_data``; None when absent."""
+    return next((m.get("value") for m in item.get("meta_data") or () if m.get("key") == key), None)
+
+
+def has_shipped(payload: Payload) -> bool:
+    """Whether every unit of the order has shipped. Woo has no partial shipments: an order
+    is ``completed`` once delivered or shipped; a completed order later refunded in full
+    turns ``refunded`` but keeps its ``date_completed_gmt``."""
+    status = payload.get("status")
+    return status == "completed" or (
+        status == "refunded" and bool(payload.get("date_completed_gmt"))
+    )
+
+
+def item_id(item: Payload) -> str:
+    """The catalogue item a line sells: its variation, else its product ("0": none)."""
+    return str(item.get("variation_id") or item.get("product_id") or 0)
+
+
+def order_line(
+    item: Payload, shipped: bool = False, virtual: Collection[str] = frozenset()
+) -> OrderLine:
+    """One ``line_items`` entry → OrderLine.
+
+    ``quantity`` is what Woo says was ordered (a refund does not change it). Units a
+    refund restocked (:data:`RESTOCKED_META`) before the order shipped never leave, so
+    they are taken off the quantity; once it has ``shipped`` (:func:`has_shipped`) every
+    unit counts as fulfilled and the restocked ones as returned. A line that sells
+    nothing of the catalogue (``product_id`` 0: an item added by hand in wp-admin, which
+    has no SKU) or a virtual product (``virtual`` holds their ids, see :func:`item_id`)
+    takes no stock; another line without SKU keeps sku="" for the core to hold.
+    """
+    ordered = int(item.get("quantity") or 0)
+    restocked = max(0, min(ordered, int(meta_value(item, RESTOCKED_META) or 0)))
+    kept = ordered if shipped else ordered - restocked
     return OrderLine(
         sku=str(item.get("sku") or ""),
-        quantity=int(item.get("quantity") or 0),
+        quantity=kept,
         unit_price=unit_price(item),
         title=str(item.get("name") or ""),
         external_id=str(item.get("id", "")),
+        fulfilled_quantity=kept if shipped else 0,
+        returned_quantity=restocked if shipped else 0,
+        stocked=item_id(item) != "0" and item_id(item) not in virtual,
     )
 
 
@@ -122,13 +170,15 @@ def customer(payload: Payload) -> Customer:
     )
 
 
-def order(channel: str, payload: Payload) -> Order:
-    """A Woo order payload (REST or webhook) → hub Order, in UTC and exact decimals."""
+def order(channel: str, payload: Payload, virtual: Collection[str] = frozenset()) -> Order:
+    """A Woo order payload (REST or webhook) → hub Order, in UTC and exact decimals;
+    ``virtual``: ids of the virtual products and variations it may sell."""
     status, payment = order_statuses(payload)
+    shipped = has_shipped(payload)
     return Order(
         channel=channel,
         external_id=str(payload["id"]),
-        lines=tuple(order_line(item) for item in payload.get("line_items") or ()),
+        lines=tuple(order_line(item, shipped, virtual) for item in payload.get("line_items") or ()),
         currency=str(payload.get("currency") or "USD"),
         total=money(payload.get("total")),
         status=status,

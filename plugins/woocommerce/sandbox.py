@@ -139,8 +139,10 @@ class WooSandbox:
         stock: int | None = 0,
         status: str = "publish",
         backorders: str = "no",
+        virtual: bool = False,
     ) -> JSON:
-        """Add a simple product; ``stock=None`` makes one whose stock Woo does not manage."""
+        """Add a simple product; ``stock=None`` makes one whose stock Woo does not manage;
+        ``virtual`` one that needs no shipping (a service, a download)."""
         return self.store.add_product(
             {
                 "sku": sku,
@@ -150,6 +152,7 @@ class WooSandbox:
                 "manage_stock": stock is not None,
                 "stock_quantity": stock,
                 "backorders": backorders,
+                "virtual": virtual,
             }
         )
 
@@ -248,9 +251,24 @@ class WooSandbox:
         """Cancel an order; its stock comes back."""
         return self.store.update_order(order_id, {"status": "cancelled"})
 
-    def refund_order(self, order_id: int, amount: str | None = None, reason: str = "") -> JSON:
-        """Refund ``amount`` (all when None) of an order."""
-        return self.store.refund_order(order_id, amount, reason)
+    def refund_order(
+        self,
+        order_id: int,
+        amount: str | None = None,
+        reason: str = "",
+        lines: Sequence[tuple[str, int]] = (),
+        restock: bool = True,
+    ) -> JSON:
+        """Refund ``amount`` (all when None, or the lines' worth) of an order, as wp-admin
+        does; ``lines``: ``(SKU or line name, units)``, put back in stock with ``restock``
+        ("Restock refunded items", on by default). Returns the refund object."""
+        with self.store.lock:
+            items = self.store.order(order_id)["line_items"]
+            ids = [
+                (next(ln["id"] for ln in items if key in (ln["sku"], ln["name"])), units)
+                for key, units in lines
+            ]
+        return self.store.refund_order(order_id, amount, reason, ids, restock)
 
     def delete_order(self, order_id: int, force: bool = False) -> JSON:
         """Trash (or delete) an order; emits order.deleted."""

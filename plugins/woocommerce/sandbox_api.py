@@ -98,6 +98,8 @@ class Api:
             *[web.route(m, order, self.edit_order) for m in EDIT],
             web.delete(order, self.delete_order),
             web.get(order + "/notes", self.list_notes),
+            web.get(order + "/refunds", self.list_refunds),
+            web.post(order + "/refunds", self.create_refund),
             web.post(order + "/notes", self.create_note),
             web.get(PREFIX + "/webhooks", self.list_webhooks),
             web.post(PREFIX + "/webhooks", self.create_webhook),
@@ -233,6 +235,38 @@ class Api:
         )
         return web.json_response(note, status=201)
 
+    async def list_refunds(self, request: web.Request) -> web.Response:
+        """``GET orders/<id>/refunds``: the refund objects, line items with negative quantity."""
+        order_id = int(request.match_info["id"])
+        refunds = self.store.order_refunds(order_id)
+        for refund in refunds:
+            refund["_links"] = refund_links(self.store.site_url, order_id, refund["id"])
+        return web.json_response(refunds)
+
+    async def create_refund(self, request: web.Request) -> web.Response:
+        """``POST orders/<id>/refunds``: ``amount``, ``reason``, ``line_items`` (``id``,
+        ``quantity``) and ``api_restock`` (default true: the refunded units go back to stock)."""
+        order_id = int(request.match_info["id"])
+        data = await body(request)
+        try:
+            lines = [
+                (int(i["id"]), int(i.get("quantity") or 0)) for i in data.get("line_items") or ()
+            ]
+        except (KeyError, TypeError, ValueError):
+            raise StoreError(
+                400, "rest_invalid_param", "Invalid parameter(s): line_items"
+            ) from None
+        amount = data.get("amount")
+        refund = self.store.refund_order(
+            order_id,
+            str(amount) if amount not in (None, "") else None,
+            str(data.get("reason") or ""),
+            lines,
+            restock=data.get("api_restock", True) is not False,
+        )
+        refund["_links"] = refund_links(self.store.site_url, order_id, refund["id"])
+        return web.json_response(refund, status=201)
+
     # -- webhooks ----------------------------------------------------------------------------
 
     async def list_webhooks(self, request: web.Request) -> web.Response:
@@ -277,6 +311,16 @@ def batch_item(action: Callable[[JSON], JSON], entry: JSON) -> JSON:
                 "data": {"status": error.status},
             },
         }
+
+
+def refund_links(site_url: str, order_id: int, refund_id: int) -> JSON:
+    """The ``_links`` of a refund object."""
+    orders = f"{site_url}wp-json/wc/v3/orders/{order_id}"
+    return {
+        "self": [{"href": f"{orders}/refunds/{refund_id}"}],
+        "collection": [{"href": f"{orders}/refunds"}],
+        "up": [{"href": orders}],
+    }
 
 
 def webhook_view(sub: Any) -> JSON:

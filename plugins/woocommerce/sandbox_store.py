@@ -58,6 +58,7 @@ class WooStore:
         self.variations: dict[int, JSON] = {}
         self.orders: dict[int, JSON] = {}
         self.notes: dict[int, list[JSON]] = {}
+        self.refunds: dict[int, list[JSON]] = {}  # order id -> refund objects, newest first
         self.listeners: list[Listener] = []
         self._ids = itertools.count(101)
         self._offset = timedelta()
@@ -206,15 +207,24 @@ class WooStore:
         return view
 
     def _line(self, spec: JSON, line_id: int) -> JSON:
-        item = self.by_sku(spec["sku"]) if "sku" in spec else self.item(int(spec["product_id"]))
+        """A line item for ``{"sku"|"product_id", "quantity", "price"?}``, or for an item not
+        in the catalogue ``{"name", "quantity", "price"}`` (added in wp-admin: product_id 0,
+        no SKU)."""
+        if "sku" in spec:
+            item: JSON | None = self.by_sku(spec["sku"])
+        elif "product_id" in spec:
+            item = self.item(int(spec["product_id"]))
+        else:
+            item = None
+        found = item or {}
         quantity = int(spec.get("quantity", 1))
-        price = Decimal(str(spec.get("price") or item.get("price") or "0"))
-        parent = item.get("parent_id") or 0
+        price = Decimal(str(spec.get("price") or found.get("price") or "0"))
+        parent = found.get("parent_id") or 0
         return {
             "id": line_id,
-            "name": spec.get("name") or item.get("name", ""),
-            "product_id": parent or item["id"],
-            "variation_id": item["id"] if parent else 0,
+            "name": spec.get("name") or found.get("name", ""),
+            "product_id": (parent or found["id"]) if item else 0,
+            "variation_id": found["id"] if parent else 0,
             "quantity": quantity,
             "tax_class": "",
             "subtotal": amount(price * quantity),
@@ -223,7 +233,7 @@ class WooStore:
             "total_tax": "0.00",
             "taxes": [],
             "meta_data": [],
-            "sku": self.product_view(item).get("sku", ""),
+            "sku": self.product_view(item).get("sku", "") if item else "",
             "price": float(price),
         }
 
@@ -282,12 +292,29 @@ class WooStore:
             self._move_stock(order, +1)
             order["_stock_reduced"] = False
 
+    def _stocked_item(self, line: JSON) -> JSON | None:
+        """The product or variation whose stock a line moves (None: not managed, or gone)."""
+        item_id = line["variation_id"] or line["product_id"]
+        item = self.products.get(item_id) or self.variations.get(item_id)
+        return item if item is not None and item.get("manage_stock") is True else None
+
     def _move_stock(self, order: JSON, sign: int) -> None:
+        """Reduce (-1) or restore (+1) an order's stock as ``wc_reduce_stock_levels`` and
+        ``wc_increase_stock_levels`` do: each line records what it took in its
+        ``_reduced_stock`` meta, and a restore gives back only that (units a refund
+        restocked already are not given back twice)."""
         for line in order["line_items"]:
-            item_id = line["variation_id"] or line["product_id"]
-            item = self.products.get(item_id) or self.variations.get(item_id)
-            if item is not None and item.get("manage_stock") is True:
-                self.set_stock(item, delta=sign * line["quantity"])
+            item = self._stocked_item(line)
+            if item is None:
+                continue
+            if sign < 0:
+                taken = line["quantity"] - int(item_meta(line, "_restock_refunded_items") or 0)
+                set_item_meta(line, "_reduced_stock", taken, self.new_id)
+                self.set_stock(item, delta=-taken)
+            else:
+                taken = int(item_meta(line, "_reduced_stock") or 0)
+                drop_item_meta(line, "_reduced_stock")
+                self.set_stock(item, delta=taken)
 
     def update_order(self, order_id: int, data: JSON) -> JSON:
         """Apply a REST update body (status, addresses, note, meta_data); emits order.updated."""
@@ -306,17 +333,108 @@ class WooStore:
         self._emit("order.updated", view)
         return view
 
-    def refund_order(self, order_id: int, amount_text: str | None = None, reason: str = "") -> JSON:
-        """Refund part or all of an order (all: status ``refunded``); emits order.updated."""
+    def refund_order(
+        self,
+        order_id: int,
+        amount_text: str | None = None,
+        reason: str = "",
+        lines: Iterable[tuple[int, int]] = (),
+        restock: bool = True,
+    ) -> JSON:
+        """Create a refund as ``POST orders/<id>/refunds`` does; emits order.updated.
+
+        ``lines``: ``(line item id, units)``; with ``restock`` (``api_restock``, default
+        true) their units go back to stock as ``wc_restock_refunded_items`` does (see
+        :meth:`_restock_refunded`). A refund of the whole total sets the order
+        ``refunded``.
+        """
         with self.lock:
             order = self.order(order_id)
-            value = Decimal(amount_text or order["total"])
-            order["refunds"].append(
-                {"id": self.new_id(), "reason": reason, "total": amount(-value)}
-            )
-            refunded = sum((-Decimal(r["total"]) for r in order["refunds"]), Decimal(0))
-            status = "refunded" if refunded >= Decimal(order["total"]) else order["status"]
-        return self.update_order(order_id, {"status": status})
+            by_id = {line["id"]: line for line in order["line_items"]}
+            refund_id = self.new_id()
+            items: list[JSON] = []
+            for line_id, units in lines:
+                line = by_id.get(int(line_id))
+                if line is None:
+                    raise StoreError(400, "woocommerce_rest_invalid_line_item", "Invalid ID.")
+                refunded = -sum(
+                    i["quantity"]
+                    for r in self.refunds.get(order_id, ())
+                    for i in r["line_items"]
+                    if item_meta(i, "_refunded_item_id") == str(line["id"])
+                )
+                if units <= 0 or refunded + units > line["quantity"]:
+                    raise StoreError(
+                        400,
+                        "woocommerce_rest_cannot_create_order_refund",
+                        f"Invalid refund quantity for line item {line['id']}.",
+                    )
+                items.append(self._refund_item(line, units))
+                if restock:
+                    self._restock_refunded(order, line, units)
+            lines_total = -sum((Decimal(i["total"]) for i in items), Decimal(0))
+            value = Decimal(amount_text) if amount_text else lines_total or Decimal(order["total"])
+            refund = {
+                "id": refund_id,
+                **self.dates("date_created"),
+                "amount": amount(value),
+                "reason": reason,
+                "refunded_by": 1,
+                "refunded_payment": False,
+                "meta_data": [],
+                "line_items": items,
+            }
+            self.refunds.setdefault(order_id, []).insert(0, refund)
+            order["refunds"].insert(0, {"id": refund_id, "reason": reason, "total": amount(-value)})
+            refunded_total = sum((-Decimal(r["total"]) for r in order["refunds"]), Decimal(0))
+            status = "refunded" if refunded_total >= Decimal(order["total"]) else order["status"]
+        self.update_order(order_id, {"status": status})
+        return copy.deepcopy(refund)
+
+    def _refund_item(self, line: JSON, units: int) -> JSON:
+        """A refund's line item: the order's line with negative quantity and totals."""
+        each = Decimal(line["total"]) / line["quantity"]
+        return {
+            "id": self.new_id(),
+            "name": line["name"],
+            "product_id": line["product_id"],
+            "variation_id": line["variation_id"],
+            "quantity": -units,
+            "tax_class": "",
+            "subtotal": amount(-each * units),
+            "subtotal_tax": "0.00",
+            "total": amount(-each * units),
+            "total_tax": "0.00",
+            "taxes": [],
+            "meta_data": [
+                {"id": self.new_id(), "key": "_refunded_item_id", "value": str(line["id"])}
+            ],
+            "sku": line["sku"],
+            "price": -float(each),
+        }
+
+    def _restock_refunded(self, order: JSON, line: JSON, units: int) -> None:
+        """``wc_restock_refunded_items`` for one line: nothing unless the line's stock was
+        reduced and its product manages stock; else stock up, ``_reduced_stock`` down and
+        ``_restock_refunded_items`` up by ``units``, and an order note."""
+        reduced = item_meta(line, "_reduced_stock")
+        item = self._stocked_item(line)
+        if item is None or not reduced:
+            return
+        set_item_meta(line, "_reduced_stock", int(reduced) - units, self.new_id)
+        before = int(item_meta(line, "_restock_refunded_items") or 0)
+        set_item_meta(line, "_restock_refunded_items", before + units, self.new_id)
+        old = item["stock_quantity"]
+        self.set_stock(item, delta=units)
+        self.add_note(
+            order["id"], f"Item #{item['id']} stock increased from {old} to {old + units}."
+        )
+
+    def order_refunds(self, order_id: int) -> list[JSON]:
+        """The refund objects of an order, newest first (``GET orders/<id>/refunds``)."""
+        with self.lock:
+            self.order(order_id)
+            return copy.deepcopy(self.refunds.get(order_id, []))
 
     def delete_order(self, order_id: int, force: bool = False) -> JSON:
         """Trash an order (or delete it for good with ``force``); emits order.deleted."""
@@ -417,6 +535,21 @@ def upsert_meta(obj: JSON, meta: JSON, new_id: Callable[[], int]) -> None:
             entry["value"] = meta.get("value")
             return
     entries.append({"id": new_id(), "key": meta.get("key"), "value": meta.get("value")})
+
+
+def item_meta(obj: JSON, key: str) -> Any:
+    """The value of ``key`` in an object's ``meta_data``, None when absent."""
+    return next((m["value"] for m in obj.get("meta_data") or () if m["key"] == key), None)
+
+
+def set_item_meta(obj: JSON, key: str, value: Any, new_id: Callable[[], int]) -> None:
+    """Set ``key`` in an object's ``meta_data`` (Woo stores item meta values as text)."""
+    upsert_meta(obj, {"key": key, "value": str(value)}, new_id)
+
+
+def drop_item_meta(obj: JSON, key: str) -> None:
+    """Remove ``key`` from an object's ``meta_data``."""
+    obj["meta_data"] = [m for m in obj.get("meta_data") or () if m["key"] != key]
 
 
 def apply_stock(

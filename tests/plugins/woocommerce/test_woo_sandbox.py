@@ -78,9 +78,9 @@ def test_control_endpoints_drive_the_store_over_http(sandbox: WooSandbox, server
     post(f"orders/{order['id']}", {"status": "on-hold"})
     cancelled = post(f"orders/{order['id']}/cancel", {}).json()
     refused = post("sales", {"sku": "TEE-S", "quantity": 99})
-    faults = post("faults", {"server_errors": 2}).json()
     post("clock", {"advance": 30})
     delivered = post("webhooks/deliver", {}).json()
+    faults = post("faults", {"server_errors": 2}).json()
     state = requests.get(f"{base}/state", timeout=5).json()
 
     assert cancelled["status"] == "cancelled"
@@ -96,12 +96,12 @@ def test_control_endpoints_drive_the_store_over_http(sandbox: WooSandbox, server
 
 def test_auto_delivery_posts_webhooks_without_being_asked(receiver) -> None:  # type: ignore[no-untyped-def]
     store = WooSandbox(webhook_url=receiver.url, auto_deliver=True)
-    receiver.channel = plugin.WooCommerceChannel(
-        "woo", plugin.WooCommerceConfig(**store.config_for("http://unused.invalid"))
-    )
     store.add_product("MUG", stock=None)
 
-    with store.serve():
+    with store.serve() as server:  # the channel reads back whether what it sells is virtual
+        receiver.channel = plugin.WooCommerceChannel(
+            "woo", plugin.WooCommerceConfig(**store.config_for(server.url))
+        )
         store.create_order([("MUG", 1)])
         assert receiver.arrived.wait(10)  # posted by the sandbox's own thread
 
