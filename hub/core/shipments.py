@@ -208,15 +208,16 @@ def push_shipments(
 
     ``at`` is the time that decides what is due (default: now). Shipments are leased in
     batches (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so several workers never send
-    the same one at once; at most ``limit`` are handled per run. Raises nothing for a
-    failing shipment: its state and the dead letters record it.
+    the same one at once; at most ``limit`` are handled per run. A retryable failure
+    ends the run (the channel is struggling; the rest waits for the next run) and marks
+    the channel's ``ship`` job failing. Raises nothing for a failing shipment: its state
+    and the dead letters record it.
     """
     result = ShipmentPushResult(channel)
     hub = sync.hub
-    adapter = hub.channel(channel)
     seen: set[int] = set()
-    transient = ""
-    while len(seen) < limit and not sync.stopping.is_set():
+    trouble = ""
+    while len(seen) < limit and not sync.stopping.is_set() and not trouble:
         stamp = at or now()
         if not hub.read(lambda c, s=stamp: c.scalar(_due(channel, s).limit(1))):
             break  # nothing due: no write transaction (SQLite would queue writers on it)
@@ -228,27 +229,13 @@ def push_shipments(
             break
         for row in batch:
             seen.add(row["id"])
-            if sync.stopping.is_set():
+            if sync.stopping.is_set() or trouble:
                 hub.write(lambda c, r=row: _release(c, r["id"], sync.worker))
                 continue
-            if not tells_channel(adapter):
-                hub.write(lambda c, r=row: _settle(c, r["id"], sync.worker, NOT_NEEDED, now()))
-                result.not_needed.append(row["id"])
-                continue
-            error = _send(sync, adapter, channel, row)
-            stamp = at or now()
-            if error is None:
-                hub.write(lambda c, r=row, s=stamp: _settle(c, r["id"], sync.worker, CONFIRMED, s))
-                result.confirmed.append(row["id"])
-            elif is_retryable(error) and row["attempts"] + 1 < MAX_FAILURES:
-                transient = _describe(error)
-                hub.write(lambda c, r=row, e=error, s=stamp: _reschedule(c, r, sync.worker, e, s))
-                result.retrying.append(row["id"])
-            else:
-                hub.write(lambda c, r=row, e=error, s=stamp: _fail(c, r, sync.worker, e, s))
-                result.failed.append(row["id"])
-    if transient:
-        hub.write(lambda c: record_failure(c, channel, "ship", transient))
+            outcome, trouble = _handle(sync, channel, row, at)
+            getattr(result, outcome).append(row["id"])
+    if trouble:
+        hub.write(lambda c: record_failure(c, channel, "ship", trouble))
     elif result.confirmed or result.failed:
         hub.write(
             lambda c: record_success(
@@ -256,6 +243,27 @@ def push_shipments(
             )
         )
     return result
+
+
+def _handle(
+    sync: Sync, channel: str, row: Mapping[str, Any], at: datetime | None
+) -> tuple[str, str]:
+    """Send one leased shipment and record the outcome; returns the outcome's name (a
+    :class:`ShipmentPushResult` field) and, for a retryable failure, its error."""
+    adapter = sync.hub.channel(channel)
+    if not tells_channel(adapter):
+        sync.hub.write(lambda c: _settle(c, row["id"], sync.worker, NOT_NEEDED, now()))
+        return "not_needed", ""
+    error = _send(sync, adapter, channel, row)
+    stamp = at or now()
+    if error is None:
+        sync.hub.write(lambda c: _settle(c, row["id"], sync.worker, CONFIRMED, stamp))
+        return "confirmed", ""
+    if is_retryable(error) and row["attempts"] + 1 < MAX_FAILURES:
+        sync.hub.write(lambda c: _reschedule(c, row, sync.worker, error, stamp))
+        return "retrying", _describe(error)
+    sync.hub.write(lambda c: _fail(c, row, sync.worker, error, stamp))
+    return "failed", ""
 
 
 def _send(sync: Sync, adapter: Channel, channel: str, row: Mapping[str, Any]) -> Exception | None:

@@ -331,6 +331,21 @@ def test_a_channel_down_past_the_callers_retries_is_tried_again_after_a_backoff(
     assert status.shipments_pending == 0 and "ship" not in status.errors
 
 
+def test_a_channel_that_is_down_costs_one_shipment_per_run_the_rest_waits(stores: Stores):
+    first, second = stores.sell("woo", 1), stores.sell("woo", 1)
+    stores.hub.ship(f"woo:{first}", "DHL", "JD-A")
+    stores.hub.ship(f"woo:{second}", "DHL", "JD-B")
+    stores.woo.faults.server_errors = 1000
+
+    down = push_shipments(stores.sync, "woo")
+
+    [tried] = stores.shipments("woo", first)
+    [waiting] = stores.shipments("woo", second)
+    assert (down.retrying, down.confirmed) == ([tried["id"]], [])
+    assert tried["attempts"] == 1 and tried["next_attempt_at"] is not None
+    assert (waiting["attempts"], waiting["claimed_by"], waiting["next_attempt_at"]) == (0, "", None)
+
+
 def test_a_shipment_failing_every_attempt_is_dead_lettered_after_max_failures(stores: Stores):
     external_id = stores.sell("woo", 1)
     stores.hub.ship(f"woo:{external_id}", "DHL", "JD-DOWN")
