@@ -281,7 +281,7 @@ class Hub:
         implements ``fulfill``); a channel no longer configured is told once it is again."""
         if name not in self.channel_configs:
             return True
-        return shipments.tells_channel(self.channel(name))
+        return shipments.tells_channel(self.plugins.channel_types[self.channel_configs[name].type])
 
     def cancel(self, channel: str, external_id: str, reason: str = "", actor: str = "") -> None:
         """Cancel ``channel``'s order ``external_id`` and release its stock."""

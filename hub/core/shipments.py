@@ -60,9 +60,11 @@ BATCH = 20  # shipments claimed at once: few enough to send within one lease
 DEAD_LETTER_KIND = "fulfil"
 
 
-def tells_channel(adapter: Channel) -> bool:
-    """True when ``adapter`` implements ``fulfill`` (the manual channel does not)."""
-    return type(adapter).fulfill is not Channel.fulfill
+def tells_channel(adapter: Channel | type[Channel]) -> bool:
+    """True when the adapter (or adapter class) implements ``fulfill``; the manual
+    channel does not."""
+    kind = adapter if isinstance(adapter, type) else type(adapter)
+    return kind.fulfill is not Channel.fulfill
 
 
 def reserved_units(conn: Connection, order_id: int) -> dict[tuple[int, int], int]:
