@@ -103,6 +103,7 @@ class Stores:
     shop: ShopifySandbox
     woo: WooSandbox
     hooks_url: str
+    channels: dict  # the channels' configuration sections
 
     def listing(self, channel: str, sku: str = "MUG") -> dict:
         """The hub's listing row of ``sku`` on ``channel``: what it believes the store holds."""
@@ -144,7 +145,7 @@ def stores(db_url: str) -> Iterator[Stores]:
         hub.write(lambda c, n=name, i=items: import_listings(c, n, i))
         sync.push_stock(name)  # the opening stock is in step: nothing is sent
     try:
-        yield Stores(hub, sync, shop, woo, f"{hooks.url}/webhooks")
+        yield Stores(hub, sync, shop, woo, f"{hooks.url}/webhooks", channels)
     finally:
         hooks.stop()
         hub.close()
