@@ -451,6 +451,8 @@ class ShopifySandbox:
                 open_ones = [
                     fo for fo in open_ones if any(fl["id"] in quantities for fl in fo.lines)
                 ]
+            if not open_ones:
+                raise StoreError(f"order {order.name} has nothing left to ship")
             return self.store.fulfil([fo.id for fo in open_ones], dict(tracking), quantities)
 
     def advance(self, seconds: float) -> None:

@@ -470,13 +470,13 @@ def test_requested_cost_with_default_variables_is_under_the_cap(name: str):
     )
 
 
-def test_inventory_levels_stays_under_the_cap_even_priced_per_id():
+@pytest.mark.parametrize("name", ["InventoryLevels", "LineItemVariants"])
+def test_documents_by_ids_stay_under_the_cap_even_priced_per_id(name: str):
     """``nodes(ids:)`` has no ``first``: QueryCost prices one element. Shopify may charge an
     object per id, so the worst case is the element's cost times the 250 ids."""
-    one = requested_cost(SCHEMA, "InventoryLevels", {"ids": ITEM_IDS[:1]})
+    one = requested_cost(SCHEMA, name, {"ids": ITEM_IDS[:1]})
     assert one * len(ITEM_IDS) < MAX_QUERY_COST, (
-        f"graphql/InventoryLevels.graphql costs {one} per item, {one * len(ITEM_IDS)} for "
-        f"{len(ITEM_IDS)} ids"
+        f"graphql/{name}.graphql costs {one} per id, {one * len(ITEM_IDS)} for {len(ITEM_IDS)} ids"
     )
 
 
