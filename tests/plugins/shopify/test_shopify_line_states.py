@@ -6,6 +6,8 @@ SKU."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from builders import Receiver
 
@@ -180,3 +182,41 @@ def test_refunds_are_read_only_for_orders_with_shipped_units_refunded(shop, chan
     assert asked == [f"gid://shopify/Order/{returned.id}"]
     assert states(orders[str(plain.id)]) == [("MUG", "Mug", 1, 0, 0, True)]
     assert states(orders[str(returned.id)]) == [("MUG", "Mug", 2, 2, 1, True)]
+
+
+def test_a_webhook_counts_only_successful_fulfillments(channel):
+    line = {
+        "id": 11,
+        "sku": "MUG",
+        "title": "Mug",
+        "price": "12.00",
+        "quantity": 3,
+        "current_quantity": 3,
+        "fulfillable_quantity": 1,
+        "requires_shipping": True,
+        "variant_id": 21,
+        "product_exists": True,
+    }
+    body = {
+        "id": 9001,
+        "line_items": [line],
+        "financial_status": "paid",
+        "fulfillment_status": "partial",
+        "fulfillments": [
+            {"id": 1, "status": "cancelled", "line_items": [{"id": 11, "quantity": 2}]},
+            {"id": 2, "status": "success", "line_items": [{"id": 11, "quantity": 2}]},
+        ],
+        "refunds": [],
+    }
+    unsaid = {k: v for k, v in line.items() if k != "fulfillable_quantity"}
+    older = {**body, "id": 9002, "line_items": [unsaid]}  # a body without the field
+
+    events = [
+        channel.parse_webhook({"X-Shopify-Topic": "orders/updated"}, json.dumps(b).encode())
+        for b in (body, older)
+    ]
+
+    assert [states(e.order) for e in events] == [
+        [("MUG", "Mug", 3, 2, 0, True)],
+        [("MUG", "Mug", 3, 2, 0, True)],
+    ]
