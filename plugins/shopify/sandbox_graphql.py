@@ -540,6 +540,7 @@ class Roots:
         def fulfillment_create(info: GraphQLResolveInfo, fulfillment: JSON, message: Any = None):
             self.check_scope(info)
             ids = []
+            quantities: dict[int, int] = {}  # partial: fulfillmentOrderLineItems given
             for index, group in enumerate(fulfillment["lineItemsByFulfillmentOrder"]):
                 number = number_of(group["fulfillmentOrderId"], "FulfillmentOrder")
                 if number is None:
@@ -548,9 +549,17 @@ class Roots:
                         "Invalid fulfillment order id.",
                     )
                 ids.append(number)
+                for item in group.get("fulfillmentOrderLineItems") or ():
+                    line = number_of(item["id"], "FulfillmentOrderLineItem")
+                    if line is None or item["quantity"] < 1:
+                        return _user_error(
+                            ["fulfillment", "lineItemsByFulfillmentOrder", str(index)],
+                            "Invalid fulfillment order line item.",
+                        )
+                    quantities[line] = item["quantity"]
             tracking = fulfillment.get("trackingInfo") or {}
             try:
-                made = self.store.fulfil(ids, tracking)
+                made = self.store.fulfil(ids, tracking, quantities)
             except StoreError as error:
                 return _user_error(["fulfillment"], str(error))
             return {"fulfillment": self.views.fulfillment(made), "userErrors": []}

@@ -581,8 +581,9 @@ class ShopStore:
         tracking: JSON,
         quantities: dict[int, int] | None = None,
     ) -> JSON:
-        """Ship what is left on these fulfillment orders (``fulfillmentCreate``), or only
-        ``quantities`` (fulfillment order line item id -> units) when given."""
+        """Ship what is left on these fulfillment orders (``fulfillmentCreate``); of a
+        fulfillment order with lines in ``quantities`` (fulfillment order line item id ->
+        units), only those units."""
         with self.lock:
             owners = [
                 (order, fo)
@@ -603,9 +604,11 @@ class ShopStore:
             order = owners[0][0]
             lines = {ln.id: ln for ln in order.lines}
             shipped: list[JSON] = []
+            wanted = quantities or {}
             for _, fo in owners:
+                chosen = {fl["id"]: wanted[fl["id"]] for fl in fo.lines if wanted.get(fl["id"])}
                 for fl in fo.lines:
-                    count = fl["remaining"] if quantities is None else quantities.get(fl["id"], 0)
+                    count = chosen.get(fl["id"], 0) if chosen else fl["remaining"]
                     if count > fl["remaining"]:
                         raise StoreError(
                             f"Invalid quantity for fulfillment order line item {fl['id']}."

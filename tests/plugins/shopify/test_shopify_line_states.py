@@ -220,3 +220,29 @@ def test_a_webhook_counts_only_successful_fulfillments(channel):
         [("MUG", "Mug", 3, 2, 0, True)],
         [("MUG", "Mug", 3, 2, 0, True)],
     ]
+
+
+def test_fulfillment_create_with_line_items_ships_only_those_units(shop, channel, receiver):
+    order = shop.create_order([("MUG", 3), ("TEE", 1)])
+    fo = shop.order(order.id).fulfillment_orders[0]
+    mug = next(fl for fl in fo.lines if fl["sku"] == "MUG")
+    partial = {
+        "lineItemsByFulfillmentOrder": [
+            {
+                "fulfillmentOrderId": f"gid://shopify/FulfillmentOrder/{fo.id}",
+                "fulfillmentOrderLineItems": [
+                    {"id": f"gid://shopify/FulfillmentOrderLineItem/{mug['id']}", "quantity": 2}
+                ],
+            }
+        ],
+        "trackingInfo": {"company": "UPS", "number": "1Z5"},
+    }
+
+    reply = channel.client.execute("FulfillmentCreate", {"fulfillment": partial})
+
+    assert reply["fulfillmentCreate"]["userErrors"] == []
+    for seen in reported(shop, channel, receiver, order.id):
+        assert states(seen) == [("MUG", "Mug", 3, 2, 0, True), ("TEE", "Tee", 1, 0, 0, True)]
+    channel.fulfill(str(order.id), "UPS", "1Z6")  # the rest, by the hub: IN_PROGRESS ships on
+    for seen in reported(shop, channel, receiver, order.id):
+        assert states(seen) == [("MUG", "Mug", 3, 3, 0, True), ("TEE", "Tee", 1, 1, 0, True)]
