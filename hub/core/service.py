@@ -23,6 +23,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hub.core.locks import job_lock
+from hub.core.ratelimit import Priority
 from hub.core.runtime import Hub
 from hub.core.shipments import push_shipments
 from hub.core.sync import Sync
@@ -122,7 +123,9 @@ class Service:
     async def _check_channels(self) -> None:
         for channel in self._channels():
             try:
-                problems = await asyncio.to_thread(self.hub.channel(channel).check_connection)
+                check = self.hub.channel(channel).check_connection
+                caller = self.sync.caller(channel)  # paced with the channel's other calls
+                problems = await asyncio.to_thread(caller.once, check, Priority.CATALOGUE)
             except Exception as error:
                 problems = [f"{type(error).__name__}: {error}"]
             for problem in problems:
@@ -147,9 +150,10 @@ class Service:
                     id=f"{job}:{channel}",
                     max_instances=1,
                     coalesce=True,
-                    # Pulls and pushes start at once; the first reconciliation after one
-                    # interval (APScheduler 3 takes next_run_time=None as "paused").
-                    **({"next_run_time": now} if job != "reconcile" else {}),
+                    # Every job runs once at start (None would mean paused in APScheduler
+                    # 3): the reconciliation sees what stores changed while the hub was
+                    # down, whose webhooks may never come.
+                    next_run_time=now,
                 )
         self.scheduler.add_job(
             self.run_job,

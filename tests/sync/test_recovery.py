@@ -121,28 +121,54 @@ async def test_a_restart_after_a_worker_is_killed_mid_push_puts_the_store_in_ste
     assert holders(stores, inbox_t) == set()
 
 
-async def test_the_service_reconciles_on_its_interval_without_any_webhook(db_url: str):
+async def run_woo_service(db_url: str, reconcile_interval: float, drifts: list[int]) -> list[int]:
+    """Serve a Woo store holding the hub's 6 MUG and run ``hub run`` against it, without
+    webhooks. Before the start and after each correction the merchant sets the store to
+    the next figure of ``drifts``; returns the reconciliations' drift counts."""
     store = WooSandbox()
     store.add_product("MUG", price="9.00", stock=6)
     server = store.serve().start()
     section = store.config_for(
-        server.url, timeout=2.0, poll_interval=30.0, push_interval=30.0, reconcile_interval=1.0
+        server.url,
+        timeout=2.0,
+        poll_interval=30.0,
+        push_interval=30.0,
+        reconcile_interval=reconcile_interval,
     )
     hub = make_hub(db_url, channels={"woo": section})
     hub.write(lambda c: ledger.receive(c, "MUG", "main", 6))
     items = list(hub.channel("woo").fetch_listings())
     hub.write(lambda c: import_listings(c, "woo", items))
-    store.set_stock("MUG", 2)  # no webhook subscribed: only reconciliation can see this
+    pending = list(drifts)
+    store.set_stock("MUG", pending.pop(0))  # while the hub is down; no webhook comes
     service = Service(hub, host="127.0.0.1", port=0, inbox_interval=30.0)
-    corrected = threading.Event()
-    service.sync.on_pushed.append(until(lambda: store.stock("MUG") == 6, corrected))
+    done = threading.Event()
+    seen: list[int] = []
+
+    def corrected(channel: str, skus: list[str], at: float) -> None:
+        if store.stock("MUG") != 6:
+            return
+        state = hub.read(lambda c: get_state(c, "woo", "reconcile"))
+        seen.append(state.detail["drift"] if state.detail else 0)
+        if pending:
+            store.set_stock("MUG", pending.pop(0))
+        else:
+            done.set()
+
+    service.sync.on_pushed.append(corrected)
     await service.start()
     try:
-        assert await asyncio.to_thread(corrected.wait, 15)
-        state = await asyncio.to_thread(hub.read, lambda c: get_state(c, "woo", "reconcile"))
+        assert await asyncio.to_thread(done.wait, 15)
     finally:
         await service.stop()
         hub.close()
         server.stop()
-    assert state.last_success_at is not None
-    assert state.detail == {"drift": 1, "skus": ["MUG"]}
+    return seen
+
+
+async def test_a_store_changed_while_the_hub_was_down_is_corrected_at_start(db_url: str):
+    assert await run_woo_service(db_url, reconcile_interval=3600.0, drifts=[2]) == [1]
+
+
+async def test_the_service_reconciles_on_its_interval_without_any_webhook(db_url: str):
+    assert await run_woo_service(db_url, reconcile_interval=1.0, drifts=[2, 3, 1]) == [1, 1, 1]
