@@ -157,6 +157,7 @@ class ShopifyChannel(Channel):
         )
         self._location: str | None = None
         self._skus: dict[str, str] = {}  # inventory item id -> SKU
+        self._line_tracked: dict[str, bool] = {}  # line item id -> sells a tracked variant
 
     @property
     def rate_status(self) -> Mapping[str, float] | None:
@@ -301,12 +302,15 @@ class ShopifyChannel(Channel):
         return found
 
     def _tracked(self, line_ids: list[str]) -> dict[str, bool]:
-        """Line item id → whether it sells a variant whose inventory Shopify tracks."""
-        tracked: dict[str, bool] = {}
-        for start in range(0, len(line_ids), 250):
-            found = self.client.execute("LineItemVariants", {"ids": line_ids[start : start + 250]})
-            tracked.update({n["id"]: mapping.tracked_variant(n) for n in found["nodes"] if n})
-        return tracked
+        """Line item id → whether it sells a variant whose inventory Shopify tracks (a line
+        item keeps its variant, so each is asked once)."""
+        unknown = [i for i in dict.fromkeys(line_ids) if i not in self._line_tracked]
+        for start in range(0, len(unknown), 250):
+            found = self.client.execute("LineItemVariants", {"ids": unknown[start : start + 250]})
+            for node in found["nodes"]:
+                if node:
+                    self._line_tracked[node["id"]] = mapping.tracked_variant(node)
+        return {i: self._line_tracked[i] for i in line_ids if i in self._line_tracked}
 
     # -- stock ------------------------------------------------------------------------------
 

@@ -150,7 +150,9 @@ def test_a_shipping_line_of_a_variant_without_sku_takes_stock_unnamed(shop, chan
 
     for seen in reported(shop, channel, receiver, order.id):
         assert states(seen) == [("", "Poster", 2, 0, 0, True)]
-    assert any(c.operation == "LineItemVariants" for c in shop.calls)
+    list(channel.fetch_orders(None, None))  # pulled again: the line's variant is known
+    asked = [c.variables["ids"] for c in shop.calls if c.operation == "LineItemVariants"]
+    assert asked == [[f"gid://shopify/LineItem/{shop.order(order.id).lines[0].id}"]]
 
 
 def test_lines_that_need_no_shipping_or_track_no_stock_take_none(shop, channel, receiver):
