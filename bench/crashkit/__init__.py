@@ -85,20 +85,22 @@ class Run:
             + ", ".join(f"{n} {p}" for p, n in sorted(phases.items()))
             + f") in {self.seconds:.0f} s; hub run answered {self._startup()} after a start",
             f"  shoppers: {t.sold} orders ({t.refused} refused by a sold-out store, "
-            f"{t.races} races), {t.cancelled} cancelled, {t.fulfilled} shipped; webhook "
+            f"{t.races} races), {t.cancelled} cancelled, {t.fulfilled} shipped, "
+            f"{t.received} deliveries from the supplier; webhook "
             "answers "
             + ", ".join(f"{s}: {n}" for s, n in sorted(self.deliveries.items()))
             + f" (502: no worker up); subscriptions re-enabled {self.reactivated}",
-            "  settled in {:.1f} s{}".format(
+            "  settled in {:.1f} s{}; waited on: {}".format(
                 self.settled.seconds,
                 "" if not self.settled.unmet else ": NOT settled: " + "; ".join(self.settled.unmet),
+                self.settled.slowest() or "nothing",
             ),
             f"  orders in the stores {v.store_orders}, in the hub {v.hub_orders} ({v.held} "
             f"held); missing {v.missing}, duplicated {v.duplicated}, wrong state "
             f"{v.wrong_state}, oversold {v.oversold}, verify {v.verify}, store-versus-hub "
             f"differences {v.differences}",
         ]
-        return lines + [f"  - {d}" for d in v.details]
+        return lines + [f"  - {d}" for d in v.details + t.errors]
 
     def _startup(self) -> str:
         if not self.startup:
@@ -172,7 +174,9 @@ def crash_run(
             _start(worker)
         killer = Killer(seed)
         wire.listeners.append(killer.notice)
-        shoppers = Shoppers(stores, lambda c, o: _reserved(hub, c, o), seed)
+        shoppers = Shoppers(
+            stores, lambda c, o: _reserved(hub, c, o), lambda s, n: _receive(hub, s, n), seed
+        )
         shoppers.start()
         reactivated = _kill_points(killer, workers, stores, kill_points, random.Random(seed))
         shoppers.finish()
@@ -267,6 +271,10 @@ def _reserved(hub: Hub, channel: str, order_id: str) -> bool:
         ).scalar()
     )
     return status == "open"
+
+
+def _receive(hub: Hub, sku: str, units: int) -> None:
+    hub.write(lambda c: ledger.receive(c, sku, "main", units, reason="from the supplier"))
 
 
 def _verify_command(config: Path, verdict: Verdict) -> None:

@@ -41,6 +41,15 @@ from .workers import Kill
 class Settled:
     seconds: float
     unmet: list[str]  # conditions still false at the deadline (empty: settled)
+    waits: list[tuple[float, str]] = field(default_factory=list)  # (seconds in, condition)
+
+    def slowest(self, count: int = 3) -> str:
+        """The conditions that held settling up longest: when each was last seen."""
+        last: dict[str, float] = {}
+        for at, condition in self.waits:
+            last[re.sub(r"\d+ ", "n ", condition)] = at
+        ranked = sorted(last.items(), key=lambda item: -item[1])[:count]
+        return "; ".join(f"{c} until {at:.1f} s" for c, at in ranked)
 
 
 def quiet_conditions(conn: Connection, channels: list[str], since: datetime) -> list[str]:
@@ -83,15 +92,17 @@ def settle(hub: Hub, stores: Stores, deadline: float) -> Settled:
     started = time.monotonic()
     channels = list(stores.stores)
     unmet = ["not looked yet"]
+    waits: list[tuple[float, str]] = []
     while time.monotonic() - started < deadline:
         sent = stores.deliver()
         unmet = hub.read(lambda c: quiet_conditions(c, channels, since))
         if sent:
             unmet.append(f"the stores sent {sent} webhooks")
+        waits += [(time.monotonic() - started, condition) for condition in unmet]
         if not unmet:
             break
         time.sleep(0.25)
-    return Settled(time.monotonic() - started, unmet)
+    return Settled(time.monotonic() - started, unmet, waits)
 
 
 @dataclass
@@ -206,18 +217,21 @@ def _state_problem(order: DemoOrder, row: dict[str, Any]) -> str:
 
 
 def _oversold(conn: Connection) -> int:
-    """Units reserved or sold for orders beyond the opening stock, summed over SKUs."""
+    """Units reserved or sold for orders beyond the stock received, summed over SKUs."""
     m = movement_t.c
-    promised: dict[str, int] = dict(
-        conn.execute(
-            sa.select(product_t.c.sku, sa.func.sum(m.reserved_delta - m.on_hand_delta))
+
+    def per_sku(amount: Any, where: Any) -> dict[str, int]:
+        query = (
+            sa.select(product_t.c.sku, sa.func.sum(amount))
             .join(product_t, product_t.c.id == m.product_id)
-            .where(m.order_id.is_not(None))
+            .where(where)
             .group_by(product_t.c.sku)
-        ).all()
-    )
-    stock = {item.sku: item.quantity or 0 for item in CATALOGUE}
-    return sum(max(0, int(units) - stock.get(sku, 0)) for sku, units in promised.items())
+        )
+        return {sku: int(units) for sku, units in conn.execute(query)}
+
+    promised = per_sku(m.reserved_delta - m.on_hand_delta, m.order_id.is_not(None))
+    received = per_sku(m.on_hand_delta, m.kind == "receipt")
+    return sum(max(0, units - received.get(sku, 0)) for sku, units in promised.items())
 
 
 # -- what the engineers fixing a fault need to see ----------------------------------------

@@ -200,21 +200,29 @@ class Tally:
     races: int = 0
     cancelled: int = 0
     fulfilled: int = 0
+    received: int = 0  # deliveries from the supplier booked in the hub
+    errors: list[str] = field(default_factory=list)
 
 
 class Shoppers:
     """Buy, race for the last units, cancel and ship, from a thread, until stopped.
 
     ``shippable(channel, order id)`` says whether the hub holds the order reserved: the
-    merchant ships only what the hub promised.
+    merchant ships only what the hub promised. ``receive(sku, units)`` books a delivery
+    from the supplier in the hub when the stores run low, so the run does not sell out.
     """
 
     def __init__(
-        self, stores: Stores, shippable: Callable[[str, str], bool], seed: int = 7
+        self,
+        stores: Stores,
+        shippable: Callable[[str, str], bool],
+        receive: Callable[[str, int], None],
+        seed: int = 7,
     ) -> None:
         self.stores = stores.stores
         self.outside = stores
         self.shippable = shippable
+        self.receive = receive
         self.random = random.Random(seed)
         self.stop = threading.Event()
         self.tally = Tally()
@@ -232,7 +240,9 @@ class Shoppers:
         skus = [item.sku for item in CATALOGUE]
         while not self.stop.is_set():
             roll = self.random.random()
-            if roll < 0.08:
+            if roll < 0.03:
+                self._restock()
+            elif roll < 0.10:
                 self._race()
             elif roll < 0.22 and self.open:
                 self._cancel()
@@ -267,6 +277,22 @@ class Shoppers:
             thread.start()
         for thread in threads:
             thread.join()
+
+    def _restock(self) -> None:
+        low = [
+            item.sku
+            for item in CATALOGUE
+            if min(s.stock(item.sku) or 0 for s in self.stores.values()) < 3
+        ]
+        if not low:
+            return
+        sku = self.random.choice(low)
+        try:
+            self.receive(sku, self.random.randint(2, 12))
+        except Exception as error:  # the run goes on; the report shows it
+            self.tally.errors.append(f"receipt of {sku}: {type(error).__name__}: {error}")
+        else:
+            self.tally.received += 1
 
     def _cancel(self) -> None:
         name, order_id = self.open.pop(self.random.randrange(len(self.open)))
