@@ -49,6 +49,7 @@ log = logging.getLogger("hub.sync")
 
 PULL_OVERLAP = timedelta(minutes=5)  # re-read the end of the last window: clocks drift
 LEASE = timedelta(seconds=60)
+PUSH_ROUNDS = 3  # a push goes on with what was queued again while it ran, this many times
 MAX_FAILURES = 5  # a job or record failing this often in a row goes to the dead letters
 
 
@@ -203,14 +204,26 @@ class Sync:
     # -- stock push ---------------------------------------------------------------------------
 
     def push_stock(self, channel: str, limit: int = 50_000) -> PushResult:
-        """Send ``channel`` the availability of queued SKUs that differs from what it holds."""
+        """Send ``channel`` the availability of queued SKUs that differs from what it holds.
+
+        SKUs queued again while the push ran (a webhook, a reconciliation finding drift)
+        are pushed again at once, up to :data:`PUSH_ROUNDS` rounds, rather than waiting
+        for the next scheduled push. Raises ChannelError when the channel keeps failing.
+        """
         result = PushResult(channel)
+        for _ in range(PUSH_ROUNDS):
+            if not self._push_round(channel, limit, result) or self.stopping.is_set():
+                break
+        return result
+
+    def _push_round(self, channel: str, limit: int, result: PushResult) -> bool:
+        """One claim of the outbox, pushed; True when some of it was queued again meanwhile."""
         adapter = self.hub.channel(channel)
         claimed = self.hub.write(lambda c: self._claim_outbox(c, channel, limit))
         if not claimed:
-            return result
+            return False
         updates, in_step, doubtful = self._updates(channel, list(claimed))
-        result.considered = len(claimed)
+        result.considered += len(claimed)
         if in_step:  # the channel already holds these figures (it said so itself)
             for callback in self.on_pushed:
                 callback(channel, in_step, time.time())
@@ -243,7 +256,7 @@ class Sync:
             self.hub.write(lambda c: self._release_claim(c, channel, claimed, message))
             self._failed(channel, "push", error, {"products": len(claimed)})
             raise
-        self.hub.write(lambda c: self._finish_claim(c, channel, claimed))
+        queued_again = self.hub.write(lambda c: self._finish_claim(c, channel, claimed))
         self.hub.write(
             lambda c: record_success(
                 c,
@@ -252,7 +265,7 @@ class Sync:
                 detail={"sent": result.sent, "batches": result.batches, **self._headroom(channel)},
             )
         )
-        return result
+        return bool(queued_again)
 
     def _claim_outbox(self, conn: Connection, channel: str, limit: int) -> dict[int, datetime]:
         o = outbox_t.c
@@ -358,7 +371,8 @@ class Sync:
         if again:
             _mark_skus(conn, channel, again)
 
-    def _finish_claim(self, conn: Connection, channel: str, claimed: dict[int, datetime]) -> None:
+    def _finish_claim(self, conn: Connection, channel: str, claimed: dict[int, datetime]) -> int:
+        """Drop the pushed rows, free the rest; returns how many were queued again meanwhile."""
         o = outbox_t.c
         # Rows dirtied again since the claim stay queued (their dirty_at moved on).
         conn.execute(
@@ -379,6 +393,10 @@ class Sync:
             )
             .values(claimed_by="", claimed_until=None)
         )
+        left = sa.select(sa.func.count()).where(
+            o.channel == channel, in_list(conn, o.product_id, list(claimed))
+        )
+        return int(conn.execute(left).scalar_one())
 
     def _release_claim(
         self, conn: Connection, channel: str, claimed: dict[int, datetime], error: str
