@@ -372,7 +372,7 @@ class Sync:
             _mark_skus(conn, channel, again)
 
     def _finish_claim(self, conn: Connection, channel: str, claimed: dict[int, datetime]) -> int:
-        """Drop the pushed rows, free the rest; returns how many were queued again meanwhile."""
+        """Drop the pushed rows, free the rest; returns how many rows wait to be pushed now."""
         o = outbox_t.c
         # Rows dirtied again since the claim stay queued (their dirty_at moved on).
         conn.execute(
@@ -393,9 +393,10 @@ class Sync:
             )
             .values(claimed_by="", claimed_until=None)
         )
-        left = sa.select(sa.func.count()).where(
-            o.channel == channel, in_list(conn, o.product_id, list(claimed))
-        )
+        # Queued meanwhile: these products again, or others whose wake-up found this push
+        # holding the job lock. Rows another worker holds are its own business.
+        free = sa.or_(o.claimed_until.is_(None), o.claimed_until < now())
+        left = sa.select(sa.func.count()).where(o.channel == channel, free)
         return int(conn.execute(left).scalar_one())
 
     def _release_claim(
@@ -545,10 +546,12 @@ class Sync:
         report = self.hub.write(lambda c: recover(c, requeue_unconfirmed=at_start))
         if report.found:
             log.warning(
-                "recovered after %s: %d outbox rows, %d webhook rows, %d listings in doubt",
+                "recovered after %s: %d outbox rows, %d webhook rows, %d shipments, "
+                "%d listings in doubt",
                 ", ".join(report.dead_workers) or "a restart",
                 report.outbox_rows,
                 report.inbox_rows,
+                report.shipments_leased,
                 report.unconfirmed,
             )
         return report

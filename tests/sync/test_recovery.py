@@ -20,9 +20,10 @@ from conftest import Stores
 
 from hub.core import ledger
 from hub.core.listings import import_listings
-from hub.core.models import inbox_t, outbox_t
+from hub.core.models import inbox_t, outbox_t, shipment_t
 from hub.core.recovery import dead_here
 from hub.core.service import RECOVER_INTERVAL, Service
+from hub.core.shipments import push_shipments
 from hub.core.sync import Sync
 from hub.core.syncstate import get_state
 from hub_plugins.woocommerce import WooSandbox
@@ -89,6 +90,25 @@ def test_a_live_worker_frees_at_once_what_a_killed_worker_of_its_host_had_claime
     assert stores.woo.stock("MUG") == 7
 
 
+def test_a_shipment_leased_by_a_killed_worker_is_freed_at_once_and_reaches_the_store(
+    stores: Stores, db_url: str
+):
+    order = stores.woo.sell("MUG", 1)
+    stores.woo.deliver_webhooks()
+    stores.sync.process_inbox()
+    stores.hub.ship(f"woo:{order['id']}", "DHL", "JD0001")
+    worker = doomed_worker(stores, db_url, "claim")
+    name = worker.stdout.readline().strip() if worker.stdout else ""
+    assert worker.wait(60) == -signal.SIGKILL
+    assert holders(stores, shipment_t) == {name}
+
+    report = stores.sync.recover()
+
+    assert report.shipments_leased == 1
+    assert push_shipments(stores.sync, "woo").confirmed
+    assert stores.woo.order(order["id"])["status"] == "completed"
+
+
 async def test_a_restart_after_a_worker_is_killed_mid_push_puts_the_store_in_step_at_once(
     stores: Stores, db_url: str
 ):
@@ -144,16 +164,18 @@ async def run_woo_service(db_url: str, reconcile_interval: float, drifts: list[i
     service = Service(hub, host="127.0.0.1", port=0, inbox_interval=30.0)
     done = threading.Event()
     seen: list[int] = []
+    lock = threading.Lock()  # pushes of the push job and of reconciliations call back
 
     def corrected(channel: str, skus: list[str], at: float) -> None:
-        if store.stock("MUG") != 6:
-            return
-        state = hub.read(lambda c: get_state(c, "woo", "reconcile"))
-        seen.append(state.detail["drift"] if state.detail else 0)
-        if pending:
-            store.set_stock("MUG", pending.pop(0))
-        else:
-            done.set()
+        with lock:
+            if done.is_set() or len(seen) == len(drifts) - len(pending) or store.stock("MUG") != 6:
+                return  # not waiting for a correction, or not corrected yet
+            state = hub.read(lambda c: get_state(c, "woo", "reconcile"))
+            seen.append(state.detail["drift"] if state.detail else 0)
+            if pending:
+                store.set_stock("MUG", pending.pop(0))
+            else:
+                done.set()
 
     service.sync.on_pushed.append(corrected)
     await service.start()
