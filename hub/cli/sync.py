@@ -165,9 +165,11 @@ def listings(
     ] = False,
 ) -> None:
     """Import the channel's listings: map its items to our SKUs and report mismatches."""
+    from hub.core.sync import Sync
+
     with open_hub(config) as hub:
         adapter = hub.channel(channel)
-        items = list(adapter.fetch_listings())
+        items = Sync(hub).fetch_listings(channel)  # paced and retried like every call
         report = hub.write(
             lambda c: import_listings(c, channel, items, create_products=create_products)
         )

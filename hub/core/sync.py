@@ -43,7 +43,7 @@ from hub.errors import (
     WebhookRejected,
 )
 from hub.skus import normalise_sku, respelled
-from hub.stock import StockResult, StockUpdate
+from hub.stock import Listing, StockResult, StockUpdate
 
 log = logging.getLogger("hub.sync")
 
@@ -497,15 +497,20 @@ class Sync:
 
     # -- reconciliation -----------------------------------------------------------------------
 
+    def fetch_listings(self, channel: str) -> list[Listing]:
+        """Every listing of ``channel`` (its ``fetch_listings``), read through its limiter
+        and retry policy: a 429, 5xx or time-out on any page reads the catalogue again.
+        Raises ChannelError when the channel keeps failing."""
+        adapter = self.hub.channel(channel)
+        return self.caller(channel).call(lambda: list(adapter.fetch_listings()), Priority.CATALOGUE)
+
     def reconcile(self, channel: str) -> list[tuple[str, int, int]]:
         """Read the channel's quantities, report drift from the ledger, and correct it.
 
         Returns (SKU, channel quantity, hub availability) for every listing that drifted.
         """
-        adapter = self.hub.channel(channel)
-        caller = self.caller(channel)
         read_at = now()
-        listings = caller.call(lambda: list(adapter.fetch_listings()), Priority.CATALOGUE)
+        listings = self.fetch_listings(channel)
         skus = {item.sku: normalise_sku(item.sku) for item in listings}
         available = self.hub.available(channel, sorted(set(skus.values())))
         drift = [
