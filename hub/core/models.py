@@ -76,7 +76,7 @@ class BundleComponent(SQLModel, table=True):
 
     bundle_id: int = Field(foreign_key="product.id", primary_key=True)
     component_id: int = Field(foreign_key="product.id", primary_key=True)
-    quantity: int = 1
+    quantity: int = Field(default=1, sa_type=sa.BigInteger)
 
 
 class Location(SQLModel, table=True):
@@ -100,8 +100,8 @@ class Movement(SQLModel, table=True):
     kind: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     product_id: int = Field(foreign_key="product.id", index=True)
     location_id: int = Field(foreign_key="location.id")
-    on_hand_delta: int = 0
-    reserved_delta: int = 0
+    on_hand_delta: int = Field(default=0, sa_type=sa.BigInteger)
+    reserved_delta: int = Field(default=0, sa_type=sa.BigInteger)
     reason: str = ""
     channel: str = ""
     reference: str = ""
@@ -122,8 +122,8 @@ class Balance(SQLModel, table=True):
 
     product_id: int = Field(foreign_key="product.id", primary_key=True)
     location_id: int = Field(foreign_key="location.id", primary_key=True)
-    on_hand: int = 0
-    reserved: int = 0
+    on_hand: int = Field(default=0, sa_type=sa.BigInteger)
+    reserved: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 class Listing(SQLModel, table=True):
@@ -205,16 +205,16 @@ class SalesOrderLine(SQLModel, table=True):
     line_no: int = Field(primary_key=True)
     sku: str = ""
     product_id: int | None = Field(default=None, foreign_key="product.id")
-    quantity: int = 0
+    quantity: int = Field(default=0, sa_type=sa.BigInteger)
     unit_price: Decimal = Field(default=Decimal("0"), sa_column=_money())
     title: str = ""
     external_id: str = ""
     # What the channel reports: units shipped, and shipped units taken back into stock.
     fulfilled_quantity: int = Field(
-        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
     )
     returned_quantity: int = Field(
-        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
     )
     # False for a line that takes no stock (gift wrap, a service, a custom item).
     stocked: bool = Field(
@@ -361,7 +361,7 @@ class ShipmentLine(SQLModel, table=True):
     shipment_id: int = Field(foreign_key="shipment.id", primary_key=True)
     product_id: int = Field(foreign_key="product.id", primary_key=True)
     location_id: int = Field(foreign_key="location.id", primary_key=True)
-    quantity: int = 0
+    quantity: int = Field(default=0, sa_type=sa.BigInteger)
 
 
 shipment_t = Shipment.__table__  # type: ignore[attr-defined]
