@@ -2,8 +2,8 @@
 
 Settling waits on what can be observed, with a deadline: the stores have no webhook
 left to send, the hub's inbox and outbox are empty, no listing is unconfirmed, and every
-channel has completed a pull and a reconciliation that started after the shoppers
-stopped. Nothing is run by hand: whatever brings the stores in step is ``hub run``'s own.
+channel has run a whole pull and a whole reconciliation since the shoppers stopped.
+Nothing is run by hand: whatever brings the stores in step is ``hub run``'s own.
 """
 
 from __future__ import annotations
@@ -52,8 +52,15 @@ class Settled:
         return "; ".join(f"{c} until {at:.1f} s" for c, at in ranked)
 
 
-def quiet_conditions(conn: Connection, channels: list[str], since: datetime) -> list[str]:
-    """What still keeps the hub from being settled (empty when nothing does)."""
+def quiet_conditions(
+    conn: Connection, channels: list[str], since: datetime, seen: dict[tuple[str, str], set]
+) -> list[str]:
+    """What still keeps the hub from being settled (empty when nothing does).
+
+    ``seen`` collects the end times of each channel's pulls and reconciliations after
+    ``since``: a job runs once at a time per channel, so when two ended, the second one
+    started after ``since`` and saw everything the stores did until then.
+    """
     unmet = []
     pending = conn.execute(
         sa.select(sa.func.count()).where(inbox_t.c.status == "pending")
@@ -75,14 +82,11 @@ def quiet_conditions(conn: Connection, channels: list[str], since: datetime) -> 
     for channel in channels:
         for job in ("pull", "reconcile"):
             row = states.get((channel, job))
-            done = (
-                row is not None
-                and row.last_success_at is not None
-                and row.last_success_at > since
-                and not (job == "pull" and row.cursor)  # a pull left half-way
-            )
-            if not done:
-                unmet.append(f"no {job} of {channel} completed since the shoppers stopped")
+            ended = seen.setdefault((channel, job), set())
+            if row is not None and row.last_success_at and row.last_success_at > since:
+                ended.add(row.last_success_at)
+            if len(ended) < 2:
+                unmet.append(f"no {job} of {channel} ran whole since the shoppers stopped")
     return unmet
 
 
@@ -93,9 +97,10 @@ def settle(hub: Hub, stores: Stores, deadline: float) -> Settled:
     channels = list(stores.stores)
     unmet = ["not looked yet"]
     waits: list[tuple[float, str]] = []
+    seen: dict[tuple[str, str], set] = {}
     while time.monotonic() - started < deadline:
         sent = stores.deliver()
-        unmet = hub.read(lambda c: quiet_conditions(c, channels, since))
+        unmet = hub.read(lambda c: quiet_conditions(c, channels, since, seen))
         if sent:
             unmet.append(f"the stores sent {sent} webhooks")
         waits += [(time.monotonic() - started, condition) for condition in unmet]
