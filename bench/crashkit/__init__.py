@@ -98,9 +98,10 @@ class Run:
             f"  orders in the stores {v.store_orders}, in the hub {v.hub_orders} ({v.held} "
             f"held); missing {v.missing}, duplicated {v.duplicated}, wrong state "
             f"{v.wrong_state}, oversold {v.oversold}, verify {v.verify}, store-versus-hub "
-            f"differences {v.differences}",
+            f"differences {v.differences}; dead letters {len(v.dead_letters)}",
         ]
-        return lines + [f"  - {d}" for d in v.details + t.errors]
+        dead = [f"dead letter: {d}" for d in v.dead_letters[:10]]
+        return lines + [f"  - {d}" for d in v.details + t.errors + dead]
 
     def _startup(self) -> str:
         if not self.startup:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from hub.core import ledger
 from hub.core.models import (
+    dead_letter_t,
     inbox_t,
     listing_t,
     movement_t,
@@ -123,6 +124,7 @@ class Verdict:
     store_orders: int = 0
     hub_orders: int = 0
     held: int = 0
+    dead_letters: list[str] = field(default_factory=list)  # what would need ``hub retry``
     details: list[str] = field(default_factory=list)
 
     def zero(self) -> bool:
@@ -154,6 +156,7 @@ def judge(hub: Hub, stores: Stores, wire: Wire, kills: list[Kill]) -> Verdict:
     verdict.hub_orders = sum(len(rows) for rows in by_order.values())
     verdict.held = held
     verdict.oversold = hub.read(_oversold)
+    verdict.dead_letters = hub.read(_dead_letters)
     problems = hub.read(ledger.verify)
     verdict.verify = len(problems)
     verdict.details += [f"hub stock verify: {p}" for p in problems]
@@ -219,6 +222,14 @@ def _state_problem(order: DemoOrder, row: dict[str, Any]) -> str:
             return ""
         return f"shipped by the store: expected fulfilled, {units} sold, nothing reserved"
     return f"store status {order.status!r} is not one the harness expects"
+
+
+def _dead_letters(conn: Connection) -> list[str]:
+    d = dead_letter_t.c
+    rows = conn.execute(
+        sa.select(d.channel, d.kind, d.reference, d.error).where(d.retried_at.is_(None))
+    ).all()
+    return [f"{r.channel} {r.kind} {r.reference}: {r.error[:160]}" for r in rows]
 
 
 def _oversold(conn: Connection) -> int:
