@@ -217,7 +217,7 @@ class Sync:
         return result
 
     def _push_round(self, channel: str, limit: int, result: PushResult) -> bool:
-        """One claim of the outbox, pushed; True when some of it was queued again meanwhile."""
+        """One claim of the outbox, pushed; True when rows wait to be pushed (queued meanwhile)."""
         adapter = self.hub.channel(channel)
         claimed = self.hub.write(lambda c: self._claim_outbox(c, channel, limit))
         if not claimed:
@@ -228,29 +228,9 @@ class Sync:
             for callback in self.on_pushed:
                 callback(channel, in_step, time.time())
         size = max(1, adapter.stock_batch_size)
-        caller = self.caller(channel)
         try:
             for start in range(0, len(updates), size):
-                batch = updates[start : start + size]
-                sent_at = now()
-                # Committed before sending: if the answer is lost, the listing stays in doubt.
-                self.hub.write(
-                    lambda c, b=batch: belief.mark_unconfirmed(
-                        c, channel, [u.external_id for u in b]
-                    )
-                )
-                answers = caller.call(partial(adapter.push_stock, batch), Priority.STOCK)
-                self._observe(channel, adapter)
-                result.batches += 1
-                result.sent += len(batch)
-                self.hub.write(
-                    lambda c, b=batch, a=answers, t=sent_at: self._record(
-                        c, channel, b, a, result, t, doubtful
-                    )
-                )
-                confirmed = [a.sku for a in answers if a.ok]
-                for callback in self.on_pushed:
-                    callback(channel, confirmed, time.time())
+                self._send(channel, adapter, updates[start : start + size], result, doubtful)
         except Exception as error:
             message = str(error)
             self.hub.write(lambda c: self._release_claim(c, channel, claimed, message))
@@ -266,6 +246,31 @@ class Sync:
             )
         )
         return bool(queued_again)
+
+    def _send(
+        self,
+        channel: str,
+        adapter: Channel,
+        batch: list[StockUpdate],
+        result: PushResult,
+        doubtful: set[str],
+    ) -> None:
+        """One ``push_stock`` call, in doubt from before it is sent until its answer is kept."""
+        sent_at = now()
+        # Committed before sending: if the answer is lost, the listings stay in doubt.
+        self.hub.write(
+            lambda c: belief.mark_unconfirmed(c, channel, [u.external_id for u in batch])
+        )
+        answers = self.caller(channel).call(partial(adapter.push_stock, batch), Priority.STOCK)
+        self._observe(channel, adapter)
+        result.batches += 1
+        result.sent += len(batch)
+        self.hub.write(
+            lambda c: self._record(c, channel, batch, answers, result, sent_at, doubtful)
+        )
+        confirmed = [a.sku for a in answers if a.ok]
+        for callback in self.on_pushed:
+            callback(channel, confirmed, time.time())
 
     def _claim_outbox(self, conn: Connection, channel: str, limit: int) -> dict[int, datetime]:
         o = outbox_t.c
