@@ -71,6 +71,7 @@ class Run:
     settled: Settled
     verdict: Verdict
     deliveries: Counter
+    refusals: list[str]
     reactivated: int
     seconds: float
     startup: list[float]
@@ -101,7 +102,8 @@ class Run:
             f"differences {v.differences}; dead letters {len(v.dead_letters)}",
         ]
         dead = [f"dead letter: {d}" for d in v.dead_letters[:10]]
-        return lines + [f"  - {d}" for d in v.details + t.errors + dead]
+        refused = [f"webhook answered {r}" for r in sorted(set(self.refusals))[:10]]
+        return lines + [f"  - {d}" for d in v.details + t.errors + dead + refused]
 
     def _startup(self) -> str:
         if not self.startup:
@@ -199,6 +201,7 @@ def crash_run(
         settled,
         verdict,
         deliveries,
+        wire.refusals,
         reactivated,
         time.monotonic() - started,
         [s for worker in workers for s in worker.startup],

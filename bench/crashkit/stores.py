@@ -94,6 +94,7 @@ class Wire:
 
     requests: list[Request] = field(default_factory=list)
     deliveries: list[tuple[float, str, str, int]] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # what a worker answered besides 2xx
     listeners: list[Callable[[str, bytes], None]] = field(default_factory=list)
 
     def observer(self, store: str) -> Callable[[str, str, bytes], None]:
@@ -183,6 +184,9 @@ class Balancer:
                     async with session.post(url, data=body, headers=headers) as answer:
                         text = await answer.read()
                         self.wire.delivered(channel, topic, answer.status, body)
+                        if answer.status >= 300:
+                            said = text[:300].decode(errors="replace")
+                            self.wire.refusals.append(f"{channel} {topic} {answer.status}: {said}")
                         return web.Response(body=text, status=answer.status)
                 except (TimeoutError, aiohttp.ClientError):
                     continue
