@@ -16,31 +16,53 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from hub.orders import Order
 from hub.stock import Listing, ListingProblem, StockResult, StockUpdate
 
 
-class ChannelConfig(BaseModel):
-    """Base of every channel type's configuration section; unknown keys are errors."""
+def _each_once(codes: list[str]) -> list[str]:
+    for i, code in enumerate(codes):
+        if code in codes[:i]:
+            raise ValueError(f"location {code!r} is listed twice")
+    return codes
 
-    model_config = ConfigDict(extra="forbid")
+
+class ChannelConfig(BaseModel):
+    """Base of every channel type's configuration section; unknown keys are errors.
+
+    Credentials are typed :class:`pydantic.SecretStr` (``webhook_secret`` here), so
+    their values never appear in a message, a log line or a page; read one with
+    ``get_secret_value()`` where it is used. A subclass adding a field named like a
+    secret, token, password or key types it ``SecretStr`` too.
+    """
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     type: str
     enabled: bool = True
-    locations: list[str] = []  # hub locations this channel sells from; empty means all
-    safety_buffer: int = 0  # units held back from this channel's available-to-promise
-    max_quantity: int | None = None  # cap on what this channel is offered per SKU
-    webhook_secret: str | None = None
+    # hub locations this channel sells from, in priority order; empty means all
+    locations: Annotated[
+        list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]],
+        AfterValidator(_each_once),
+    ] = []
+    safety_buffer: int = Field(default=0, ge=0)  # units held back from what it is offered
+    max_quantity: int | None = Field(default=None, ge=0)  # cap on what it is offered per SKU
+    webhook_secret: SecretStr | None = Field(default=None, min_length=1)
     poll_interval: float = Field(default=60.0, gt=0)  # seconds between order pulls
     push_interval: float = Field(default=1.0, gt=0)  # seconds between stock pushes
     reconcile_interval: float = Field(default=3600.0, gt=0)  # seconds between drift checks
-    # Override the channel type's request pacing (requests per second, burst size).
+    # Override the channel type's request pacing (requests per second, burst size); a
+    # burst below one request would never let a call through.
     rate_per_second: float | None = Field(default=None, gt=0)
-    rate_burst: float | None = Field(default=None, gt=0)
+    rate_burst: float | None = Field(default=None, ge=1)
+
+    def webhook_key(self) -> str | None:
+        """The secret webhooks are signed with, in clear, for the signature check."""
+        return self.webhook_secret.get_secret_value() if self.webhook_secret else None
 
 
 @dataclass(frozen=True)

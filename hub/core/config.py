@@ -10,31 +10,93 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Collection, Iterable, Sequence
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from hub.errors import ConfigError
 
 DEFAULT_PATH = Path("config/hub.toml")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: Channel and location codes: they appear in URLs (/webhooks/<channel>), order references
+#: (<channel>:<id>) and command lines, so letters, digits, "_", "-" and "." only.
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+#: Key parts that mark a setting as a credential: such fields are typed SecretStr.
+SECRET_WORDS = ("secret", "token", "password", "key")
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)[^@/\s]+@")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _no_duplicates(values: list[Any]) -> list[Any]:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value)
+    return values
+
+
+#: A list of names in which each may appear once.
+UniqueNames = Annotated[list[Name], AfterValidator(_no_duplicates)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class HubSection(_Strict):
-    name: str = "hub"
+    name: Name = "hub"
     currency: str = "USD"
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_code(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", value):
+            raise ValueError("currency is a three-letter ISO 4217 code such as EUR or USD")
+        return value
 
 
 class DatabaseSection(_Strict):
     url: str = "sqlite:///hub.db"
     echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError(
+                f"unsupported database {value.split(':', 1)[0]!r} "
+                "(expected sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB)"
+            )
+        if value.startswith("postgresql"):
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                url = make_url(value)
+                url.port  # noqa: B018 - parses the port: "host:x" is refused here
+            except (ArgumentError, ValueError):
+                raise ValueError(
+                    "not a database URL (expected postgresql+psycopg://USER@HOST:PORT/DB)"
+                ) from None
+            if not url.database:
+                raise ValueError("names no database (…@HOST:PORT/DB)")
+        return value
 
 
 class LocationSection(_Strict):
@@ -44,18 +106,24 @@ class LocationSection(_Strict):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
+    @model_validator(mode="after")
+    def _both_coordinates(self) -> LocationSection:
+        if (self.latitude is None) != (self.longitude is None):
+            raise ValueError("give both latitude and longitude, or neither")
+        return self
+
 
 class WebSection(_Strict):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=0, le=65535)
+    host: Name = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
 
 
 class RoutingSection(_Strict):
-    router: str = "auto"
+    router: Name = "auto"
     time_limit: float = Field(default=30.0, gt=0)
     timezone: str = "UTC"  # the merchant's calendar: which day a delivery belongs to
-    service_minutes: float = Field(default=5.0, ge=0)  # time at each stop
-    channels: list[str] = []  # channels whose orders the own fleet delivers (empty: all)
+    service_minutes: float = Field(default=5.0, ge=0, lt=24 * 60)  # time at each stop
+    channels: UniqueNames = []  # channels whose orders the own fleet delivers (empty: all)
     # cost of leaving one stop unplanned; None: the router's own, twice the cost of serving
     # the dearest stop on a route of its own (a stop is only left out when it cannot fit)
     drop_penalty: float | None = Field(default=None, gt=0)
@@ -73,11 +141,14 @@ class RoutingSection(_Strict):
 class FleetVehicle(_Strict):
     """One driver and vehicle of the own fleet."""
 
-    depot: str  # location code the vehicle starts from
-    end_depot: str | None = None
+    depot: Name  # location code the vehicle starts from
+    end_depot: Name | None = None
     shift_start: time = time(8, 0)
     shift_end: time = time(17, 0)
-    weekdays: list[int] = Field(default=[0, 1, 2, 3, 4])  # Monday = 0
+    # Monday = 0 ... Sunday = 6
+    weekdays: Annotated[list[Annotated[int, Field(ge=0, le=6)]], AfterValidator(_no_duplicates)] = (
+        Field(default=[0, 1, 2, 3, 4], min_length=1)
+    )
     break_earliest: time | None = None
     break_latest: time | None = None
     break_minutes: float = Field(default=0, ge=0)
@@ -85,8 +156,34 @@ class FleetVehicle(_Strict):
     max_volume_m3: float | None = Field(default=None, gt=0)
     cost_per_km: float = Field(default=0.5, ge=0)
     cost_per_hour: float = Field(default=20.0, ge=0)
-    skills: list[str] = []
+    skills: UniqueNames = []
     speed_kmh: float = Field(default=30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _windows_in_order(self) -> FleetVehicle:
+        if self.shift_end <= self.shift_start:
+            raise ValueError(
+                f"shift_end {self.shift_end:%H:%M} is not after shift_start "
+                f"{self.shift_start:%H:%M}"
+            )
+        window = (self.break_earliest, self.break_latest)
+        if (window[0] is None) != (window[1] is None):
+            raise ValueError("give both break_earliest and break_latest, or neither")
+        if window[0] is not None and window[1] is not None:
+            if window[1] < window[0]:
+                raise ValueError(
+                    f"break_latest {window[1]:%H:%M} is before break_earliest {window[0]:%H:%M}"
+                )
+            if window[0] < self.shift_start or window[1] > self.shift_end:
+                raise ValueError(
+                    f"the break window {window[0]:%H:%M}-{window[1]:%H:%M} is outside the "
+                    f"shift {self.shift_start:%H:%M}-{self.shift_end:%H:%M}"
+                )
+            if not self.break_minutes:
+                raise ValueError("a break window needs break_minutes")
+        elif self.break_minutes:
+            raise ValueError("break_minutes needs break_earliest and break_latest")
+        return self
 
 
 class Settings(_Strict):
@@ -96,11 +193,11 @@ class Settings(_Strict):
     database: DatabaseSection = DatabaseSection()
     web: WebSection = WebSection()
     routing: RoutingSection = RoutingSection()
-    locations: dict[str, LocationSection] = {}
-    fleet: dict[str, FleetVehicle] = {}
-    channels: dict[str, dict[str, Any]] = {}
-    carriers: dict[str, dict[str, Any]] = {}
-    notifiers: dict[str, dict[str, Any]] = {}
+    locations: dict[Annotated[str, Field(pattern=CODE_PATTERN)], LocationSection] = {}
+    fleet: dict[Name, FleetVehicle] = {}
+    channels: dict[Annotated[str, Field(pattern=CODE_PATTERN)], dict[str, Any]] = {}
+    carriers: dict[Name, dict[str, Any]] = {}
+    notifiers: dict[Name, dict[str, Any]] = {}
     path: Path = Path("<memory>")
 
 
@@ -130,18 +227,42 @@ def parse_settings(raw: dict[str, Any], file: Path = Path("<memory>")) -> Settin
         settings = Settings.model_validate({**data, "path": file})
     except ValidationError as error:
         raise ConfigError(describe_validation_error(file, error)) from None
+    problems = _fleet_references(settings) + _routing_references(settings)
+    if problems:
+        raise ConfigError(f"{file}: " + "; ".join(problems))
     _resolve_sqlite_path(settings)
     return settings
 
 
-def substitute_env(value: Any, file: Path, where: tuple[str, ...]) -> Any:
-    """Replace ``${NAME}`` (or ``${NAME:-default}``) in every string with its value."""
+def config_key(parts: Iterable[str | int]) -> str:
+    """``channels.web.locations[1]`` for ("channels", "web", "locations", 1)."""
+    key = ""
+    for part in parts:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += f".{part}" if key else str(part)
+    return key
+
+
+def substitute_env(value: Any, file: Path, where: tuple[str | int, ...]) -> Any:
+    """Replace ``${NAME}`` (or ``${NAME:-default}``) in every string with its value.
+
+    A ``${`` that does not start a complete reference (``"${TOKEN"``) is an error rather
+    than text taken literally: it is nearly always a secret meant to come from the
+    environment.
+    """
     if isinstance(value, dict):
         return {k: substitute_env(v, file, (*where, k)) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute_env(v, file, (*where, str(i))) for i, v in enumerate(value)]
+        return [substitute_env(v, file, (*where, i)) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    if "${" in _ENV_REF.sub("", value):
+        raise ConfigError(
+            f"{file}: {config_key(where)}: unterminated or malformed ${{...}} reference; "
+            "write ${NAME} or ${NAME:-default}"
+        )
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -149,24 +270,83 @@ def substitute_env(value: Any, file: Path, where: tuple[str, ...]) -> Any:
             return os.environ[name]
         if default is not None:
             return default
-        raise ConfigError(f"{file}: {'.'.join(where)}: environment variable {name} is not set")
+        raise ConfigError(f"{file}: {config_key(where)}: environment variable {name} is not set")
 
     return _ENV_REF.sub(replace, value)
 
 
+def looks_secret(key: str) -> bool:
+    """True for a setting named like a credential (``webhook_secret``, ``api_key``...)."""
+    return any(word in part for part in key.lower().split("_") for word in SECRET_WORDS)
+
+
+def hide_url_password(text: str) -> str:
+    """``postgresql://hub:***@db/hub`` for ``postgresql://hub:s3cret@db/hub``."""
+    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+
+
 def describe_validation_error(file: Path, error: ValidationError, prefix: str = "") -> str:
-    """Turn a pydantic error into one line: file, key, what was expected."""
+    """Turn a pydantic error into one line: file, key, what was expected.
+
+    The offending value is quoted only when it is a plain value of a setting that is not a
+    credential (and a URL's password is masked): a whole section, which would carry its
+    secrets, is never quoted.
+    """
     parts = []
-    for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"])
-        key = f"{prefix}.{key}" if prefix and key else (prefix or key)
+    for item in error.errors(include_url=False):
+        loc = [p for p in item["loc"] if p != "[key]"]
+        is_key = "[key]" in item["loc"]
+        key = config_key([prefix, *loc] if prefix else loc)
+        message = str(item["msg"]).removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             parts.append(f"{key}: unknown key")
         elif item["type"] == "missing":
             parts.append(f"{key}: required key is missing")
+        elif is_key:
+            parts.append(f"{key}: not a usable name; use letters, digits, '_', '-' and '.'")
+        elif _quotable(item, loc):
+            parts.append(f"{key}: {message} (got {_quoted(item['input'])})")
         else:
-            parts.append(f"{key}: {item['msg']} (got {item.get('input')!r})")
+            parts.append(f"{key}: {message}")
     return f"{file}: " + "; ".join(parts)
+
+
+def _quotable(item: Any, loc: Sequence[str | int]) -> bool:
+    value = item.get("input")
+    if isinstance(value, dict | list | tuple | set | SecretStr) or not loc:
+        return False
+    return not any(isinstance(p, str) and looks_secret(p) for p in loc)
+
+
+def _quoted(value: Any) -> str:
+    return hide_url_password(repr(value))
+
+
+def _fleet_references(settings: Settings) -> list[str]:
+    """Depots that are not configured locations."""
+    problems = []
+    for name, vehicle in settings.fleet.items():
+        for field in ("depot", "end_depot"):
+            code = getattr(vehicle, field)
+            if code is not None and code not in settings.locations:
+                problems.append(
+                    f"fleet.{name}.{field}: unknown location {code!r}; "
+                    f"known: {_known(settings.locations)}"
+                )
+    return problems
+
+
+def _routing_references(settings: Settings) -> list[str]:
+    """Routing channels that are not configured channels."""
+    return [
+        f"routing.channels[{i}]: unknown channel {name!r}; known: {_known(settings.channels)}"
+        for i, name in enumerate(settings.routing.channels)
+        if name not in settings.channels
+    ]
+
+
+def _known(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "none configured"
 
 
 def _resolve_sqlite_path(settings: Settings) -> None:
@@ -177,10 +357,14 @@ def _resolve_sqlite_path(settings: Settings) -> None:
         settings.database.url = prefix + str((settings.path.parent / url[len(prefix) :]).resolve())
 
 
-def validate_plugin_sections(settings: Settings, kinds: dict[str, dict[str, Any]]) -> dict:
+def validate_plugin_sections(
+    settings: Settings, kinds: dict[str, dict[str, Any]], routers: Collection[str] | None = None
+) -> dict:
     """Validate channel/carrier/notifier sections with the Config model of their plugin type.
 
-    ``kinds`` maps a section name ("channels") to the registry of types for it.
+    ``kinds`` maps a section name ("channels") to the registry of types for it; channels'
+    ``locations`` must be configured locations. ``routers``, when given, are the
+    installed routers a ``routing.router`` set in the file must name.
     Returns ``{section: {name: validated config}}``.
     """
     validated: dict[str, dict[str, BaseModel]] = {}
@@ -199,4 +383,29 @@ def validate_plugin_sections(settings: Settings, kinds: dict[str, dict[str, Any]
                 validated[section][name] = types[type_name].Config.model_validate(raw)
             except ValidationError as error:
                 raise ConfigError(describe_validation_error(settings.path, error, key)) from None
+    problems = _channel_locations(settings, validated.get("channels", {}))
+    if routers is not None:
+        problems += _router_problem(settings, routers)
+    if problems:
+        raise ConfigError(f"{settings.path}: " + "; ".join(problems))
     return validated
+
+
+def _router_problem(settings: Settings, routers: Collection[str]) -> list[str]:
+    """A ``routing.router`` the file sets that no installed plugin provides."""
+    chosen = settings.routing.router
+    if "router" not in settings.routing.model_fields_set or chosen in routers:
+        return []
+    return [f"routing.router: unknown router {chosen!r}; installed: {_known(routers)}"]
+
+
+def _channel_locations(settings: Settings, channels: dict[str, BaseModel]) -> list[str]:
+    problems = []
+    for name, config in channels.items():
+        for i, code in enumerate(getattr(config, "locations", None) or []):
+            if code not in settings.locations:
+                problems.append(
+                    f"channels.{name}.locations[{i}]: unknown location {code!r}; "
+                    f"known: {_known(settings.locations)}"
+                )
+    return problems

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -43,6 +45,27 @@ REQUIRED_SCOPES = {
 OPEN_FULFILLMENT = ("OPEN", "IN_PROGRESS")
 DEAD_FULFILLMENT = ("CANCELLED", "ERROR", "FAILURE")  # fulfillments that shipped nothing
 MAX_QUERY_COST = 1000  # Shopify refuses a single query priced above this
+_SHOP_DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+(:[0-9]{1,5})?$")
+#: The reasons inventorySetQuantities accepts for a change (Shopify's documented list).
+InventoryReason = Literal[
+    "correction",
+    "cycle_count_available",
+    "damaged",
+    "movement_created",
+    "movement_updated",
+    "movement_received",
+    "movement_canceled",
+    "other",
+    "promotion",
+    "quality_control",
+    "received",
+    "reservation_created",
+    "reservation_deleted",
+    "reservation_updated",
+    "restock",
+    "safety_stock",
+    "shrinkage",
+]
 
 
 def orders_cost(orders: int, lines: int) -> int:
@@ -64,32 +87,48 @@ class ShopifyConfig(ChannelConfig):
     shop: str  # acme.myshopify.com (or http://127.0.0.1:8123 for a sandbox)
     # Either a lasting Admin API access token (shpat_...), or the client id and secret of a
     # Dev Dashboard app installed on the shop: the hub then fetches and renews tokens.
-    access_token: SecretStr | None = None
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
+    access_token: SecretStr | None = Field(default=None, min_length=1)
+    client_id: str | None = Field(default=None, min_length=1)
+    client_secret: SecretStr | None = Field(default=None, min_length=1)
     api_version: str = "2026-04"
     # The location whose available quantity the hub sets: a gid, a numeric id or a name.
     # Unset: the first active location that fulfils online orders.
-    location: str | None = None
+    location: str | None = Field(default=None, min_length=1)
     timeout: float = Field(default=10.0, gt=0)  # seconds per API call
     order_page_size: int = Field(default=10, ge=1, le=250)  # orders per page when pulling
     lines_per_order: int = Field(default=25, ge=1, le=250)  # more are fetched separately
     variant_page_size: int = Field(default=100, ge=1, le=250)
     notify_customer: bool = True  # Shopify e-mails the customer the tracking details
-    reason: str = "correction"  # the inventory change reason shown in Shopify's history
+    reason: InventoryReason = "correction"  # the change reason shown in Shopify's history
 
     @model_validator(mode="after")
     def _credentials(self) -> ShopifyConfig:
+        if (self.client_id is None) != (self.client_secret is None):
+            raise ValueError("client_id and client_secret go together; give both or neither")
         if self.access_token is None and not (self.client_id and self.client_secret):
             raise ValueError(
                 "give access_token, or client_id and client_secret of the app (Dev Dashboard)"
             )
         return self
 
+    @field_validator("shop")
+    @classmethod
+    def _shop_address(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if "://" in value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("shop is a my-store.myshopify.com domain or an http(s):// URL")
+            parts.port  # noqa: B018 - a port that is not a number is refused here
+            return value
+        if not _SHOP_DOMAIN.match(value):
+            raise ValueError("shop is the shop's my-store.myshopify.com domain")
+        return value
+
     def signing_secret(self) -> str | None:
         """The secret webhooks are signed with: webhook_secret, else the client secret."""
         if self.webhook_secret:
-            return self.webhook_secret
+            return self.webhook_key()
         return self.client_secret.get_secret_value() if self.client_secret else None
 
     @model_validator(mode="after")

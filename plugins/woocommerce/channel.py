@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -38,15 +39,15 @@ class WooCommerceConfig(ChannelConfig):
     """A ``[channels.<name>]`` section with ``type = "woocommerce"``."""
 
     url: str  # the WordPress site address, e.g. https://shop.example.com
-    consumer_key: str
-    consumer_secret: SecretStr
-    api_version: str = "wc/v3"
+    consumer_key: SecretStr = Field(min_length=1)
+    consumer_secret: SecretStr = Field(min_length=1)
+    api_version: str = Field(default="wc/v3", pattern=r"^wc/v[1-3]$")
     timeout: float = Field(default=10.0, gt=0)  # seconds per API call
     verify_ssl: bool = True
     query_string_auth: bool = False  # HTTPS servers that drop the Authorization header
     page_size: int = Field(default=100, ge=1, le=100)  # items per page when pulling
     # Set to "_wc_shipment_tracking_items" when the store runs WooCommerce Shipment Tracking.
-    tracking_meta_key: str | None = None
+    tracking_meta_key: str | None = Field(default=None, min_length=1)  # a meta field's name
     tracking_note_to_customer: bool = True  # the tracking note is e-mailed to the customer
 
     @field_validator("url")
@@ -54,6 +55,13 @@ class WooCommerceConfig(ChannelConfig):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("url must start with https:// (or http:// for a local store)")
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 - a port that is not a number raises here
+        except ValueError:
+            raise ValueError("url has a port that is not a number") from None
+        if not parts.hostname:
+            raise ValueError("url names no host (e.g. https://shop.example.com)")
         return value.rstrip("/")
 
 
@@ -79,7 +87,7 @@ class WooCommerceChannel(Channel):
         cfg = self.config
         self.client = WooClient(
             cfg.url,
-            cfg.consumer_key,
+            cfg.consumer_key.get_secret_value(),
             cfg.consumer_secret.get_secret_value(),
             version=cfg.api_version,
             timeout=cfg.timeout,
@@ -166,7 +174,7 @@ class WooCommerceChannel(Channel):
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         """Check ``X-WC-Webhook-Signature`` against the configured webhook_secret."""
-        return webhook.verify(self.config.webhook_secret, headers, body)
+        return webhook.verify(self.config.webhook_key(), headers, body)
 
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Turn a verified order.* or product.* delivery into a WebhookEvent."""
