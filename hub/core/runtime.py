@@ -40,6 +40,7 @@ class Hub:
                 "carriers": plugins.carrier_types,
                 "notifiers": plugins.notifier_types,
             },
+            routers=plugins.routers,
         )
         self.channel_configs = validated["channels"]
         self._channels: dict[str, Channel] = {}
