@@ -19,7 +19,6 @@ from builders import make_hub
 from hub.core.runtime import Hub
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
 PG_URL = os.environ.get(
     "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -9,7 +9,7 @@ from hub.routing import Location, Shift, Stop, Vehicle
 
 DAY = date(2025, 6, 2)
 DEPOT = Location(0.0, 0.0, "depot")
-REFERENCE = Path(__file__).resolve().parents[4] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[2] / "reference"  # tests/reference
 LIMIT = 0.5  # seconds per solve: these problems are tiny
 
 

@@ -1,7 +1,9 @@
 """The Shopify plugin against Shopify's own GraphQL Admin API schema, version 2026-04.
 
-The reference is the SDL of the official schema (``shared/reference/shopify``, see its
-SOURCES.md), read by these tests only, never by the plugin or its sandbox. Checked here:
+The reference is the official schema's SDL cut down to the types, fields, arguments, input
+fields and enum values that the plugin's documents and its sandbox use, copied verbatim
+(``tests/reference/shopify``; its SOURCES.md says where it comes from and how it was cut),
+read by these tests only, never by the plugin or its sandbox. Checked here:
 every document the adapter sends is valid for Shopify; the sandbox's schema is a faithful
 subset of Shopify's (so a document the sandbox accepts, Shopify accepts too); the
 variables the adapter really sends coerce to Shopify's input types; the stock mutation is
@@ -10,6 +12,7 @@ compare-and-set and idempotent; and no document costs more than Shopify's 1,000 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
@@ -51,8 +54,12 @@ from hub_plugins.shopify import ShopifyChannel, ShopifyConfig, ShopifySandbox
 from hub_plugins.shopify.sandbox_cost import MAX_QUERY_COST, QueryCost
 from hub_plugins.shopify.sandbox_graphql import SCHEMA
 
-REFERENCE = (
-    Path(__file__).resolve().parents[4] / "shared/reference/shopify/2026-04-admin-schema.graphql"
+SLICE_FOLDER = Path(__file__).resolve().parents[2] / "reference" / "shopify"
+REFERENCE = SLICE_FOLDER / "2026-04-admin-schema.graphql"
+#: Said with every "not in Shopify's schema": the slice holds only what is used so far.
+RECUT = (
+    "(tests/reference/shopify holds what the plugin uses of Shopify's schema; if Shopify's "
+    "full schema has it, run tests/reference/cut_shopify_schema.py)"
 )
 DOCUMENTS = resources.files("hub_plugins.shopify") / "graphql"
 DOCUMENT_NAMES = sorted(p.name for p in DOCUMENTS.iterdir() if p.name.endswith(".graphql"))
@@ -64,13 +71,21 @@ SANDBOX_TYPES = sorted(name for name in SCHEMA.type_map if not name.startswith("
 @pytest.fixture(scope="module")
 def official() -> GraphQLSchema:
     """Shopify's GraphQL Admin API 2026-04, built once per module (about 2 s)."""
-    assert REFERENCE.is_file(), (
-        f"the official Shopify schema is missing at {REFERENCE}; "
-        "see shared/reference/shopify/SOURCES.md"
-    )
+    assert REFERENCE.is_file(), f"the official Shopify schema is missing at {REFERENCE}"
     schema = build_schema(REFERENCE.read_text(), assume_valid=True)
     assert schema.query_type is not None and schema.mutation_type is not None
     return schema
+
+
+def test_the_official_slice_is_as_the_script_cut_it():
+    """A field added to the slice by hand would make these tests pass against a schema
+    that is no longer Shopify's: the cutting script writes the sha256 of what it cut."""
+    first, _, body = REFERENCE.read_text().partition("\n")
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    assert first == f"# sha256 of the rest of this file: {digest}", (
+        f"{REFERENCE} was edited after tests/reference/cut_shopify_schema.py cut it; "
+        "run the script again instead"
+    )
 
 
 def source(name: str) -> str:
@@ -126,6 +141,7 @@ def test_document_is_valid_for_the_official_schema(official: GraphQLSchema, name
     errors = validate(official, document(name))
     assert not errors, (
         f"graphql/{name} is not valid for Shopify's GraphQL Admin API 2026-04:\n{explain(errors)}"
+        f"\n{RECUT}"
     )
 
 
@@ -210,7 +226,9 @@ def field_problems(where: str, ours: GraphQLField, theirs: GraphQLField) -> list
 def test_sandbox_type_exists_in_the_official_schema(official: GraphQLSchema, name: str):
     ours = SCHEMA.type_map[name]
     theirs = official_type(official, name)
-    assert theirs is not None, f"type {name} of sandbox_schema.graphql is not in Shopify's schema"
+    assert theirs is not None, (
+        f"type {name} of sandbox_schema.graphql is not in Shopify's schema {RECUT}"
+    )
     assert kind(ours) == kind(theirs), (
         f"type {name} is an {kind(ours)} in the sandbox but an {kind(theirs)} in Shopify's schema"
     )
@@ -246,7 +264,7 @@ def test_sandbox_type_exists_in_the_official_schema(official: GraphQLSchema, nam
             for value in ours.values
             if value not in theirs.values
         )
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n".join([*problems, RECUT])
 
 
 @pytest.mark.parametrize("name", sorted(d.name for d in SCHEMA.directives))
@@ -254,7 +272,9 @@ def test_sandbox_directive_exists_in_the_official_schema(official: GraphQLSchema
     ours = SCHEMA.get_directive(name)
     theirs = official.get_directive(name)
     assert ours is not None
-    assert theirs is not None, f"directive @{name} of the sandbox is not in Shopify's schema"
+    assert theirs is not None, (
+        f"directive @{name} of the sandbox is not in Shopify's schema {RECUT}"
+    )
     ours_args = {a: str(v.type) for a, v in ours.args.items()}
     theirs_args = {a: str(v.type) for a, v in theirs.args.items()}
     assert ours_args == theirs_args, f"@{name} takes {ours_args} here, {theirs_args} at Shopify"

@@ -16,7 +16,7 @@ from hub import ChannelError
 from hub_plugins.woocommerce import WooSandbox
 from hub_plugins.woocommerce.sandbox_auth import base_string, oauth_signature
 
-REFERENCE = Path(__file__).resolve().parents[4] / "shared/reference/woocommerce"
+REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "woocommerce"
 
 
 def _api(server, key: str, secret: str) -> API:  # type: ignore[no-untyped-def]

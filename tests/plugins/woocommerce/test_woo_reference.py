@@ -1,5 +1,6 @@
-"""The sandbox against the official wc/v3 reference (read here, never by the sandbox):
-every field of the documented examples is served, with the documented JSON types."""
+"""The sandbox against the official wc/v3 reference (``tests/reference/woocommerce``, read
+here, never by the sandbox): every field of the documented examples is served, with the
+documented JSON types."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from hub_plugins.woocommerce import WooSandbox
 from hub_plugins.woocommerce.sandbox_auth import KeyChecker
 from hub_plugins.woocommerce.sandbox_store import StoreError
 
-REFERENCE = Path(__file__).resolve().parents[4] / "shared/reference/woocommerce"
+REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "woocommerce"
 
 
 def documented_example(file: str, heading: str) -> dict[str, Any]:
