@@ -191,7 +191,12 @@ def main() -> None:
     parser.add_argument("--instances", help="comma-separated instance names (default: all)")
     parser.add_argument("--time-limit", type=float, help="seconds per instance (horizon: total)")
     parser.add_argument("--router", default="auto")
-    parser.add_argument("--reference", type=Path, default=REFERENCE)
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        default=REFERENCE,
+        help="folder holding solomon/ and gehring_homberger/ (default: ../shared/reference)",
+    )
     args = parser.parse_args()
     router = load_router(args.router)
     sets = ["solomon", "gh", "horizon"] if args.set == "all" else [args.set]
@@ -203,6 +208,8 @@ def main() -> None:
             parts.append(run_horizon(router, limit))
             continue
         folder = args.reference / ("solomon" if name == "solomon" else "gehring_homberger")
+        if not folder.is_dir():  # the full sets are not in the repository (tests/reference)
+            parser.exit(1, f"no {name} instances at {folder}: pass --reference DIR\n")
         pattern = "*.txt" if name == "solomon" else "*_10_*.txt"
         rows = run_vrptw(folder, instance_names(folder, args.instances, pattern), router, limit)
         parts.append(summarise(f"{name}[{limit:g}s]", rows))
