@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Connection
 
@@ -32,8 +33,10 @@ def ship(
     when ``tell_channel(channel)`` says it can be.
 
     Raises :class:`InvalidInput` naming the order when it is not open (two people
-    shipping the same order at once: the second is refused).
+    shipping the same order at once: the second is refused), and before anything is
+    written when the carrier is blank or the tracking URL is not an http(s) address.
     """
+    carrier, tracking_number, tracking_url = check_shipment(carrier, tracking_number, tracking_url)
     record = find_order(conn, ref)
     order = record.order
     stamp = now()
@@ -80,6 +83,29 @@ def ship(
         shipped_at=stamp,
     )
     return find_order(conn, str(order["id"])), shipment, changes
+
+
+def check_shipment(carrier: str, tracking_number: str, tracking_url: str) -> tuple[str, str, str]:
+    """Carrier, tracking number and URL stripped; :class:`InvalidInput` naming the one that
+    cannot be told to a channel (a blank carrier, a URL that is not http(s))."""
+    carrier, tracking_number, tracking_url = (
+        carrier.strip(),
+        tracking_number.strip(),
+        tracking_url.strip(),
+    )
+    if not carrier:
+        raise InvalidInput(
+            "carrier must not be empty; name it, e.g. DHL or own-fleet", field="carrier"
+        )
+    if tracking_url:
+        parts = urlsplit(tracking_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise InvalidInput(
+                f"tracking URL {tracking_url!r} is not an http(s) address, e.g. "
+                "https://track.example.com/JD0001",
+                field="tracking_url",
+            )
+    return carrier, tracking_number, tracking_url
 
 
 def deliver(

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from hub.core import bulk, orderstate
 from hub.core.db import in_list, is_sqlite, run_in_transaction
-from hub.core.ledger import insert_ignore
+from hub.core.ledger import MAX_ON_HAND, MAX_QUANTITY, insert_ignore
 from hub.core.models import (
     balance_t,
     bundle_t,
@@ -106,6 +106,11 @@ class _Catalogue:
                 out.append(f"line {n}: {sku_problem(line.sku)}")
             elif line.sku not in self.products and line.sku not in unknown:
                 unknown.append(line.sku)
+            if line.quantity > MAX_QUANTITY:
+                out.append(
+                    f"line {n} {(line.sku or line.title)!r}: quantity {line.quantity} is beyond "
+                    f"the maximum of {MAX_QUANTITY:,} units; correct it on the channel"
+                )
         if unknown:
             names = ", ".join(repr(s) for s in sorted(unknown))
             out.insert(0, f"unknown SKU {names}: add it to the catalogue")
@@ -147,6 +152,11 @@ def _problem(channel: str, order: Order) -> str:
         return f"belongs to channel {order.channel!r}, not {channel!r}"
     if not order.external_id or len(order.external_id) > 128:
         return "external id must have 1 to 128 characters"
+    if any(  # more than the hub's columns are meant to hold
+        max(line.quantity, line.fulfilled_quantity, line.returned_quantity) > MAX_ON_HAND
+        for line in order.lines
+    ):
+        return f"a line's quantity is beyond {MAX_ON_HAND:,} units; correct it on the channel"
     return ""
 
 

@@ -6,10 +6,16 @@ matching :class:`~hub.core.models.Balance` is updated in the same transaction by
 there; the database's CHECK constraints are the last guard. Nothing here reads a
 balance in Python and writes it back, so concurrent writers can never take the same
 unit twice, on SQLite or PostgreSQL.
+
+Quantities are bounded where they enter: one movement (a receipt, adjustment, transfer,
+order line, bundle component) moves at most :data:`MAX_QUANTITY` units, and no balance
+holds more than :data:`MAX_ON_HAND` units of a SKU at a location. Both are far below what
+the 64-bit columns hold, so no sum of them can overflow on SQLite or PostgreSQL.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -33,6 +39,12 @@ from hub.errors import InsufficientStock, InvalidInput, NotFound, StockError
 from hub.skus import normalise_sku, require_sku
 from hub.stock import StockChange, StockLevel
 
+MAX_QUANTITY = 1_000_000_000
+"""Most units one movement, count row, order line or bundle component may name."""
+MAX_ON_HAND = 1_000_000_000_000
+"""Most units of one SKU on hand at one location (a stock count may set up to this)."""
+
+_WHOLE = re.compile(r"[+-]?[0-9]+")
 KINDS = ("receipt", "sale", "reservation", "release", "adjustment", "transfer", "return")
 
 
@@ -72,6 +84,7 @@ _UPDATE_BALANCE = (
         _b.on_hand + _DOH >= 0,
         _b.reserved + _DR >= 0,
         _b.reserved + _DR <= _b.on_hand + _DOH,
+        sa.or_(_DOH <= 0, _b.on_hand + _DOH <= MAX_ON_HAND),
     )
     .values(on_hand=_b.on_hand + _DOH, reserved=_b.reserved + _DR)
     .returning(_b.on_hand, _b.reserved)
@@ -128,14 +141,16 @@ def set_bundle(connection: Connection, bundle_sku: str, components: dict[str, in
         parts[sku] = quantity
     if bundle_sku in parts:
         raise InvalidInput(f"bundle {bundle_sku!r} cannot contain itself", field="components")
-    connection.execute(bundle_t.delete().where(bundle_t.c.bundle_id == bundle_id))
     for sku, quantity in parts.items():
-        if quantity <= 0:
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
             raise InvalidInput(
                 f"bundle {bundle_sku!r}: component {sku!r} needs a positive "
-                f"quantity, got {quantity}",
+                f"quantity, got {quantity!r}",
                 field="components",
             )
+        _bounded(quantity, f"bundle {bundle_sku!r}: component {sku!r}")
+    connection.execute(bundle_t.delete().where(bundle_t.c.bundle_id == bundle_id))
+    for sku, quantity in parts.items():
         connection.execute(
             bundle_t.insert().values(
                 bundle_id=bundle_id, component_id=product_id(connection, sku), quantity=quantity
@@ -173,8 +188,10 @@ def location_id(connection: Connection, code: str) -> int:
     """The id of an existing location; :class:`NotFound` names the code otherwise."""
     found = connection.execute(_LOCATION_BY_CODE, {"code": code}).scalar()
     if found is None:
+        known = ", ".join(connection.scalars(sa.select(location_t.c.code).order_by("code")))
         raise NotFound(
-            f"unknown location {code!r}; declare it under [locations] in the config",
+            f"unknown location {code!r} (known: {known or 'none'}); declare it under "
+            "[locations] in the config",
             field="location",
         )
     return int(found)
@@ -204,6 +221,9 @@ def apply(
         delta = deltas[(move.product_id, move.location_id)]
         delta[0] += move.on_hand_delta
         delta[1] += move.reserved_delta
+    for key, (d_on_hand, d_reserved) in deltas.items():
+        if max(abs(d_on_hand), abs(d_reserved)) > MAX_ON_HAND:  # never valid, nor bindable
+            raise _refusal(connection, *key, d_on_hand, d_reserved)
     growing = [key for key, (d_on_hand, _) in deltas.items() if d_on_hand > 0]
     if growing:  # a receipt may be the first stock of a SKU at a location
         _ensure_balances(connection, growing)
@@ -231,16 +251,14 @@ def _update_balance(
         _UPDATE_BALANCE, {"p": product, "l": location, "doh": d_on_hand, "dr": d_reserved}
     ).first()
     if row is None:
-        raise InsufficientStock(
-            _shortage_message(connection, product, location, d_on_hand, d_reserved),
-            field="quantity",
-        )
+        raise _refusal(connection, product, location, d_on_hand, d_reserved)
     return int(row[0]), int(row[1])
 
 
-def _shortage_message(
+def _refusal(
     connection: Connection, product: int, location: int, d_on_hand: int, d_reserved: int
-) -> str:
+) -> StockError:
+    """Why the balance refused these deltas: above the ceiling, or not enough stock."""
     sku = connection.scalar(sa.select(product_t.c.sku).where(product_t.c.id == product))
     code = connection.scalar(sa.select(location_t.c.code).where(location_t.c.id == location))
     row = connection.execute(
@@ -248,10 +266,18 @@ def _shortage_message(
             balance_t.c.product_id == product, balance_t.c.location_id == location
         )
     ).first()
-    on_hand, reserved = (row[0], row[1]) if row else (0, 0)
-    return (
+    on_hand, reserved = (int(row[0]), int(row[1])) if row else (0, 0)
+    if d_on_hand > 0 and on_hand + d_on_hand > MAX_ON_HAND:
+        return StockError(
+            f"{sku!r} at {code!r} would have {on_hand + d_on_hand:,} on hand (now "
+            f"{on_hand:,}, {d_on_hand:+,}), above the maximum of {MAX_ON_HAND:,} units "
+            "per SKU and location",
+            field="quantity",
+        )
+    return InsufficientStock(
         f"not enough stock of {sku!r} at {code!r}: on hand {on_hand}, reserved {reserved}; "
-        f"asked to change on hand by {d_on_hand:+d} and reserved by {d_reserved:+d}"
+        f"asked to change on hand by {d_on_hand:+d} and reserved by {d_reserved:+d}",
+        field="quantity",
     )
 
 
@@ -322,6 +348,17 @@ def _positive(quantity: int, what: str) -> int:
         raise InvalidInput(
             f"{what}: quantity must be a whole number above 0, got {quantity!r}", field="quantity"
         )
+    return _bounded(quantity, what)
+
+
+def _bounded(quantity: int, what: str, most: int = MAX_QUANTITY) -> int:
+    """``quantity``, or :class:`InvalidInput` when it is beyond ``most`` either way."""
+    if abs(quantity) > most:
+        raise InvalidInput(
+            f"{what}{': ' if what else ''}quantity {quantity} is beyond the maximum of "
+            f"{most:,} units",
+            field="quantity",
+        )
     return quantity
 
 
@@ -373,8 +410,18 @@ def adjust(
         raise InvalidInput(
             f"adjustment of {sku!r}: give a reason (damaged, count, ...)", field="reason"
         )
+    if isinstance(delta, bool) or not isinstance(delta, int):
+        raise InvalidInput(
+            f"adjustment of {sku!r}: quantity must be a whole number, got {delta!r}",
+            field="quantity",
+        )
     if delta == 0:
-        return []
+        raise InvalidInput(
+            f"adjustment of {sku!r}: quantity must not be 0 (give units to add, or "
+            "negative units to remove)",
+            field="quantity",
+        )
+    _bounded(delta, f"adjustment of {sku!r}")
     return _one_move(
         connection,
         "adjustment",
@@ -402,6 +449,7 @@ def set_count(
         raise InvalidInput(
             f"count of {sku!r} must not be negative, got {counted}", field="quantity"
         )
+    _bounded(counted, f"count of {sku!r}", MAX_ON_HAND)
     pid = ensure_product(connection, sku)
     loc = location_id(connection, location)
     _ensure_balances(connection, [(pid, loc)])
@@ -664,18 +712,27 @@ def verify(connection: Connection) -> list[Discrepancy]:
     return problems
 
 
-def check_quantity(value: object, where: str) -> int:
-    """Parse a whole-number quantity from user input, naming ``where`` when it is not one."""
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        raise InvalidInput(f"{where}: {value!r} is not a whole number", field="quantity") from None
-    return number
+def check_quantity(value: object, where: str, most: int = MAX_QUANTITY) -> int:
+    """Parse a whole-number quantity from user input, naming ``where`` (when given) if it
+    is not one or is beyond ``most`` units either way."""
+    text = str(value).strip()
+    prefix = f"{where}: " if where else ""
+    if not _WHOLE.fullmatch(text):
+        raise InvalidInput(f"{prefix}{value!r} is not a whole number", field="quantity")
+    if len(text.lstrip("+-0")) > 19:  # no need to build (or print) a huge number
+        raise InvalidInput(
+            f"{prefix}quantity {text[:24]}{'...' if len(text) > 24 else ''} is beyond the "
+            f"maximum of {most:,} units",
+            field="quantity",
+        )
+    return _bounded(int(text), where, most)
 
 
 __all__ = [
     "Discrepancy",
     "InsufficientStock",
+    "MAX_ON_HAND",
+    "MAX_QUANTITY",
     "Move",
     "StockError",
     "adjust",

@@ -123,15 +123,20 @@ class Hub:
 
     # -- channels ------------------------------------------------------------------------
 
+    def require_channel(self, name: str) -> str:
+        """``name`` when it is a configured channel; :class:`NotFound` naming the known ones
+        otherwise. Commands call it before anything is written about the channel."""
+        if name not in self.channel_configs:
+            known = ", ".join(sorted(self.channel_configs)) or "none configured"
+            raise NotFound(
+                f"no channel {name!r} in {self.settings.path} (known: {known})", field="channel"
+            )
+        return name
+
     def channel(self, name: str) -> Channel:
         """The adapter of configured channel ``name`` (created on first use)."""
         if name not in self._channels:
-            if name not in self.channel_configs:
-                known = ", ".join(sorted(self.channel_configs)) or "none configured"
-                raise NotFound(
-                    f"no channel {name!r} in {self.settings.path} (known: {known})", field="channel"
-                )
-            config = self.channel_configs[name]
+            config = self.channel_configs[self.require_channel(name)]
             self._channels[name] = self.plugins.channel_types[config.type](name, config)
         return self._channels[name]
 
@@ -141,8 +146,9 @@ class Hub:
         return list(getattr(config, "locations", []) or [])
 
     def available(self, channel: str, skus: Sequence[str] | None = None) -> dict[str, int]:
-        """Available-to-promise per SKU for ``channel`` (its locations, buffer and cap)."""
-        config = self.channel_configs.get(channel)
+        """Available-to-promise per SKU for ``channel`` (its locations, buffer and cap);
+        :class:`NotFound` for a channel that is not configured."""
+        config = self.channel_configs[self.require_channel(channel)]
         return self.read(
             lambda conn: ledger.available_to_promise(
                 conn,
