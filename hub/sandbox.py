@@ -242,6 +242,9 @@ class DemoStore(Protocol):
     def fulfil(self, order_id: str) -> None:
         """The merchant ships the whole order from the store's admin."""
 
+    def annotate(self, order_id: str, note: str) -> None:
+        """The merchant adds a note to the order: a newer version, nothing else changed."""
+
     def orders(self) -> list[DemoOrder]:
         """Every order the store holds, as it stands now."""
 

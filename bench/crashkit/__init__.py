@@ -86,7 +86,8 @@ class Run:
             + ", ".join(f"{n} {p}" for p, n in sorted(phases.items()))
             + f") in {self.seconds:.0f} s; hub run answered {self._startup()} after a start",
             f"  shoppers: {t.sold} orders ({t.refused} refused by a sold-out store, "
-            f"{t.races} races), {t.cancelled} cancelled, {t.fulfilled} shipped, "
+            f"{t.races} races), {t.cancelled} cancelled, {t.fulfilled} shipped, {t.annotated} "
+            f"annotated, "
             f"{t.received} deliveries from the supplier; webhook "
             "answers "
             + ", ".join(f"{s}: {n}" for s, n in sorted(self.deliveries.items()))

@@ -204,12 +204,13 @@ class Tally:
     races: int = 0
     cancelled: int = 0
     fulfilled: int = 0
+    annotated: int = 0  # notes added to orders (shipped and cancelled ones too)
     received: int = 0  # deliveries from the supplier booked in the hub
     errors: list[str] = field(default_factory=list)
 
 
 class Shoppers:
-    """Buy, race for the last units, cancel and ship, from a thread, until stopped.
+    """Buy, race for the last units, cancel, ship and annotate, from a thread, until stopped.
 
     ``shippable(channel, order id)`` says whether the hub holds the order reserved: the
     merchant ships only what the hub promised. ``receive(sku, units)`` books a delivery
@@ -231,6 +232,7 @@ class Shoppers:
         self.stop = threading.Event()
         self.tally = Tally()
         self.open: list[tuple[str, str]] = []
+        self.placed: list[tuple[str, str]] = []
         self.thread = threading.Thread(target=self._run, name="shoppers", daemon=True)
 
     def start(self) -> None:
@@ -252,6 +254,10 @@ class Shoppers:
                 self._cancel()
             elif roll < 0.30 and self.open:
                 self._fulfil()
+            elif roll < 0.34 and self.placed:
+                name, order_id = self.random.choice(self.placed)
+                self.stores[name].annotate(order_id, f"note {self.tally.annotated + 1}")
+                self.tally.annotated += 1
             else:
                 name = self.random.choice(list(self.stores))
                 self._buy(name, self.random.choice(skus), self.random.choice((1, 1, 2)))
@@ -267,6 +273,7 @@ class Shoppers:
             return
         self.tally.sold += 1
         self.open.append((name, order_id))
+        self.placed.append((name, order_id))
 
     def _race(self) -> None:
         """Every store sells the scarcest SKU still in stock at once."""

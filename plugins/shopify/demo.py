@@ -61,6 +61,9 @@ class ShopifyDemoStore:
         if open_:
             self.sandbox.store.fulfil(open_, {"company": "UPS", "number": f"1Z{order_id}"})
 
+    def annotate(self, order_id: str, note: str) -> None:
+        self.sandbox.update_order(int(order_id), note=note)
+
     def orders(self) -> list[DemoOrder]:
         with self.sandbox.store.lock:
             return [

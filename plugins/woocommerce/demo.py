@@ -57,6 +57,9 @@ class WooDemoStore:
     def fulfil(self, order_id: str) -> None:
         self.sandbox.update_order(int(order_id), status="completed")
 
+    def annotate(self, order_id: str, note: str) -> None:
+        self.sandbox.update_order(int(order_id), customer_note=note)
+
     def orders(self) -> list[DemoOrder]:
         with self.sandbox.store.lock:
             return [
