@@ -30,6 +30,7 @@ from hub.core.listings import import_listings
 from hub.core.orderbook import list_orders
 from hub.core.runtime import Hub
 from hub.core.service import Service
+from hub.core.tour import look_around
 from hub.sandbox import DemoItem, DemoStore, SoldOut
 
 CATALOGUE = (
@@ -250,6 +251,9 @@ async def _demo(folder: Path, duration: float, console: Console) -> bool:
     hub.close()
     for server in servers:
         server.stop()
+    tour = folder.parent / "tour"  # hub demo tours first, beside this folder
+    if ok and (tour / "hub.toml").is_file():
+        look_around(console, tour)
     return ok
 
 

@@ -7,7 +7,10 @@ SKU, an unpaid order and a race for the last units), ships one, and checks the j
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +25,41 @@ from hub.core.orderbook import list_orders
 from hub.core.runtime import Hub
 from hub.core.starter import write_starter_config
 from hub.orders import Address, Customer, Order, OrderLine, OrderStatus, PaymentStatus
+
+
+def hub_command(
+    argv0: str | None = None, executable: str | None = None, search_path: str | None = None
+) -> str:
+    """How to run this ``hub`` from the current folder: ``hub`` when that is on the PATH
+    and is this hub, else the path of the running script (``.venv/bin/hub`` for
+    ``make demo``), relative to the current folder when it is inside it."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    executable = sys.executable if executable is None else executable
+    script = Path(argv0)
+    if script.name != "hub":  # started as ``python -m hub.cli``: the script beside python
+        script = Path(executable).parent / "hub"
+        if not script.is_file():
+            return f"{shlex.quote(executable)} -m hub.cli"
+    found = shutil.which("hub", path=search_path)
+    if found is not None and Path(found).resolve() == script.resolve():
+        return "hub"
+    if script.is_absolute() and script.is_relative_to(Path.cwd()):
+        script = script.relative_to(Path.cwd())
+    text = str(script)
+    return shlex.quote(text if os.sep in text else f".{os.sep}{text}")
+
+
+def show_command(console: Console, *args: str) -> None:
+    """Print a ``hub`` command the user can paste as it is, on a line of its own."""
+    line = " ".join([hub_command(), *(shlex.quote(a) for a in args)])
+    console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+
+
+def look_around(console: Console, folder: Path) -> None:
+    """Say where the tour's hub is and how to look at its orders."""
+    console.print(f"The demo hub is in {folder}; look around with:")
+    show_command(console, "orders", "list", "--config", str(folder / "hub.toml"))
+
 
 DEMO_CHANNELS = """
 [channels.web]
@@ -104,7 +142,7 @@ def run_tour(folder: Path, console: Console) -> bool:
         console.print(f"[red]{len(problems)} balances differ from the journal[/]")
         return False
     console.print("[green]hub stock verify: every balance equals the sum of its journal[/]")
-    console.print(f"The demo hub is in {folder}; try `hub orders list --config {config}`.")
+    look_around(console, folder)
     return True
 
 
