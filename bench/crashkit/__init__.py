@@ -80,31 +80,45 @@ class Run:
     def report(self) -> list[str]:
         """The run's figures, a few lines, then one line per problem found."""
         v, t = self.verdict, self.tally
-        phases = Counter(k.phase.split(" ")[0] for k in self.kills)
-        lines = [
-            f"{self.mode.name}: {len(self.kills)} kills ("
-            + ", ".join(f"{n} {p}" for p, n in sorted(phases.items()))
-            + f") in {self.seconds:.0f} s; hub run answered {self._startup()} after a start",
-            f"  shoppers: {t.sold} orders ({t.refused} refused by a sold-out store, "
-            f"{t.races} races), {t.cancelled} cancelled, {t.fulfilled} shipped, {t.annotated} "
-            f"annotated, "
-            f"{t.received} deliveries from the supplier; webhook "
-            "answers "
-            + ", ".join(f"{s}: {n}" for s, n in sorted(self.deliveries.items()))
-            + f" (502: no worker up); subscriptions re-enabled {self.reactivated}",
-            "  settled in {:.1f} s{}; waited on: {}".format(
-                self.settled.seconds,
-                "" if not self.settled.unmet else ": NOT settled: " + "; ".join(self.settled.unmet),
-                self.settled.slowest() or "nothing",
-            ),
-            f"  orders in the stores {v.store_orders}, in the hub {v.hub_orders} ({v.held} "
-            f"held); missing {v.missing}, duplicated {v.duplicated}, wrong state "
-            f"{v.wrong_state}, oversold {v.oversold}, verify {v.verify}, store-versus-hub "
-            f"differences {v.differences}; dead letters {len(v.dead_letters)}",
-        ]
+        lines = [self._headline(), self._traffic(), self._settling(), self._figures()]
         dead = [f"dead letter: {d}" for d in v.dead_letters[:10]]
         refused = [f"webhook answered {r}" for r in sorted(set(self.refusals))[:10]]
         return lines + [f"  - {d}" for d in v.details + t.errors + dead + refused]
+
+    def _headline(self) -> str:
+        phases = Counter(k.phase.split(" ")[0] for k in self.kills)
+        kinds = ", ".join(f"{n} {p}" for p, n in sorted(phases.items()))
+        return (
+            f"{self.mode.name}: {len(self.kills)} kills ({kinds}) in {self.seconds:.0f} s; "
+            f"hub run answered {self._startup()} after a start"
+        )
+
+    def _traffic(self) -> str:
+        t = self.tally
+        answers = ", ".join(f"{s}: {n}" for s, n in sorted(self.deliveries.items()))
+        return (
+            f"  shoppers: {t.sold} orders ({t.refused} refused by a sold-out store, {t.races} "
+            f"races), {t.cancelled} cancelled, {t.fulfilled} shipped, {t.annotated} annotated, "
+            f"{t.received} deliveries from the supplier; webhook answers {answers} (502: no "
+            f"worker up); subscriptions re-enabled {self.reactivated}"
+        )
+
+    def _settling(self) -> str:
+        unmet = self.settled.unmet
+        verdict = ": NOT settled: " + "; ".join(unmet) if unmet else ""
+        return (
+            f"  settled in {self.settled.seconds:.1f} s{verdict}; waited on: "
+            f"{self.settled.slowest() or 'nothing'}"
+        )
+
+    def _figures(self) -> str:
+        v = self.verdict
+        return (
+            f"  orders in the stores {v.store_orders}, in the hub {v.hub_orders} ({v.held} "
+            f"held); missing {v.missing}, duplicated {v.duplicated}, wrong state "
+            f"{v.wrong_state}, oversold {v.oversold}, verify {v.verify}, store-versus-hub "
+            f"differences {v.differences}; dead letters {len(v.dead_letters)}"
+        )
 
     def _startup(self) -> str:
         if not self.startup:
@@ -155,32 +169,19 @@ def crash_run(
     stores = Stores(probe, wire)
     probe.close()
     balancer = Balancer(wire, seed)
-    channels = stores.channel_sections(locations=["main"], timeout=2.0, **SCHEDULE)
-    raw = {
-        "database": {"url": database_url},
-        "locations": {"main": {"name": "Main warehouse"}},
-        "channels": channels,
-    }
-    config = write_config(folder / "hub.toml", database_url, channels)
-    hub = Hub.open(settings=parse_settings(raw, config))
-    workers: list[Worker] = []
+    hub, config = _open_hub(folder, database_url, stores)
+    workers = [Worker(n + 1, config, folder / f"worker-{n + 1}.log") for n in range(mode.workers)]
+    balancer.ports = [w.port for w in workers]
+    killer = Killer(seed)
+    wire.listeners.append(killer.notice)
+    shoppers = Shoppers(
+        stores, lambda c, o: _reserved(hub, c, o), lambda s, n: _receive(hub, s, n), seed
+    )
     try:
-        hub.upgrade()
-        _open_shop(hub, stores)
-        for name, store in stores.stores.items():
-            store.subscribe(f"{balancer.url}/webhooks/{name}")
+        _open_shop(hub, stores, balancer.url)
         stores.faults_on(seed)
-        workers = [
-            Worker(n + 1, config, folder / f"worker-{n + 1}.log") for n in range(mode.workers)
-        ]
-        balancer.ports = [w.port for w in workers]
         for worker in workers:
             _start(worker)
-        killer = Killer(seed)
-        wire.listeners.append(killer.notice)
-        shoppers = Shoppers(
-            stores, lambda c, o: _reserved(hub, c, o), lambda s, n: _receive(hub, s, n), seed
-        )
         shoppers.start()
         reactivated = _kill_points(killer, workers, stores, kill_points, random.Random(seed))
         shoppers.finish()
@@ -189,19 +190,19 @@ def crash_run(
         verdict = judge(hub, stores, wire, killer.kills)
         _verify_command(config, verdict)
     finally:
+        shoppers.finish()
         for worker in workers:
             worker.stop()
         balancer.stop()
         stores.stop()
         hub.close()
-    deliveries = Counter(str(d[3]) for d in wire.deliveries)
     return Run(
         mode,
         killer.kills,
         shoppers.tally,
         settled,
         verdict,
-        deliveries,
+        Counter(str(d[3]) for d in wire.deliveries),
         wire.refusals,
         reactivated,
         time.monotonic() - started,
@@ -219,8 +220,23 @@ def run_mode(mode: Mode, kill_points: int, *, seed: int = 1, keep: Path | None =
             return crash_run(mode, kill_points, database_url=url, folder=folder, seed=seed)
 
 
-def _open_shop(hub: Hub, stores: Stores) -> None:
-    """The hub holds the catalogue's stock and knows every store's listings."""
+def _open_hub(folder: Path, database_url: str, stores: Stores) -> tuple[Hub, Path]:
+    """The hub's configuration file for the workers, and the harness's own hub on it."""
+    channels = stores.channel_sections(locations=["main"], timeout=2.0, **SCHEDULE)
+    raw = {
+        "database": {"url": database_url},
+        "locations": {"main": {"name": "Main warehouse"}},
+        "channels": channels,
+    }
+    config = write_config(folder / "hub.toml", database_url, channels)
+    hub = Hub.open(settings=parse_settings(raw, config))
+    hub.upgrade()
+    return hub, config
+
+
+def _open_shop(hub: Hub, stores: Stores, webhooks: str) -> None:
+    """The hub holds the catalogue's stock and knows every store's listings; the stores
+    send their webhooks to ``webhooks`` (the balancer)."""
     hub.write(
         lambda c: [
             ledger.receive(c, item.sku, "main", item.quantity, reason="opening stock")
@@ -231,6 +247,8 @@ def _open_shop(hub: Hub, stores: Stores) -> None:
     for name in stores.stores:
         items = list(hub.channel(name).fetch_listings())
         hub.write(lambda c, n=name, i=items: import_listings(c, n, i, create_products=True))
+    for name, store in stores.stores.items():
+        store.subscribe(f"{webhooks}/webhooks/{name}")
 
 
 def _start(worker: Worker) -> None:

@@ -240,7 +240,8 @@ class Shoppers:
 
     def finish(self) -> None:
         self.stop.set()
-        self.thread.join(60)
+        if self.thread.is_alive():
+            self.thread.join(60)
 
     def _run(self) -> None:
         skus = [item.sku for item in CATALOGUE]
