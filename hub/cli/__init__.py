@@ -7,6 +7,7 @@ A :class:`hub.errors.HubError` is printed as one line on stderr with exit code 1
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,7 +20,7 @@ from hub.cli import orders, planning, stock, sync
 from hub.cli.common import ConfigOption, open_hub
 from hub.core.config import config_path
 from hub.core.starter import write_starter_config
-from hub.errors import HubError
+from hub.errors import ConfigError, HubError
 
 app = typer.Typer(
     help="Integration hub for multi-channel sales.",
@@ -57,10 +58,15 @@ def init(
 ) -> None:
     """Write a commented starter config and create the database."""
     path = config_path(config)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; give --config a file name such as hub.toml")
     if path.exists() and not force:
         console.print(f"{path} exists; keeping it (use --force to overwrite)")
     else:
-        write_starter_config(path)
+        try:
+            write_starter_config(path)
+        except OSError as error:
+            raise ConfigError(f"cannot write {path}: {error.strerror}") from None
         console.print(f"wrote {path}")
     with open_hub(path, check_schema=False) as hub:
         hub.upgrade()
@@ -113,6 +119,15 @@ def main(argv: list[str] | None = None) -> None:
 __all__ = ["app", "main"]
 
 
+def _check_demo_folder(folder: Path) -> None:
+    """Refuse a --folder the demo cannot make its files in, before it starts."""
+    if folder.exists() and not folder.is_dir():
+        raise HubError(f"--folder {folder} is a file; give a folder for the demo hub")
+    existing = next((p for p in [folder, *folder.parents] if p.exists()), Path("."))
+    if not os.access(existing, os.W_OK):
+        raise HubError(f"--folder {folder}: cannot write in {existing}")
+
+
 @app.command()
 def demo(
     folder: Annotated[Path, typer.Option(help="Where the demo hub lives.")] = Path(".demo"),
@@ -122,6 +137,8 @@ def demo(
     """The whole hub on embedded SQLite with sandbox stores: no accounts, no network."""
     from hub.core.livedemo import run_live_demo
     from hub.core.tour import run_tour
+
+    _check_demo_folder(folder)
 
     ok = run_tour(folder / "tour", console)
     if ok and not tour:

@@ -6,13 +6,18 @@ import json
 import logging
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, open_hub
+from hub.core.models import order_t
 from hub.core.orderbook import REF_HELP, find_order, list_orders
+from hub.core.runtime import Hub
 from hub.core.shipments import FAILED, PENDING, order_shipments
+from hub.errors import InvalidInput, NotFound
+from hub.orders import OrderStatus
 
 app = typer.Typer(
     help="Orders from every channel. Name an order by its hub id (42, the id column of "
@@ -26,12 +31,20 @@ OrderRef = Annotated[str, typer.Argument(help=REF_HELP, show_default=False)]
 @app.command("list")
 def list_(
     config: ConfigOption = None,
-    status: Annotated[str | None, typer.Option(help="Only this status, e.g. on_hold.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(help=f"Only this status: {', '.join(s.value for s in OrderStatus)}."),
+    ] = None,
     channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
     """The most recent orders."""
+    if status is not None and status not in {s.value for s in OrderStatus}:
+        known = ", ".join(s.value for s in OrderStatus)
+        raise InvalidInput(f"unknown status {status!r} (known: {known})", field="status")
     with open_hub(config) as hub:
+        if channel is not None:
+            _require_order_channel(hub, channel)
         rows = hub.read(lambda c: list_orders(c, status=status, channel=channel, limit=limit))
     table = Table("id", "channel", "order", "status", "customer", "total", "why held")
     for r in rows:
@@ -141,6 +154,17 @@ def recheck(config: ConfigOption = None) -> None:
     )
     if counts.get("failed"):
         raise typer.Exit(1)
+
+
+def _require_order_channel(hub: Hub, channel: str) -> None:
+    """A channel configured or holding orders (one since removed from the config);
+    :class:`NotFound` naming those otherwise."""
+    if channel in hub.channel_configs:
+        return
+    stored = hub.read(lambda c: set(c.scalars(sa.select(order_t.c.channel).distinct())))
+    if channel not in stored:
+        known = ", ".join(sorted(set(hub.channel_configs) | stored)) or "none"
+        raise NotFound(f"no channel {channel!r} (known: {known})", field="channel")
 
 
 def _shipment_line(shipment: dict) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,9 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.cli.common import ConfigOption, open_hub
+from hub.cli.common import ConfigOption, open_hub, parse_day, required_text, writable_file
 from hub.core.planning import MAX_DAYS, dispatch, plan_routes, plan_summary, stored_plan
-from hub.errors import HubError
+from hub.errors import HubError, InvalidInput
 from hub.routing import Plan, RoutingProblem
 
 console = Console()
@@ -34,12 +33,24 @@ def plan(
     ] = None,
     router: Annotated[str | None, typer.Option(help="Router (default from config).")] = None,
     svg: SvgOption = None,
+    allow_past: Annotated[
+        bool, typer.Option("--allow-past", help="Plan a --date before today.")
+    ] = False,
 ) -> None:
     """Plan routes for the own fleet's open orders; the best plan found when time is up."""
-    first = _date(day)
+    first = parse_day(day)
+    writable_file(svg, "--svg")
+    if router is not None:
+        router = required_text(router, "--router")
     with open_hub(config) as hub, console.status("planning") as status:
         outcome = plan_routes(
-            hub, first, days, time_limit, router, progress=lambda text: status.update(text)
+            hub,
+            first,
+            days,
+            time_limit,
+            router,
+            progress=lambda text: status.update(text),
+            allow_past=allow_past,
         )
         summary = hub.read(lambda c: plan_summary(c, outcome.plan_id))
     console.print(
@@ -61,6 +72,9 @@ def show(
     svg: SvgOption = None,
 ) -> None:
     """A stored plan: routes, stops in order, orders left out and why."""
+    if as_json and as_csv:
+        raise InvalidInput("give --json or --csv, not both", field="format")
+    writable_file(svg, "--svg")
     with open_hub(config) as hub:
         summary = hub.read(lambda c: plan_summary(c, plan_id))
         if svg is not None:
@@ -100,8 +114,11 @@ def dispatch_routes(
     day: Annotated[str | None, typer.Option("--date", help="Only this day.")] = None,
 ) -> None:
     """Mark routes dispatched: re-planning will keep them as they are."""
+    chosen = parse_day(day) if day is not None else None
+    if vehicle is not None:
+        vehicle = required_text(vehicle, "--vehicle")
     with open_hub(config) as hub:
-        count = hub.write(lambda c: dispatch(c, plan_id, vehicle, _date(day) if day else None))
+        count = hub.write(lambda c: dispatch(c, plan_id, vehicle, chosen))
     console.print(f"{count} route(s) of plan {plan_id} dispatched")
 
 
@@ -112,13 +129,6 @@ def _write_svg(path: Path, plan: Plan, problem: RoutingProblem) -> None:
     except ImportError:
         raise HubError("drawing plans needs the routing plugin (hub_plugins.routing)") from None
     path.write_text(plan_to_svg(plan, problem), encoding="utf-8")
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date like 2026-12-01") from None
 
 
 def _print(summary: dict) -> None:

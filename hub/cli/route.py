@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from hub.cli.common import writable_file
 from hub.errors import HubError, InvalidInput
 from hub.routing import Router
 
@@ -51,6 +52,8 @@ def solve(
     """Solve a Solomon VRPTW instance (DIMACS convention: truncated distances, distance only)."""
     from hub_plugins.routing import solomon as solomon_format
     from hub_plugins.routing.export import plan_to_svg
+
+    writable_file(svg, "--svg")
 
     try:
         instance = solomon_format.parse(solomon)

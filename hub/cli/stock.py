@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -11,11 +12,11 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy.engine import Connection
 
-from hub.cli.common import ConfigOption, open_hub
+from hub.cli.common import ConfigOption, open_hub, required_text
 from hub.core import ledger
 from hub.core.counts import apply_counts, count_warnings, read_counts
 from hub.errors import InvalidInput
-from hub.skus import normalise_sku, respelled
+from hub.skus import normalise_sku, require_sku, respelled
 
 app = typer.Typer(help="The unified stock ledger.", no_args_is_help=True)
 console = Console()
@@ -27,7 +28,9 @@ Sku = Annotated[
         "full-width letters as plain ones); a respelling is printed."
     ),
 ]
-Quantity = Annotated[int, typer.Argument(help="Units.")]
+Quantity = Annotated[
+    int, typer.Argument(help=f"Units, 1 to {ledger.MAX_QUANTITY:,}.", show_default=False)
+]
 LocationOpt = Annotated[str, typer.Option("--location", "-l", help="Location code.")]
 Actor = Annotated[str, typer.Option(help="Who did it, for the journal.")]
 
@@ -41,6 +44,10 @@ def levels(
     """On hand, reserved and free per SKU and location."""
     sku = _read_sku(sku) if sku is not None else None
     with open_hub(config) as hub:
+        if channel is not None:
+            hub.require_channel(channel)
+        if sku is not None:
+            hub.read(lambda c: ledger.product_id(c, sku))  # an unknown SKU is an error
         rows = hub.read(lambda c: ledger.levels(c, sku))
         atp = hub.available(channel) if channel else {}
     table = Table(
@@ -63,6 +70,7 @@ def receive(
 ) -> None:
     """Book a delivery into a location (creates the SKU if new)."""
     sku = _read_sku(sku)
+    actor = required_text(actor, "--actor")
     with open_hub(config) as hub:
         changes = hub.write(
             lambda c: ledger.receive(c, sku, location, quantity, reason=reason, actor=actor)
@@ -73,7 +81,14 @@ def receive(
 @app.command(context_settings={"ignore_unknown_options": True})
 def adjust(
     sku: Sku,
-    delta: Annotated[int, typer.Argument(help="Units to add (negative: remove).")],
+    delta: Annotated[
+        int,
+        typer.Argument(
+            help=f"Units to add (negative: remove), at most {ledger.MAX_QUANTITY:,} either "
+            "way; not 0.",
+            show_default=False,
+        ),
+    ],
     reason: Annotated[str, typer.Option(help="Why (damaged, found, ...). Required.")],
     location: LocationOpt = "main",
     config: ConfigOption = None,
@@ -81,6 +96,7 @@ def adjust(
 ) -> None:
     """Correct on hand up or down, with a reason."""
     sku = _read_sku(sku)
+    actor = required_text(actor, "--actor")
     with open_hub(config) as hub:
         changes = hub.write(
             lambda c: ledger.adjust(c, sku, location, delta, reason=reason, actor=actor)
@@ -99,6 +115,7 @@ def transfer(
 ) -> None:
     """Move free units between locations."""
     sku = _read_sku(sku)
+    actor = required_text(actor, "--actor")
     with open_hub(config) as hub:
         changes = hub.write(
             lambda c: ledger.transfer(c, sku, source, target, quantity, actor=actor)
@@ -112,7 +129,12 @@ def import_counts(
     config: ConfigOption = None,
     actor: Actor = "import",
 ) -> None:
-    """Set on hand from a stock count; every row is checked before anything is written."""
+    """Set on hand from a stock count; every row is checked before anything is written.
+
+    The file is UTF-8 (CSV UTF-8 from a spreadsheet). Every bad row is listed with its
+    line and column, and nothing is imported until all are fixed.
+    """
+    actor = required_text(actor, "--actor")
     rows = read_counts(path)
     for warning in count_warnings(rows):
         console.print(f"note: {warning}", markup=False, highlight=False)
@@ -120,7 +142,7 @@ def import_counts(
         task = progress.add_task(f"importing {len(rows)} counts", total=len(rows))
         changes = hub.write(
             lambda c: apply_counts(
-                c, rows, actor=actor, progress=lambda n: progress.advance(task, n)
+                c, rows, actor=actor, progress=lambda n: progress.advance(task, n), path=path
             )
         )
     console.print(f"imported {len(rows)} counts from {path}: {len(changes)} adjustments")
@@ -140,11 +162,13 @@ def verify(config: ConfigOption = None) -> None:
 
 
 def _read_sku(typed: str) -> str:
-    """``typed`` as the hub spells it, printing a note when that differs."""
+    """``typed`` as the hub spells it, printing a note when that differs; an empty or
+    overlong SKU is an error."""
+    sku = require_sku(typed)
     note = respelled(typed)
     if note:
         console.print(f"note: {note}", markup=False, highlight=False)
-    return normalise_sku(typed)
+    return normalise_sku(sku)
 
 
 def _print_changes(changes: list) -> None:
@@ -166,6 +190,11 @@ def product(
 ) -> None:
     """Create a product or change its name, barcode, weight or volume."""
     sku = _read_sku(sku)
+    name = required_text(name, "--name") if name is not None else None
+    barcode = barcode.strip() if barcode is not None else None
+    for option, value in (("--weight", weight), ("--volume", volume)):
+        if value is not None and not math.isfinite(value):
+            raise InvalidInput(f"{option} must be a number, got {value}", field=option[2:])
     fields = {
         k: v
         for k, v in {
@@ -191,7 +220,9 @@ def bundle(
     sku = _read_sku(sku)
     parts = {}
     for text in components:
-        component, _, units = text.partition("=")
+        component, equals, units = text.partition("=")
+        if equals and not units.strip():
+            raise InvalidInput(f"component {text!r}: give the units after '=', e.g. CUP=2")
         component = _read_sku(component)
         if component in parts:
             raise InvalidInput(f"component {component!r} is given twice; give it once")

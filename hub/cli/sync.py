@@ -7,13 +7,18 @@ import json
 import logging
 from typing import Annotated
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Connection
 
 from hub.cli.common import ConfigOption, open_hub
 from hub.core.listings import import_listings
+from hub.core.models import dead_letter_t
+from hub.core.runtime import Hub
 from hub.core.status import channel_status
+from hub.errors import NotFound
 
 console = Console()
 sync_app = typer.Typer(help="Run one sync job by hand.", no_args_is_help=True)
@@ -23,7 +28,9 @@ Channel = Annotated[str, typer.Argument(help="A channel name from the config.")]
 def run(
     config: ConfigOption = None,
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (0: any free one).", min=0, max=65535)
+    ] = None,
 ) -> None:
     """Serve webhooks and the API and keep every channel in step, until SIGTERM."""
     from hub.core.service import Service
@@ -92,6 +99,7 @@ def retry(
     from hub.core.sync import Sync
 
     with open_hub(config) as hub:
+        hub.read(lambda c: _check_dead_letters(c, hub, channel, ids or []))
         outcomes = retry_dead_letters(Sync(hub), channel=channel, ids=ids or None)
     for line in outcomes:
         console.print(line)
@@ -105,7 +113,7 @@ def pull(channel: Channel, config: ConfigOption = None) -> None:
     from hub.core.sync import Sync
 
     with open_hub(config) as hub:
-        result = Sync(hub).pull_orders(channel)
+        result = Sync(hub).pull_orders(hub.require_channel(channel))
     console.print(
         f"{channel}: {result.orders} orders in {result.pages} pages "
         f"({result.created} new, {result.updated} updated)"
@@ -122,6 +130,7 @@ def push(
     from hub.core.sync import Sync
 
     with open_hub(config) as hub:
+        hub.require_channel(channel)
         sync = Sync(hub)
         result = sync.full_push(channel) if full else sync.push_stock(channel)
     console.print(
@@ -137,7 +146,7 @@ def send_shipments(channel: Channel, config: ConfigOption = None) -> None:
     from hub.core.sync import Sync
 
     with open_hub(config) as hub:
-        result = push_shipments(Sync(hub), channel)
+        result = push_shipments(Sync(hub), hub.require_channel(channel))
     console.print(
         f"{channel}: {len(result.confirmed)} shipments confirmed, "
         f"{len(result.retrying)} to retry, {len(result.failed)} failed"
@@ -150,7 +159,7 @@ def reconcile(channel: Channel, config: ConfigOption = None) -> None:
     from hub.core.sync import Sync
 
     with open_hub(config) as hub:
-        drift = Sync(hub).reconcile(channel)
+        drift = Sync(hub).reconcile(hub.require_channel(channel))
     for sku, theirs, ours in drift:
         console.print(f"drift {sku}: channel had {theirs}, hub offers {ours} — corrected")
     console.print(f"{channel}: {len(drift)} SKU(s) drifted")
@@ -168,7 +177,7 @@ def listings(
     from hub.core.sync import Sync
 
     with open_hub(config) as hub:
-        adapter = hub.channel(channel)
+        adapter = hub.channel(hub.require_channel(channel))
         items = Sync(hub).fetch_listings(channel)  # paced and retried like every call
         report = hub.write(
             lambda c: import_listings(c, channel, items, create_products=create_products)
@@ -176,6 +185,31 @@ def listings(
     console.print(f"{channel}: {report.mapped} listings mapped")
     for line in report.lines() + [p.message for p in adapter.listing_problems]:
         console.print(f"  {line}")
+
+
+def _check_dead_letters(conn: Connection, hub: Hub, channel: str | None, ids: list[int]) -> None:
+    """Refuse a channel that is neither configured nor has dead letters, and ids that
+    name no open dead letter (of ``channel``, when given), naming the open ones."""
+    d = dead_letter_t.c
+    if channel is not None and channel not in hub.channel_configs:
+        lettered = set(conn.scalars(sa.select(d.channel).distinct()))
+        if channel not in lettered:
+            known = ", ".join(sorted(set(hub.channel_configs) | lettered)) or "none"
+            raise NotFound(f"no channel {channel!r} (known: {known})", field="channel")
+    if ids:
+        query = sa.select(d.id).where(d.retried_at.is_(None)).order_by(d.id)
+        if channel is not None:
+            query = query.where(d.channel == channel)
+        open_ids = list(conn.scalars(query))
+        missing = sorted(set(ids) - set(open_ids))
+        if missing:
+            shown = ", ".join(f"#{i}" for i in open_ids[:20]) or "none"
+            where = f" of channel {channel!r}" if channel is not None else ""
+            raise NotFound(
+                f"no open dead letter {', '.join(f'#{i}' for i in missing)}{where} "
+                f"(open: {shown}{' and more' if len(open_ids) > 20 else ''})",
+                field="ids",
+            )
 
 
 def _unsent(pending: int, failed: int) -> str:

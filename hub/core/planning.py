@@ -330,9 +330,17 @@ def plan_routes(
     time_limit: float | None = None,
     router: str | None = None,
     progress: Progress | None = None,
+    *,
+    allow_past: bool = False,
 ) -> PlanOutcome:
-    """Plan the own fleet's deliveries for ``days`` days from ``first`` and store the plan."""
+    """Plan the own fleet's deliveries for ``days`` days from ``first`` and store the plan.
+
+    A ``first`` day before today (in the routing time zone) is refused unless
+    ``allow_past``: it would schedule deliveries that can no longer happen.
+    """
     settings = hub.settings
+    if not allow_past:
+        refuse_past(first, settings)
     name = router or settings.routing.router
     if name not in hub.plugins.routers:
         known = ", ".join(sorted(hub.plugins.routers)) or "none installed"
@@ -349,6 +357,19 @@ def plan_routes(
     left = sum(len(members.get(u.stop_id, [])) for u in plan.unassigned) + len(skipped)
     orders = sum(map(len, members.values()))
     return PlanOutcome(plan_id, plan, len(problem.stops), orders, left, problem)
+
+
+def refuse_past(first: date, settings: Settings, today: date | None = None) -> None:
+    """:class:`RoutingError` when ``first`` is before ``today`` (by default today in the
+    routing time zone), saying how to plan it all the same."""
+    zone = settings.routing.timezone
+    today = today or now().astimezone(ZoneInfo(zone)).date()
+    if first < today:
+        raise RoutingError(
+            f"--date {first.isoformat()} is in the past (today is {today.isoformat()} in "
+            f"{zone}); plan today or later, or add --allow-past to plan past days",
+            field="date",
+        )
 
 
 def build_problem(
@@ -485,14 +506,44 @@ def _new_id(result: Any) -> int:
 def dispatch(
     conn: Connection, plan_id: int, vehicle: str | None = None, day: date | None = None
 ) -> int:
-    """Mark a plan's routes dispatched (all, or one vehicle's, or one day's)."""
+    """Mark a plan's routes dispatched (all, or one vehicle's, or one day's); returns how
+    many. :class:`RoutingError` naming what exists when the plan, the vehicle or the day
+    has no routes, so that nothing is silently left undispatched."""
     r = planned_route_t.c
+    _require_plan(conn, plan_id)
+    routes = conn.execute(sa.select(r.vehicle, r.day).where(r.plan_id == plan_id)).all()
+    if not routes:
+        raise RoutingError(f"route plan {plan_id} has no routes to dispatch", field="plan")
+    if vehicle is not None and vehicle not in {v for v, _ in routes}:
+        known = ", ".join(sorted({v for v, _ in routes}))
+        raise RoutingError(
+            f"route plan {plan_id} has no routes of vehicle {vehicle!r} (vehicles: {known})",
+            field="vehicle",
+        )
+    chosen = [d for v, d in routes if vehicle is None or v == vehicle]
+    if day is not None and day not in chosen:
+        days = ", ".join(sorted({d.isoformat() for d in chosen}))
+        whose = f" of vehicle {vehicle!r}" if vehicle is not None else ""
+        raise RoutingError(
+            f"route plan {plan_id} has no routes{whose} on {day.isoformat()} (days: {days})",
+            field="date",
+        )
     query = planned_route_t.update().where(r.plan_id == plan_id)
-    if vehicle:
+    if vehicle is not None:
         query = query.where(r.vehicle == vehicle)
-    if day:
+    if day is not None:
         query = query.where(r.day == day)
     return int(conn.execute(query.values(dispatched=True)).rowcount)
+
+
+def _require_plan(conn: Connection, plan_id: int) -> None:
+    """:class:`RoutingError` naming the stored plans when ``plan_id`` is not one."""
+    found = conn.scalar(sa.select(route_plan_t.c.id).where(route_plan_t.c.id == plan_id))
+    if found is None:
+        ids = list(conn.scalars(sa.select(route_plan_t.c.id).order_by(route_plan_t.c.id)))
+        known = f"plans 1 to {ids[-1]}" if ids == list(range(1, len(ids) + 1)) and ids else ""
+        known = known or (", ".join(map(str, ids[-20:])) if ids else "none planned yet")
+        raise RoutingError(f"no route plan {plan_id} (stored: {known})", field="plan")
 
 
 def plan_summary(conn: Connection, plan_id: int) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def test_a_plan_routes_every_order_that_fits_and_explains_the_rest(fleet_hub):
         place(fleet_hub, f"o{n}", lat=55.94 + n * 0.005, lon=-3.21 + n * 0.004)
     place(fleet_hub, "heavy", quantity=80)  # 160 kg on a 100 kg van
     place(fleet_hub, "nowhere", lat=None, lon=None)
-    outcome = plan_routes(fleet_hub, DAY, time_limit=1, router="pyvrp")
+    outcome = plan_routes(fleet_hub, DAY, allow_past=True, time_limit=1, router="pyvrp")
     summary = fleet_hub.read(lambda c: plan_summary(c, outcome.plan_id))
     routed = {s["external_id"] for r in summary["routes"] for s in r["stops"]}
     assert routed == {f"o{n}" for n in range(6)}
@@ -146,7 +146,7 @@ def test_each_order_goes_to_a_day_inside_its_window(fleet_hub):
     later = DAY + timedelta(days=2)
     place(fleet_hub, "soon")
     place(fleet_hub, "later", window=DeliveryWindow(at(10, later), at(12, later)))
-    outcome = plan_routes(fleet_hub, DAY, days=3, time_limit=1, router="pyvrp")
+    outcome = plan_routes(fleet_hub, DAY, allow_past=True, days=3, time_limit=1, router="pyvrp")
     summary = fleet_hub.read(lambda c: plan_summary(c, outcome.plan_id))
     day_of = {s["external_id"]: r["day"] for r in summary["routes"] for s in r["stops"]}
     assert day_of["later"] == later
@@ -155,11 +155,11 @@ def test_each_order_goes_to_a_day_inside_its_window(fleet_hub):
 def test_replanning_keeps_dispatched_routes_as_they_are(fleet_hub):
     for n in range(4):
         place(fleet_hub, f"o{n}", lat=55.94 + n * 0.01, lon=-3.20)
-    first = plan_routes(fleet_hub, DAY, time_limit=1, router="pyvrp")
+    first = plan_routes(fleet_hub, DAY, allow_past=True, time_limit=1, router="pyvrp")
     fleet_hub.write(lambda c: dispatch(c, first.plan_id))
     before = fleet_hub.read(lambda c: plan_summary(c, first.plan_id))["routes"][0]["stops"]
     place(fleet_hub, "late", lat=55.97, lon=-3.15)
-    second = plan_routes(fleet_hub, DAY, time_limit=1, router="pyvrp")
+    second = plan_routes(fleet_hub, DAY, allow_past=True, time_limit=1, router="pyvrp")
     routes = fleet_hub.read(lambda c: plan_summary(c, second.plan_id))["routes"]
     kept = [r for r in routes if r["dispatched"]]
     assert [s["external_id"] for s in kept[0]["stops"]] == [s["external_id"] for s in before]
@@ -169,9 +169,9 @@ def test_replanning_keeps_dispatched_routes_as_they_are(fleet_hub):
 def test_planning_needs_a_fleet_and_a_router(sqlite_url):
     with make_hub(sqlite_url) as hub:
         with pytest.raises(ConfigError, match=r"fleet: no vehicles configured"):
-            plan_routes(hub, DAY, router="pyvrp")
+            plan_routes(hub, DAY, allow_past=True, router="pyvrp")
         with pytest.raises(Exception, match="no router 'teleport'"):
-            plan_routes(hub, DAY, router="teleport")
+            plan_routes(hub, DAY, allow_past=True, router="teleport")
 
 
 @pytest.mark.parametrize("router", ["pyvrp", "ortools"])
@@ -184,7 +184,7 @@ def test_by_default_an_impossible_order_is_left_out_with_a_reason_and_the_rest_r
     for n in range(3):  # 44 kg each, 8 kg of small ones: one big order cannot come along
         place(fleet_db_hub, f"big{n}", quantity=22, lat=55.96, lon=-3.17 + n * 0.01)
     place(fleet_db_hub, "heavy", quantity=80)  # 160 kg on a 100 kg van
-    outcome = plan_routes(fleet_db_hub, DAY, time_limit=1, router=router)
+    outcome = plan_routes(fleet_db_hub, DAY, allow_past=True, time_limit=1, router=router)
     summary = fleet_db_hub.read(lambda c: plan_summary(c, outcome.plan_id))
     routed = {s["external_id"] for r in summary["routes"] for s in r["stops"]}
     left = {x["external_id"]: (x["code"], x["reason"]) for x in summary["left_out"]}
@@ -201,7 +201,7 @@ def test_a_stored_plan_comes_back_with_its_stops_and_depots(fleet_db_hub):
     place(fleet_db_hub, "heavy", quantity=80, lat=55.90, lon=-3.30)
     place(fleet_db_hub, "nowhere", lat=None, lon=None)
     assert fleet_db_hub.read(latest_plan_id) is None
-    outcome = plan_routes(fleet_db_hub, DAY, time_limit=1, router="pyvrp")
+    outcome = plan_routes(fleet_db_hub, DAY, allow_past=True, time_limit=1, router="pyvrp")
     assert fleet_db_hub.read(latest_plan_id) == outcome.plan_id
     plan, problem = fleet_db_hub.read(lambda c: stored_plan(c, outcome.plan_id))
     assert [r.stop_ids for r in plan.routes] == [r.stop_ids for r in outcome.plan.routes]
@@ -217,7 +217,7 @@ def test_a_stored_plan_comes_back_with_its_stops_and_depots(fleet_db_hub):
 
 def test_a_plan_stored_without_depots_takes_them_from_the_fleet_config(fleet_db_hub):
     place(fleet_db_hub, "o1")
-    outcome = plan_routes(fleet_db_hub, DAY, time_limit=1, router="pyvrp")
+    outcome = plan_routes(fleet_db_hub, DAY, allow_past=True, time_limit=1, router="pyvrp")
     fleet_db_hub.write(  # as plans stored before migration 0004
         lambda c: c.execute(
             sa.update(planned_route_t).values(
@@ -249,8 +249,10 @@ def test_the_status_page_shows_the_latest_plans_map_once_there_is_one(fleet_db_h
         status, _, body = get(server.url + "/plans/latest.svg")
         assert status == 404 and json.loads(body)["field"] == "plan"
 
-        plan_routes(fleet_db_hub, DAY, time_limit=1, router="pyvrp")
-        second = plan_routes(fleet_db_hub, DAY, days=2, time_limit=1, router="pyvrp")
+        plan_routes(fleet_db_hub, DAY, allow_past=True, time_limit=1, router="pyvrp")
+        second = plan_routes(
+            fleet_db_hub, DAY, allow_past=True, days=2, time_limit=1, router="pyvrp"
+        )
 
         status, _, page = get(server.url + "/")
         assert status == 200 and f"route plan {second.plan_id}" in page
