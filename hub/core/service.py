@@ -25,11 +25,15 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from hub.core.locks import job_lock
 from hub.core.ratelimit import Priority
 from hub.core.runtime import Hub
-from hub.core.shipments import push_shipments
-from hub.core.sync import Sync
+from hub.core.shipments import ShipmentPushResult, push_shipments
+from hub.core.sync import PullResult, PushResult, Sync
 from hub.web.app import make_app
 
 log = logging.getLogger("hub.service")
+#: APScheduler logs every run of every job at INFO ("Running job", "executed
+#: successfully"): several lines a second while nothing happens. Its warnings (a run
+#: missed, a job that raised) still show.
+SCHEDULER_LOGGERS = ("apscheduler.executors", "apscheduler.scheduler")
 #: Seconds between looks for claims of dead workers of this host (another may go on).
 RECOVER_INTERVAL = 10.0
 
@@ -52,6 +56,10 @@ class Service:
         self.port = hub.settings.web.port if port is None else port
         self.inbox_interval = inbox_interval
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        for name in SCHEDULER_LOGGERS:
+            scheduler_log = logging.getLogger(name)
+            if scheduler_log.level == logging.NOTSET:  # an operator's own setting wins
+                scheduler_log.setLevel(logging.WARNING)
         self._inflight: set[asyncio.Future] = set()
         self._inbox_wake = asyncio.Event()
         self._push_wake: dict[str, asyncio.Event] = {}
@@ -190,12 +198,16 @@ class Service:
         try:
             # Shielded: when the service stops, the job's thread runs to its safe point and
             # stop() waits for it, rather than the job being abandoned half-way.
-            return await asyncio.shield(future)
+            result = await asyncio.shield(future)
         except asyncio.CancelledError:
             return None
         except Exception as error:
             log.error("job %s failed: %s", name, error)
             return None
+        change = changed(name or "", result)
+        if change:
+            log.info("%s: %s", name, change)
+        return result
 
     def _locked(self, name: str | None, fn: Callable, *args: Any) -> Any:
         if name is None:
@@ -209,7 +221,9 @@ class Service:
         """A webhook arrived: work the inbox now rather than at the next tick."""
         self._inbox_wake.set()
 
-    def _nudge_inbox(self) -> None:
+    async def _nudge_inbox(self) -> None:
+        # A coroutine, so APScheduler runs it on the loop: asyncio.Event is not thread-safe,
+        # and a thread still queued at shutdown was logged as an error with a traceback.
         self._inbox_wake.set()
 
     async def _inbox_loop(self) -> None:
@@ -219,6 +233,7 @@ class Service:
             # No job lock: inbox rows are leased, so every worker may work the inbox at once.
             handled = await self.run_job(None, self.sync.process_inbox)
             if handled:
+                log.info("inbox: %s worked", _count(handled, "webhook delivery", "deliveries"))
                 for event in self._push_wake.values():
                     event.set()
 
@@ -245,3 +260,42 @@ class Service:
             await event.wait()
             event.clear()
             await self.run_job(f"ship:{channel}", push_shipments, self.sync, channel)
+
+
+def changed(job: str, result: Any) -> str:
+    """What a job's run changed, in a few words; empty when it changed nothing."""
+    if isinstance(result, PullResult) and (result.created or result.updated):
+        return f"orders: {result.created} new, {result.updated} updated"
+    if isinstance(result, PushResult) and (result.sent or result.stale or result.failed):
+        pushed = f"{_count(result.sent, 'SKU')} pushed" + (
+            f" ({_some(result.skus)})" if result.skus else ""
+        )
+        if result.stale or result.failed:
+            pushed += f", {result.stale} stale, {result.failed} refused"
+        return pushed
+    if isinstance(result, ShipmentPushResult) and (result.confirmed or result.failed):
+        sent = f"{_count(len(result.confirmed), 'shipment')} sent"
+        return sent + (f", {len(result.failed)} refused" if result.failed else "")
+    if job.startswith("reconcile:") and isinstance(result, list) and result:
+        drift = [f"{sku} {theirs} -> {ours}" for sku, theirs, ours in result]
+        return f"drift corrected on {_count(len(drift), 'SKU')} ({_some(drift)})"
+    if job == "recheck-holds" and isinstance(result, dict):
+        decided = {k: v for k, v in result.items() if k not in ("on_hold", "failed") and v}
+        if decided:
+            return "held orders decided again: " + ", ".join(
+                f"{count} {status}" for status, count in sorted(decided.items())
+            )
+    return ""
+
+
+def _count(number: int, noun: str, plural: str = "") -> str:
+    """``1 SKU``, ``2 SKUs``; ``plural`` replaces the noun's last word when it is irregular."""
+    if number == 1:
+        return f"1 {noun}"
+    head, _, last = noun.rpartition(" ")
+    return f"{number} {head + ' ' if head else ''}{plural or last + 's'}"
+
+
+def _some(items: list[str], shown: int = 10) -> str:
+    more = len(items) - shown
+    return ", ".join(items[:shown]) + (f" and {more} more" if more > 0 else "")
