@@ -28,6 +28,10 @@ class ShopifyDemoStore:
     def config_for(self, url: str, **extra: Any) -> dict[str, Any]:
         return self.sandbox.config_for(url, **extra)
 
+    def credentials_config_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        """A section connecting with the app's client id and secret instead of a token."""
+        return self.sandbox.credentials_config_for(url, **extra)
+
     def seed(self, items: list[DemoItem]) -> None:
         for item in items:
             self.sandbox.add_product(

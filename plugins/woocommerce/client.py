@@ -4,11 +4,17 @@ The library signs each request: HTTP Basic auth over HTTPS, OAuth 1.0a
 (HMAC-SHA256, query-string parameters) over plain HTTP. This module adds what the
 library leaves to its caller: reading the pagination headers, and turning every
 failure into a :class:`hub.ChannelError` that says whether to retry and what to fix.
+
+OAuth and query-string auth put the consumer key (and secret) in the URL, which
+``requests`` repeats in its exceptions and ``urllib3`` in its debug log: errors are raised
+without those exceptions chained, and the log has the credentials masked.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +25,29 @@ import requests
 from woocommerce import API
 
 from hub import ChannelError, RateLimited, utc
+
+_CREDENTIALS_IN_URL = re.compile(r"((?:oauth_)?consumer_(?:key|secret)|oauth_signature)=[^&\s\"']*")
+
+
+def hide_credentials(text: str) -> str:
+    """``text`` with the credentials of any URL query in it masked."""
+    return _CREDENTIALS_IN_URL.sub(r"\1=***", text)
+
+
+class _HideCredentials(logging.Filter):
+    """Masks credentials in the URLs urllib3 logs at DEBUG ("GET /wp-json/...?...")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = hide_credentials(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                hide_credentials(a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_HideCredentials())
 
 
 @dataclass(frozen=True)
@@ -128,16 +157,16 @@ class WooClient:
                 response = self.api.post(endpoint, kwargs["data"])
             else:
                 response = self.api.put(endpoint, kwargs["data"])
-        except requests.Timeout as error:
+        except requests.Timeout:  # not chained: its text holds the signed URL
             raise ChannelError(
                 f"{where} got no answer within {self.timeout:g}s", retryable=True
-            ) from error
+            ) from None
         except requests.RequestException as error:
             raise ChannelError(
                 f"{where} could not reach {self.url} ({type(error).__name__}); "
                 f"check the url and the network",
                 retryable=True,
-            ) from error
+            ) from None
         check_status(response, where, self.url)
         return decode(response, where)
 
