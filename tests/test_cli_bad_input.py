@@ -311,9 +311,7 @@ def _stored_plan(cli: Cli) -> int:
 def test_dispatching_a_plan_that_does_not_exist_is_refused(cli):
     cli.refuses("route", "dispatch", "999", message="no route plan 999 (stored: none planned yet)")
     plan = _stored_plan(cli)
-    cli.refuses(
-        "route", "dispatch", "999", message=f"no route plan 999 (stored: plans 1 to {plan})"
-    )
+    cli.refuses("route", "dispatch", "999", message=f"no route plan 999 (stored: plan {plan})")
     cli.refuses(
         "route", "dispatch", str(plan), "--vehicle", "truck",
         message=f"route plan {plan} has no routes of vehicle 'truck' (vehicles: van)",
@@ -354,3 +352,55 @@ def test_files_to_write_are_checked_before_the_work(cli):
     cli.refuses(
         "route", "show", "1", "--json", "--csv", message="give --json or --csv, not both"
     )  # fmt: skip
+
+
+def test_a_plan_to_show_that_does_not_exist_names_the_stored_ones(cli):
+    plan = _stored_plan(cli)
+    cli.refuses("route", "show", "7", message=f"no route plan 7 (stored: plan {plan})")
+
+
+def test_endless_time_limits_are_refused(cli, tmp_path):
+    cli.refuses(
+        "route", "plan", "--date", "2999-01-01", "--time-limit", "inf",
+        message="--time-limit must be a number of seconds, got inf",
+    )  # fmt: skip
+    cli.refuses(
+        "demo",
+        "--duration",
+        "inf",
+        "--folder",
+        str(tmp_path / "demo"),
+        message="--duration must be a number of seconds, got inf",
+    )
+    assert not (tmp_path / "demo").exists()
+
+
+def test_files_and_folders_that_cannot_be_used_are_named(cli, tmp_path):
+    cli.refuses(
+        "stock", "import", str(tmp_path), message=f"{tmp_path}: cannot read: Is a directory"
+    )
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    cli.refuses(
+        "init", "--config", str(a_file / "hub.toml"),
+        message=f"cannot write {a_file / 'hub.toml'}: {a_file} is a file, not a folder",
+    )  # fmt: skip
+    cli.refuses(
+        "init",
+        "--config",
+        str(tmp_path),
+        message=f"{tmp_path} is a folder; give --config a file name such as hub.toml",
+    )
+    cli.refuses(
+        "demo",
+        "--folder",
+        str(a_file),
+        message=f"--folder {a_file} is a file; give a folder for the demo hub",
+    )
+    solomon = tmp_path / "c101.txt"
+    solomon.write_bytes(b"C101\n\xff\xfe\n")
+    ran = cli("route", "solve", "--solomon", str(solomon))
+    assert (ran.code, ran.err.splitlines()) == (
+        1,
+        [f"error: {solomon}: not UTF-8 text (byte offset 5)"],
+    )

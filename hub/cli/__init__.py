@@ -7,6 +7,7 @@ A :class:`hub.errors.HubError` is printed as one line on stderr with exit code 1
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -60,6 +61,9 @@ def init(
     path = config_path(config)
     if path.is_dir():
         raise ConfigError(f"{path} is a folder; give --config a file name such as hub.toml")
+    above = next((p for p in path.parents if p.exists()), Path("."))
+    if not above.is_dir():
+        raise ConfigError(f"cannot write {path}: {above} is a file, not a folder")
     if path.exists() and not force:
         console.print(f"{path} exists; keeping it (use --force to overwrite)")
     else:
@@ -124,6 +128,8 @@ def _check_demo_folder(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise HubError(f"--folder {folder} is a file; give a folder for the demo hub")
     existing = next((p for p in [folder, *folder.parents] if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise HubError(f"--folder {folder}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK):
         raise HubError(f"--folder {folder}: cannot write in {existing}")
 
@@ -139,6 +145,8 @@ def demo(
     from hub.core.tour import run_tour
 
     _check_demo_folder(folder)
+    if not math.isfinite(duration):
+        raise HubError(f"--duration must be a number of seconds, got {duration}")
 
     ok = run_tour(folder / "tour", console)
     if ok and not tour:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sys
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -40,6 +43,8 @@ def plan(
     """Plan routes for the own fleet's open orders; the best plan found when time is up."""
     first = parse_day(day)
     writable_file(svg, "--svg")
+    if time_limit is not None and not math.isfinite(time_limit):
+        raise InvalidInput(f"--time-limit must be a number of seconds, got {time_limit}")
     if router is not None:
         router = required_text(router, "--router")
     with open_hub(config) as hub, console.status("planning") as status:
@@ -58,7 +63,7 @@ def plan(
         f"solved by {outcome.plan.router}"
         + (f" ({outcome.plan.note})" if outcome.plan.note else "")
     )
-    _print(summary)
+    _print(summary, ZoneInfo(hub.settings.routing.timezone))
     if svg is not None and outcome.problem is not None:
         _write_svg(svg, outcome.plan, outcome.problem)
         console.print(f"map of plan {outcome.plan_id} written to {svg}")
@@ -71,12 +76,14 @@ def show(
     as_csv: Annotated[bool, typer.Option("--csv", help="Print one CSV row per stop.")] = False,
     svg: SvgOption = None,
 ) -> None:
-    """A stored plan: routes, stops in order, orders left out and why."""
+    """A stored plan: routes, each route's stops in order (arrival and delivery window in
+    the merchant's time zone, routing.timezone), orders left out and why."""
     if as_json and as_csv:
         raise InvalidInput("give --json or --csv, not both", field="format")
     writable_file(svg, "--svg")
     with open_hub(config) as hub:
         summary = hub.read(lambda c: plan_summary(c, plan_id))
+        zone = ZoneInfo(hub.settings.routing.timezone)
         if svg is not None:
             stored, problem = hub.read(lambda c: stored_plan(c, plan_id, hub.settings))
             _write_svg(svg, stored, problem)
@@ -102,7 +109,7 @@ def show(
                     ]
                 )
     else:
-        _print(summary)
+        _print(summary, zone, stops=True)
         if svg is not None:
             console.print(f"map of plan {plan_id} written to {svg}")
 
@@ -131,19 +138,72 @@ def _write_svg(path: Path, plan: Plan, problem: RoutingProblem) -> None:
     path.write_text(plan_to_svg(plan, problem), encoding="utf-8")
 
 
-def _print(summary: dict) -> None:
-    table = Table("day", "vehicle", "stops", "km", "leaves", "back", "kg", "dispatched")
+def _print(summary: dict, zone: ZoneInfo, *, stops: bool = False) -> None:
+    """The routes, times in ``zone``; with ``stops``, each route's stops in order."""
+    table = Table(
+        "day", "vehicle", "stops", "km", "leaves", "back", "kg", "dispatched",
+        caption=f"times in {zone.key}",
+    )  # fmt: skip
     for r in summary["routes"]:
         table.add_row(
             str(r["day"]),
             r["vehicle"],
             str(len({s["seq"] for s in r["stops"]})),
             f"{r['distance_m'] / 1000:.1f}",
-            f"{r['departure']:%H:%M}",
-            f"{r['arrival']:%H:%M}",
+            _clock(r["departure"], zone),
+            _clock(r["arrival"], zone),
             f"{r['weight_kg']:.1f}",
             "yes" if r["dispatched"] else "",
         )
     console.print(table)
+    for r in summary["routes"] if stops else ():
+        console.print(_stops_table(r, zone))
     for left in summary["left_out"]:
         console.print(f"left out {left['channel']}:{left['external_id']}: {left['reason']}")
+
+
+def _stops_table(route: dict[str, Any], zone: ZoneInfo) -> Table:
+    """One route's stops in visiting order: orders sharing a stop share its number."""
+    table = Table(
+        "stop", "order", "address", "arrives", "window",
+        title=f"{route['day']} {route['vehicle']}", title_justify="left",
+    )  # fmt: skip
+    for s in route["stops"]:
+        arrives = _clock(s["arrival"], zone)
+        if s["service_start"] > s["arrival"]:  # early: the driver waits for the window
+            arrives += f" (waits until {_clock(s['service_start'], zone)})"
+        table.add_row(
+            str(s["seq"]),
+            f"{s['channel']}:{s['external_id']}",
+            _place(s),
+            arrives,
+            _window(s["window_start"], s["window_end"], route["day"], zone),
+        )
+    return table
+
+
+def _clock(moment: datetime, zone: ZoneInfo) -> str:
+    return f"{moment.astimezone(zone):%H:%M}"
+
+
+def _place(stop: dict[str, Any]) -> str:
+    """``1 Street, 10115 Berlin``; the coordinates when the order has no address."""
+    town = " ".join(p for p in (stop["ship_postcode"], stop["ship_city"]) if p)
+    address = ", ".join(p for p in (stop["ship_line1"], town) if p)
+    if address:
+        return address
+    if stop["latitude"] is not None and stop["longitude"] is not None:
+        return f"{stop['latitude']:.5f}, {stop['longitude']:.5f}"
+    return "-"
+
+
+def _window(start: datetime | None, end: datetime | None, day: date, zone: ZoneInfo) -> str:
+    """``09:00-16:00`` on the route's day, with dates when the window spans others."""
+
+    def at(moment: datetime) -> str:
+        local = moment.astimezone(zone)
+        return f"{local:%H:%M}" if local.date() == day else f"{local:%Y-%m-%d %H:%M}"
+
+    if start is None:
+        return "any time" if end is None else f"until {at(end)}"
+    return f"from {at(start)}" if end is None else f"{at(start)}-{at(end)}"

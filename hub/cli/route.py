@@ -7,6 +7,7 @@ convention and prints the routes (customer numbers in visiting order).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -54,11 +55,16 @@ def solve(
     from hub_plugins.routing.export import plan_to_svg
 
     writable_file(svg, "--svg")
+    if not math.isfinite(time_limit):
+        raise InvalidInput(f"--time-limit must be a number of seconds, got {time_limit}")
 
     try:
         instance = solomon_format.parse(solomon)
         problem = solomon_format.to_problem(instance)
         plan = find_router(router).solve(problem, time_limit)
+    except UnicodeDecodeError as error:
+        typer.echo(f"error: {solomon}: not UTF-8 text (byte offset {error.start})", err=True)
+        raise typer.Exit(1) from None
     except HubError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from None

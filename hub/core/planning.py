@@ -17,7 +17,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -540,10 +540,21 @@ def _require_plan(conn: Connection, plan_id: int) -> None:
     """:class:`RoutingError` naming the stored plans when ``plan_id`` is not one."""
     found = conn.scalar(sa.select(route_plan_t.c.id).where(route_plan_t.c.id == plan_id))
     if found is None:
-        ids = list(conn.scalars(sa.select(route_plan_t.c.id).order_by(route_plan_t.c.id)))
-        known = f"plans 1 to {ids[-1]}" if ids == list(range(1, len(ids) + 1)) and ids else ""
-        known = known or (", ".join(map(str, ids[-20:])) if ids else "none planned yet")
-        raise RoutingError(f"no route plan {plan_id} (stored: {known})", field="plan")
+        _no_plan(conn, plan_id)
+
+
+def _no_plan(conn: Connection, plan_id: int) -> NoReturn:
+    """:class:`RoutingError`: there is no plan ``plan_id``, naming the stored ones."""
+    ids = list(conn.scalars(sa.select(route_plan_t.c.id).order_by(route_plan_t.c.id)))
+    if not ids:
+        known = "none planned yet"
+    elif len(ids) == 1:
+        known = f"plan {ids[0]}"
+    elif ids == list(range(1, len(ids) + 1)):
+        known = f"plans 1 to {ids[-1]}"
+    else:
+        known = ", ".join(map(str, ids[-20:])) + (" and older" if len(ids) > 20 else "")
+    raise RoutingError(f"no route plan {plan_id} (stored: {known})", field="plan")
 
 
 def plan_summary(conn: Connection, plan_id: int) -> dict[str, Any]:
@@ -552,7 +563,7 @@ def plan_summary(conn: Connection, plan_id: int) -> dict[str, Any]:
         conn.execute(sa.select(route_plan_t).where(route_plan_t.c.id == plan_id)).mappings().first()
     )
     if plan is None:
-        raise RoutingError(f"no route plan {plan_id}", field="plan")
+        _no_plan(conn, plan_id)
     r, s, u, o = planned_route_t.c, planned_stop_t.c, unplanned_order_t.c, order_t.c
     routes = []
     for route in conn.execute(
@@ -564,12 +575,17 @@ def plan_summary(conn: Connection, plan_id: int) -> dict[str, Any]:
                 s.stop_key,
                 s.arrival,
                 s.service_start,
+                s.departure,
                 o.channel,
                 o.external_id,
+                o.ship_name,
                 o.ship_line1,
+                o.ship_postcode,
                 o.ship_city,
                 o.latitude,
                 o.longitude,
+                o.window_start,
+                o.window_end,
             )
             .join(order_t, o.id == s.order_id)
             .where(s.route_id == route["id"])
@@ -604,7 +620,7 @@ def stored_plan(
         conn.execute(sa.select(route_plan_t).where(route_plan_t.c.id == plan_id)).mappings().first()
     )
     if head is None:
-        raise RoutingError(f"no route plan {plan_id}", field="plan")
+        _no_plan(conn, plan_id)
     r, s, u, o = planned_route_t.c, planned_stop_t.c, unplanned_order_t.c, order_t.c
     route_rows = list(
         conn.execute(
