@@ -140,7 +140,7 @@ class Listing(SQLModel, table=True):
     product_id: int = Field(foreign_key="product.id", index=True)
     title: str = ""
     managed: bool = True
-    confirmed_quantity: int | None = None
+    confirmed_quantity: int | None = Field(default=None, sa_type=sa.BigInteger)
     confirmed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     # A push was sent whose answer the hub has not recorded (time-out, crash): the channel
     # may hold the new figure or the old one, so the listing is pushed or read back again.

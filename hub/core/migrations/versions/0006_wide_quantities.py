@@ -1,8 +1,10 @@
-"""stock quantities as 64-bit integers: balances, journal deltas, order, bundle and shipment lines
+"""stock quantities as 64-bit integers: balances, journal deltas, order, bundle and shipment
+lines, and the quantity each listing's channel confirmed
 
 PostgreSQL's INTEGER stops at 2,147,483,647 and a receipt beyond it was a traceback; the
 ledger now bounds every movement (ledger.MAX_QUANTITY) and every balance
-(ledger.MAX_ON_HAND), and these columns hold any sum of them on both databases.
+(ledger.MAX_ON_HAND), and these columns hold any sum of them on both databases (a
+channel's available-to-promise adds up several locations' balances).
 
 Revision ID: 0006
 Revises: 0005
@@ -24,7 +26,9 @@ COLUMNS = {
     'bundle_component': ('quantity',),
     'sales_order_line': ('quantity', 'fulfilled_quantity', 'returned_quantity'),
     'shipment_line': ('quantity',),
+    'listing': ('confirmed_quantity',),
 }
+NULLABLE = {('listing', 'confirmed_quantity')}
 
 
 def _retype(old: type, new: type) -> None:
@@ -32,7 +36,10 @@ def _retype(old: type, new: type) -> None:
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column in columns:
                 batch_op.alter_column(
-                    column, existing_type=old(), type_=new(), existing_nullable=False
+                    column,
+                    existing_type=old(),
+                    type_=new(),
+                    existing_nullable=(table, column) in NULLABLE,
                 )
 
 
