@@ -314,12 +314,15 @@ def _verify_command(config: Path, verdict: Verdict) -> None:
         verdict.details.append(f"hub stock verify failed: {done.stdout[-500:]}{done.stderr[-500:]}")
 
 
-def summary(runs: list[Run], wanted_kills: dict[str, int]) -> str:
+def summary(
+    runs: list[Run], wanted_kills: dict[str, int], broken: dict[str, str] | None = None
+) -> str:
     """One line: each figure beside its target, ending with ': met' or ': not met'.
 
-    ``wanted_kills`` maps each mode's name to the kill points it needs at least.
+    ``wanted_kills`` maps each mode's name to the kill points it needs at least;
+    ``broken`` the modes that could not finish to why.
     """
-    parts = []
+    parts = [f"{name} did not finish ({why})" for name, why in (broken or {}).items()]
     ok = {r.mode.name for r in runs} >= set(wanted_kills)
     for run in runs:
         wanted = wanted_kills.get(run.mode.name, 0)
