@@ -46,12 +46,15 @@ class CountRow:
 def read_counts(path: Path) -> list[CountRow]:
     """Parse ``sku,location,quantity[,name]``; one :class:`InvalidInput` (field ``file``)
     lists every bad row, one line each, including a SKU counted twice at a location."""
-    reader = csv.reader(io.StringIO(_text(path), newline=""))
-    header = _header(path, next(reader, None))
+    reader = csv.reader(io.StringIO(_text(path), newline=""), strict=True)
+    try:
+        header = _header(path, next(reader, None))
+    except csv.Error as error:
+        raise InvalidInput(f"{path}: line 1: not valid CSV: {error}", field="file") from None
     rows: list[CountRow] = []
     problems: list[str] = []
     first: dict[tuple[str, str], int] = {}
-    for number, cells in _records(reader):
+    for number, cells in _records(reader, problems):
         row = _row(number, cells, header, problems)
         if row is None:
             continue
@@ -101,10 +104,18 @@ def _header(path: Path, cells: list[str] | None) -> list[str]:
     return header
 
 
-def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    """(line number where the record starts, cells) for every record but blank lines."""
+def _records(reader: Iterator[list[str]], problems: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line number where the record starts, cells) for every record but blank lines; a
+    record that is not valid CSV (a quote never closed) ends the reading, as a problem."""
     start = 2
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            problems.append(f"line {start}: not valid CSV: {error}; check its quotes")
+            return
         if any(cell.strip() for cell in cells):
             yield start, cells
         start = reader.line_num + 1  # type: ignore[attr-defined]

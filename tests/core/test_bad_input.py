@@ -320,3 +320,16 @@ def test_counts_at_unknown_locations_are_all_reported_and_nothing_is_written(hub
     ]
     assert snapshot(hub) == before
     assert hub.read(ledger.verify) == []
+
+
+def test_a_quote_never_closed_is_named_with_its_line_and_the_rows_before_it_too(tmp_path):
+    path = sheet(tmp_path, 'sku,location,quantity\nMUG,main,x\nTEE,"main,2\nCAP,main,3\n')
+    assert problems_of(path) == [
+        f"{path}: nothing imported, fix these 2 rows:",
+        f"  {path}: line 2, column quantity: 'x' is not a whole number",
+        f"  {path}: line 3: not valid CSV: unexpected end of data; check its quotes",
+    ]
+    path = sheet(tmp_path, "sku,location,quantity\nMUG,main," + "9" * 200_000 + "\n")
+    assert problems_of(path)[1:] == [
+        f"  {path}: line 2: not valid CSV: field larger than field limit (131072); check its quotes"
+    ]
