@@ -324,6 +324,9 @@ def test_dispatching_a_plan_that_does_not_exist_is_refused(cli):
         "route", "dispatch", str(plan), "--date", "soon",
         message="--date 'soon' is not a date like 2026-12-01",
     )  # fmt: skip
+    cli.refuses(
+        "route", "dispatch", str(plan), "--vehicle", " ", message="--vehicle must not be empty"
+    )  # fmt: skip
     done = cli("route", "dispatch", str(plan), "--vehicle", "van")
     assert done.code == 0 and f"1 route(s) of plan {plan} dispatched" in done.out
 
@@ -342,6 +345,20 @@ def test_planning_a_past_day_needs_allow_past(cli):
         "03/02/2001",
         message="--date '03/02/2001' is not a date like 2026-12-01",
     )
+
+
+def test_a_blank_or_unknown_router_is_refused(cli):
+    cli.refuses(
+        "route", "plan", "--date", "2999-01-01", "--router", " ",
+        message="--router must not be empty",
+    )  # fmt: skip
+    ran = cli("route", "plan", "--date", "2999-01-01", "--router", "teleport")
+    assert ran.code == 1 and ran.err.startswith("error: no router 'teleport' (installed: ")
+
+
+def test_channel_figures_show_for_a_configured_channel(cli):
+    ran = cli("stock", "levels", "--channel", "b2b")
+    assert ran.code == 0 and "ATP b2b" in ran.out
 
 
 def test_files_to_write_are_checked_before_the_work(cli):
