@@ -4,7 +4,7 @@ pull, move the hub's stock once per real event, and the push publishes the right
 from __future__ import annotations
 
 import sqlalchemy as sa
-from conftest import Stores
+from sync_stores import Stores
 
 from hub.core import ledger
 from hub.core.models import movement_t

@@ -5,7 +5,7 @@ confirmed value, so a compare-and-set channel reads the truth back."""
 from __future__ import annotations
 
 import pytest
-from conftest import Stores
+from sync_stores import Stores
 
 from hub.errors import ChannelError
 

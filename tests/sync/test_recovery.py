@@ -16,7 +16,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from builders import make_hub
-from conftest import Stores
+from sync_stores import Stores
 
 from hub.core import ledger
 from hub.core.listings import import_listings

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 
 import requests
-from conftest import Stores
+from sync_stores import Stores
 
 from hub.sandbox import Delivery
 

@@ -8,7 +8,7 @@ import json
 
 import requests
 import sqlalchemy as sa
-from conftest import Stores
+from sync_stores import Stores
 
 from hub.core.models import dead_letter_t, inbox_t, order_t
 from hub_plugins.shopify.webhook import signature as shopify_signature

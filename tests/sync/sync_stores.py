@@ -1,0 +1,42 @@
+"""What the ``stores`` fixture of tests/sync/conftest.py yields, importable by name from
+the test modules (``from sync_stores import Stores``: a name of its own, since every
+folder's conftest is a module called ``conftest``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from hub.core import ledger
+from hub.core.models import listing_t, product_t
+from hub.core.runtime import Hub
+from hub.core.sync import Sync
+from hub_plugins.shopify import ShopifySandbox
+from hub_plugins.woocommerce import WooSandbox
+
+
+@dataclass
+class Stores:
+    """A Shopify shop (compare-and-set) and a WooCommerce store (plain set), each holding
+    the hub's 10 MUG, whose webhooks reach the hub's endpoint at ``hooks_url``."""
+
+    hub: Hub
+    sync: Sync
+    shop: ShopifySandbox
+    woo: WooSandbox
+    hooks_url: str
+    channels: dict  # the channels' configuration sections
+
+    def listing(self, channel: str, sku: str = "MUG") -> dict:
+        """The hub's listing row of ``sku`` on ``channel``: what it believes the store holds."""
+        query = (
+            sa.select(listing_t)
+            .join(product_t, product_t.c.id == listing_t.c.product_id)
+            .where(listing_t.c.channel == channel, product_t.c.sku == sku)
+        )
+        return dict(self.hub.read(lambda c: c.execute(query).mappings().one()))
+
+    def adjust(self, delta: int, sku: str = "MUG") -> None:
+        """Correct the hub's stock of ``sku`` at ``main`` by ``delta`` units."""
+        self.hub.write(lambda c: ledger.adjust(c, sku, "main", delta, reason="count"))
