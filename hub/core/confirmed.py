@@ -13,7 +13,8 @@ it, so a wrong belief leaves a store out of step. Three rules keep it honest:
   event at or before it (a replay, a late retry) never moves the figure (one of the same
   second that disagrees leaves it unconfirmed, see :func:`record_event`); neither does one
   stamped before a push the channel since confirmed (:data:`CLOCK_MARGIN` earlier than
-  the moment the push was sent, for clocks a little apart).
+  the moment the push was sent, for clocks a little apart). A different figure recorded
+  while a push's answer was on its way leaves the listing unconfirmed instead.
 - A read-back (reconciliation) never overwrites a figure confirmed after the read began.
 
 Every write here is a conditional update, so two workers never race a check in Python.
@@ -67,27 +68,51 @@ def clear_unconfirmed(conn: Connection, channel: str, external_ids: Iterable[str
 
 def record_pushed(
     conn: Connection, channel: str, confirmed: Mapping[str, int], sent_at: datetime
-) -> None:
+) -> set[str]:
     """The channel answered a push sent at ``sent_at`` (hub clock): it holds ``confirmed``
     (external id -> units). The listings are confirmed again, and stock events the
-    channel stamped before the push reached it can no longer move their figures."""
+    channel stamped before the push reached it can no longer move their figures.
+
+    A different figure recorded while the answer was on its way (a stock event, a
+    reconciliation) may be the newer one: such a listing keeps it but is no longer
+    trusted (``unconfirmed``). Returns the external ids left in doubt that way; the
+    caller queues them so the next push checks them against the channel.
+    """
     if not confirmed:
-        return
+        return set()
     stamp = now()
+    rows = [
+        {"ext": ext, "q": int(q), "at": stamp, "sent": sent_at, "frontier": sent_at - CLOCK_MARGIN}
+        for ext, q in confirmed.items()
+    ]
+    sent = sa.bindparam("sent", type_=UTCDateTime())
+    mine = sa.and_(_l.channel == channel, _l.external_id == sa.bindparam("ext"))
+    untouched = sa.or_(
+        _l.confirmed_at.is_(None),
+        _l.confirmed_at <= sent,
+        _l.confirmed_quantity == sa.bindparam("q"),  # the push's own echo, say
+    )
     conn.execute(
         listing_t.update()
-        .where(_l.channel == channel, _l.external_id == sa.bindparam("ext"))
+        .where(mine, untouched)
         .values(
             confirmed_quantity=sa.bindparam("q"),
             confirmed_at=sa.bindparam("at"),
             unconfirmed=False,
             event_at=_later("frontier"),
         ),
-        [
-            {"ext": ext, "q": int(q), "at": stamp, "frontier": sent_at - CLOCK_MARGIN}
-            for ext, q in confirmed.items()
-        ],
+        rows,
     )
+    conn.execute(
+        listing_t.update().where(mine, sa.not_(untouched)).values(unconfirmed=True),
+        [{"ext": r["ext"], "q": r["q"], "sent": r["sent"]} for r in rows],
+    )
+    doubt = sa.select(_l.external_id).where(
+        _l.channel == channel,
+        in_list(conn, _l.external_id, list(confirmed)),
+        _l.unconfirmed.is_(True),
+    )
+    return set(conn.execute(doubt).scalars())
 
 
 def record_read(

@@ -371,7 +371,8 @@ class Sync:
                     answer.confirmed if answer.confirmed is not None else update.quantity
                 )
                 result.skus.append(update.sku)
-        belief.record_pushed(conn, channel, confirmed, sent_at)
+        in_doubt = belief.record_pushed(conn, channel, confirmed, sent_at)
+        again += [u.sku for u in batch if u.external_id in in_doubt]
         belief.clear_unconfirmed(conn, channel, refused)
         if again:
             _mark_skus(conn, channel, again)

@@ -4,6 +4,8 @@ confirmed value, so a compare-and-set channel reads the truth back."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sync_stores import Stores
 
@@ -86,3 +88,27 @@ def test_a_push_refused_by_the_channel_is_no_longer_in_doubt(stores: Stores):
     assert result.failed == 1
     row = stores.listing("woo")
     assert (row["confirmed_quantity"], row["unconfirmed"]) == (10, False)
+
+
+def test_a_store_edit_recorded_while_a_push_answer_is_on_its_way_is_checked_again(
+    stores: Stores,
+):
+    applied = threading.Event()
+    stores.woo.store.listeners.append(
+        lambda topic, payload: applied.set() if payload.get("stock_quantity") == 8 else None
+    )
+    stores.woo.faults.timeout_seconds = 0.8  # Woo answers 0.8 s late; the hub waits 1 s
+    stores.woo.faults.lost_answers = 1
+    stores.adjust(-2)
+    pushing = threading.Thread(target=stores.sync.push_stock, args=("woo",))
+    pushing.start()
+    assert applied.wait(10)  # Woo holds the hub's 8; its answer is on the way
+    stores.woo.advance(60)
+    stores.woo.set_stock("MUG", 3)  # meanwhile the merchant sets 3 in wp-admin
+    stores.woo.deliver_webhooks()  # the push's echo (8), then the edit (3)
+    stores.sync.process_inbox()
+    pushing.join(10)
+
+    assert stores.woo.stock("MUG") == 8  # the answer's 8 was not trusted over the edit
+    row = stores.listing("woo")
+    assert (row["confirmed_quantity"], row["unconfirmed"]) == (8, False)
