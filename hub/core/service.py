@@ -72,8 +72,7 @@ class Service:
     # -- life cycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Check channels, start serving and scheduling."""
-        await self._check_channels()
+        """Start serving and scheduling; check the channels' connections meanwhile."""
         # A worker of this host killed mid-job left claims, leases and pushes in doubt.
         await asyncio.to_thread(self.sync.recover, at_start=True)
         self._runner = web.AppRunner(make_app(self.sync, wake=self.wake), access_log=None)
@@ -85,6 +84,8 @@ class Service:
         self.url = f"http://{self.host}:{port}"
         self._schedule()
         self.scheduler.start()
+        # Checked once serving: webhooks are stored while a slow store answers (it only logs).
+        self._tasks.append(asyncio.create_task(self._check_channels()))
         self._tasks.append(asyncio.create_task(self._inbox_loop()))
         self._inbox_wake.set()  # deliveries stored before a restart are worked at once
         for channel in self._channels():
