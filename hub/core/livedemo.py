@@ -30,6 +30,7 @@ from hub.core.listings import import_listings
 from hub.core.orderbook import list_orders
 from hub.core.runtime import Hub
 from hub.core.service import Service
+from hub.core.sync import Sync
 from hub.core.tour import look_around
 from hub.sandbox import DemoItem, DemoStore, SoldOut
 
@@ -265,8 +266,9 @@ def _prepare(hub: Hub, stores: dict[str, DemoStore]) -> None:
             if item.quantity
         ]
     )
+    sync = Sync(hub)  # the catalogue is read through each store's limiter and retries
     for name in stores:
-        items = list(hub.channel(name).fetch_listings())
+        items = sync.fetch_listings(name)
         hub.write(lambda c, n=name, i=items: import_listings(c, n, i, create_products=True))
 
 
