@@ -23,6 +23,12 @@ class ConfigError(HubError):
     """The configuration file is missing, unreadable or invalid."""
 
 
+class DatabaseUnavailable(HubError):
+    """The database cannot be reached, opened or written; the message says where."""
+
+    field = "database.url"
+
+
 class PluginError(HubError):
     """A plugin failed to load, registered a clashing name or raised in a hook."""
 

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli import orders, planning, stock, sync
-from hub.cli.common import ConfigOption, open_hub
+from hub.cli.common import ConfigOption, one_line_errors, open_hub
 from hub.core.config import config_path
 from hub.core.starter import write_starter_config
 from hub.errors import ConfigError, HubError
@@ -112,9 +112,11 @@ def plugins(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app, turning hub errors into one line and exit code 1."""
+    """Entry point: run the app, turning hub errors, and a database, file or port the
+    system refuses, into one line and exit code 1."""
     try:
-        app(args=argv)
+        with one_line_errors():
+            app(args=argv)
     except HubError as error:
         typer.echo(f"error: {error}", err=True)
         sys.exit(1)

@@ -1,16 +1,22 @@
-"""What every ``hub`` command shares: the ``--config`` option and opening the hub."""
+"""What every ``hub`` command shares: the ``--config`` option, opening the hub, and
+turning what the outside world refuses (database, files, ports) into one-line errors."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
+from hub.core.db import describe_failure, is_read_only
 from hub.core.runtime import Hub
-from hub.errors import InvalidInput
+from hub.errors import DatabaseUnavailable, HubError, InvalidInput
 
 ConfigOption = Annotated[
     Path | None,
@@ -23,17 +29,32 @@ ConfigOption = Annotated[
 ]
 
 
+#: The database the running command opened: what a database error is about.
+_opened: list[URL] = []
+
+
 def open_hub(config: Path | str | None, *, check_schema: bool = True) -> Hub:
     """Open the hub for a command; refuses an outdated database unless told not to check."""
     hub = Hub.open(config)
+    _opened.append(hub.engine.url)
     if check_schema:
         try:
             hub.require_schema()
-            hub.sync_locations()  # the config is the source of truth for locations
+            _sync_locations(hub)
         except Exception:
             hub.close()
             raise
     return hub
+
+
+def _sync_locations(hub: Hub) -> None:
+    """The config is the source of truth for locations; a read-only database still
+    answers reading commands (a command that writes says it is read-only)."""
+    try:
+        hub.sync_locations()
+    except DBAPIError as error:
+        if not is_read_only(error):
+            raise
 
 
 def required_text(value: str, option: str) -> str:
@@ -71,3 +92,29 @@ def writable_file(path: Path | None, option: str) -> Path | None:
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise InvalidInput(f"{option} {path}: not writable", field=option.lstrip("-"))
     return path
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Turn a database that cannot be reached, opened or written, and a file or port the
+    system refuses, into a :class:`HubError` saying what and where (the CLI prints it as
+    one line and exits 1). Other errors, bugs, keep their traceback."""
+    try:
+        yield
+    except HubError:
+        raise
+    except DBAPIError as error:
+        line = describe_failure(error, _opened[-1]) if _opened else None
+        if line is None:
+            raise
+        raise DatabaseUnavailable(line) from None
+    except OSError as error:
+        raise HubError(describe_os_error(error)) from None
+
+
+def describe_os_error(error: OSError) -> str:
+    """``permission denied: /srv/hub/counts.csv``: the system's reason and what it is about."""
+    reason = os.strerror(error.errno) if error.errno else type(error).__name__
+    reason = reason.lower()
+    names = [str(n) for n in (error.filename, error.filename2) if n]
+    return f"{reason}: {' -> '.join(names)}" if names else f"{reason} ({error})"

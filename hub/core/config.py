@@ -350,11 +350,17 @@ def _known(names: Iterable[str]) -> str:
 
 
 def _resolve_sqlite_path(settings: Settings) -> None:
-    """A relative SQLite path is taken relative to the folder of the config file."""
+    """A relative SQLite path is taken relative to the folder of the config file (in the
+    URI form, ``sqlite:///file:PATH?mode=ro&uri=true``, too)."""
     url = settings.database.url
     prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
-        settings.database.url = prefix + str((settings.path.parent / url[len(prefix) :]).resolve())
+    if not url.startswith(prefix) or url == "sqlite:///:memory:":
+        return
+    rest, uri = url[len(prefix) :], ""
+    if rest.startswith("file:"):  # the URI form: sqlite:///file:PATH?mode=ro&uri=true
+        rest, uri = rest[len("file:") :], "file:"
+    if not rest.startswith("/"):
+        settings.database.url = prefix + uri + str((settings.path.parent / rest).resolve())
 
 
 def validate_plugin_sections(

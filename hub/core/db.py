@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from hub.errors import ConfigError
+from hub.errors import ConfigError, DatabaseUnavailable
 
 log = logging.getLogger("hub.db")
 T = TypeVar("T")
@@ -45,9 +45,9 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 def _sqlite_engine(url: str, echo: bool) -> Engine:
-    path = url.split("///", 1)[-1]
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_path(url)
+    if path and path != ":memory:" and "mode=ro" not in url:
+        _make_folder(Path(path))
     engine = sa.create_engine(
         url,
         echo=echo,
@@ -69,6 +69,80 @@ def _sqlite_engine(url: str, echo: bool) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _make_folder(database: Path) -> None:
+    """Create the SQLite file's folder, or say in one line why it cannot be."""
+    blocked = next((p for p in database.parents if p.exists() and not p.is_dir()), None)
+    if blocked is not None:
+        raise DatabaseUnavailable(
+            f"cannot create the SQLite database {database}: {blocked} is a file, not a folder"
+        )
+    try:
+        database.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatabaseUnavailable(
+            f"cannot create the folder of the SQLite database {database}: "
+            f"{(error.strerror or str(error)).lower()}"
+        ) from None
+
+
+def sqlite_path(url: str) -> str:
+    """The file of an SQLite URL: ``sqlite:///PATH`` or the URI form
+    ``sqlite:///file:PATH?mode=ro&uri=true`` (a database opened read-only)."""
+    path = url.split("///", 1)[-1]
+    if path.startswith("file:"):
+        path = path[len("file:") :].split("?", 1)[0]
+    return path
+
+
+def where(url: URL) -> str:
+    """Where the database is, for a person: the SQLite file, or PostgreSQL's
+    ``user@host:port/database`` (never the password)."""
+    if url.get_backend_name() == "sqlite":
+        return (url.database or ":memory:").removeprefix("file:")
+    user = f"{url.username}@" if url.username else ""
+    return f"{user}{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+
+#: SQLSTATE codes of PostgreSQL refusals a person fixes outside the hub.
+_READ_ONLY, _NO_PRIVILEGE = "25006", "42501"
+
+
+def is_read_only(error: DBAPIError) -> bool:
+    """The database refused a write because it is read-only (file, mount, role or session)."""
+    text = str(error.orig)
+    return "readonly database" in text or getattr(error.orig, "sqlstate", None) == _READ_ONLY
+
+
+def describe_failure(error: DBAPIError, url: URL) -> str | None:
+    """One line saying what the database refused and where, or None for errors that are
+    not about reaching, opening or writing it (a bug shows its traceback)."""
+    text = str(error.orig).strip()
+    first = text.splitlines()[0] if text else type(error.orig).__name__
+    place = where(url)
+    sqlite = url.get_backend_name() == "sqlite"
+    code = getattr(error.orig, "sqlstate", None)
+    if is_read_only(error):
+        return (
+            f"the database {place} is read-only, so nothing was written: "
+            "give the hub's user write access to it (and, for SQLite, to its folder)"
+        )
+    if code == _NO_PRIVILEGE:
+        return f"the database {place} refused: {first}; grant the hub's role the privilege"
+    if not isinstance(error, OperationalError):
+        return None
+    if sqlite:
+        if "unable to open database file" in text:
+            return f"cannot open the SQLite database {place}: its folder is missing or not writable"
+        return f"the SQLite database {place} failed: {first}"
+    reason = first.rsplit("failed: ", 1)[-1].strip()
+    if error.connection_invalidated or first.startswith("connection failed"):
+        return (
+            f"cannot connect to the database at {place}: {reason}; check database.url "
+            "and that PostgreSQL runs there"
+        )
+    return f"the database at {place} failed: {reason}"
 
 
 def is_sqlite(engine: Engine | Connection) -> bool:

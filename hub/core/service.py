@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import os
 import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,6 +29,7 @@ from hub.core.ratelimit import Priority
 from hub.core.runtime import Hub
 from hub.core.shipments import ShipmentPushResult, push_shipments
 from hub.core.sync import PullResult, PushResult, Sync
+from hub.errors import HubError
 from hub.web.app import make_app
 
 log = logging.getLogger("hub.service")
@@ -36,6 +39,17 @@ log = logging.getLogger("hub.service")
 SCHEDULER_LOGGERS = ("apscheduler.executors", "apscheduler.scheduler")
 #: Seconds between looks for claims of dead workers of this host (another may go on).
 RECOVER_INTERVAL = 10.0
+
+
+def _cannot_listen(host: str, port: int, error: OSError) -> str:
+    """One line for a port the system refused: which address, why, and what to change."""
+    reason = os.strerror(error.errno).lower() if error.errno else str(error)
+    hint = "stop what listens there or choose another web.port (or --port)"
+    if error.errno == errno.EACCES:
+        hint = "ports below 1024 need privileges; choose web.port 1024 or above"
+    elif error.errno == errno.EADDRNOTAVAIL:
+        hint = "web.host is not an address of this machine"
+    return f"cannot listen on {host}:{port}: {reason}; {hint}"
 
 
 class Service:
@@ -78,7 +92,11 @@ class Service:
         self._runner = web.AppRunner(make_app(self.sync, wake=self.wake), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            await self._runner.cleanup()
+            raise HubError(_cannot_listen(self.host, self.port, error)) from None
         server: Any = site._server
         port = server.sockets[0].getsockname()[1] if server and server.sockets else self.port
         self.url = f"http://{self.host}:{port}"

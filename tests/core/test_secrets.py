@@ -319,7 +319,7 @@ def test_a_failing_connection_never_shows_its_secrets(refusing_sandboxes, tmp_pa
         await service.stop()
 
     asyncio.run(serve_briefly())
-    with SandboxServer(make_app(sync)).start() as web:
+    with SandboxServer(make_app(sync)) as web:
         api, page = fetch(f"{web.url}/api/status"), fetch(f"{web.url}/")
     assert '"failing": true' in api
     assert_no_secret(api, "/api/status")

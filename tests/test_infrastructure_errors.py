@@ -1,0 +1,168 @@
+"""What the machine refuses (an unreachable or read-only database, a port in use) is one
+line saying what and where, with exit code 1: never a traceback, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from builders import make_hub
+
+from hub.cli import main
+from hub.core import ledger
+from hub.core.models import movement_t
+
+HUB = [sys.executable, "-m", "hub.cli"]
+
+
+def hub(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*HUB, *args, "--config", str(cwd / "hub.toml")],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=120,
+    )
+
+
+def hub_main(*args: str, cwd: Path, capsys: pytest.CaptureFixture) -> subprocess.CompletedProcess:
+    """``hub args`` run in this process through the script's entry point (quicker than a
+    process of its own; the tests run each case once that way too)."""
+    try:
+        main([*args, "--config", str(cwd / "hub.toml")])
+        code = 0
+    except SystemExit as stop:
+        code = int(stop.code or 0)
+    out = capsys.readouterr()
+    return subprocess.CompletedProcess(list(args), code, out.out, out.err)
+
+
+LOCATIONS = {"main": {}, "store": {"kind": "store"}}
+
+
+def configure(folder: Path, url: str, port: int = 8080) -> None:
+    (folder / "hub.toml").write_text(
+        f'[database]\nurl = "{url}"\n[web]\nport = {port}\n'
+        '[locations.main]\n[locations.store]\nkind = "store"\n'
+    )
+
+
+def one_line(done: subprocess.CompletedProcess) -> str:
+    """The error line of a command that failed the way the CLI promises."""
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_postgresql_is_one_line_with_host_and_port(tmp_path, capsys):
+    port = closed_port()
+    configure(tmp_path, f"postgresql+psycopg://hub:pw-never-shown@127.0.0.1:{port}/shop")
+    expected = (
+        f"error: cannot connect to the database at hub@127.0.0.1:{port}/shop: "
+        "Connection refused; check database.url and that PostgreSQL runs there"
+    )
+    assert one_line(hub("stock", "receive", "MUG", "1", cwd=tmp_path)) == expected
+    for command in (
+        ["db", "upgrade"],
+        ["init"],
+        ["stock", "levels"],
+        ["stock", "verify"],
+        ["orders", "list"],
+        ["sync", "pull", "web"],
+        ["status"],
+        ["retry"],
+        ["route", "show", "1"],
+        ["run"],
+    ):
+        assert one_line(hub_main(*command, cwd=tmp_path, capsys=capsys)) == expected, command
+
+
+def read_only(url: str) -> str:
+    """The same database, opened so that it refuses every write."""
+    if url.startswith("sqlite:///"):
+        return f"sqlite:///file:{url[len('sqlite:///') :]}?mode=ro&uri=true"
+    return url.replace("options=", "options=-cdefault_transaction_read_only%3Don%20")
+
+
+def place(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///") :]
+    return "postgres@127.0.0.1:5432/test"
+
+
+def journal_and_levels(url: str) -> tuple[int, list]:
+    with make_hub(url, locations=LOCATIONS) as the_hub:
+        assert the_hub.read(ledger.verify) == []
+        moves = the_hub.read(lambda c: c.scalar(sa.select(sa.func.count()).select_from(movement_t)))
+        return moves, the_hub.read(ledger.levels)
+
+
+def test_a_read_only_database_refuses_writes_in_one_line_and_still_reads(db_url, tmp_path, capsys):
+    with make_hub(db_url, locations=LOCATIONS) as before:
+        before.write(lambda c: ledger.receive(c, "MUG", "main", 3))
+    unchanged = journal_and_levels(db_url)
+    configure(tmp_path, read_only(db_url))
+    expected = (
+        f"error: the database {place(db_url)} is read-only, so nothing was written: "
+        "give the hub's user write access to it (and, for SQLite, to its folder)"
+    )
+    assert one_line(hub("stock", "receive", "MUG", "1", cwd=tmp_path)) == expected
+    for command in (
+        ["stock", "adjust", "MUG", "-1", "--reason", "broken"],
+        ["stock", "transfer", "MUG", "1", "--from", "main", "--to", "store"],
+        ["db", "upgrade"],
+    ):
+        done = hub_main(*command, cwd=tmp_path, capsys=capsys)
+        assert one_line(done) == expected, command
+    levels = hub_main("stock", "levels", cwd=tmp_path, capsys=capsys)
+    assert levels.returncode == 0, levels.stderr
+    assert "│ MUG │ main     │ 3 " in levels.stdout
+    assert journal_and_levels(db_url) == unchanged
+
+
+def test_an_sqlite_file_whose_folder_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "taken").write_text("a file where the database's folder should be")
+    configure(tmp_path, f"sqlite:///{tmp_path / 'taken' / 'hub.db'}")
+    assert one_line(hub("stock", "levels", cwd=tmp_path)) == (
+        f"error: cannot create the SQLite database {tmp_path / 'taken' / 'hub.db'}: "
+        f"{tmp_path / 'taken'} is a file, not a folder"
+    )
+
+
+@pytest.fixture
+def port_in_use() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield taken.getsockname()[1]
+
+
+def test_hub_run_on_a_port_in_use_is_one_line_naming_it(tmp_path, port_in_use, capsys):
+    make_hub(f"sqlite:///{tmp_path / 'hub.db'}", locations=LOCATIONS).close()
+    configure(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", port=port_in_use)
+    expected = (
+        f"error: cannot listen on 127.0.0.1:{port_in_use}: address already in use; "
+        "stop what listens there or choose another web.port (or --port)"
+    )
+    done = hub("run", cwd=tmp_path)  # web.port from the file
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == expected  # after what `hub run` logs
+    again = hub_main("run", "--port", str(port_in_use), cwd=tmp_path, capsys=capsys)
+    assert again.returncode == 1
+    assert again.stderr.strip().splitlines()[-1] == expected
