@@ -23,9 +23,13 @@ class Shipment:
 
 
 class PluginConfig(BaseModel):
-    """Base of carrier and notifier configuration sections; unknown keys are errors."""
+    """Base of carrier and notifier configuration sections; unknown keys are errors.
 
-    model_config = ConfigDict(extra="forbid")
+    Type credentials (API keys, tokens, passwords) :class:`pydantic.SecretStr`: their
+    values then never appear in a message, a log line or a page.
+    """
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     type: str
 

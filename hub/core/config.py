@@ -89,11 +89,12 @@ class DatabaseSection(_Strict):
 
             try:
                 url = make_url(value)
-                url.port  # noqa: B018 - parses the port: "host:x" is refused here
-            except (ArgumentError, ValueError):
+            except (ArgumentError, ValueError):  # "host:x": a port that is not a number
                 raise ValueError(
                     "not a database URL (expected postgresql+psycopg://USER@HOST:PORT/DB)"
                 ) from None
+            if url.port is not None and not 0 < url.port < 65536:
+                raise ValueError(f"port {url.port} is not a number from 1 to 65535")
             if not url.database:
                 raise ValueError("names no database (…@HOST:PORT/DB)")
         return value
@@ -304,11 +305,17 @@ def describe_validation_error(file: Path, error: ValidationError, prefix: str = 
             parts.append(f"{key}: required key is missing")
         elif is_key:
             parts.append(f"{key}: not a usable name; use letters, digits, '_', '-' and '.'")
+        elif item["type"] in ("string_too_short", "too_short") and _at_least_one(item):
+            parts.append(f"{key}: must not be empty")
         elif _quotable(item, loc):
             parts.append(f"{key}: {message} (got {_quoted(item['input'])})")
         else:
             parts.append(f"{key}: {message}")
     return f"{file}: " + "; ".join(parts)
+
+
+def _at_least_one(item: Any) -> bool:
+    return (item.get("ctx") or {}).get("min_length") == 1
 
 
 def _quotable(item: Any, loc: Sequence[str | int]) -> bool:

@@ -119,10 +119,12 @@ class ShopifyConfig(ChannelConfig):
             parts = urlsplit(value)
             if parts.scheme not in ("http", "https") or not parts.hostname:
                 raise ValueError("shop is a my-store.myshopify.com domain or an http(s):// URL")
-            parts.port  # noqa: B018 - a port that is not a number is refused here
-            return value
-        if not _SHOP_DOMAIN.match(value):
+        elif not _SHOP_DOMAIN.match(value):
             raise ValueError("shop is the shop's my-store.myshopify.com domain")
+        try:
+            urlsplit(value if "://" in value else f"https://{value}").port  # noqa: B018
+        except ValueError:
+            raise ValueError("shop has a port that is not a number from 0 to 65535") from None
         return value
 
     def signing_secret(self) -> str | None:

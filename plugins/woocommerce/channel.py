@@ -59,7 +59,7 @@ class WooCommerceConfig(ChannelConfig):
         try:
             parts.port  # noqa: B018 - a port that is not a number raises here
         except ValueError:
-            raise ValueError("url has a port that is not a number") from None
+            raise ValueError("url has a port that is not a number from 0 to 65535") from None
         if not parts.hostname:
             raise ValueError("url names no host (e.g. https://shop.example.com)")
         return value.rstrip("/")
