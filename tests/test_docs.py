@@ -45,7 +45,7 @@ def test_the_guides_example_channel_plugin_works(sqlite_url):
 
     source = re.search(r"```python\n(# hub_acme/__init__.py\n.*?)```", GUIDE, re.S).group(1)
     namespace: dict = {}
-    exec(compile(source, "docs/plugins.md", "exec"), namespace)
+    exec(compile(source, "docs/plugins.md", "exec", dont_inherit=True), namespace)
 
     class Example:  # the module's hooks, as pluggy would find them in an installed package
         register_channel_types = staticmethod(namespace["register_channel_types"])

@@ -342,3 +342,25 @@ def test_a_failing_connection_never_shows_its_secrets(refusing_sandboxes, tmp_pa
     assert "failing" in done.stdout
     assert_no_secret(done.stdout + done.stderr, "hub status in its own process")
     assert_no_secret(caplog.text, "the log")
+
+
+def test_a_database_password_is_never_shown(tmp_path, capsys):
+    password = "pw-SeCrEt-db-7f3a9c"
+    for url, expected in (
+        (f"mysql://hub:{password}@db/hub", "(got 'mysql://hub:***@db/hub')"),
+        (f"postgresql+psycopg://hub:{password}@db:x/hub", "@db:x/hub')"),
+    ):
+        (tmp_path / "hub.toml").write_text(f'database.url = "{url}"\n')
+        code, output = hub_main(
+            ["stock", "levels", "--config", str(tmp_path / "hub.toml")], {}, capsys
+        )
+        assert code == 1
+        assert expected in output
+        assert password not in output
+    port = closed_port()  # reachable no more: the message says where, without the password
+    url = f"postgresql+psycopg://hub:{password}@127.0.0.1:{port}/shop"
+    (tmp_path / "hub.toml").write_text(f'database.url = "{url}"\n')
+    code, output = hub_main(["status", "--config", str(tmp_path / "hub.toml")], {}, capsys)
+    assert code == 1
+    assert f"hub@127.0.0.1:{port}/shop" in output
+    assert password not in output
