@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from hub.core.db import describe_failure, is_read_only
 from hub.core.runtime import Hub
+from hub.core.secrets import redact, secret_values
 from hub.errors import DatabaseUnavailable, HubError, InvalidInput
 
 ConfigOption = Annotated[
@@ -31,12 +32,15 @@ ConfigOption = Annotated[
 
 #: The database the running command opened: what a database error is about.
 _opened: list[URL] = []
+#: Its configured secrets: an error line shows none of them, whatever a plugin wrote.
+_secrets: list[str] = []
 
 
 def open_hub(config: Path | str | None, *, check_schema: bool = True) -> Hub:
     """Open the hub for a command; refuses an outdated database unless told not to check."""
     hub = Hub.open(config)
     _opened.append(hub.engine.url)
+    _secrets[:0] = secret_values(hub.channel_configs.values())
     if check_schema:
         try:
             hub.require_schema()
@@ -101,8 +105,11 @@ def one_line_errors() -> Iterator[None]:
     one line and exits 1). Other errors, bugs, keep their traceback."""
     try:
         yield
-    except HubError:
-        raise
+    except HubError as error:
+        masked = redact(str(error), _secrets)
+        if masked == str(error):
+            raise
+        raise HubError(masked, field=error.field) from None
     except DBAPIError as error:
         line = describe_failure(error, _opened[-1]) if _opened else None
         if line is None:

@@ -17,7 +17,8 @@ from hub.cli.common import ConfigOption, open_hub
 from hub.core.listings import import_listings
 from hub.core.models import dead_letter_t
 from hub.core.runtime import Hub
-from hub.core.status import channel_status
+from hub.core.secrets import secret_values
+from hub.core.status import channel_status, hide_secrets
 from hub.errors import NotFound
 
 console = Console()
@@ -50,6 +51,7 @@ def status(
     channel has not confirmed (pending) or refused (failed), errors."""
     with open_hub(config) as hub:
         rows = hub.read(lambda c: channel_status(c, sorted(hub.channel_configs)))
+        hide_secrets(rows, secret_values(hub.channel_configs.values()))
     if as_json:
         typer.echo(json.dumps([r.as_dict() for r in rows], default=str, indent=2))
         return

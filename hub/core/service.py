@@ -24,9 +24,11 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from hub.core import secrets
 from hub.core.locks import job_lock
 from hub.core.ratelimit import Priority
 from hub.core.runtime import Hub
+from hub.core.secrets import secret_values
 from hub.core.shipments import ShipmentPushResult, push_shipments
 from hub.core.sync import PullResult, PushResult, Sync
 from hub.errors import HubError
@@ -81,12 +83,15 @@ class Service:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: list[asyncio.Task] = []
         self._runner: web.AppRunner | None = None
+        self._unmask: Callable[[], None] = lambda: None
         self.url = ""
 
     # -- life cycle ---------------------------------------------------------------------
 
     async def start(self) -> None:
         """Start serving and scheduling; check the channels' connections meanwhile."""
+        # Whatever a plugin writes in a message, the log shows no configured secret.
+        self._unmask = secrets.install(secret_values(self.hub.channel_configs.values()))
         # A worker of this host killed mid-job left claims, leases and pushes in doubt.
         await asyncio.to_thread(self.sync.recover, at_start=True)
         self._runner = web.AppRunner(make_app(self.sync, wake=self.wake), access_log=None)
@@ -96,6 +101,7 @@ class Service:
             await site.start()
         except OSError as error:
             await self._runner.cleanup()
+            self._unmask()
             raise HubError(_cannot_listen(self.host, self.port, error)) from None
         server: Any = site._server
         port = server.sockets[0].getsockname()[1] if server and server.sockets else self.port
@@ -129,6 +135,7 @@ class Service:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+        self._unmask()
 
     async def run_until_signalled(self) -> None:
         """Start, wait for SIGTERM or SIGINT, stop."""

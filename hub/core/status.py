@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core.models import dead_letter_t, inbox_t, now, outbox_t, sync_state_t
+from hub.core.secrets import redact
 from hub.core.shipments import FAILED, PENDING, unsent_counts
 
 
@@ -77,3 +79,10 @@ def channel_status(conn: Connection, channels: list[str]) -> list[ChannelStatus]
         status.shipments_pending = states.get(PENDING, 0)
         status.shipments_failed = states.get(FAILED, 0)
     return [found[name] for name in sorted(found)]
+
+
+def hide_secrets(statuses: list[ChannelStatus], secrets: Sequence[str]) -> list[ChannelStatus]:
+    """``statuses`` with any configured secret a plugin put in an error masked."""
+    for status in statuses:
+        status.errors = {job: redact(text, secrets) for job, text in status.errors.items()}
+    return statuses

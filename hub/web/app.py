@@ -25,7 +25,8 @@ from prometheus_client import (
 from sqlalchemy.engine import Connection
 
 from hub.core.planning import latest_plan_id, stored_plan
-from hub.core.status import channel_status
+from hub.core.secrets import secret_values
+from hub.core.status import channel_status, hide_secrets
 from hub.core.sync import Sync
 from hub.errors import HubError, NotFound, WebhookRejected
 from hub.routing import Plan, RoutingProblem
@@ -105,6 +106,7 @@ async def _statuses(request: web.Request) -> list:
     sync = request.app[SYNC_KEY]
     names = sorted(sync.hub.channel_configs)
     statuses = await asyncio.to_thread(sync.hub.read, lambda c: channel_status(c, names))
+    hide_secrets(statuses, secret_values(sync.hub.channel_configs.values()))
     for status in statuses:
         if status.channel in sync.hub.channel_configs:
             room = sync.caller(status.channel).limiter.headroom()

@@ -27,11 +27,14 @@ import pytest
 from builders import make_hub
 from pydantic import BaseModel, SecretStr
 
+from hub import Channel, ChannelConfig, ChannelError, Listing, OrderPage, hookimpl
 from hub.cli import main
 from hub.core.config import looks_secret, parse_settings
 from hub.core.plugins import PluginHost
 from hub.core.runtime import Hub
+from hub.core.secrets import secret_values
 from hub.core.service import Service
+from hub.core.status import channel_status, hide_secrets
 from hub.core.sync import Sync
 from hub.errors import ConfigError
 from hub.sandbox import SandboxServer
@@ -364,3 +367,71 @@ def test_a_database_password_is_never_shown(tmp_path, capsys):
     assert code == 1
     assert f"hub@127.0.0.1:{port}/shop" in output
     assert password not in output
+
+
+# -- a plugin that quotes its own secret: what people see masks it all the same ----------
+
+LEAKED = "tok-SeCrEt-leaky-7f3a9c"
+leaky_log = logging.getLogger("hub_leaky")
+
+
+class LeakyChannel(Channel):
+    """A careless third-party channel: it puts its token in messages and log lines."""
+
+    type_name = "leaky"
+
+    class Config(ChannelConfig):
+        api_token: SecretStr
+
+    def _token(self) -> str:
+        return self.config.api_token.get_secret_value()  # type: ignore[attr-defined]
+
+    def check_connection(self) -> list[str]:
+        leaky_log.warning("calling https://api.leaky.example/?token=%s", self._token())
+        return [f"the token {self._token()} was refused"]
+
+    def fetch_listings(self) -> Iterator[Listing]:
+        raise ChannelError(f"GET /items?token={self._token()} answered 401")
+
+    def fetch_orders(self, updated_since: Any, cursor: Any) -> Iterator[OrderPage]:
+        raise ChannelError(f"GET /orders?token={self._token()} answered 401")
+
+
+class LeakyPlugin:
+    @hookimpl
+    def register_channel_types(self, register):  # type: ignore[no-untyped-def]
+        register(LeakyChannel)
+
+
+def test_a_plugin_quoting_its_secret_is_masked_in_logs_status_and_pages(tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    channels = {"leak": {"type": "leaky", "api_token": LEAKED, "locations": ["main"]}}
+    with make_hub(
+        f"sqlite:///{tmp_path / 'hub.db'}",
+        plugins=(LeakyPlugin(),),
+        channels=channels,
+        locations={"main": {}},
+    ) as hub:
+        sync = Sync(hub, backoff=0.01, attempts=1)
+
+        async def serve_briefly() -> tuple[str, str]:
+            service = Service(hub, port=0, backoff=0.01)
+            await service.start()
+            await service.run_job("pull:leak", sync.pull_orders, "leak")
+            await service.run_job("reconcile:leak", sync.reconcile, "leak")
+            await service._check_channels()  # what start runs in the background
+            api = await asyncio.to_thread(fetch, f"{service.url}/api/status")
+            page = await asyncio.to_thread(fetch, f"{service.url}/")
+            await service.stop()
+            return api, page
+
+        api, page = asyncio.run(serve_briefly())
+        rows = hub.read(lambda c: channel_status(c, ["leak"]))
+        assert LEAKED in json.dumps(rows[0].errors)  # the plugin's own words, as stored
+        shown = hide_secrets(rows, secret_values(hub.channel_configs.values()))
+    assert "***" in api and LEAKED not in api
+    assert LEAKED not in page
+    assert LEAKED not in json.dumps([s.as_dict() for s in shown], default=str)
+    logged = [r for r in caplog.records if r.name in ("hub_leaky", "hub.service", "hub.sync")]
+    assert logged, "the service was expected to log the plugin's failures"
+    assert LEAKED not in caplog.text
