@@ -166,3 +166,34 @@ def test_hub_run_on_a_port_in_use_is_one_line_naming_it(tmp_path, port_in_use, c
     again = hub_main("run", "--port", str(port_in_use), cwd=tmp_path, capsys=capsys)
     assert again.returncode == 1
     assert again.stderr.strip().splitlines()[-1] == expected
+
+
+@pytest.fixture
+def reading_role(postgres_url: str) -> Iterator[str]:
+    """``postgres_url`` for a PostgreSQL role that may read the hub's tables, not write."""
+    with make_hub(postgres_url, locations=LOCATIONS) as the_hub:
+        the_hub.write(lambda c: ledger.receive(c, "MUG", "main", 3))
+        schema = the_hub.read(lambda c: c.scalar(sa.text("SELECT current_schema()")))
+        role = f"reader_{schema}"
+        with the_hub.engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN'))
+            conn.execute(sa.text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"'))
+            conn.execute(sa.text(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"'))
+        yield postgres_url.replace("postgres@", f"{role}@", 1)
+        with the_hub.engine.begin() as conn:
+            conn.execute(sa.text(f'DROP OWNED BY "{role}"'))
+            conn.execute(sa.text(f'DROP ROLE "{role}"'))
+
+
+def test_a_postgresql_role_that_may_only_read_is_one_line(reading_role, tmp_path, capsys):
+    configure(tmp_path, reading_role)
+    role = reading_role.split("//", 1)[1].split("@", 1)[0]
+    done = hub_main("stock", "receive", "MUG", "1", cwd=tmp_path, capsys=capsys)
+    assert one_line(done) == (
+        f"error: the database {role}@127.0.0.1:5432/test refused: permission denied for "
+        "table product, so nothing was written; grant the hub's role the privileges on its "
+        "tables"
+    )
+    levels = hub_main("stock", "levels", cwd=tmp_path, capsys=capsys)
+    assert levels.returncode == 0, levels.stderr
+    assert "│ MUG │ main     │ 3 " in levels.stdout

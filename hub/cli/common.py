@@ -14,7 +14,7 @@ import typer
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
-from hub.core.db import describe_failure, is_read_only
+from hub.core.db import describe_failure, refuses_writes
 from hub.core.runtime import Hub
 from hub.core.secrets import redact, secret_values
 from hub.errors import DatabaseUnavailable, HubError, InvalidInput
@@ -52,12 +52,13 @@ def open_hub(config: Path | str | None, *, check_schema: bool = True) -> Hub:
 
 
 def _sync_locations(hub: Hub) -> None:
-    """The config is the source of truth for locations; a read-only database still
-    answers reading commands (a command that writes says it is read-only)."""
+    """The config is the source of truth for locations; a read-only database (or a role
+    that may only read) still answers reading commands; a command that writes says why
+    it cannot."""
     try:
         hub.sync_locations()
     except DBAPIError as error:
-        if not is_read_only(error):
+        if not refuses_writes(error):
             raise
 
 

@@ -115,6 +115,11 @@ def is_read_only(error: DBAPIError) -> bool:
     return "readonly database" in text or getattr(error.orig, "sqlstate", None) == _READ_ONLY
 
 
+def refuses_writes(error: DBAPIError) -> bool:
+    """A read-only database, or a role without the privilege to write: reads still work."""
+    return is_read_only(error) or getattr(error.orig, "sqlstate", None) == _NO_PRIVILEGE
+
+
 def describe_failure(error: DBAPIError, url: URL) -> str | None:
     """One line saying what the database refused and where, or None for errors that are
     not about reaching, opening or writing it (a bug shows its traceback)."""
@@ -129,7 +134,10 @@ def describe_failure(error: DBAPIError, url: URL) -> str | None:
             "give the hub's user write access to it (and, for SQLite, to its folder)"
         )
     if code == _NO_PRIVILEGE:
-        return f"the database {place} refused: {first}; grant the hub's role the privilege"
+        return (
+            f"the database {place} refused: {first}, so nothing was written; "
+            "grant the hub's role the privileges on its tables"
+        )
     if not isinstance(error, OperationalError):
         return None
     if sqlite:
