@@ -330,15 +330,22 @@ def _quoted(value: Any) -> str:
 
 
 def _fleet_references(settings: Settings) -> list[str]:
-    """Depots that are not configured locations."""
+    """Depots that are not configured locations, or have no coordinates to start from."""
     problems = []
     for name, vehicle in settings.fleet.items():
         for field in ("depot", "end_depot"):
             code = getattr(vehicle, field)
-            if code is not None and code not in settings.locations:
+            if code is None:
+                continue
+            if code not in settings.locations:
                 problems.append(
                     f"fleet.{name}.{field}: unknown location {code!r}; "
                     f"known: {_known(settings.locations)}"
+                )
+            elif settings.locations[code].latitude is None:
+                problems.append(
+                    f"fleet.{name}.{field}: location {code!r} has no latitude and "
+                    f"longitude; add them under [locations.{code}]"
                 )
     return problems
 

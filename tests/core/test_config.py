@@ -261,6 +261,11 @@ def test_the_issues_config_examples_are_refused_naming_the_key(tmp_path, text, e
             '[fleet.van]\ndepot = "main"\nend_depot = "nowhere"\n',
             "fleet.van.end_depot: unknown location 'nowhere'; known: main, store",
         ),
+        (
+            '[fleet.van]\ndepot = "store"\n',
+            "fleet.van.depot: location 'store' has no latitude and longitude; add them under "
+            "[locations.store]",
+        ),
         ('[fleet.van]\ndepot = ""\n', "fleet.van.depot: must not be empty"),
         (
             '[fleet.van]\ndepot = "main"\nshift_start = "17:00"\nshift_end = "08:00"\n',
