@@ -197,3 +197,25 @@ def test_a_postgresql_role_that_may_only_read_is_one_line(reading_role, tmp_path
     levels = hub_main("stock", "levels", cwd=tmp_path, capsys=capsys)
     assert levels.returncode == 0, levels.stderr
     assert "│ MUG │ main     │ 3 " in levels.stdout
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql+psycopg://postgres@127.0.0.1:5432/no_such_db",
+            "error: cannot connect to the database at postgres@127.0.0.1:5432/no_such_db: "
+            'FATAL: database "no_such_db" does not exist; check database.url and that '
+            "PostgreSQL runs there",
+        ),
+        (
+            "postgresql+psycopg://no_such_role@127.0.0.1:5432/test",
+            "error: cannot connect to the database at no_such_role@127.0.0.1:5432/test: "
+            'FATAL: role "no_such_role" does not exist; check database.url and that '
+            "PostgreSQL runs there",
+        ),
+    ],
+)
+def test_a_postgresql_that_refuses_the_connection_says_why(url, expected, tmp_path, capsys):
+    configure(tmp_path, url)
+    assert one_line(hub_main("stock", "levels", cwd=tmp_path, capsys=capsys)) == expected

@@ -144,8 +144,9 @@ def describe_failure(error: DBAPIError, url: URL) -> str | None:
         if "unable to open database file" in text:
             return f"cannot open the SQLite database {place}: its folder is missing or not writable"
         return f"the SQLite database {place} failed: {first}"
-    reason = first.rsplit("failed: ", 1)[-1].strip()
-    if error.connection_invalidated or first.startswith("connection failed"):
+    reason = " ".join(first.rsplit("failed: ", 1)[-1].split())
+    at_connect = error.statement is None  # no statement yet: the connection itself failed
+    if at_connect or error.connection_invalidated or first.startswith("connection failed"):
         return (
             f"cannot connect to the database at {place}: {reason}; check database.url "
             "and that PostgreSQL runs there"
