@@ -103,12 +103,12 @@ class ShopifyConfig(ChannelConfig):
 
     @model_validator(mode="after")
     def _credentials(self) -> ShopifyConfig:
-        if (self.client_id is None) != (self.client_secret is None):
-            raise ValueError("client_id and client_secret go together; give both or neither")
         if self.access_token is None and not (self.client_id and self.client_secret):
             raise ValueError(
                 "give access_token, or client_id and client_secret of the app (Dev Dashboard)"
             )
+        if (self.client_id is None) != (self.client_secret is None):
+            raise ValueError("client_id and client_secret go together; give both or neither")
         return self
 
     @field_validator("shop")
