@@ -393,8 +393,12 @@ def validate_plugin_sections(
         for name, raw in getattr(settings, section).items():
             key = f"{section}.{name}"
             type_name = raw.get("type")
+            known = ", ".join(sorted(types)) or "none installed"
+            if type_name is None:
+                raise ConfigError(
+                    f"{settings.path}: {key}.type: required key is missing (one of: {known})"
+                )
             if type_name not in types:
-                known = ", ".join(sorted(types)) or "none installed"
                 raise ConfigError(
                     f"{settings.path}: {key}.type: unknown type {type_name!r} "
                     f"(expected one of: {known})"

@@ -318,6 +318,10 @@ def test_the_issues_config_examples_are_refused_naming_the_key(tmp_path, text, e
             "channels.web.webhook_secret: must not be empty",
         ),
         ('[channels.web]\ntype = "telex"\n', "channels.web.type: unknown type 'telex'"),
+        (
+            "[channels.web]\nlocations = []\n",
+            "channels.web.type: required key is missing (one of: ",
+        ),
         # Shopify
         (SHOP + 'shop = "not a shop"\n', "channels.shop.shop: shop is the shop's"),
         (SHOP + 'shop = "ftp://acme.example"\n', "channels.shop.shop: shop is a"),
