@@ -6,8 +6,11 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from builders import make_hub
 
 from hub import Channel, ChannelConfig, hookimpl
+from hub.cli import main
+from hub.core import ledger
 from hub.core.config import load_settings, parse_settings
 from hub.core.runtime import Hub
 from hub.errors import ConfigError
@@ -144,56 +147,73 @@ def refusal(tmp_path: Path, text: str) -> str:
     return message[len(f"{path}: ") :]
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        (
-            '[channels.web]\ntype = "manual"\nsafety_buffer = -2\n',
-            "channels.web.safety_buffer: Input should be greater than or equal to 0 (got -2)",
-        ),
-        (
-            '[channels.web]\ntype = "manual"\nmax_quantity = -3\n',
-            "channels.web.max_quantity: Input should be greater than or equal to 0 (got -3)",
-        ),
-        (
-            '[channels.web]\ntype = "manual"\nlocations = ["main", "nosuch"]\n',
-            "channels.web.locations[1]: unknown location 'nosuch'; known: main, store",
-        ),
-        (
-            '[channels.web]\ntype = "manual"\nlocations = ["main", "main"]\n',
-            "channels.web.locations: location 'main' is listed twice",
-        ),
-        (
-            '[channels.web]\ntype = "manual"\nlocations = [""]\n',
-            "channels.web.locations[0]: must not be empty",
-        ),
-        (
-            '[fleet.van]\ndepot = "main"\nweekdays = [7, 9]\n',
-            "fleet.van.weekdays[0]: Input should be less than or equal to 6 (got 7); "
-            "fleet.van.weekdays[1]: Input should be less than or equal to 6 (got 9)",
-        ),
-        (
-            '[fleet.van]\ndepot = "main"\nweekdays = []\n',
-            "fleet.van.weekdays: must not be empty",
-        ),
-        (
-            '[fleet.van]\ndepot = "main"\nweekdays = [1, 1]\n',
-            "fleet.van.weekdays: 1 is listed twice",
-        ),
-        (
-            '[channels.web]\ntype = "manual"\nwebhook_secret = "${TOKEN"\n',
-            "channels.web.webhook_secret: unterminated or malformed ${...} reference; "
-            "write ${NAME} or ${NAME:-default}",
-        ),
-        (
-            '[channels.web]\ntype = "manual"\nlocations = ["main", "${WHERE"]\n',
-            "channels.web.locations[1]: unterminated or malformed ${...} reference; "
-            "write ${NAME} or ${NAME:-default}",
-        ),
-    ],
-)
+ISSUE_EXAMPLES = [
+    (
+        '[channels.web]\ntype = "manual"\nsafety_buffer = -2\n',
+        "channels.web.safety_buffer: Input should be greater than or equal to 0 (got -2)",
+    ),
+    (
+        '[channels.web]\ntype = "manual"\nmax_quantity = -3\n',
+        "channels.web.max_quantity: Input should be greater than or equal to 0 (got -3)",
+    ),
+    (
+        '[channels.web]\ntype = "manual"\nlocations = ["main", "nosuch"]\n',
+        "channels.web.locations[1]: unknown location 'nosuch'; known: main, store",
+    ),
+    (
+        '[channels.web]\ntype = "manual"\nlocations = ["main", "main"]\n',
+        "channels.web.locations: location 'main' is listed twice",
+    ),
+    (
+        '[channels.web]\ntype = "manual"\nlocations = [""]\n',
+        "channels.web.locations[0]: must not be empty",
+    ),
+    (
+        '[fleet.van]\ndepot = "main"\nweekdays = [7, 9]\n',
+        "fleet.van.weekdays[0]: Input should be less than or equal to 6 (got 7); "
+        "fleet.van.weekdays[1]: Input should be less than or equal to 6 (got 9)",
+    ),
+    (
+        '[fleet.van]\ndepot = "main"\nweekdays = []\n',
+        "fleet.van.weekdays: must not be empty",
+    ),
+    (
+        '[fleet.van]\ndepot = "main"\nweekdays = [1, 1]\n',
+        "fleet.van.weekdays: 1 is listed twice",
+    ),
+    (
+        '[channels.web]\ntype = "manual"\nwebhook_secret = "${TOKEN"\n',
+        "channels.web.webhook_secret: unterminated or malformed ${...} reference; "
+        "write ${NAME} or ${NAME:-default}",
+    ),
+    (
+        '[channels.web]\ntype = "manual"\nlocations = ["main", "${WHERE"]\n',
+        "channels.web.locations[1]: unterminated or malformed ${...} reference; "
+        "write ${NAME} or ${NAME:-default}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), ISSUE_EXAMPLES)
 def test_the_issues_config_examples_are_refused_naming_the_key(tmp_path, text, expected):
     assert refusal(tmp_path, text) == expected
+
+
+def test_the_issues_config_examples_stop_every_command_before_it_writes(tmp_path, capsys):
+    """Through `hub` (as the script runs it): exit 1, the one line, the ledger unchanged."""
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    with make_hub(url, locations={"main": {}, "store": {"kind": "store"}}) as hub:
+        hub.write(lambda c: ledger.receive(c, "MUG", "main", 3))
+        before = hub.read(ledger.levels)
+    for i, (text, expected) in enumerate(ISSUE_EXAMPLES):
+        path = tmp_path / f"bad{i}.toml"
+        path.write_text(f'database.url = "{url}"\n{LOCATIONS}{text}')
+        with pytest.raises(SystemExit) as stop:
+            main(["stock", "receive", "MUG", "1", "--config", str(path)])
+        assert stop.value.code == 1
+        assert capsys.readouterr().err.splitlines() == [f"error: {path}: {expected}"]
+    with make_hub(url, locations={"main": {}, "store": {"kind": "store"}}) as hub:
+        assert hub.read(ledger.levels) == before
 
 
 @pytest.mark.parametrize(
