@@ -219,3 +219,27 @@ def test_a_postgresql_role_that_may_only_read_is_one_line(reading_role, tmp_path
 def test_a_postgresql_that_refuses_the_connection_says_why(url, expected, tmp_path, capsys):
     configure(tmp_path, url)
     assert one_line(hub_main("stock", "levels", cwd=tmp_path, capsys=capsys)) == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        (
+            "192.0.2.1",  # TEST-NET-1: never an address of this machine
+            "cannot listen on 192.0.2.1:{port}: cannot assign requested address; "
+            "web.host is not an address of this machine",
+        ),
+        (
+            "no-such-host.invalid",
+            "cannot listen on no-such-host.invalid:{port}: ",
+        ),
+    ],
+)
+def test_hub_run_on_an_address_not_of_this_machine_is_one_line(host, expected, tmp_path, capsys):
+    make_hub(f"sqlite:///{tmp_path / 'hub.db'}", locations=LOCATIONS).close()
+    configure(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}")
+    port = closed_port()
+    done = hub_main("run", "--host", host, "--port", str(port), cwd=tmp_path, capsys=capsys)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"error: {expected.format(port=port)}")

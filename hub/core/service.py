@@ -45,9 +45,14 @@ RECOVER_INTERVAL = 10.0
 
 def _cannot_listen(host: str, port: int, error: OSError) -> str:
     """One line for a port the system refused: which address, why, and what to change."""
-    reason = os.strerror(error.errno).lower() if error.errno else str(error)
+    # asyncio words errno's text at length; a host that does not resolve has a negative
+    # (getaddrinfo) errno whose text only the error itself carries
+    known = error.errno is not None and error.errno > 0
+    reason = (os.strerror(error.errno) if known else error.strerror or str(error)).lower()
     hint = "stop what listens there or choose another web.port (or --port)"
-    if error.errno == errno.EACCES:
+    if not known:
+        hint = "web.host is not a name or address of this machine"
+    elif error.errno == errno.EACCES:
         hint = "ports below 1024 need privileges; choose web.port 1024 or above"
     elif error.errno == errno.EADDRNOTAVAIL:
         hint = "web.host is not an address of this machine"
