@@ -276,6 +276,10 @@ def failing_channels(urls: dict[str, str]) -> dict[str, dict[str, Any]]:
                 marked = with_markers(type_name, section, cls.Config)
                 marked.update(timeout=2.0, locations=["main"])
                 channels[f"{type_name}-{target}-{i}"] = marked
+    # WooCommerce over HTTPS with query-string auth puts the consumer secret in the URL
+    woo = dict(channels["woocommerce-closed-0"])
+    woo.update(url=closed.replace("http:", "https:"), query_string_auth=True)
+    channels["woocommerce-closed-https"] = woo
     return channels
 
 
