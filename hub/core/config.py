@@ -2,7 +2,10 @@
 
 Every mistake is reported in one :class:`ConfigError` naming the file, the key and what
 was expected. Channel, carrier and notifier sections are validated by the ``Config``
-model of the plugin type they name, so plugins own their settings.
+model of the plugin type they name, so plugins own their settings; references between
+sections (a channel's locations, a vehicle's depot, routing channels, the router) are
+checked once all are read. A message quotes the value it refuses only when that value is
+plain and not a credential, and never a whole section: secrets never reach a message.
 """
 
 from __future__ import annotations
