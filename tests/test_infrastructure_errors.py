@@ -15,8 +15,10 @@ import sqlalchemy as sa
 from builders import make_hub
 
 from hub.cli import main
+from hub.cli.common import one_line_errors
 from hub.core import ledger
 from hub.core.models import movement_t
+from hub.errors import HubError
 
 HUB = [sys.executable, "-m", "hub.cli"]
 
@@ -243,3 +245,17 @@ def test_hub_run_on_an_address_not_of_this_machine_is_one_line(host, expected, t
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"error: {expected.format(port=port)}")
+
+
+def test_any_file_the_system_refuses_is_one_line_naming_it(tmp_path):
+    missing = tmp_path / "nowhere" / "counts.csv"
+    with pytest.raises(HubError) as error, one_line_errors():
+        missing.read_text()
+    assert str(error.value) == f"no such file or directory: {missing}"
+
+
+def test_a_database_error_that_is_a_bug_keeps_its_traceback(sqlite_url):
+    the_hub = make_hub(sqlite_url, locations=LOCATIONS)
+    insert = sa.text("INSERT INTO location (code) VALUES (NULL)")
+    with the_hub, pytest.raises(sa.exc.IntegrityError), one_line_errors():
+        the_hub.write(lambda c: c.execute(insert))

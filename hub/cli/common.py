@@ -122,7 +122,7 @@ def one_line_errors() -> Iterator[None]:
 
 def describe_os_error(error: OSError) -> str:
     """``permission denied: /srv/hub/counts.csv``: the system's reason and what it is about."""
-    known = error.errno is not None and error.errno > 0
-    reason = (os.strerror(error.errno) if known else error.strerror or str(error)).lower()
+    code = error.errno if error.errno is not None and error.errno > 0 else None
+    reason = (os.strerror(code) if code is not None else error.strerror or str(error)).lower()
     names = [str(n) for n in (error.filename, error.filename2) if n]
     return f"{reason}: {' -> '.join(names)}" if names else f"{reason} ({error})"

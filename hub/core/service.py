@@ -47,8 +47,9 @@ def _cannot_listen(host: str, port: int, error: OSError) -> str:
     """One line for a port the system refused: which address, why, and what to change."""
     # asyncio words errno's text at length; a host that does not resolve has a negative
     # (getaddrinfo) errno whose text only the error itself carries
-    known = error.errno is not None and error.errno > 0
-    reason = (os.strerror(error.errno) if known else error.strerror or str(error)).lower()
+    code = error.errno if error.errno is not None and error.errno > 0 else None
+    known = code is not None
+    reason = (os.strerror(code) if code is not None else error.strerror or str(error)).lower()
     hint = "stop what listens there or choose another web.port (or --port)"
     if not known:
         hint = "web.host is not a name or address of this machine"
