@@ -2,7 +2,10 @@
 
 On PostgreSQL a session-level advisory lock, held on a connection of its own for the
 job's duration, spans every worker on every machine and is released by the server if
-the worker dies. SQLite is one process, so a lock in the process suffices.
+the worker dies. Advisory locks belong to the database, not to a schema, so the key
+includes the schema the hub works in: two hubs in two schemas of one database (tests, a
+staging copy) never skip each other's jobs. SQLite is one process, so a lock in the
+process suffices.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ def job_lock(engine: Engine, name: str) -> Iterator[bool]:
                 lock.release()
         return
     with engine.connect() as conn:
-        key = lock_key(name)
+        schema = conn.execute(sa.text("SELECT current_schema()")).scalar()
+        key = lock_key(f"{schema}:{name}")
         taken = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
         conn.commit()
         try:
