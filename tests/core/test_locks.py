@@ -9,7 +9,6 @@ import sqlalchemy as sa
 
 from hub.core.locks import job_lock
 
-
 PG_URL = os.environ.get(
     "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
