@@ -29,6 +29,7 @@ from hub.core import inbox as inbox_store
 from hub.core.calls import ChannelCaller, is_retryable
 from hub.core.db import in_list, is_sqlite
 from hub.core.intake import IntakeReport
+from hub.core.locks import job_lock
 from hub.core.models import listing_t, now, outbox_t, product_t
 from hub.core.outbox import mark_channel
 from hub.core.ratelimit import Priority, RateLimiter
@@ -517,6 +518,11 @@ class Sync:
         """
         read_at = now()
         listings = self.fetch_listings(channel)
+        # A store's figure is lower by every sale it made before the read; the hub must
+        # have taken those orders before it compares, or it would push the sold units
+        # back onto the store. Orders exist before their stock moves, so a pull after
+        # the read catches up with every sale the read reflects.
+        self._pull_for_reconcile(channel)
         skus = {item.sku: normalise_sku(item.sku) for item in listings}
         available = self.hub.available(channel, sorted(set(skus.values())))
         drift = [
@@ -547,6 +553,23 @@ class Sync:
         if drift or doubtful:
             self.push_stock(channel)
         return drift
+
+    def _pull_for_reconcile(self, channel: str, wait: float = 60.0) -> None:
+        """Pull ``channel``'s orders under its pull job lock (waiting for a pull that runs
+        now to finish, at most ``wait`` seconds). A pull that fails raises: correcting
+        drift without the orders behind it could offer units the store has sold."""
+        deadline = time.monotonic() + wait
+        while True:
+            with job_lock(self.hub.engine, f"pull:{channel}") as taken:
+                if taken:
+                    self.pull_orders(channel)
+                    return
+            if time.monotonic() > deadline or self.stopping.is_set():
+                raise ChannelError(
+                    f"channel {channel!r}: reconciliation waited {wait:.0f} s for the order "
+                    "pull to finish; drift left for the next run"
+                )
+            time.sleep(0.2)
 
     # -- recovery ---------------------------------------------------------------------------
 

@@ -207,3 +207,18 @@ def test_two_workers_share_the_inbox_and_handle_each_row_once(world):
     )
     assert sum(handled) == len(rows) >= 30  # each order, and each stock change it made
     assert {(status, attempts) for status, attempts in rows} == {("done", 1)}
+
+
+def test_reconciliation_takes_the_orders_behind_a_lower_store_figure_before_correcting(world):
+    world.import_listings()
+    a = world.shops["woo-a"].sandbox
+    a.sell("MUG", 8)  # the store holds 2; its webhook has not reached the hub yet
+
+    drift = world.sync.reconcile("woo-a")
+
+    assert drift == []  # the sale behind the figure was taken first: nothing to correct
+    assert a.stock("MUG") == 2
+    world.sync.push_stock("woo-b")
+    assert world.shops["woo-b"].sandbox.stock("MUG") == 2
+    found = world.hub.read(lambda c: ledger.levels(c, "MUG"))
+    assert sum(x.reserved for x in found) == 8
