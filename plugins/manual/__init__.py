@@ -2,8 +2,9 @@
 
 It has no remote service: orders arrive through the hub's own intake (CLI, API, web
 form, CSV import), stock "pushed" to it is simply accepted, and it does not implement
-``fulfill``: its shipments are recorded in the hub only (channel state ``not_needed``). Configure one per
-sales team or store so each gets its own locations, safety buffer and cap::
+``fulfill``: its shipments are recorded in the hub only (channel state ``not_needed``).
+Configure one per sales team or store so each gets its own locations, safety buffer
+and cap::
 
     [channels.b2b]
     type = "manual"
