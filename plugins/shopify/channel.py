@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -30,7 +30,7 @@ from . import mapping, webhook
 from .auth import TokenSource, has_scope
 from .client import ShopifyClient, base_url
 from .demo import ShopifyDemoStore
-from .stock import set_quantities
+from .stock import InventoryReason, set_quantities
 
 log = logging.getLogger(__name__)
 
@@ -46,26 +46,6 @@ OPEN_FULFILLMENT = ("OPEN", "IN_PROGRESS")
 DEAD_FULFILLMENT = ("CANCELLED", "ERROR", "FAILURE")  # fulfillments that shipped nothing
 MAX_QUERY_COST = 1000  # Shopify refuses a single query priced above this
 _SHOP_DOMAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9-]+)+(:[0-9]{1,5})?$")
-#: The reasons inventorySetQuantities accepts for a change (Shopify's documented list).
-InventoryReason = Literal[
-    "correction",
-    "cycle_count_available",
-    "damaged",
-    "movement_created",
-    "movement_updated",
-    "movement_received",
-    "movement_canceled",
-    "other",
-    "promotion",
-    "quality_control",
-    "received",
-    "reservation_created",
-    "reservation_deleted",
-    "reservation_updated",
-    "restock",
-    "safety_stock",
-    "shrinkage",
-]
 
 
 def orders_cost(orders: int, lines: int) -> int:

@@ -23,6 +23,7 @@ from graphql import GraphQLError, GraphQLResolveInfo, build_schema
 
 from .auth import has_scope
 from .sandbox_store import JSON, Line, ShopOrder, ShopStore, StoreError, gid, iso, number_of
+from .stock import INVENTORY_REASONS
 
 SCHEMA = build_schema(resources.files(__package__).joinpath("sandbox_schema.graphql").read_text())
 MAX_PAGE = 250
@@ -37,25 +38,6 @@ ROOT_SCOPES = {
     "refund": "read_orders",
     "inventorySetQuantities": "write_inventory",
     "fulfillmentCreate": "write_merchant_managed_fulfillment_orders",
-}
-SET_REASONS = {
-    "correction",
-    "cycle_count_available",
-    "damaged",
-    "movement_created",
-    "movement_updated",
-    "movement_received",
-    "movement_canceled",
-    "other",
-    "promotion",
-    "quality_control",
-    "received",
-    "reservation_created",
-    "reservation_deleted",
-    "reservation_updated",
-    "restock",
-    "safety_stock",
-    "shrinkage",
 }
 
 
@@ -583,7 +565,7 @@ class Roots:
         errors: list[JSON] = []
         if data["name"] not in ("available", "on_hand"):
             errors.append(_set_error("INVALID_NAME", ["input", "name"], "Invalid name."))
-        if data["reason"] not in SET_REASONS:
+        if data["reason"] not in INVENTORY_REASONS:
             errors.append(_set_error("INVALID_REASON", ["input", "reason"], "Invalid reason."))
         seen: set[tuple[int, int]] = set()
         changes: list[tuple[int, int, int]] = []

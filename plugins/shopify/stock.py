@@ -13,11 +13,33 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 from hub import StockResult, StockUpdate
 
 from .client import ShopifyClient
+
+#: The reasons inventorySetQuantities accepts for a change (Shopify's documented list).
+InventoryReason = Literal[
+    "correction",
+    "cycle_count_available",
+    "damaged",
+    "movement_created",
+    "movement_updated",
+    "movement_received",
+    "movement_canceled",
+    "other",
+    "promotion",
+    "quality_control",
+    "received",
+    "reservation_created",
+    "reservation_deleted",
+    "reservation_updated",
+    "restock",
+    "safety_stock",
+    "shrinkage",
+]
+INVENTORY_REASONS = frozenset(get_args(InventoryReason))
 
 STALE = "CHANGE_FROM_QUANTITY_STALE"
 ROUNDS = 3  # stale items are taken out and the rest re-sent, at most this many times
