@@ -125,11 +125,13 @@ async def test_each_job_logs_once_what_it_changed(running: Running, caplog):
 
     assert taken.count("hub.service: pull:woo-a: orders: 1 new, 0 updated") == 1
     told_b = [line for line in taken if "woo-b" in line]
-    assert len(told_b) == 1  # by its push, or by its reconciliation if that came first
-    assert told_b[0] in (
+    # By its push, or by a reconciliation that read woo-b before the push landed (the
+    # start-up one may overlap it): each job says so once.
+    assert 1 <= len(told_b) == len(set(told_b))
+    assert set(told_b) <= {
         "hub.service: push:woo-b: 1 SKU pushed (MUG)",
         "hub.service: reconcile:woo-b: drift corrected on 1 SKU (MUG 6 -> 2)",
-    )
+    }
     assert corrected == ["hub.service: reconcile:woo-b: drift corrected on 1 SKU (MUG 9 -> 2)"]
     assert sorted(shipped) == [
         "hub.service: pull:woo-a: orders: 0 new, 1 updated",  # completed there by the shipment
