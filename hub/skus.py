@@ -17,6 +17,7 @@ from hub.errors import InvalidInput
 MAX_SKU_LENGTH = 128
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _SPACES = re.compile(r"\s+")
+_PLAIN = re.compile(r"[!-~]+(?: [!-~]+)*")  # printable ASCII, single inner spaces
 
 
 def normalise_sku(raw: object) -> str:
@@ -28,7 +29,10 @@ def normalise_sku(raw: object) -> str:
     """
     if raw is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(raw)).translate(_INVISIBLE)
+    text = str(raw)
+    if _PLAIN.fullmatch(text):  # the common case, already in the hub's spelling
+        return text
+    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     return _SPACES.sub(" ", text).strip()
 
 

@@ -102,9 +102,11 @@ class _Catalogue:
                     f"line {n} {name!r} has no SKU: give it one on the channel "
                     "(or make it a non-shipping item there)"
                 )
+            elif line.sku in self.products:
+                continue  # a product's SKU is a valid SKU
             elif sku_problem(line.sku):
                 out.append(f"line {n}: {sku_problem(line.sku)}")
-            elif line.sku not in self.products and line.sku not in unknown:
+            elif line.sku not in unknown:
                 unknown.append(line.sku)
             if line.quantity > MAX_QUANTITY:
                 out.append(
@@ -135,12 +137,14 @@ def ingest(
     the version is not newer (held orders, once stock has arrived).
     """
     rejected = IntakeReport(channel)
-    page = _latest_versions(channel, orders, rejected)
+    page, keys = _latest_versions(channel, orders, rejected)
     if not page:
         return rejected
     report = run_in_transaction(
         engine,
-        lambda conn: _Intake(conn, channel, locations, holds or {}, actor, reevaluate).run(page),
+        lambda conn: _Intake(conn, channel, locations, holds or {}, actor, reevaluate).run(
+            page, keys
+        ),
     )
     report.outcomes.extend(rejected.outcomes)
     return report
@@ -169,20 +173,23 @@ def _normalised(order: Order) -> tuple[Order, list[str]]:
     return replace(order, lines=lines), notes
 
 
-def _latest_versions(channel: str, orders: Sequence[Order], report: IntakeReport) -> list[Order]:
-    latest: dict[str, Order] = {}
+def _latest_versions(
+    channel: str, orders: Sequence[Order], report: IntakeReport
+) -> tuple[list[Order], dict[str, str]]:
+    """The newest version of each order of the page, and its version key."""
+    latest: dict[str, tuple[Order, str]] = {}
     for order in orders:
         problem = _problem(channel, order)
         if problem:
             report.outcomes.append(Outcome(order.external_id, "rejected", "", problem))
             log.warning("order %r from %s rejected: %s", order.external_id, channel, problem)
             continue
+        key = orderstate.version_key(order)
         kept = latest.get(order.external_id)
-        if kept is None or orderstate.is_newer(
-            order, kept.updated_at, orderstate.version_key(kept)
-        ):
-            latest[order.external_id] = order
-    return [latest[key] for key in sorted(latest)]
+        if kept is None or orderstate.is_newer(order.updated_at, key, kept[0].updated_at, kept[1]):
+            latest[order.external_id] = (order, key)
+    ids = sorted(latest)
+    return [latest[i][0] for i in ids], {i: latest[i][1] for i in ids}
 
 
 @dataclass
@@ -220,7 +227,8 @@ class _Intake:
         self.free: dict[tuple[int, int], list[int]] = {}
         self.notes: dict[str, list[str]] = {}
 
-    def run(self, page: list[Order]) -> IntakeReport:
+    def run(self, page: list[Order], keys: dict[str, str]) -> IntakeReport:
+        self.keys = keys
         inserted = self._insert_new(page)
         stored = self._lock_existing([o.external_id for o in page if o.external_id not in inserted])
         todo = []
@@ -229,7 +237,9 @@ class _Intake:
             if (
                 known is None
                 or self.reevaluate
-                or orderstate.is_newer(order, known.version, known.version_key)
+                or orderstate.is_newer(
+                    order.updated_at, keys[order.external_id], known.version, known.version_key
+                )
             ):
                 todo.append(order)
             else:
@@ -277,7 +287,7 @@ class _Intake:
     def _insert_new(self, page: list[Order]) -> dict[str, int]:
         rows = [
             {
-                **_order_row(o),
+                **_order_row(o, self.keys[o.external_id]),
                 "channel": self.channel,
                 "external_id": o.external_id,
                 "status": OrderStatus.PENDING.value,
@@ -404,7 +414,7 @@ class _Intake:
             {product: position.total() for product, position in positions.items()},
         )
         if problems:  # nothing is reserved for an order that cannot be matched
-            targets = {p: replace(t, reserved=0) for p, t in targets.items()}
+            targets = {p: t._replace(reserved=0) for p, t in targets.items()}
         for product in positions:
             targets.setdefault(product, orderstate.Target())  # a product no longer ordered
         plans = self._plan(targets, positions, reserve=True)
@@ -519,7 +529,7 @@ class _Intake:
             else:
                 edited.append(
                     {
-                        **_order_row(order),
+                        **_order_row(order, self.keys[order.external_id]),
                         "b_id": oid,
                         "status": status,
                         "hold_reason": reason,
@@ -617,7 +627,7 @@ class _Intake:
             )
 
 
-def _order_row(order: Order) -> dict:
+def _order_row(order: Order, version_key: str) -> dict:
     address, customer = order.shipping_address, order.customer
     window = order.delivery_window
     return {
@@ -647,7 +657,7 @@ def _order_row(order: Order) -> dict:
         "risk_level": order.risk_level or "",
         "placed_at": order.placed_at,
         "version": order.updated_at,
-        "version_key": orderstate.version_key(order),
+        "version_key": version_key,
     }
 
 

@@ -34,13 +34,12 @@ versions arrive in.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from hub.orders import Order, OrderStatus
-from hub.skus import normalise_sku
 
 
 @dataclass(frozen=True)
@@ -73,8 +72,7 @@ RELEASING = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED})
 SHIPPED = frozenset({OrderStatus.FULFILLED, OrderStatus.DELIVERED})
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """What a version implies for one product: units reserved, sold, and returned."""
 
     reserved: int = 0
@@ -85,6 +83,9 @@ class Target:
     def net(self) -> int:
         """Units the order takes from stock: reserved + sold − returned."""
         return self.reserved + self.sold - self.returned
+
+
+_NOTHING = Target()
 
 
 def line_targets(order: Order) -> list[tuple[int, Target]]:
@@ -114,19 +115,30 @@ def targets(
     heard of the hub's own shipment yet, or that forgets shipments once refunded) moves
     none back, and units sold beyond what the version says are not reserved again.
     """
-    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for n, target in line_targets(order):
-        for product, per_unit in components(n) or ():
-            total = totals[product]
-            total[0] += per_unit * target.reserved
-            total[1] += per_unit * target.sold
-            total[2] += per_unit * target.returned
-    floors = already or {}
-    for product in floors:
-        totals[product]  # a product no longer on the order keeps what it sold
+    rule = STATUS_RULES[order.status]
+    totals: dict[int, list[int]] = {}
+    for n, line in enumerate(order.lines):
+        parts = components(n) if line.stocked else None
+        if not parts:
+            continue
+        units = line.quantity
+        sold = units if rule.ships_all else min(line.fulfilled_quantity, units)
+        reserved = units - sold if rule.keeps_open else 0
+        returned = min(line.returned_quantity, sold)
+        for product, per_unit in parts:
+            total = totals.get(product)
+            if total is None:
+                totals[product] = [per_unit * reserved, per_unit * sold, per_unit * returned]
+            else:
+                total[0] += per_unit * reserved
+                total[1] += per_unit * sold
+                total[2] += per_unit * returned
+    if not already:
+        return {product: Target(*total) for product, total in totals.items()}
     out = {}
-    for product, (reserved, sold, returned) in totals.items():
-        floor = floors.get(product, Target())
+    for product in already.keys() | totals.keys():
+        reserved, sold, returned = totals.get(product, (0, 0, 0))
+        floor = already.get(product, _NOTHING)
         if floor.sold > sold:  # sold beyond what this version says: not reserved again
             reserved = max(0, reserved - (floor.sold - sold))
             sold = floor.sold
@@ -138,13 +150,15 @@ def version_key(order: Order) -> str:
     """A sortable key ordering versions of one order that share ``updated_at``.
 
     Status rank first, then units shipped, then units returned, then a digest of the
-    whole content: later states win, and only identical content compares equal.
+    whole content: later states win, and only identical content compares equal (the
+    digest covers ``updated_at`` too, which changes nothing: keys are only compared
+    between versions of the same ``updated_at``).
     """
-    shipped = sum(t.sold for _, t in line_targets(order))
-    returned = sum(t.returned for _, t in line_targets(order))
-    lines = tuple(replace(line, sku=normalise_sku(line.sku)) for line in order.lines)
-    content = replace(order, updated_at=None, lines=lines)
-    digest = hashlib.sha256(repr(content).encode()).hexdigest()[:32]
+    shipped = returned = 0
+    for _, target in line_targets(order):
+        shipped += target.sold
+        returned += target.returned
+    digest = hashlib.sha256(repr(order).encode()).hexdigest()[:32]
     rank = STATUS_RULES[order.status].rank
     return f"{rank:02d}.{min(shipped, 10**12 - 1):012d}.{min(returned, 10**12 - 1):012d}.{digest}"
 
@@ -152,16 +166,14 @@ def version_key(order: Order) -> str:
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-def is_newer(order: Order, stored_version: datetime | None, stored_key: str | None) -> bool:
-    """True when ``order`` is a later version than the stored (version, key).
-
-    A version without ``updated_at`` is never later than one already stored.
-    """
-    if order.updated_at is None:
+def is_newer(
+    updated_at: datetime | None, key: str, stored_version: datetime | None, stored_key: str | None
+) -> bool:
+    """True when a version (``updated_at``, :func:`version_key`) is later than the stored
+    (version, key). A version without ``updated_at`` is never later than one stored."""
+    if updated_at is None:
         return stored_version is None and stored_key is None
-    mine = (order.updated_at or _NEVER, version_key(order))
-    theirs = (stored_version or _NEVER, stored_key or "")
-    return mine > theirs
+    return (updated_at, key) > (stored_version or _NEVER, stored_key or "")
 
 
 @dataclass
@@ -179,8 +191,7 @@ class Position:
         )
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(NamedTuple):
     """One journal movement the transition needs."""
 
     kind: str  # sale, return, reservation, release
@@ -209,6 +220,8 @@ def transition(
     on the channel but the hub's count is short), and the units still to reserve when
     there are not enough free units for all of them (then none of them is reserved).
     """
+    if not (position.reserved or position.sold or position.returned or target.sold):
+        return _first_reservation(target.reserved if reserve else 0, locations, free)
     steps: list[Step] = []
     reserved = dict(position.reserved)
     sold = dict(position.sold)
@@ -266,6 +279,25 @@ def transition(
                     step("reservation", location, 0, take)
                     missing -= take
     return steps, short_sale, short_reserve
+
+
+def _first_reservation(
+    units: int, locations: list[int], free: Callable[[int], int]
+) -> tuple[list[Step], int, int]:
+    """:func:`transition` for an order that holds nothing of the product yet and has
+    shipped none of it (most orders, the first time they are seen)."""
+    if units <= 0:
+        return [], 0, 0
+    room = [(location, free(location)) for location in locations]
+    if sum(n for _, n in room if n > 0) < units:
+        return [], 0, units
+    steps = []
+    for location, available in room:
+        take = min(units, available)
+        if take > 0:
+            steps.append(Step("reservation", location, 0, take))
+            units -= take
+    return steps, 0, 0
 
 
 def _pending(steps: list[Step], location: int) -> int:
