@@ -103,7 +103,7 @@ class _Catalogue:
                     "(or make it a non-shipping item there)"
                 )
             elif line.sku in self.products:
-                continue  # a product's SKU is a valid SKU
+                pass  # a product's SKU is a valid SKU
             elif sku_problem(line.sku):
                 out.append(f"line {n}: {sku_problem(line.sku)}")
             elif line.sku not in unknown:
