@@ -6,8 +6,8 @@ slice lacks::
 
     .venv/bin/python tests/reference/cut_shopify_schema.py [--reference DIR]
 
-``DIR`` holds ``shopify/2026-04-admin-schema.graphql`` (default: ``../shared/reference``
-beside the repository). The slice, ``tests/reference/shopify/2026-04-admin-schema.graphql``,
+``DIR`` holds ``shopify/2026-04-admin-schema.graphql`` (default: the ``shared/reference``
+folder beside the repository). The slice, ``tests/reference/shopify/2026-04-admin-schema.graphql``,
 keeps the schema definition and, of Shopify's own SDL, copied character for character with
 their descriptions and official types:
 
@@ -319,8 +319,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--reference",
         type=Path,
-        default=REPO.parent / "shared" / "reference",
-        help="folder holding shopify/2026-04-admin-schema.graphql (default: ../shared/reference)",
+        default=REPO.parent / "shared/reference",
+        help="folder holding shopify/2026-04-admin-schema.graphql "
+        "(default: the shared/reference folder beside the repository)",
     )
     args = parser.parse_args(argv)
     source = args.reference / OFFICIAL_NAME

@@ -4,10 +4,10 @@ Run by hand when a test starts reading another section::
 
     .venv/bin/python tests/reference/cut_woocommerce_docs.py [--reference DIR]
 
-``DIR`` holds ``woocommerce/*.md`` (default: ``../shared/reference`` beside the
-repository). Each slice in ``tests/reference/woocommerce`` keeps its file's title line and
-the ``## ... ##`` sections listed in ``SECTIONS``, each copied line for line from its
-heading to the next ``##`` heading, in the file's order.
+``DIR`` holds ``woocommerce/*.md`` (default: the ``shared/reference`` folder
+beside the repository). Each slice in ``tests/reference/woocommerce`` keeps its file's
+title line and the ``## ... ##`` sections listed in ``SECTIONS``, each copied line for
+line from its heading to the next ``##`` heading, in the file's order.
 """
 
 from __future__ import annotations
@@ -48,8 +48,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--reference",
         type=Path,
-        default=REPO.parent / "shared" / "reference",
-        help="folder holding woocommerce/*.md (default: ../shared/reference)",
+        default=REPO.parent / "shared/reference",
+        help="folder holding woocommerce/*.md "
+        "(default: the shared/reference folder beside the repository)",
     )
     args = parser.parse_args(argv)
     SLICES.mkdir(exist_ok=True)
