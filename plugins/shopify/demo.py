@@ -7,7 +7,7 @@ from typing import Any
 from hub.sandbox import DemoItem, DemoOrder, Faults, SoldOut
 
 from .sandbox import ShopifySandbox
-from .sandbox_store import ShopOrder, StoreError
+from .sandbox_store import OPEN_FOS, ShopOrder, StoreError
 from .webhook import TOPICS
 
 
@@ -61,7 +61,7 @@ class ShopifyDemoStore:
 
     def fulfil(self, order_id: str) -> None:
         order = self.sandbox.order(int(order_id))
-        open_ = [fo.id for fo in order.fulfillment_orders if fo.status in ("OPEN", "IN_PROGRESS")]
+        open_ = [fo.id for fo in order.fulfillment_orders if fo.status in OPEN_FOS]
         if open_:
             self.sandbox.store.fulfil(open_, {"company": "UPS", "number": f"1Z{order_id}"})
 

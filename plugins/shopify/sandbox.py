@@ -43,10 +43,8 @@ from hub.sandbox import (
 
 from .sandbox_cost import MAX_QUERY_COST, CostBucket, QueryCost
 from .sandbox_graphql import SCHEMA, Roots
-from .sandbox_store import JSON, ShopOrder, ShopStore, StoreError
+from .sandbox_store import JSON, OPEN_FOS, ShopOrder, ShopStore, StoreError
 from .webhook import TOPICS, signature
-
-OPEN_FOS = ("OPEN", "IN_PROGRESS")  # fulfillment orders with units left to ship
 
 API_VERSION = "2026-04"
 ALL_SCOPES = (

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 JSON = dict[str, Any]
+OPEN_FOS = ("OPEN", "IN_PROGRESS")  # fulfillment orders with units left to ship
 Listener = Callable[[str, JSON], None]
 
 
@@ -408,7 +409,7 @@ class ShopStore:
                     fl["total"] -= take
                     fl["remaining"] -= take
                     left -= take
-            if fo.status in ("OPEN", "IN_PROGRESS") and not any(fl["remaining"] for fl in fo.lines):
+            if fo.status in OPEN_FOS and not any(fl["remaining"] for fl in fo.lines):
                 shipped = any(fl["total"] for fl in fo.lines)
                 fo.status = "CLOSED" if shipped else "CANCELLED"
 
@@ -538,7 +539,7 @@ class ShopStore:
             if order.financial_status == "PAID":
                 order.financial_status = "REFUNDED"
             for fo in order.fulfillment_orders:
-                if fo.status in ("OPEN", "IN_PROGRESS"):
+                if fo.status in OPEN_FOS:
                     fo.status = "CANCELLED"
             self.touch(order)
             self.emit("orders/cancelled", self.order_payload(order))
@@ -596,7 +597,7 @@ class ShopStore:
             if len({order.id for order, _ in owners}) > 1:
                 raise StoreError("All fulfillment orders must belong to the same order.")
             for _, fo in owners:
-                if fo.status not in ("OPEN", "IN_PROGRESS"):
+                if fo.status not in OPEN_FOS:
                     raise StoreError(
                         f"Fulfillment order {gid('FulfillmentOrder', fo.id)} has an "
                         f"unfulfillable status= {fo.status.lower()}."
