@@ -86,11 +86,15 @@ def cli(db_url: str, tmp_path: Path, capsys, monkeypatch) -> Cli:
 # -- quantities ---------------------------------------------------------------------------
 
 
+def _beyond_max(what: str, quantity: str) -> str:
+    """The refusal of a quantity above the per-movement maximum, e.g. for "receipt of 'MUG'"."""
+    return f"{what}: quantity {quantity} is beyond the maximum of 1,000,000,000 units"
+
+
 def test_receiving_the_largest_64_bit_integer_is_refused_and_a_receipt_after_it_adds_up(cli):
     cli.refuses(
         "stock", "receive", "MUG", "9223372036854775807",
-        message="receipt of 'MUG': quantity 9223372036854775807 is beyond the maximum of "
-        "1,000,000,000 units",
+        message=_beyond_max("receipt of 'MUG'", "9223372036854775807"),
     )  # fmt: skip
     assert cli("stock", "receive", "MUG", "1").code == 0
     levels = cli("stock", "levels")
@@ -104,13 +108,11 @@ def test_receiving_the_largest_64_bit_integer_is_refused_and_a_receipt_after_it_
 def test_receiving_more_than_any_integer_column_holds_is_refused(cli):
     cli.refuses(
         "stock", "receive", "MUG", "99999999999999999999",
-        message="receipt of 'MUG': quantity 99999999999999999999 is beyond the maximum of "
-        "1,000,000,000 units",
+        message=_beyond_max("receipt of 'MUG'", "99999999999999999999"),
     )  # fmt: skip
     cli.refuses(
         "stock", "receive", "MUG", "2147483648", "-l", "store",
-        message="receipt of 'MUG': quantity 2147483648 is beyond the maximum of "
-        "1,000,000,000 units",
+        message=_beyond_max("receipt of 'MUG'", "2147483648"),
     )  # fmt: skip
 
 
@@ -135,16 +137,14 @@ def test_an_adjustment_of_zero_is_refused(cli):
     )  # fmt: skip
     cli.refuses(
         "stock", "adjust", "MUG", "-1000000001", "--reason", "count",
-        message="adjustment of 'MUG': quantity -1000000001 is beyond the maximum of "
-        "1,000,000,000 units",
+        message=_beyond_max("adjustment of 'MUG'", "-1000000001"),
     )  # fmt: skip
 
 
 def test_transfers_beyond_the_maximum_or_to_an_unknown_location_are_refused(cli):
     cli.refuses(
         "stock", "transfer", "MUG", "1000000001", "--from", "main", "--to", "store",
-        message="transfer of 'MUG': quantity 1000000001 is beyond the maximum of "
-        "1,000,000,000 units",
+        message=_beyond_max("transfer of 'MUG'", "1000000001"),
     )  # fmt: skip
     cli.refuses(
         "stock", "transfer", "MUG", "1", "--from", "main", "--to", "attic",
@@ -156,8 +156,7 @@ def test_transfers_beyond_the_maximum_or_to_an_unknown_location_are_refused(cli)
 def test_bundle_components_with_a_bad_count_are_refused(cli):
     cli.refuses(
         "stock", "bundle", "SET", "MUG=1000000001",
-        message="component 'MUG=1000000001': quantity 1000000001 is beyond the maximum of "
-        "1,000,000,000 units",
+        message=_beyond_max("component 'MUG=1000000001'", "1000000001"),
     )  # fmt: skip
     cli.refuses(
         "stock", "bundle", "SET", "MUG=",
