@@ -44,26 +44,26 @@ def _later(stamp: str) -> sa.ColumnElement:
     return sa.case((sa.or_(_l.event_at.is_(None), _l.event_at < value), value), else_=_l.event_at)
 
 
-def mark_unconfirmed(conn: Connection, channel: str, external_ids: Iterable[str]) -> None:
-    """A push of these listings is about to be sent: their outcome is unknown until recorded."""
+def _set_unconfirmed(
+    conn: Connection, channel: str, external_ids: Iterable[str], value: bool
+) -> None:
     ids = list(external_ids)
     if ids:
         conn.execute(
             listing_t.update()
             .where(_l.channel == channel, in_list(conn, _l.external_id, ids))
-            .values(unconfirmed=True)
+            .values(unconfirmed=value)
         )
+
+
+def mark_unconfirmed(conn: Connection, channel: str, external_ids: Iterable[str]) -> None:
+    """A push of these listings is about to be sent: their outcome is unknown until recorded."""
+    _set_unconfirmed(conn, channel, external_ids, True)
 
 
 def clear_unconfirmed(conn: Connection, channel: str, external_ids: Iterable[str]) -> None:
     """The channel refused these pushes outright: it holds what it held before."""
-    ids = list(external_ids)
-    if ids:
-        conn.execute(
-            listing_t.update()
-            .where(_l.channel == channel, in_list(conn, _l.external_id, ids))
-            .values(unconfirmed=False)
-        )
+    _set_unconfirmed(conn, channel, external_ids, False)
 
 
 def record_pushed(
