@@ -30,6 +30,17 @@ def post(stores: Stores, channel: str, headers: dict[str, str], body: bytes) -> 
     return answer.status_code
 
 
+def dead_on_first_try(stores: Stores, channel: str, headers: dict[str, str], body: bytes) -> dict:
+    """Post a signed delivery (stored: 200), read the inbox; its one row is dead after one try."""
+    assert post(stores, channel, headers, body) == 200
+
+    stores.sync.process_inbox()
+
+    (row,) = inbox(stores)
+    assert (row["status"], row["attempts"]) == ("dead", 1)
+    return row
+
+
 def test_a_shopify_order_whose_risk_lookup_meets_429_then_503_lands_with_its_risk(
     stores: Stores,
 ):
@@ -58,12 +69,7 @@ def test_a_shopify_webhook_that_is_not_json_is_dead_on_its_first_try_with_the_re
         "X-Shopify-Hmac-Sha256": shopify_signature(stores.shop.api_secret, body),
         "X-Shopify-Webhook-Id": "d1",
     }
-    assert post(stores, "shop", headers, body) == 200  # signed: stored, then read
-
-    stores.sync.process_inbox()
-
-    (row,) = inbox(stores)
-    assert (row["status"], row["attempts"]) == ("dead", 1)
+    row = dead_on_first_try(stores, "shop", headers, body)  # signed: stored, then read
     assert "not valid JSON" in row["last_error"]
     (letter,) = dead_letters(stores)
     assert "not valid JSON" in letter["error"] and letter["attempts"] == 1
@@ -76,12 +82,7 @@ def test_a_shopify_order_webhook_missing_fields_is_dead_on_its_first_try(stores:
         "X-Shopify-Hmac-Sha256": shopify_signature(stores.shop.api_secret, body),
         "X-Shopify-Webhook-Id": "d2",
     }
-    assert post(stores, "shop", headers, body) == 200
-
-    stores.sync.process_inbox()
-
-    (row,) = inbox(stores)
-    assert (row["status"], row["attempts"]) == ("dead", 1)
+    row = dead_on_first_try(stores, "shop", headers, body)
     assert row["last_error"].startswith("UnreadableWebhook: webhook for channel 'shop'")
 
 
@@ -94,12 +95,7 @@ def test_a_woocommerce_webhook_without_a_resource_id_is_dead_on_its_first_try(
         "X-WC-Webhook-Signature": woo_signature(stores.woo.webhook_secret, body),
         "X-WC-Webhook-Delivery-ID": "w1",
     }
-    assert post(stores, "woo", headers, body) == 200
-
-    stores.sync.process_inbox()
-
-    (row,) = inbox(stores)
-    assert (row["status"], row["attempts"]) == ("dead", 1)
+    row = dead_on_first_try(stores, "woo", headers, body)
     assert "has no resource id" in row["last_error"]
 
 
