@@ -415,8 +415,6 @@ class _Intake:
         )
         if problems:  # nothing is reserved for an order that cannot be matched
             targets = {p: t._replace(reserved=0) for p, t in targets.items()}
-        for product in positions:
-            targets.setdefault(product, orderstate.Target())  # a product no longer ordered
         plans = self._plan(targets, positions, reserve=True)
         short_reserve = {p: short for p, (_, _, short) in plans.items() if short}
         if short_reserve:  # all or nothing: reserve no more for any product

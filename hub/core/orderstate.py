@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from hub.orders import Order, OrderStatus
+from hub.orders import Order, OrderLine, OrderStatus
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,6 @@ STATUS_RULES: Mapping[OrderStatus, Rule] = {
     OrderStatus.CANCELLED: Rule(ships_all=False, keeps_open=False, rank=5),
 }
 
-RELEASING = frozenset({OrderStatus.CANCELLED, OrderStatus.REFUNDED})
 SHIPPED = frozenset({OrderStatus.FULFILLED, OrderStatus.DELIVERED})
 
 
@@ -79,26 +78,15 @@ class Target(NamedTuple):
     sold: int = 0
     returned: int = 0
 
-    @property
-    def net(self) -> int:
-        """Units the order takes from stock: reserved + sold − returned."""
-        return self.reserved + self.sold - self.returned
-
 
 _NOTHING = Target()
 
 
-def line_targets(order: Order) -> list[tuple[int, Target]]:
-    """Per stocked line (by index in ``order.lines``): the units it implies."""
-    rule = STATUS_RULES[order.status]
-    out = []
-    for n, line in enumerate(order.lines):
-        if not line.stocked:
-            continue
-        shipped = line.quantity if rule.ships_all else min(line.fulfilled_quantity, line.quantity)
-        reserved = line.quantity - shipped if rule.keeps_open else 0
-        out.append((n, Target(reserved, shipped, min(line.returned_quantity, shipped))))
-    return out
+def line_target(rule: Rule, line: OrderLine) -> Target:
+    """The units one stocked line implies under ``rule``: the table applied to a line."""
+    sold = line.quantity if rule.ships_all else min(line.fulfilled_quantity, line.quantity)
+    reserved = line.quantity - sold if rule.keeps_open else 0
+    return Target(reserved, sold, min(line.returned_quantity, sold))
 
 
 def targets(
@@ -121,18 +109,12 @@ def targets(
         parts = components(n) if line.stocked else None
         if not parts:
             continue
-        units = line.quantity
-        sold = units if rule.ships_all else min(line.fulfilled_quantity, units)
-        reserved = units - sold if rule.keeps_open else 0
-        returned = min(line.returned_quantity, sold)
+        reserved, sold, returned = line_target(rule, line)
         for product, per_unit in parts:
-            total = totals.get(product)
-            if total is None:
-                totals[product] = [per_unit * reserved, per_unit * sold, per_unit * returned]
-            else:
-                total[0] += per_unit * reserved
-                total[1] += per_unit * sold
-                total[2] += per_unit * returned
+            total = totals.setdefault(product, [0, 0, 0])
+            total[0] += per_unit * reserved
+            total[1] += per_unit * sold
+            total[2] += per_unit * returned
     if not already:
         return {product: Target(*total) for product, total in totals.items()}
     out = {}
@@ -154,10 +136,13 @@ def version_key(order: Order) -> str:
     digest covers ``updated_at`` too, which changes nothing: keys are only compared
     between versions of the same ``updated_at``).
     """
+    rule = STATUS_RULES[order.status]
     shipped = returned = 0
-    for _, target in line_targets(order):
-        shipped += target.sold
-        returned += target.returned
+    for line in order.lines:
+        if line.stocked:
+            target = line_target(rule, line)
+            shipped += target.sold
+            returned += target.returned
     digest = hashlib.sha256(repr(order).encode()).hexdigest()[:32]
     rank = STATUS_RULES[order.status].rank
     return f"{rank:02d}.{min(shipped, 10**12 - 1):012d}.{min(returned, 10**12 - 1):012d}.{digest}"
