@@ -85,17 +85,14 @@ def writable_file(path: Path | None, option: str) -> Path | None:
     :class:`InvalidInput` naming ``option`` when its folder is missing or it is a folder."""
     if path is None:
         return None
+    field = option.lstrip("-")
     if path.is_dir():
-        raise InvalidInput(
-            f"{option} {path} is a folder; give a file name", field=option.lstrip("-")
-        )
+        raise InvalidInput(f"{option} {path} is a folder; give a file name", field=field)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise InvalidInput(
-            f"{option} {path}: folder {folder} does not exist", field=option.lstrip("-")
-        )
+        raise InvalidInput(f"{option} {path}: folder {folder} does not exist", field=field)
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InvalidInput(f"{option} {path}: not writable", field=option.lstrip("-"))
+        raise InvalidInput(f"{option} {path}: not writable", field=field)
     return path
 
 
