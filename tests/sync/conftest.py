@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 from builders import make_hub
-from sync_stores import Stores
+from sync_stores import Stores, serve_pair
 
 from hub.core import ledger
 from hub.core.listings import import_listings
@@ -17,7 +17,6 @@ from hub.sandbox import SandboxServer
 from hub.web.app import make_app
 from hub_plugins.shopify import ShopifySandbox
 from hub_plugins.woocommerce import WooSandbox
-from hub_plugins.woocommerce.sandbox import PLUGIN_TOPICS
 
 
 @dataclass
@@ -102,25 +101,10 @@ def stores(db_url: str) -> Iterator[Stores]:
     for store in (shop, woo):
         store.faults.retry_after = 0.05
         store.faults.timeout_seconds = 1.5  # a lost answer comes after the client gave up
-    servers = {"shop": shop.serve().start(), "woo": woo.serve().start()}
-    channels = {
-        "shop": shop.config_for(servers["shop"].url, timeout=1.0, locations=["main"]),
-        "woo": woo.config_for(servers["woo"].url, timeout=1.0, locations=["main"]),
-    }
-    hub = make_hub(db_url, channels=channels)
-    sync = Sync(hub, backoff=0.01, attempts=3)
-    hooks = SandboxServer(make_app(sync)).start()
-    shop.add_webhook(address=f"{hooks.url}/webhooks/shop")
-    woo.add_webhook(PLUGIN_TOPICS, f"{hooks.url}/webhooks/woo", woo.webhook_secret)
-    hub.write(lambda c: ledger.receive(c, "MUG", "main", 10))
-    for name in ("shop", "woo"):
-        items = list(hub.channel(name).fetch_listings())
-        hub.write(lambda c, n=name, i=items: import_listings(c, n, i))
-        sync.push_stock(name)  # the opening stock is in step: nothing is sent
-    try:
-        yield Stores(hub, sync, shop, woo, f"{hooks.url}/webhooks", channels)
-    finally:
-        hooks.stop()
-        hub.close()
-        for server in servers.values():
-            server.stop()
+    with serve_pair(db_url, shop, woo, timeout=1.0) as (hub, sync, hooks_url, channels):
+        hub.write(lambda c: ledger.receive(c, "MUG", "main", 10))
+        for name in ("shop", "woo"):
+            items = list(hub.channel(name).fetch_listings())
+            hub.write(lambda c, n=name, i=items: import_listings(c, n, i))
+            sync.push_stock(name)  # the opening stock is in step: nothing is sent
+        yield Stores(hub, sync, shop, woo, hooks_url, channels)

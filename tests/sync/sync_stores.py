@@ -4,16 +4,22 @@ folder's conftest is a module called ``conftest``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from builders import make_hub
 
 from hub.core import ledger
 from hub.core.models import listing_t, product_t
 from hub.core.runtime import Hub
 from hub.core.sync import Sync
+from hub.sandbox import SandboxServer
+from hub.web.app import make_app
 from hub_plugins.shopify import ShopifySandbox
 from hub_plugins.woocommerce import WooSandbox
+from hub_plugins.woocommerce.sandbox import PLUGIN_TOPICS
 
 
 @dataclass
@@ -40,3 +46,29 @@ class Stores:
     def adjust(self, delta: int, sku: str = "MUG") -> None:
         """Correct the hub's stock of ``sku`` at ``main`` by ``delta`` units."""
         self.hub.write(lambda c: ledger.adjust(c, sku, "main", delta, reason="count"))
+
+
+@contextmanager
+def serve_pair(
+    db_url: str, shop: ShopifySandbox, woo: WooSandbox, timeout: float
+) -> Iterator[tuple[Hub, Sync, str, dict]]:
+    """Serve ``shop`` and ``woo`` over HTTP as the hub's channels ``shop`` and ``woo``, and
+    the hub's webhook endpoint, which both stores' webhooks reach. Yields the hub, its sync
+    engine, the endpoint's ``/webhooks`` address and the channels' sections; stops all."""
+    servers = {"shop": shop.serve().start(), "woo": woo.serve().start()}
+    channels = {
+        "shop": shop.config_for(servers["shop"].url, timeout=timeout, locations=["main"]),
+        "woo": woo.config_for(servers["woo"].url, timeout=timeout, locations=["main"]),
+    }
+    hub = make_hub(db_url, channels=channels)
+    sync = Sync(hub, backoff=0.01, attempts=3)
+    hooks = SandboxServer(make_app(sync)).start()
+    shop.add_webhook(address=f"{hooks.url}/webhooks/shop")
+    woo.add_webhook(PLUGIN_TOPICS, f"{hooks.url}/webhooks/woo", woo.webhook_secret)
+    try:
+        yield hub, sync, f"{hooks.url}/webhooks", channels
+    finally:
+        hooks.stop()
+        hub.close()
+        for server in servers.values():
+            server.stop()

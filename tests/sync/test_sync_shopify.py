@@ -7,18 +7,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from builders import make_hub
+from sync_stores import serve_pair
 
 from hub.core import ledger
 from hub.core.listings import import_listings
 from hub.core.orderbook import list_orders
 from hub.core.runtime import Hub
 from hub.core.sync import Sync
-from hub.sandbox import SandboxServer
-from hub.web.app import make_app
 from hub_plugins.shopify import ShopifySandbox
 from hub_plugins.woocommerce import WooSandbox
-from hub_plugins.woocommerce.sandbox import PLUGIN_TOPICS
 
 
 @dataclass
@@ -49,24 +46,9 @@ def pair(db_url: str) -> Iterator[Pair]:
     woo = WooSandbox()
     woo.add_product("MUG", price="12.50", stock=10)
     woo.add_product("TEE", price="20.00", stock=4)
-    servers = {"shop": shop.serve().start(), "woo": woo.serve().start()}
-    channels = {
-        "shop": shop.config_for(servers["shop"].url, timeout=2.0, locations=["main"]),
-        "woo": woo.config_for(servers["woo"].url, timeout=2.0, locations=["main"]),
-    }
-    hub = make_hub(db_url, channels=channels)
-    sync = Sync(hub, backoff=0.01, attempts=3)
-    hooks = SandboxServer(make_app(sync)).start()
-    shop.add_webhook(address=f"{hooks.url}/webhooks/shop")
-    woo.add_webhook(PLUGIN_TOPICS, f"{hooks.url}/webhooks/woo", woo.webhook_secret)
-    hub.write(lambda c: [ledger.receive(c, s, "main", q) for s, q in (("MUG", 10), ("TEE", 4))])
-    try:
+    with serve_pair(db_url, shop, woo, timeout=2.0) as (hub, sync, _, _):
+        hub.write(lambda c: [ledger.receive(c, s, "main", q) for s, q in (("MUG", 10), ("TEE", 4))])
         yield Pair(hub, sync, shop, woo)
-    finally:
-        hooks.stop()
-        hub.close()
-        for server in servers.values():
-            server.stop()
 
 
 def reserved(pair: Pair, sku: str) -> int:
