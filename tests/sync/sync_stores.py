@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from builders import make_hub
 
 from hub.core import ledger
+from hub.core.listings import import_listings
 from hub.core.models import listing_t, product_t
 from hub.core.runtime import Hub
 from hub.core.sync import Sync
@@ -72,3 +73,14 @@ def serve_pair(
         hub.close()
         for server in servers.values():
             server.stop()
+
+
+def listed_hub(db_url: str, channels: dict, mugs: int) -> Hub:
+    """A hub with these channels, ``mugs`` MUG received at ``main`` and every channel's
+    listings imported."""
+    hub = make_hub(db_url, channels=channels)
+    hub.write(lambda c: ledger.receive(c, "MUG", "main", mugs))
+    for name in channels:
+        items = list(hub.channel(name).fetch_listings())
+        hub.write(lambda c, n=name, i=items: import_listings(c, n, i))
+    return hub

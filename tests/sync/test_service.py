@@ -7,9 +7,8 @@ import threading
 
 import requests
 from builders import make_hub
+from sync_stores import listed_hub
 
-from hub.core import ledger
-from hub.core.listings import import_listings
 from hub.core.locks import job_lock
 from hub.core.service import Service
 from hub_plugins.woocommerce import WooSandbox
@@ -35,11 +34,7 @@ async def test_the_service_carries_a_sale_from_one_store_to_the_other(db_url):
         n: s.config_for(servers[n].url, timeout=2.0, poll_interval=30.0, push_interval=30.0)
         for n, s in stores.items()
     }
-    hub = make_hub(db_url, channels=channels)
-    hub.write(lambda c: ledger.receive(c, "MUG", "main", 6))
-    for name in stores:
-        items = list(hub.channel(name).fetch_listings())
-        hub.write(lambda c, n=name, i=items: import_listings(c, n, i))
+    hub = listed_hub(db_url, channels, mugs=6)
     service = Service(hub, host="127.0.0.1", port=0, inbox_interval=5.0)
     await service.start()
     try:

@@ -8,10 +8,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from builders import make_hub
+from sync_stores import listed_hub
 
-from hub.core import ledger
-from hub.core.listings import import_listings
 from hub.core.runtime import Hub
 from hub.core.service import Service, changed
 from hub.core.shipments import ShipmentPushResult
@@ -53,11 +51,7 @@ async def running(db_url: str) -> AsyncIterator[Running]:
     channels = {n: s.config_for(servers[n].url, timeout=2.0, **FAST) for n, s in stores.items()}
     # woo-a reconciles at start only: a sale not yet pulled would be read as drift there
     channels["woo-a"]["reconcile_interval"] = 3600.0
-    hub = make_hub(db_url, channels=channels)
-    hub.write(lambda c: ledger.receive(c, "MUG", "main", 6))
-    for name in stores:
-        items = list(hub.channel(name).fetch_listings())
-        hub.write(lambda c, n=name, i=items: import_listings(c, n, i))
+    hub = listed_hub(db_url, channels, mugs=6)
     service = Service(hub, host="127.0.0.1", port=0, inbox_interval=0.1)
     await service.start()
     try:
