@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import Connection
@@ -65,15 +66,7 @@ def ship(
         tell_channel=tell_channel(order["channel"]),
         shipped_at=stamp,
     )
-    conn.execute(
-        order_event_t.insert().values(
-            order_id=order["id"],
-            status=OrderStatus.FULFILLED.value,
-            note=note,
-            actor=actor,
-            created_at=stamp,
-        )
-    )
+    _log_status(conn, order["id"], OrderStatus.FULFILLED.value, note, actor, stamp)
     shipment = Shipment(
         order["channel"],
         order["external_id"],
@@ -132,6 +125,12 @@ def _set_status(conn: Connection, order_id: int, status: str, note: str, actor: 
         .where(order_t.c.id == order_id)
         .values(status=status, hold_reason="", updated_at=stamp)
     )
+    _log_status(conn, order_id, status, note, actor, stamp)
+
+
+def _log_status(
+    conn: Connection, order_id: int, status: str, note: str, actor: str, stamp: datetime
+) -> None:
     conn.execute(
         order_event_t.insert().values(
             order_id=order_id, status=status, note=note, actor=actor, created_at=stamp
