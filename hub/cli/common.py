@@ -30,7 +30,8 @@ ConfigOption = Annotated[
 ]
 
 
-#: The database the running command opened: what a database error is about.
+#: The database the running command opened: what a database error is about. Both lists
+#: are emptied when a command starts (:func:`one_line_errors`).
 _opened: list[URL] = []
 #: Its configured secrets: an error line shows none of them, whatever a plugin wrote.
 _secrets: list[str] = []
@@ -101,6 +102,8 @@ def one_line_errors() -> Iterator[None]:
     """Turn a database that cannot be reached, opened or written, and a file or port the
     system refuses, into a :class:`HubError` saying what and where (the CLI prints it as
     one line and exits 1). Other errors, bugs, keep their traceback."""
+    _opened.clear()  # what the previous command opened (tests run many in one process)
+    _secrets.clear()
     try:
         yield
     except HubError as error:
