@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -160,6 +160,9 @@ class Order:
     number: str = ""  # the number the merchant sees on the channel, e.g. "#1001"
     risk_level: str | None = None  # "low" / "medium" / "high" when the channel scores fraud
     tags: tuple[str, ...] = ()
+    billing_address: Address = field(default_factory=Address)
+    po_number: str = ""  # the buyer's purchase-order number (B2B)
+    requested_date: date | None = None  # the calendar day the customer asked delivery for
 
 
 @dataclass(frozen=True)

@@ -626,7 +626,7 @@ class _Intake:
 
 
 def _order_row(order: Order, version_key: str) -> dict:
-    address, customer = order.shipping_address, order.customer
+    address, customer, billing = order.shipping_address, order.customer, order.billing_address
     window = order.delivery_window
     return {
         "number": order.number,
@@ -653,6 +653,15 @@ def _order_row(order: Order, version_key: str) -> dict:
         "window_end": window.end if window else None,
         "notes": order.notes,
         "risk_level": order.risk_level or "",
+        "po_number": order.po_number,
+        "requested_date": order.requested_date,
+        "bill_name": billing.name,
+        "bill_line1": billing.line1,
+        "bill_line2": billing.line2,
+        "bill_city": billing.city,
+        "bill_region": billing.region,
+        "bill_postcode": billing.postcode,
+        "bill_country": billing.country,
         "placed_at": order.placed_at,
         "version": order.updated_at,
         "version_key": version_key,

@@ -170,7 +170,7 @@ class SalesOrder(SQLModel, table=True):
     total: Decimal = Field(default=Decimal("0"), sa_column=_money())
     customer_id: str = ""
     customer_name: str = ""
-    customer_email: str = ""
+    customer_email: str = Field(default="", index=True)
     customer_phone: str = ""
     company: str = ""
     ship_name: str = ""
@@ -178,7 +178,7 @@ class SalesOrder(SQLModel, table=True):
     ship_line2: str = ""
     ship_city: str = ""
     ship_region: str = ""
-    ship_postcode: str = ""
+    ship_postcode: str = Field(default="", index=True)
     ship_country: str = ""
     ship_phone: str = ""
     latitude: float | None = None
@@ -192,6 +192,41 @@ class SalesOrder(SQLModel, table=True):
     # Orders versions that share ``version`` (channels give seconds): see hub.core.orderstate.
     version_key: str = Field(
         default="", sa_column=sa.Column(sa.String(96), nullable=False, server_default="")
+    )
+    # The order desk (migration 0007): the B2B account it is charged to, the buyer's
+    # purchase-order number, the calendar day delivery was asked for, the billing address,
+    # and the codes of plugin holds a person released (intake no longer applies them).
+    account_id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.Integer, sa.ForeignKey("customer_account.id"), index=True),
+    )
+    po_number: str = Field(
+        default="", sa_column=sa.Column(sa.String(128), nullable=False, server_default="")
+    )
+    requested_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
+    bill_name: str = Field(
+        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
+    )
+    bill_line1: str = Field(
+        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
+    )
+    bill_line2: str = Field(
+        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
+    )
+    bill_city: str = Field(
+        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
+    )
+    bill_region: str = Field(
+        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
+    )
+    bill_postcode: str = Field(
+        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
+    )
+    bill_country: str = Field(
+        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
+    )
+    released_holds: str = Field(
+        default="", sa_column=sa.Column(sa.Text, nullable=False, server_default="")
     )
     created_at: datetime = Field(default_factory=now, sa_column=_ts())
     updated_at: datetime = Field(default_factory=now, sa_column=_ts())
@@ -232,6 +267,10 @@ class OrderEvent(SQLModel, table=True):
     status: str = ""
     note: str = ""
     actor: str = ""
+    # where the actor acted from: "cli", "api", "web", "import", or "" for intake and jobs
+    origin: str = Field(
+        default="", sa_column=sa.Column(sa.String(16), nullable=False, server_default="")
+    )
     created_at: datetime = Field(default_factory=now, sa_column=_ts())
 
 
@@ -440,3 +479,142 @@ route_plan_t = RoutePlan.__table__  # type: ignore[attr-defined]
 planned_route_t = PlannedRoute.__table__  # type: ignore[attr-defined]
 planned_stop_t = PlannedStop.__table__  # type: ignore[attr-defined]
 unplanned_order_t = UnplannedOrder.__table__  # type: ignore[attr-defined]
+
+
+class CustomerAccount(SQLModel, table=True):
+    """A B2B customer: terms, credit limit, contacts and delivery addresses.
+
+    ``payment_terms_days`` None means the customer pays before delivery (no account);
+    ``credit_limit`` None means no limit. Both in the hub's currency.
+    """
+
+    __tablename__ = "customer_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_number: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    name: str = ""
+    vat_id: str = ""
+    email: str = Field(default="", index=True)
+    phone: str = ""
+    payment_terms_days: int | None = None
+    credit_limit: Decimal | None = Field(
+        default=None, sa_column=sa.Column(sa.Numeric(18, 4), nullable=True)
+    )
+    notes: str = ""
+    active: bool = True
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class CustomerContact(SQLModel, table=True):
+    """A person at a B2B customer; channel orders match accounts by these e-mails."""
+
+    __tablename__ = "customer_contact"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="customer_account.id", index=True)
+    name: str = ""
+    email: str = Field(default="", index=True)
+    phone: str = ""
+    role: str = ""
+
+
+class CustomerAddress(SQLModel, table=True):
+    """A delivery address of a B2B customer, with coordinates when known."""
+
+    __tablename__ = "customer_address"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="customer_account.id", index=True)
+    label: str = ""
+    name: str = ""
+    company: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postcode: str = ""
+    country: str = ""
+    phone: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    is_default: bool = False
+
+
+class ApiToken(SQLModel, table=True):
+    """A REST API token: only its SHA-256 is kept; the token is shown once at creation."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    role: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    token_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    prefix: str = Field(default="", sa_column=sa.Column(sa.String(16), nullable=False))
+    created_by: str = ""
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    last_used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class WebUser(SQLModel, table=True):
+    """A person who signs in to the web pages; the password is kept as an argon2 hash."""
+
+    __tablename__ = "web_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    full_name: str = ""
+    password_hash: str = ""
+    role: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    last_login_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """One ``Idempotency-Key`` of one caller: the request it came with and the first answer.
+
+    ``state`` is "in_progress" while the first request runs and "done" once its answer
+    is stored; a failure before commit deletes the row, so the key can be used again.
+    """
+
+    __tablename__ = "idempotency_key"
+    __table_args__ = (sa.UniqueConstraint("scope", "key", name="uq_idempotency_key_scope"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(sa_column=sa.Column(sa.String(128), nullable=False))
+    key: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
+    method: str = Field(default="", sa_column=sa.Column(sa.String(8), nullable=False))
+    path: str = ""
+    request_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    state: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    response_status: int | None = None
+    response_body: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    completed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class OrderImport(SQLModel, table=True):
+    """A spreadsheet of orders imported: which file (by its SHA-256), by whom, what it made."""
+
+    __tablename__ = "order_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_sha256: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
+    filename: str = ""
+    channel: str = ""
+    rows: int = 0
+    orders_created: int = 0
+    orders_unchanged: int = 0
+    actor: str = ""
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+customer_account_t = CustomerAccount.__table__  # type: ignore[attr-defined]
+customer_contact_t = CustomerContact.__table__  # type: ignore[attr-defined]
+customer_address_t = CustomerAddress.__table__  # type: ignore[attr-defined]
+api_token_t = ApiToken.__table__  # type: ignore[attr-defined]
+web_user_t = WebUser.__table__  # type: ignore[attr-defined]
+idempotency_key_t = IdempotencyKey.__table__  # type: ignore[attr-defined]
+order_import_t = OrderImport.__table__  # type: ignore[attr-defined]

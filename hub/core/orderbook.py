@@ -232,6 +232,17 @@ def to_order(record: OrderRecord, *, as_channel_sent: bool = False) -> Order:
         delivery_window=window,
         notes=o["notes"],
         risk_level=o["risk_level"] or None,
+        billing_address=Address(
+            name=o["bill_name"],
+            line1=o["bill_line1"],
+            line2=o["bill_line2"],
+            city=o["bill_city"],
+            region=o["bill_region"],
+            postcode=o["bill_postcode"],
+            country=o["bill_country"],
+        ),
+        po_number=o["po_number"],
+        requested_date=o["requested_date"],
     )
 
 
