@@ -62,9 +62,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (e.g. Europe/London)") from None
+    return value
+
+
 class HubSection(_Strict):
     name: Name = "hub"
     currency: str = "USD"
+    # The merchant's time zone (IANA): dates and delivery windows people type or import
+    # are read in it, and pages show times in it.
+    timezone: Annotated[str, AfterValidator(_zone)] = "UTC"
+    # How a date such as 02/04/2024 is read: "day_first" (2 April), "month_first"
+    # (4 February), or "" (unset: such an ambiguous date is refused; ISO 2024-04-02 is
+    # always understood).
+    date_order: Literal["", "day_first", "month_first"] = ""
 
     @field_validator("currency")
     @classmethod
@@ -125,7 +140,8 @@ class WebSection(_Strict):
 class RoutingSection(_Strict):
     router: Name = "auto"
     time_limit: float = Field(default=30.0, gt=0)
-    timezone: str = "UTC"  # the merchant's calendar: which day a delivery belongs to
+    # the calendar which day a delivery belongs to; unset: the hub's own timezone
+    timezone: str = ""
     service_minutes: float = Field(default=5.0, ge=0, lt=24 * 60)  # time at each stop
     channels: UniqueNames = []  # channels whose orders the own fleet delivers (empty: all)
     # cost of leaving one stop unplanned; None: the router's own, twice the cost of serving
@@ -135,11 +151,7 @@ class RoutingSection(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/London)") from None
-        return value
+        return value and _zone(value)
 
 
 class FleetVehicle(_Strict):
@@ -203,6 +215,12 @@ class Settings(_Strict):
     carriers: dict[Name, dict[str, Any]] = {}
     notifiers: dict[Name, dict[str, Any]] = {}
     path: Path = Path("<memory>")
+
+    @model_validator(mode="after")
+    def _routing_zone(self) -> Settings:
+        if not self.routing.timezone:
+            self.routing.timezone = self.hub.timezone
+        return self
 
 
 def config_path(path: str | Path | None = None) -> Path:
