@@ -45,6 +45,11 @@ class InvalidInput(HubError):
     """Input from a user or a channel is malformed; ``field`` names the culprit."""
 
 
+class Conflict(HubError):
+    """The request is well formed but clashes with where things stand: releasing an order
+    while a hold that cannot be overridden applies, editing an order that has shipped."""
+
+
 class StockError(HubError):
     """A stock movement would break a ledger rule (negative stock, unknown SKU)."""
 
