@@ -6,6 +6,7 @@ Import from here, never from ``hub.core``::
 """
 
 from hub.channels import Channel, ChannelConfig, OrderPage, WebhookEvent
+from hub.checks import AccountInfo, CheckContext, ChecksConfig, CustomerHistory
 from hub.errors import (
     ChannelError,
     ConfigError,
@@ -35,13 +36,17 @@ from hub.stock import Listing, ListingProblem, StockChange, StockLevel, StockRes
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccountInfo",
     "Address",
     "Carrier",
     "Channel",
     "ChannelConfig",
     "ChannelError",
+    "CheckContext",
+    "ChecksConfig",
     "ConfigError",
     "Customer",
+    "CustomerHistory",
     "DeliveryWindow",
     "Hold",
     "HubError",

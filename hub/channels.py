@@ -20,6 +20,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
+from hub.checks import ChecksConfig
 from hub.orders import Order
 from hub.stock import Listing, ListingProblem, StockResult, StockUpdate
 
@@ -59,6 +60,10 @@ class ChannelConfig(BaseModel):
     # burst below one request would never let a call through.
     rate_per_second: float | None = Field(default=None, gt=0)
     rate_burst: float | None = Field(default=None, ge=1)
+    # Order checks ([channels.NAME.checks], see hub.checks) and whether a channel
+    # customer's e-mail is matched to a B2B account's (or contact's) e-mail at intake.
+    checks: ChecksConfig = ChecksConfig()
+    match_customers_by_email: bool = False
 
     def webhook_key(self) -> str | None:
         """The secret webhooks are signed with, in clear, for the signature check."""

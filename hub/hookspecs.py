@@ -19,6 +19,7 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from hub.checks import CheckContext
     from hub.orders import Hold, Order
     from hub.shipping import Shipment
     from hub.stock import StockChange
@@ -80,11 +81,15 @@ def register_notifiers(register: Callable[[type], None]) -> None:
 
 
 @hookspec
-def check_order(order: Order) -> Hold | Sequence[Hold] | None:
+def check_order(order: Order, context: CheckContext) -> Hold | Sequence[Hold] | None:
     """Decide whether an incoming order must be held.
 
     Called for every new order and every later version of it, before stock is
-    reserved. ``order`` is the :class:`hub.Order` as the channel reports it. Return
+    reserved. ``order`` is the :class:`hub.Order` as the channel reports it;
+    ``context`` a :class:`hub.CheckContext`: the channel's check settings, the B2B
+    account the order is charged to (terms, credit limit, outstanding), the customer's
+    history and recent orders to the same address, as far as enabled rules need them.
+    An implementation may take ``order`` only. Return
     None to let it through, or one or more :class:`hub.Hold` (code and readable
     reason: unpaid, fraud risk, address incomplete). All plugins are asked; every
     hold returned is recorded on the order, which stays on hold until none applies.
