@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli import orders, planning, stock, sync
+from hub.cli import tokens as tokens_cli
 from hub.cli.common import ConfigOption, one_line_errors, open_hub
 from hub.core.config import config_path
 from hub.core.starter import write_starter_config
@@ -34,6 +35,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(stock.app, name="stock")
 app.add_typer(orders.app, name="orders")
 app.add_typer(sync.sync_app, name="sync")
+app.add_typer(tokens_cli.app, name="tokens")
 app.command()(sync.run)
 app.command()(sync.status)
 app.command()(sync.retry)
