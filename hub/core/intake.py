@@ -128,13 +128,17 @@ def ingest(
     holds: dict[str, list[Hold]] | None = None,
     actor: str = "intake",
     reevaluate: bool = False,
+    accounts: dict[str, int | None] | None = None,
 ) -> IntakeReport:
     """Store a page of ``channel``'s orders and move their stock; see the module doc.
 
     ``locations`` are the location codes the channel ships from, in priority order
     (all locations when empty); ``holds`` maps external ids to holds that plugins'
     ``check_order`` hooks returned. ``reevaluate`` decides stored orders again even when
-    the version is not newer (held orders, once stock has arrived).
+    the version is not newer (held orders, once stock has arrived). ``accounts`` maps
+    external ids to the customer account each is charged to (None: none), stored as the
+    order's ``account_id``; without it accounts are left as they are. Plugin holds whose
+    code a person released on the order (``released_holds``) no longer apply.
     """
     rejected = IntakeReport(channel)
     page, keys = _latest_versions(channel, orders, rejected)
@@ -142,9 +146,9 @@ def ingest(
         return rejected
     report = run_in_transaction(
         engine,
-        lambda conn: _Intake(conn, channel, locations, holds or {}, actor, reevaluate).run(
-            page, keys
-        ),
+        lambda conn: _Intake(
+            conn, channel, locations, holds or {}, actor, reevaluate, accounts
+        ).run(page, keys),
     )
     report.outcomes.extend(rejected.outcomes)
     return report
@@ -201,6 +205,7 @@ class _Stored:
     version_key: str
     status: str
     hold_reason: str
+    released_holds: str = ""
 
 
 class _Intake:
@@ -214,8 +219,11 @@ class _Intake:
         holds: dict[str, list[Hold]],
         actor: str,
         reevaluate: bool = False,
+        accounts: dict[str, int | None] | None = None,
     ) -> None:
         self.reevaluate = reevaluate
+        self.accounts = accounts
+        self.released: dict[str, set[str]] = {}
         self.conn = conn
         self.channel = channel
         self.location_codes = locations
@@ -294,6 +302,7 @@ class _Intake:
                 "created_at": self.stamp,
                 "updated_at": self.stamp,
                 "hold_reason": "",
+                **self._account(o),
             }
             for o in page
         ]
@@ -302,21 +311,43 @@ class _Intake:
             return {row.external_id: row.id for row in self.conn.execute(stmt, rows)}
         return _pg_insert_returning(self.conn, rows)
 
+    def _account(self, order: Order) -> dict[str, int | None]:
+        """The ``account_id`` column when intake was told the page's accounts."""
+        if self.accounts is None:
+            return {}
+        return {"account_id": self.accounts.get(order.external_id)}
+
     def _lock_existing(self, external_ids: list[str]) -> dict[str, _Stored]:
         if not external_ids:
             return {}
         o = order_t.c
         query = (
-            sa.select(o.id, o.external_id, o.version, o.version_key, o.status, o.hold_reason)
+            sa.select(
+                o.id,
+                o.external_id,
+                o.version,
+                o.version_key,
+                o.status,
+                o.hold_reason,
+                o.released_holds,
+            )
             .where(o.channel == self.channel, in_list(self.conn, o.external_id, external_ids))
             .order_by(o.external_id)
         )
         if not is_sqlite(self.conn):
             query = query.with_for_update()
-        return {
-            r.external_id: _Stored(r.id, r.version, r.version_key, r.status, r.hold_reason)
+        stored = {
+            r.external_id: _Stored(
+                r.id, r.version, r.version_key, r.status, r.hold_reason, r.released_holds
+            )
             for r in self.conn.execute(query)
         }
+        self.released = {
+            ext: set(filter(None, known.released_holds.split(",")))
+            for ext, known in stored.items()
+            if known.released_holds
+        }
+        return stored
 
     def _catalogue(self, orders: list[Order]) -> _Catalogue:
         wanted = {line.sku for o in orders for line in o.lines if line.sku}
@@ -462,7 +493,8 @@ class _Intake:
         ):  # every unit has shipped (the hub shipped it, the channel has not said so yet)
             shipped = previous if previous in _SHIPPED_VALUES else OrderStatus.FULFILLED.value
             return shipped, ""
-        holds = self.holds.get(order.external_id, [])
+        released = self.released.get(order.external_id, set())
+        holds = [h for h in self.holds.get(order.external_id, []) if h.code not in released]
         if holds:
             return OrderStatus.ON_HOLD.value, "; ".join(f"{h.code}: {h.reason}" for h in holds)
         return OrderStatus.OPEN.value, ""
@@ -528,6 +560,7 @@ class _Intake:
                 edited.append(
                     {
                         **_order_row(order, self.keys[order.external_id]),
+                        **self._account(order),
                         "b_id": oid,
                         "status": status,
                         "hold_reason": reason,

@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hub.channels import Channel
+from hub.checks import CheckContext, ChecksConfig
 from hub.core import fulfilment, ledger, migrate, shipments
+from hub.core.checkcontext import PageContext, page_context
 from hub.core.config import Settings, load_settings, validate_plugin_sections
 from hub.core.db import make_engine, run_in_transaction
 from hub.core.intake import IntakeReport, ingest
@@ -161,12 +163,23 @@ class Hub:
 
     # -- orders --------------------------------------------------------------------------
 
-    def holds_for(self, orders: Sequence[Order]) -> dict[str, list[Hold]]:
-        """Ask every plugin's ``check_order`` about each order; a failing plugin is skipped."""
+    def holds_for(
+        self, orders: Sequence[Order], contexts: dict[str, CheckContext] | None = None
+    ) -> dict[str, list[Hold]]:
+        """Ask every plugin's ``check_order`` about each order; a failing plugin is skipped.
+
+        ``contexts`` maps external ids to their :class:`hub.CheckContext` (from
+        :meth:`check_contexts`); an order without one gets its channel's settings only.
+        """
         holds: dict[str, list[Hold]] = {}
         for order in orders:
+            context = (contexts or {}).get(order.external_id) or CheckContext(
+                settings=self.checks_config(order.channel)
+            )
             found: list[Hold] = []
-            for _plugin, result in self.plugins.call_each("check_order", order=order):
+            for _plugin, result in self.plugins.call_each(
+                "check_order", order=order, context=context
+            ):
                 if isinstance(result, Hold):
                     found.append(result)
                 elif result:
@@ -174,6 +187,31 @@ class Hub:
             if found:
                 holds[order.external_id] = found
         return holds
+
+    def checks_config(self, channel: str) -> ChecksConfig:
+        """Channel ``channel``'s ``checks`` settings (defaults for one not configured)."""
+        return getattr(self.channel_configs.get(channel), "checks", None) or ChecksConfig()
+
+    def is_manual(self, channel: str) -> bool:
+        """Whether ``channel`` is configured with type ``manual`` (orders keyed in by people)."""
+        config = self.channel_configs.get(channel)
+        return config is not None and config.type == "manual"
+
+    def check_contexts(self, channel: str, orders: Sequence[Order]) -> PageContext:
+        """Check contexts and matched accounts for a page (:mod:`hub.core.checkcontext`);
+        no query at all when the channel needs none."""
+        settings = self.checks_config(channel)
+        manual = self.is_manual(channel)
+        by_email = bool(
+            getattr(self.channel_configs.get(channel), "match_customers_by_email", False)
+        )
+        if not (manual or by_email or settings.needs_history() or settings.needs_address()):
+            return PageContext()
+        return self.read(
+            lambda conn: page_context(
+                conn, channel, orders, settings, manual=manual, match_by_email=by_email
+            )
+        )
 
     def ingest(
         self,
@@ -183,14 +221,16 @@ class Hub:
         reevaluate: bool = False,
     ) -> IntakeReport:
         """Take a page of orders from ``channel``: store, check, reserve; then tell plugins."""
+        page = self.check_contexts(channel, orders)
         report = ingest(
             self.engine,
             channel,
             orders,
             locations=self.channel_locations(channel),
-            holds=self.holds_for(orders),
+            holds=self.holds_for(orders, page.contexts),
             actor=actor,
             reevaluate=reevaluate,
+            accounts=page.accounts if page.accounts else None,
         )
         by_id = {o.external_id: o for o in orders}
         for outcome in report.outcomes:
