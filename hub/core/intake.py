@@ -129,6 +129,7 @@ def ingest(
     actor: str = "intake",
     reevaluate: bool = False,
     accounts: dict[str, int | None] | None = None,
+    origin: str = "",
 ) -> IntakeReport:
     """Store a page of ``channel``'s orders and move their stock; see the module doc.
 
@@ -147,7 +148,7 @@ def ingest(
     report = run_in_transaction(
         engine,
         lambda conn: _Intake(
-            conn, channel, locations, holds or {}, actor, reevaluate, accounts
+            conn, channel, locations, holds or {}, actor, reevaluate, accounts, origin
         ).run(page, keys),
     )
     report.outcomes.extend(rejected.outcomes)
@@ -220,7 +221,9 @@ class _Intake:
         actor: str,
         reevaluate: bool = False,
         accounts: dict[str, int | None] | None = None,
+        origin: str = "",
     ) -> None:
+        self.origin = origin
         self.reevaluate = reevaluate
         self.accounts = accounts
         self.released: dict[str, set[str]] = {}
@@ -592,6 +595,7 @@ class _Intake:
                         "order_id": oid,
                         "status": status,
                         "actor": self.actor,
+                        "origin": self.origin,
                         "note": "; ".join([note, *notes]),
                         "created_at": self.stamp,
                     }

@@ -219,8 +219,12 @@ class Hub:
         orders: Sequence[Order],
         actor: str = "intake",
         reevaluate: bool = False,
+        origin: str = "",
     ) -> IntakeReport:
-        """Take a page of orders from ``channel``: store, check, reserve; then tell plugins."""
+        """Take a page of orders from ``channel``: store, check, reserve; then tell plugins.
+
+        ``actor`` and ``origin`` ("cli", "api", "web", "import"; "" for intake and jobs)
+        are recorded in the history events intake writes."""
         page = self.check_contexts(channel, orders)
         report = ingest(
             self.engine,
@@ -231,6 +235,7 @@ class Hub:
             actor=actor,
             reevaluate=reevaluate,
             accounts=page.accounts if page.accounts else None,
+            origin=origin,
         )
         by_id = {o.external_id: o for o in orders}
         for outcome in report.outcomes:
