@@ -135,6 +135,9 @@ class LocationSection(_Strict):
 class WebSection(_Strict):
     host: Name = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
+    # A new API order with the PO number of another order of the same customer: "warn"
+    # (a warning in the answer) or "refuse" (409 naming the other order).
+    duplicate_po: Literal["warn", "refuse"] = "warn"
 
 
 class RoutingSection(_Strict):

@@ -30,6 +30,7 @@ from hub.core.status import channel_status, hide_secrets
 from hub.core.sync import Sync
 from hub.errors import HubError, NotFound, WebhookRejected
 from hub.routing import Plan, RoutingProblem
+from hub.web.api import mount as mount_api
 
 log = logging.getLogger("hub.web")
 
@@ -49,6 +50,7 @@ def make_app(sync: Sync, wake: Callable[[str], None] | None = None) -> web.Appli
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/plans/latest.svg", latest_plan_svg)
     app.router.add_get("/", status_page)
+    mount_api(app, sync.hub)  # the REST API under /api/v1
     return app
 
 

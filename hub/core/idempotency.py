@@ -1,0 +1,139 @@
+"""Idempotency keys: a retried request gets the first answer and does nothing again.
+
+A caller sends ``Idempotency-Key`` with every mutating request. The first request with
+a key *claims* it: one INSERT into the unique (scope, key) pair, committed at once, so
+two requests racing with one key cannot both win on SQLite or PostgreSQL (the loser's
+insert conflicts; nothing is checked before inserting). The winner runs, then stores its
+answer (:func:`complete`); a failure before its work committed gives the key back
+(:func:`release`), so the caller may try again with it.
+
+What a later request with the key gets (:func:`claim`):
+- the same method, path and body, answer stored: that answer (:class:`Replay`);
+- the same request still running: :class:`InProgress` (the API answers 409, retry later);
+- another method, path or body: :class:`Mismatch` (the API answers 422).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from hub.core.db import run_in_transaction
+from hub.core.ledger import insert_ignore
+from hub.core.models import idempotency_key_t, now
+
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """This request owns the key: run it, then :func:`complete` or :func:`release`."""
+
+    id: int
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The key's request already ran: answer with what it answered."""
+
+    status: int
+    body: str
+
+
+@dataclass(frozen=True)
+class InProgress:
+    """The key's first request is still running."""
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """The key was used for another request (method, path or body)."""
+
+    method: str
+    path: str
+
+
+Outcome = Claimed | Replay | InProgress | Mismatch
+
+
+def canonical_json(value: Any) -> str:
+    """``value`` as JSON with sorted keys and no spaces: equal bodies, equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def request_hash(method: str, path: str, body: Any) -> str:
+    """SHA-256 hex over the method, the path and the canonical JSON of the body."""
+    text = f"{method.upper()}\n{path}\n{canonical_json(body)}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def claim(engine: Engine, scope: str, key: str, method: str, path: str, digest: str) -> Outcome:
+    """Claim ``key`` in ``scope`` for this request, or say what became of it before."""
+
+    def work(conn: Connection) -> Outcome:
+        k = idempotency_key_t.c
+        inserted = conn.execute(
+            insert_ignore(conn, idempotency_key_t)
+            .values(
+                scope=scope,
+                key=key,
+                method=method.upper(),
+                path=path,
+                request_hash=digest,
+                state="in_progress",
+                response_body="",
+                created_at=now(),
+            )
+            .returning(k.id)
+        ).first()
+        if inserted is not None:
+            return Claimed(int(inserted[0]))
+        row = conn.execute(
+            sa.select(
+                k.method, k.path, k.request_hash, k.state, k.response_status, k.response_body
+            ).where(k.scope == scope, k.key == key)
+        ).first()
+        if row is None:  # released between our insert and this read: claim it again
+            raise _Vanished
+        if row.request_hash != digest:
+            return Mismatch(row.method, row.path)
+        if row.state != "done":
+            return InProgress()
+        return Replay(int(row.response_status or 0), row.response_body)
+
+    for _ in range(5):
+        try:
+            return run_in_transaction(engine, work)
+        except _Vanished:
+            continue
+    return InProgress()
+
+
+def complete(connection: Connection, claim_id: int, status: int, body: str) -> None:
+    """Store the answer of the request that claimed ``claim_id``."""
+    connection.execute(
+        idempotency_key_t.update()
+        .where(idempotency_key_t.c.id == claim_id)
+        .values(state="done", response_status=status, response_body=body, completed_at=now())
+    )
+
+
+def release(engine: Engine, claim_id: int) -> None:
+    """Give the key back: its request failed before anything was committed."""
+    run_in_transaction(
+        engine,
+        lambda c: c.execute(
+            idempotency_key_t.delete().where(
+                idempotency_key_t.c.id == claim_id, idempotency_key_t.c.state == "in_progress"
+            )
+        ),
+    )
+
+
+class _Vanished(Exception):
+    """The row our insert clashed with was deleted before we could read it."""

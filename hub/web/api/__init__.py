@@ -1,0 +1,54 @@
+"""The REST API under ``/api/v1``: orders, stock, customers and products.
+
+:func:`api_app` builds it as an aiohttp sub-application; :func:`hub.web.app.make_app`
+mounts it. Its OpenAPI 3.1 document (``/api/v1/openapi.json``) and reference page
+(``/api/v1/docs``) are generated from :data:`hub.web.api.routes.ROUTES` and the pydantic
+models in :mod:`hub.web.api.schemas`.
+"""
+
+from __future__ import annotations
+
+import json
+
+from aiohttp import web
+
+from hub.core.runtime import Hub
+from hub.web.api.machinery import API_KEY, ApiConfig, endpoint, errors_middleware
+from hub.web.api.openapi import PREFIX, build_document, render_docs
+from hub.web.api.routes import ROUTES
+
+DOCUMENT_KEY = web.AppKey("openapi", dict)
+
+
+def api_app(hub: Hub, *, token_cache_seconds: float = 0.0) -> web.Application:
+    """The API as a sub-application to mount at :data:`PREFIX`."""
+    app = web.Application(middlewares=[errors_middleware])
+    app[API_KEY] = ApiConfig(
+        hub,
+        duplicate_po=getattr(hub.settings.web, "duplicate_po", "warn"),
+        token_cache_seconds=token_cache_seconds,
+    )
+    document = build_document(ROUTES, title=hub.settings.hub.name)
+    app[DOCUMENT_KEY] = document
+    text = json.dumps(document, indent=1)
+    page = render_docs(document)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.Response(text=text, content_type="application/json")
+
+    async def docs(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/docs", docs)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, endpoint(route))
+    return app
+
+
+def mount(app: web.Application, hub: Hub) -> None:
+    """Add the API to ``app`` under :data:`PREFIX`."""
+    app.add_subapp(PREFIX, api_app(hub))
+
+
+__all__ = ["PREFIX", "ROUTES", "api_app", "mount"]
