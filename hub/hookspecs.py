@@ -89,7 +89,8 @@ def check_order(order: Order, context: CheckContext) -> Hold | Sequence[Hold] | 
     ``context`` a :class:`hub.CheckContext`: the channel's check settings, the B2B
     account the order is charged to (terms, credit limit, outstanding), the customer's
     history and recent orders to the same address, as far as enabled rules need them.
-    An implementation may take ``order`` only. Return
+    An implementation may take ``order`` only (pluggy passes ``context`` only to one
+    that names it without a default). Return
     None to let it through, or one or more :class:`hub.Hold` (code and readable
     reason: unpaid, fraud risk, address incomplete). All plugins are asked; every
     hold returned is recorded on the order, which stays on hold until none applies.
