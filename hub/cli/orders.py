@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, open_hub
+from hub.cli.orders_desk import register as register_desk
+from hub.core import desk
 from hub.core.models import order_t
 from hub.core.orderbook import REF_HELP, find_order, list_orders
 from hub.core.runtime import Hub
@@ -26,6 +28,7 @@ app = typer.Typer(
 )
 console = Console()
 OrderRef = Annotated[str, typer.Argument(help=REF_HELP, show_default=False)]
+register_desk(app)  # create, edit, release, cancel, return, cancel-unpaid
 
 
 @app.command("list")
@@ -70,6 +73,7 @@ def show(
     with open_hub(config) as hub:
         record = hub.read(lambda c: find_order(c, ref))
         sent = hub.read(lambda c: order_shipments(c, record.order["id"]))
+        view = desk.order_view(hub, record.order["id"])
     if as_json:
         typer.echo(
             json.dumps(
@@ -78,6 +82,8 @@ def show(
                     "lines": record.lines,
                     "shipments": sent,
                     "history": record.events,
+                    "holds": [vars(h) for h in view.holds],
+                    "allocation": [vars(a) for a in view.allocation],
                 },
                 default=str,
                 indent=2,
@@ -98,12 +104,24 @@ def show(
             f"  {line['quantity']:>4} × {line['sku']}  {line['title']}  @ {line['unit_price']:.2f}"
         )
     console.print(f"  total {o['total']:.2f} {o['currency']}")
+    if view.po_number or view.account_number:
+        console.print(
+            f"  account {view.account_number or '-'}  PO {view.po_number or '-'}", markup=False
+        )
+    for hold in view.holds:
+        kind = "can be released" if hold.overridable else "cannot be released"
+        console.print(f"  hold {hold.code}: {hold.reason} ({kind})", markup=False)
+    for part in view.allocation:
+        console.print(f"  allocated {part.quantity} × {part.sku} @ {part.location}", markup=False)
     for shipment in sent:
         console.print(_shipment_line(shipment), highlight=False, markup=False)
     for event in record.events:
+        who = event["actor"] + (f", from {event['origin']}" if event.get("origin") else "")
         console.print(
             f"  {event['created_at']:%Y-%m-%d %H:%M:%S} {event['status']:<10} "
-            f"{event['note']} ({event['actor']})"
+            f"{event['note']} ({who})",
+            markup=False,
+            highlight=False,
         )
 
 
