@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.cli import customers as customers_cli
 from hub.cli import orders, planning, stock, sync
 from hub.cli import tokens as tokens_cli
 from hub.cli.common import ConfigOption, one_line_errors, open_hub
@@ -34,6 +35,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stock.app, name="stock")
 app.add_typer(orders.app, name="orders")
+app.add_typer(customers_cli.app, name="customers")
 app.add_typer(sync.sync_app, name="sync")
 app.add_typer(tokens_cli.app, name="tokens")
 app.command()(sync.run)
