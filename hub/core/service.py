@@ -204,6 +204,18 @@ class Service:
             max_instances=1,
             coalesce=True,
         )
+        if any(self.hub.checks_config(c).auto_cancel_unpaid_days for c in self.hub.channel_configs):
+            from hub.core.desk import cancel_unpaid  # the desk builds on the runtime
+
+            self.scheduler.add_job(
+                self.run_job,
+                "interval",
+                seconds=3600,
+                args=["cancel-unpaid", lambda: cancel_unpaid(self.hub)],
+                id="cancel-unpaid",
+                max_instances=1,
+                coalesce=True,
+            )
         self.scheduler.add_job(
             self.run_job,
             "interval",
@@ -311,6 +323,8 @@ def changed(job: str, result: Any) -> str:
     if job.startswith("reconcile:") and isinstance(result, list) and result:
         drift = [f"{sku} {theirs} -> {ours}" for sku, theirs, ours in result]
         return f"drift corrected on {_count(len(drift), 'SKU')} ({_some(drift)})"
+    if job == "cancel-unpaid" and isinstance(result, list) and result:
+        return f"cancelled {_count(len(result), 'unpaid order')} ({_some(result)})"
     if job == "recheck-holds" and isinstance(result, dict):
         decided = {k: v for k, v in result.items() if k not in ("on_hold", "failed") and v}
         if decided:
