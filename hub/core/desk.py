@@ -225,8 +225,8 @@ class OrderView:
     ship_postcode: str = ""
     ship_country: str = ""
     notes: str = ""
-    released_holds: tuple[str, ...] = ()
-    on_account: bool = False
+    released_holds: tuple[str, ...] = ()  # plugin hold codes a person released
+    on_account: bool = False  # unpaid, accepted on the customer's payment terms
 
     @property
     def ref(self) -> str:
@@ -750,7 +750,8 @@ def order_views(conn: Connection, ids: Sequence[int]) -> list[OrderView]:
                 notes=row["notes"],
                 released_holds=tuple(filter(None, (row["released_holds"] or "").split(","))),
                 on_account=row["payment_status"] in customers.UNPAID
-                and row["payment_terms_days"] is not None,
+                and row["payment_terms_days"] is not None
+                and "unpaid" not in {h.code for h in parse_holds(row["hold_reason"])},
             )
         )
     return out

@@ -52,10 +52,9 @@ def check_order(order: Order, context: CheckContext) -> list[Hold]:
     screen = fraud_screen(order, context)
     if screen:
         holds.append(screen)
-    if (
-        order.shipping_address != type(order.shipping_address)()
-        and not order.shipping_address.is_complete()
-    ):
+    address = order.shipping_address
+    given = any((address.line1, address.line2, address.city, address.postcode, address.country))
+    if given and not address.is_complete():  # no address at all: collected, or told later
         holds.append(
             Hold("address_incomplete", "shipping address lacks street, city/postcode or country")
         )
