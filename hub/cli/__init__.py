@@ -20,6 +20,7 @@ from rich.table import Table
 from hub.cli import customers as customers_cli
 from hub.cli import orders, planning, stock, sync
 from hub.cli import tokens as tokens_cli
+from hub.cli import users as users_cli
 from hub.cli.common import ConfigOption, one_line_errors, open_hub
 from hub.core.config import config_path
 from hub.core.starter import write_starter_config
@@ -38,6 +39,7 @@ app.add_typer(orders.app, name="orders")
 app.add_typer(customers_cli.app, name="customers")
 app.add_typer(sync.sync_app, name="sync")
 app.add_typer(tokens_cli.app, name="tokens")
+app.add_typer(users_cli.app, name="users")
 app.command()(sync.run)
 app.command()(sync.status)
 app.command()(sync.retry)

@@ -138,6 +138,11 @@ class WebSection(_Strict):
     # A new API order with the PO number of another order of the same customer: "warn"
     # (a warning in the answer) or "refuse" (409 naming the other order).
     duplicate_po: Literal["warn", "refuse"] = "warn"
+    # Signs and encrypts the order desk's session cookie. Unset: one is made once and
+    # kept beside the database (SQLite) or the config file, so sessions survive restarts.
+    secret_key: SecretStr | None = None
+    # The dashboard lists SKUs whose available-to-promise is below this many units.
+    low_stock: int = Field(default=5, ge=0, le=1_000_000)
 
 
 class RoutingSection(_Strict):
