@@ -18,6 +18,8 @@ from hub.core.desk import (
     build_orders,
     create_order,
     create_orders,
+    edit_order,
+    list_orders,
     order_view,
 )
 from hub.core.models import order_t
@@ -158,3 +160,77 @@ def test_build_orders_is_fast_for_many_rows(sqlite_url):
     assert len(orders) == 50_000 and orders[-1].external_id == "R49999"
     assert orders[0].customer.external_id == "ACME" and orders[0].total == Decimal("7.50")
     assert took < 10, f"build_orders took {took:.1f} s for 50,000 orders"
+
+
+def test_edit_lines_moves_the_reservation(desk):
+    view = create_order(desk, new(("MUG", 3), ("CUP", 2), paid=True), ALICE)
+    edited = edit_order(
+        desk, view.id, Actor("bob", "web"), lines=[LineInput("MUG", 5)], po_number="PO-9"
+    )
+    assert [(ln.sku, ln.quantity) for ln in edited.lines] == [("MUG", 5)]
+    assert edited.po_number == "PO-9" and edited.total == Decimal("0")
+    assert levels(desk, "MUG") == {"main": (10, 5)}
+    assert levels(desk, "CUP") == {"main": (10, 0)}
+    last = edited.history[-1]
+    assert last.note == "edited: lines 5 × MUG; PO PO-9"
+    assert (last.actor, last.origin) == ("web:bob", "web")
+    # more than there is: held for stock, nothing more reserved
+    short = edit_order(desk, view.id, ALICE, lines=[LineInput("MUG", 50)])
+    assert short.status == "on_hold" and short.holds[0].code == "short_stock"
+    back = edit_order(desk, view.id, ALICE, lines=[LineInput("MUG", 1)])
+    assert back.status == "open" and levels(desk, "MUG") == {"main": (10, 1)}
+
+
+def test_edit_window_and_date_in_the_merchants_zone(desk):
+    view = create_order(
+        desk,
+        new(
+            ("MUG", 1), requested_date=date(2026, 12, 3), window_start=time(9), window_end=time(12)
+        ),
+        ALICE,
+    )
+    edited = edit_order(desk, view.id, ALICE, requested_date=date(2026, 12, 4))
+    assert edited.requested_date == date(2026, 12, 4)
+    assert edited.window_start == datetime(2026, 12, 4, 9, tzinfo=UTC)
+    later = edit_order(desk, view.id, ALICE, window_end=time(15))
+    assert later.window_end == datetime(2026, 12, 4, 15, tzinfo=UTC)
+    with pytest.raises(InvalidInput) as caught:
+        edit_order(desk, view.id, ALICE, window_start=time(16))
+    assert caught.value.field == "window_end"
+
+
+def test_edits_are_refused_after_shipping_and_for_channel_orders(desk):
+    from builders import order
+
+    view = create_order(desk, new(("MUG", 1), paid=True), ALICE)
+    desk.ship(str(view.id), "DHL")
+    with pytest.raises(Conflict, match="has shipped"):
+        edit_order(desk, view.id, ALICE, lines=[LineInput("MUG", 2)])
+    desk.ingest("web", [order("W1", ("MUG", 1))])
+    with pytest.raises(Conflict, match="only orders of a manual channel"):
+        edit_order(desk, "web:W1", ALICE, notes="x")
+    fresh = create_order(desk, new(("MUG", 1), paid=True), ALICE)
+    with pytest.raises(InvalidInput) as caught:
+        edit_order(desk, fresh.id, ALICE, lines=[LineInput("GHOST", 1)])
+    assert caught.value.field == "lines[0].sku"
+
+
+def test_list_orders_filters_and_pages(desk):
+    from hub.core import customers
+
+    desk.write(lambda c: customers.create_account(c, "CASH", "Cash Co"))
+    for i in range(5):
+        create_order(desk, new(("MUG", 1), po_number=f"PO-{i}", paid=True), ALICE)
+    held = create_order(desk, new(("MUG", 1), account="CASH"), ALICE)
+    first = list_orders(desk, limit=4)
+    assert len(first.orders) == 4 and first.orders[0].id == held.id
+    second = list_orders(desk, limit=4, cursor=first.next_cursor)
+    assert len(second.orders) == 2 and second.next_cursor is None
+    assert [v.id for v in list_orders(desk, hold_code="unpaid").orders] == [held.id]
+    assert list_orders(desk, hold_code="short_stock").orders == []
+    assert [v.po_number for v in list_orders(desk, search="po-3").orders] == ["PO-3"]
+    assert [v.id for v in list_orders(desk, account="CASH").orders] == [held.id]
+    assert len(list_orders(desk, status="open", channel="b2b").orders) == 5
+    with pytest.raises(InvalidInput) as caught:
+        list_orders(desk, cursor="abc")
+    assert caught.value.field == "cursor"
