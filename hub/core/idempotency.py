@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from hub.core.db import run_in_transaction
 from hub.core.ledger import insert_ignore
 from hub.core.models import idempotency_key_t, now
 
@@ -72,46 +71,40 @@ def request_hash(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def claim(engine: Engine, scope: str, key: str, method: str, path: str, digest: str) -> Outcome:
-    """Claim ``key`` in ``scope`` for this request, or say what became of it before."""
+def claim(conn: Connection, scope: str, key: str, method: str, path: str, digest: str) -> Outcome:
+    """Claim ``key`` in ``scope`` for this request, or say what became of it before.
 
-    def work(conn: Connection) -> Outcome:
-        k = idempotency_key_t.c
-        inserted = conn.execute(
-            insert_ignore(conn, idempotency_key_t)
-            .values(
-                scope=scope,
-                key=key,
-                method=method.upper(),
-                path=path,
-                request_hash=digest,
-                state="in_progress",
-                response_body="",
-                created_at=now(),
-            )
-            .returning(k.id)
-        ).first()
-        if inserted is not None:
-            return Claimed(int(inserted[0]))
-        row = conn.execute(
-            sa.select(
-                k.method, k.path, k.request_hash, k.state, k.response_status, k.response_body
-            ).where(k.scope == scope, k.key == key)
-        ).first()
-        if row is None:  # released between our insert and this read: claim it again
-            raise _Vanished
-        if row.request_hash != digest:
-            return Mismatch(row.method, row.path)
-        if row.state != "done":
-            return InProgress()
-        return Replay(int(row.response_status or 0), row.response_body)
-
-    for _ in range(5):
-        try:
-            return run_in_transaction(engine, work)
-        except _Vanished:
-            continue
-    return InProgress()
+    Commit the transaction before running the request, so others see the claim.
+    """
+    k = idempotency_key_t.c
+    inserted = conn.execute(
+        insert_ignore(conn, idempotency_key_t)
+        .values(
+            scope=scope,
+            key=key,
+            method=method.upper(),
+            path=path,
+            request_hash=digest,
+            state="in_progress",
+            response_body="",
+            created_at=now(),
+        )
+        .returning(k.id)
+    ).first()
+    if inserted is not None:
+        return Claimed(int(inserted[0]))
+    row = conn.execute(
+        sa.select(
+            k.method, k.path, k.request_hash, k.state, k.response_status, k.response_body
+        ).where(k.scope == scope, k.key == key)
+    ).first()
+    if row is None:  # given back by its failed first request this very moment: retry
+        return InProgress()
+    if row.request_hash != digest:
+        return Mismatch(row.method, row.path)
+    if row.state != "done":
+        return InProgress()
+    return Replay(int(row.response_status or 0), row.response_body)
 
 
 def complete(connection: Connection, claim_id: int, status: int, body: str) -> None:
@@ -123,17 +116,10 @@ def complete(connection: Connection, claim_id: int, status: int, body: str) -> N
     )
 
 
-def release(engine: Engine, claim_id: int) -> None:
+def release(connection: Connection, claim_id: int) -> None:
     """Give the key back: its request failed before anything was committed."""
-    run_in_transaction(
-        engine,
-        lambda c: c.execute(
-            idempotency_key_t.delete().where(
-                idempotency_key_t.c.id == claim_id, idempotency_key_t.c.state == "in_progress"
-            )
-        ),
+    connection.execute(
+        idempotency_key_t.delete().where(
+            idempotency_key_t.c.id == claim_id, idempotency_key_t.c.state == "in_progress"
+        )
     )
-
-
-class _Vanished(Exception):
-    """The row our insert clashed with was deleted before we could read it."""

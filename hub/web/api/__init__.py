@@ -20,7 +20,7 @@ from hub.web.api.routes import ROUTES
 DOCUMENT_KEY = web.AppKey("openapi", dict)
 
 
-def api_app(hub: Hub, *, token_cache_seconds: float = 0.0) -> web.Application:
+def api_app(hub: Hub, *, token_cache_seconds: float = 2.0) -> web.Application:
     """The API as a sub-application to mount at :data:`PREFIX`."""
     app = web.Application(middlewares=[errors_middleware])
     app[API_KEY] = ApiConfig(
@@ -39,6 +39,10 @@ def api_app(hub: Hub, *, token_cache_seconds: float = 0.0) -> web.Application:
     async def docs(request: web.Request) -> web.Response:
         return web.Response(text=page, content_type="text/html")
 
+    async def stop_workers(app: web.Application) -> None:
+        app[API_KEY].executor.shutdown(wait=False, cancel_futures=True)
+
+    app.on_cleanup.append(stop_workers)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs)
     for route in ROUTES:

@@ -13,19 +13,25 @@ import base64
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.engine import Connection
 
 from hub.core import idempotency, tokens
+from hub.core.db import is_sqlite
 from hub.core.runtime import Hub
 from hub.errors import Conflict, HubError, InvalidInput, NotFound, StockError
+from hub.web.api.batching import Batcher, GroupWriter
 
 log = logging.getLogger("hub.api")
+T = TypeVar("T")
 
 MAX_BODY = 1024 * 1024  # 1 MiB
 ROLE_RANK = {"viewer": 0, "sales": 1, "admin": 2}
@@ -42,6 +48,23 @@ class ApiConfig:
     token_cache_seconds: float = 0.0  # 0: look the token up on every request
     _tokens: dict[str, tuple[float, tokens.TokenInfo | None]] = field(default_factory=dict)
     _touched: dict[int, float] = field(default_factory=dict)
+    batcher: Batcher = field(init=False)
+    # Handlers wait on the database (and on a batch of orders): more threads than cores.
+    executor: ThreadPoolExecutor = field(init=False)
+
+    writer: GroupWriter = field(init=False)
+
+    def __post_init__(self) -> None:
+        # SQLite has one writer at a time: the API's threads take turns on a lock of their
+        # own rather than sleeping in SQLite's busy handler. PostgreSQL needs none.
+        lock = threading.Lock() if is_sqlite(self.hub.engine) else None
+        self.batcher = Batcher(self.hub, lock)
+        self.writer = GroupWriter(self.hub.engine, lock)
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="hub-api")
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` in one of the API's worker threads."""
+        return await asyncio.get_running_loop().run_in_executor(self.executor, work, *args)
 
 
 API_KEY = web.AppKey("api", ApiConfig)
@@ -57,13 +80,15 @@ class Ctx:
     query: Any = None
     body: Any = None
     data: Any = None  # the body as parsed JSON
+    # (scope, key, method, path, request hash) for a batched route to claim itself
+    claim: tuple[str, str, str, str, str] | None = None
 
     @property
     def hub(self) -> Hub:
         return self.api.hub
 
 
-Handler = Callable[[Ctx], tuple[int, BaseModel]]
+Handler = Callable[[Ctx], tuple[int, Any]]
 
 
 @dataclass(frozen=True)
@@ -83,6 +108,7 @@ class Route:
     query: type[BaseModel] | None = None
     params: dict[str, str] = field(default_factory=dict)  # path parameter: description
     errors: tuple[int, ...] = ()
+    batched: bool = False  # claims its idempotency key with its batch (see Ctx.claim)
 
     @property
     def mutating(self) -> bool:
@@ -249,7 +275,7 @@ def _token_of(api: ApiConfig, presented: str) -> tokens.TokenInfo | None:
     if info is not None and clock - api._touched.get(info.id, -TOUCH_EVERY) >= TOUCH_EVERY:
         api._touched[info.id] = clock
         try:
-            api.hub.write(lambda c: tokens.touch(c, info.id))
+            api.writer.run(lambda c: tokens.touch(c, info.id))
         except Exception:  # a read-only database still answers reads
             log.warning("could not record the use of token %s", info.name, exc_info=True)
     return info
@@ -267,7 +293,7 @@ async def authenticate(request: web.Request, api: ApiConfig) -> tokens.TokenInfo
             "Authorization",
             challenge,
         )
-    info = await asyncio.to_thread(_token_of, api, presented.strip())
+    info = await api.run(_token_of, api, presented.strip())
     if info is None:
         raise ApiError(
             401, "unauthorized", "the API token is unknown or revoked", "Authorization", challenge
@@ -327,30 +353,75 @@ async def _prepare(request: web.Request, route: Route, api: ApiConfig) -> tuple[
     return ctx, key
 
 
-def _run(route: Route, ctx: Ctx) -> tuple[int, str]:
+Answer = tuple[int, str, dict[str, str]]
+
+
+def _run(route: Route, ctx: Ctx) -> Answer:
+    """The handler's answer as (status, JSON text, headers). Runs in a worker thread."""
     try:
         status, answer = route.handler(ctx)
     except ApiError as error:
-        return error.status, error.body()
+        return error.status, error.body(), error.headers
     except HubError as error:
         failure = from_hub_error(error, ctx.data)
-        return failure.status, failure.body()
-    return status, answer.model_dump_json()
+        return failure.status, failure.body(), failure.headers
+    if isinstance(answer, Prepared):
+        return answer.status, answer.text, answer.headers
+    return status, answer.model_dump_json(), {}
 
 
-def _run_keyed(route: Route, ctx: Ctx, claim_id: int) -> tuple[int, str]:
+@dataclass(frozen=True)
+class Prepared:
+    """An answer a handler made itself (a stored answer replayed, say)."""
+
+    status: int
+    text: str
+    headers: dict[str, str]
+
+
+def outcome_answer(outcome: idempotency.Outcome) -> Prepared | None:
+    """The answer for a key claimed before (None when this request claimed it)."""
+    if isinstance(outcome, idempotency.Replay):
+        return Prepared(outcome.status, outcome.body, {"Idempotent-Replayed": "true"})
+    if isinstance(outcome, idempotency.InProgress):
+        error = ApiError(
+            409,
+            "in_progress",
+            "a request with this key is in progress; retry after it finishes",
+            "Idempotency-Key",
+            {"Retry-After": str(IN_PROGRESS_RETRY_AFTER)},
+        )
+        return Prepared(error.status, error.body(), error.headers)
+    if isinstance(outcome, idempotency.Mismatch):
+        error = ApiError(
+            422,
+            "idempotency_mismatch",
+            f"this Idempotency-Key was used for another request ({outcome.method} "
+            f"{outcome.path} with another body); use a new key for a new request",
+            "Idempotency-Key",
+        )
+        return Prepared(error.status, error.body(), error.headers)
+    return None
+
+
+def settle(conn: Connection, claim_id: int, status: int, text: str) -> None:
+    """Store the answer under the claimed key, or give the key back after a 5xx."""
+    if status >= 500:
+        idempotency.release(conn, claim_id)
+    else:
+        idempotency.complete(conn, claim_id, status, text)
+
+
+def _run_keyed(route: Route, ctx: Ctx, claim_id: int) -> Answer:
     """Run the handler and store its answer under the claimed key; a 5xx or an exception
     gives the key back. Runs in a worker thread."""
     try:
-        status, text = _run(route, ctx)
+        status, text, headers = _run(route, ctx)
     except BaseException:
-        idempotency.release(ctx.hub.engine, claim_id)
+        ctx.api.writer.run(lambda c: idempotency.release(c, claim_id))
         raise
-    if status >= 500:
-        idempotency.release(ctx.hub.engine, claim_id)
-    else:
-        ctx.hub.write(lambda c: idempotency.complete(c, claim_id, status, text))
-    return status, text
+    ctx.api.writer.run(lambda c: settle(c, claim_id, status, text))
+    return status, text, headers
 
 
 def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -361,34 +432,18 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
         try:
             ctx, key = await _prepare(request, route, api)
             if key is None:
-                status, text = await asyncio.to_thread(_run, route, ctx)
-                return json_answer(status, text)
+                return json_answer(*await api.run(_run, route, ctx))
             digest = idempotency.request_hash(request.method, request.path, ctx.data)
-            scope = f"token:{ctx.token.id}"
-            outcome = await asyncio.to_thread(
-                idempotency.claim, api.hub.engine, scope, key, request.method, request.path, digest
-            )
-            if isinstance(outcome, idempotency.Replay):
-                return json_answer(outcome.status, outcome.body, {"Idempotent-Replayed": "true"})
-            if isinstance(outcome, idempotency.InProgress):
-                raise ApiError(
-                    409,
-                    "in_progress",
-                    "a request with this key is in progress; retry after it finishes",
-                    "Idempotency-Key",
-                    {"Retry-After": str(IN_PROGRESS_RETRY_AFTER)},
-                )
-            if isinstance(outcome, idempotency.Mismatch):
-                raise ApiError(
-                    422,
-                    "idempotency_mismatch",
-                    f"this Idempotency-Key was used for another request ({outcome.method} "
-                    f"{outcome.path} with another body); use a new key for a new request",
-                    "Idempotency-Key",
-                )
+            claim = (f"token:{ctx.token.id}", key, request.method, request.path, digest)
+            if route.batched:  # the handler claims the key with its batch
+                ctx.claim = claim
+                return json_answer(*await api.run(_run, route, ctx))
+            outcome = await api.run(api.writer.run, lambda c: idempotency.claim(c, *claim))
+            earlier = outcome_answer(outcome)
+            if earlier is not None:
+                return json_answer(earlier.status, earlier.text, earlier.headers)
             assert isinstance(outcome, idempotency.Claimed)
-            status, text = await asyncio.to_thread(_run_keyed, route, ctx, outcome.id)
-            return json_answer(status, text)
+            return json_answer(*await api.run(_run_keyed, route, ctx, outcome.id))
         except ApiError as error:
             return json_answer(error.status, error.body(), error.headers)
 

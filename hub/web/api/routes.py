@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.core import customers
+from hub.core import customers, idempotency
 from hub.core.models import (
     balance_t,
     bundle_t,
@@ -22,12 +22,23 @@ from hub.core.models import (
     order_t,
     product_t,
 )
-from hub.errors import Conflict, NotFound
+from hub.errors import Conflict, HubError, NotFound
 from hub.orders import Address
 from hub.skus import normalise_sku
 from hub.web.api import holding
 from hub.web.api import schemas as s
-from hub.web.api.machinery import ApiError, Ctx, Route, decode_cursor, encode_cursor
+from hub.web.api.batching import Creation
+from hub.web.api.machinery import (
+    ApiError,
+    Ctx,
+    Prepared,
+    Route,
+    decode_cursor,
+    encode_cursor,
+    from_hub_error,
+    outcome_answer,
+    settle,
+)
 
 # -- orders --------------------------------------------------------------------------------
 
@@ -122,28 +133,18 @@ def _same_po(conn: Connection, account: str, po_number: str) -> tuple[int, str, 
     return None if row is None else (row.id, row.channel, row.external_id)
 
 
-def create_order(ctx: Ctx) -> tuple[int, s.OrderCreated]:
+def create_order(ctx: Ctx) -> tuple[int, Any]:
     """Enter a B2B order for a customer account. It goes through the same intake and
     checks as every channel's orders: it is open with its stock reserved, or on hold
     with the reasons. A second order of the account with the same PO number is a
-    probable duplicate: a warning in the answer, or 409 when the hub is set to refuse."""
+    probable duplicate: a warning in the answer, or 409 when the hub is set to refuse.
+
+    Orders arriving together are created in one intake call (:mod:`batching`); the
+    request's idempotency key is claimed, and its answer stored, with its batch."""
     from hub.core import desk
 
     body: s.OrderCreate = ctx.body
-    warnings: list[str] = []
-    if body.po_number:
-        twin = ctx.hub.read(lambda c: _same_po(c, body.account, body.po_number))
-        if twin is not None:
-            said = (
-                f"probable duplicate PO: order {twin[0]} ({twin[1]}:{twin[2]}) of account "
-                f"{body.account} has PO number {body.po_number!r}"
-            )
-            if ctx.api.duplicate_po == "refuse":
-                raise Conflict(said, field="/po_number")
-            warnings.append(said)
-    address = None
-    if body.address is not None:
-        address = Address(**body.address.model_dump())
+    address = None if body.address is None else Address(**body.address.model_dump())
     new = desk.NewOrder(
         account=body.account,
         lines=_line_inputs(body.lines),
@@ -158,8 +159,54 @@ def create_order(ctx: Ctx) -> tuple[int, s.OrderCreated]:
         notes=body.notes,
         paid=body.paid,
     )
-    view = desk.create_order(ctx.hub, new, _actor(ctx))
-    return 201, order_out(view, s.OrderCreated, warnings=warnings)  # type: ignore[return-value]
+    state: dict[str, Any] = {"warnings": []}
+
+    def before(conn: Connection) -> bool:
+        state.pop("answer", None)
+        claim_id = None
+        if ctx.claim is not None:
+            outcome = idempotency.claim(conn, *ctx.claim)
+            earlier = outcome_answer(outcome)
+            if earlier is not None:
+                state["answer"] = earlier
+                return False
+            assert isinstance(outcome, idempotency.Claimed)
+            claim_id = outcome.id
+        state["claim"] = claim_id
+        twin = _same_po(conn, body.account, body.po_number) if body.po_number else None
+        if twin is not None:
+            said = (
+                f"probable duplicate PO: order {twin[0]} ({twin[1]}:{twin[2]}) of account "
+                f"{body.account} has PO number {body.po_number!r}"
+            )
+            if ctx.api.duplicate_po == "refuse":
+                failure = from_hub_error(Conflict(said, field="po_number"), ctx.data)
+                state["answer"] = Prepared(failure.status, failure.body(), {})
+                return False
+            state["warnings"] = [said]
+        return True
+
+    def after(view: Any, error: BaseException | None) -> None:
+        if error is None:
+            text = order_out(view, s.OrderCreated, warnings=state["warnings"]).model_dump_json()
+            state["answer"] = Prepared(201, text, {})
+        elif isinstance(error, HubError):
+            failure = from_hub_error(error, ctx.data)
+            state["answer"] = Prepared(failure.status, failure.body(), {})
+        else:
+            state["answer"] = Prepared(500, "", {})
+
+    def finish(conn: Connection) -> None:
+        answer = state.get("answer")
+        if state.get("claim") is not None and answer is not None:
+            settle(conn, state["claim"], answer.status, answer.text)
+
+    done = ctx.api.batcher.create(Creation(new, _actor(ctx), before, after, finish))
+    if done.error is not None and not isinstance(done.error, HubError):
+        raise done.error  # logged, answered 500; the key was given back
+    if "answer" not in state:  # the batch failed before this request was decided
+        raise done.error or RuntimeError("order batch ended without an answer")
+    return 0, state["answer"]
 
 
 def list_orders(ctx: Ctx) -> tuple[int, s.OrderPage]:
@@ -510,6 +557,7 @@ ROUTES: tuple[Route, ...] = (
         s.OrderCreated,
         201,
         body=s.OrderCreate,
+        batched=True,
     ),
     Route(
         "GET",
