@@ -92,7 +92,8 @@ def create_token(
         raise Conflict(f"a token named {name!r} exists; choose another name", field="name")
     try:
         with connection.begin_nested():
-            new_id = connection.execute(api_token_t.insert().values(**row)).inserted_primary_key[0]
+            inserted = connection.execute(api_token_t.insert().values(**row)).inserted_primary_key
+            new_id = inserted[0] if inserted else None
     except IntegrityError:  # created at the same moment by someone else
         raise Conflict(
             f"a token named {name!r} exists; choose another name", field="name"
