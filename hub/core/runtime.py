@@ -172,10 +172,14 @@ class Hub:
         :meth:`check_contexts`); an order without one gets its channel's settings only.
         """
         holds: dict[str, list[Hold]] = {}
+        defaults: dict[str, CheckContext] = {}
         for order in orders:
-            context = (contexts or {}).get(order.external_id) or CheckContext(
-                settings=self.checks_config(order.channel)
-            )
+            context = (contexts or {}).get(order.external_id)
+            if context is None:
+                context = defaults.get(order.channel)
+                if context is None:
+                    context = CheckContext(settings=self.checks_config(order.channel))
+                    defaults[order.channel] = context
             found: list[Hold] = []
             for _plugin, result in self.plugins.call_each(
                 "check_order", order=order, context=context
