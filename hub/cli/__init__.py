@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli import customers as customers_cli
+from hub.cli import imports as _imports  # noqa: F401  (hub orders import, template)
 from hub.cli import orders, planning, stock, sync
 from hub.cli import tokens as tokens_cli
 from hub.cli import users as users_cli
