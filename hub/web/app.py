@@ -1,5 +1,7 @@
-"""The hub's web app: webhook endpoints, a status API and page, Prometheus metrics, and
-the map of the latest delivery plan (on the status page and at ``/plans/latest.svg``).
+"""The hub's web app: webhook endpoints, a status API and the sync page (``/sync``),
+Prometheus metrics, the map of the latest delivery plan (on the sync page and at
+``/plans/latest.svg``), the REST API under ``/api/v1`` and the order desk's pages for
+people (dashboard at ``/``; :mod:`hub.web.pages`).
 
 Handlers never block the event loop: verification, storage, database reads and drawing
 run in worker threads.
@@ -31,6 +33,7 @@ from hub.core.sync import Sync
 from hub.errors import HubError, NotFound, WebhookRejected
 from hub.routing import Plan, RoutingProblem
 from hub.web.api import mount as mount_api
+from hub.web.pages import mount as mount_pages
 
 log = logging.getLogger("hub.web")
 
@@ -49,8 +52,9 @@ def make_app(sync: Sync, wake: Callable[[str], None] | None = None) -> web.Appli
     app.router.add_get("/api/status", status_json)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/plans/latest.svg", latest_plan_svg)
-    app.router.add_get("/", status_page)
+    app.router.add_get("/sync", status_page)
     mount_api(app, sync.hub)  # the REST API under /api/v1
+    mount_pages(app, sync.hub)  # the order desk: dashboard at /, orders, stock, import
     return app
 
 
@@ -178,7 +182,8 @@ async def latest_plan_svg(request: web.Request) -> web.Response:
 
 
 async def status_page(request: web.Request) -> web.Response:
-    """A plain status page for people, with the latest delivery plan's map when there is one."""
+    """The sync internals for people (``/sync``), with the latest delivery plan's map when
+    there is one; the order desk's dashboard at ``/`` links here."""
     rows = []
     for s in await _statuses(request):
         state = "failing" if s.failing else "ok"
@@ -200,6 +205,7 @@ async def status_page(request: web.Request) -> web.Response:
         "<!doctype html><html><head><meta charset='utf-8'><title>hub status</title>"
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
         "border-bottom:1px solid #ddd}.failing{background:#fdd}</style></head><body>"
+        "<p><a href='/'>&larr; dashboard</a></p>"
         f"<h1>{html.escape(request.app[SYNC_KEY].hub.settings.hub.name)}: channels</h1>"
         "<table><tr><th>channel</th><th>state</th><th>last pull</th><th>last push</th>"
         "<th>outbox</th><th>inbox</th><th>dead letters</th><th>drift</th><th>errors</th></tr>"

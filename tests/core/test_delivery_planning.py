@@ -244,7 +244,7 @@ def test_the_status_page_shows_the_latest_plans_map_once_there_is_one(fleet_db_h
     for n in range(3):
         place(fleet_db_hub, f"o{n}", lat=55.94 + n * 0.01, lon=-3.20)
     with SandboxServer(make_app(Sync(fleet_db_hub))) as server:
-        status, _, page = get(server.url + "/")
+        status, _, page = get(server.url + "/sync")
         assert status == 200 and "<svg" not in page and "route plan" not in page
         status, _, body = get(server.url + "/plans/latest.svg")
         assert status == 404 and json.loads(body)["field"] == "plan"
@@ -254,7 +254,7 @@ def test_the_status_page_shows_the_latest_plans_map_once_there_is_one(fleet_db_h
             fleet_db_hub, DAY, allow_past=True, days=2, time_limit=1, router="pyvrp"
         )
 
-        status, _, page = get(server.url + "/")
+        status, _, page = get(server.url + "/sync")
         assert status == 200 and f"route plan {second.plan_id}" in page
         inline = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
         root = ET.fromstring(inline)

@@ -425,7 +425,7 @@ def test_a_plugin_quoting_its_secret_is_masked_in_logs_status_and_pages(tmp_path
             await service.run_job("reconcile:leak", sync.reconcile, "leak")
             await service._check_channels()  # what start runs in the background
             api = await asyncio.to_thread(fetch, f"{service.url}/api/status")
-            page = await asyncio.to_thread(fetch, f"{service.url}/")
+            page = await asyncio.to_thread(fetch, f"{service.url}/sync")
             await service.stop()
             return api, page
 

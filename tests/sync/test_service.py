@@ -48,7 +48,7 @@ async def test_the_service_carries_a_sale_from_one_store_to_the_other(db_url):
         assert set(names) == {"woo-a", "woo-b"} and not names["woo-a"]["failing"]
         metrics = await asyncio.to_thread(requests.get, f"{service.url}/metrics", timeout=5)
         assert 'hub_webhooks_total{channel="woo-a",result="accepted"}' in metrics.text
-        page = await asyncio.to_thread(requests.get, service.url, timeout=5)
+        page = await asyncio.to_thread(requests.get, f"{service.url}/sync", timeout=5)
         assert "woo-b" in page.text
     finally:
         await service.stop()

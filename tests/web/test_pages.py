@@ -1,0 +1,276 @@
+"""The order desk's pages without a browser (aiohttp's test client), on SQLite and
+PostgreSQL: signing in, CSRF, roles, the dashboard's words, the order list's filters and
+pages, the order form's errors beside their fields, release and cancel with history."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from aiohttp.test_utils import TestClient, TestServer
+from conftest import PASSWORD, csrf_of, desk_site, sign_in
+
+from hub.core import desk, users
+from hub.core.desk import Actor, LineInput, NewOrder
+from hub.core.sync import Sync
+from hub.web.app import make_app
+from hub.web.pages.auth import FAILED
+from hub.web.pages.orders import PAGE_SIZE
+
+CLI = Actor("tester", "cli")
+
+
+def text_of(html: str) -> str:
+    """The page's words, tags dropped and spaces collapsed."""
+    inline = re.sub(r"</?(a|strong|span|small|time|code|em)\b[^>]*>", "", html)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", inline))).strip()
+
+
+def held_order(hub, reference: str = "HELD-1") -> desk.OrderView:
+    """An unpaid order of CASH (no payment terms): held as unpaid."""
+    view = desk.create_order(
+        hub, NewOrder("CASH", (LineInput("CRATE", 2),), reference=reference), CLI
+    )
+    assert view.status == "on_hold" and [h.code for h in view.holds] == ["unpaid"]
+    return view
+
+
+async def test_every_page_needs_a_signed_in_user(client: TestClient):
+    for path in ("/", "/orders", "/orders/new", "/stock", "/import", "/desk/skus.json?q=C"):
+        answer = await client.get(path, allow_redirects=False)
+        assert answer.status == 303, path
+        assert answer.headers["Location"].startswith("/sign-in?next=")
+    answer = await client.post("/orders/1/release", data={"note": "x"})
+    assert answer.status == 403
+    assert "sign in again" in text_of(await answer.text())
+    sync_page = await client.get("/sync")  # the sync internals stay where scripts read them
+    assert sync_page.status == 200 and "b2b" in await sync_page.text()
+    assert (await client.get("/api/status")).status == 200
+
+
+async def test_signing_in_lands_on_the_page_asked_for_and_signing_out_ends_it(client):
+    form = await (await client.get("/orders?status=on_hold", allow_redirects=True)).text()
+    assert "Sign in" in form and 'value="/orders?status=on_hold"' in unescape(form)
+    answer = await client.post(
+        "/sign-in",
+        data={
+            "username": "vic",
+            "password": PASSWORD,
+            "_csrf": csrf_of(form),
+            "next": "/orders?status=on_hold",
+        },
+        allow_redirects=False,
+    )
+    assert answer.status == 303 and answer.headers["Location"] == "/orders?status=on_hold"
+    cookie = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    orders = await client.get("/orders")
+    assert orders.status == 200 and "Vic" in await orders.text()
+    page = await orders.text()
+    out = await client.post("/sign-out", data={"_csrf": csrf_of(page)}, allow_redirects=False)
+    assert out.status == 303
+    assert (await client.get("/orders", allow_redirects=False)).status == 303
+
+
+async def test_a_wrong_password_an_unknown_name_and_a_disabled_user_get_one_message(client, site):
+    site.write(lambda c: users.disable_user(c, "ada"))
+    for username, password in (("sam", "wrong password"), ("nobody", PASSWORD), ("ada", PASSWORD)):
+        form = await (await client.get("/sign-in")).text()
+        answer = await client.post(
+            "/sign-in",
+            data={"username": username, "password": password, "_csrf": csrf_of(form)},
+        )
+        page = await answer.text()
+        assert answer.status == 401 and FAILED in unescape(page), username
+        assert 'name="password" type="password"' in page  # asked again, nothing else said
+    assert (await client.get("/", allow_redirects=False)).status == 303
+    assert site.read(lambda c: users.get_user(c, "sam")).last_login_at is None
+
+
+async def test_a_post_without_the_sessions_csrf_token_is_refused(client, site):
+    await sign_in(client, "sam")
+    form = {"account": "ACME", "lines[0].sku": "CRATE", "lines[0].quantity": "1"}
+    missing = await client.post("/orders/new", data=form)
+    wrong = await client.post("/orders/new", data={**form, "_csrf": "not-the-token"})
+    assert missing.status == 403 and wrong.status == 403
+    assert "did not come from the desk" in text_of(await wrong.text())
+    assert desk.list_orders(site).orders == []
+    page = await (await client.get("/orders/new")).text()
+    good = await client.post("/orders/new", data={**form, "_csrf": csrf_of(page)})
+    assert good.status == 200 and len(desk.list_orders(site).orders) == 1
+
+
+async def test_a_viewer_reads_but_may_not_release_cancel_or_enter(client, site):
+    held = held_order(site)
+    dashboard = await sign_in(client, "vic")
+    page = await (await client.get(f"/orders/{held.id}")).text()
+    assert "HELD-1" in page and "payment is pending" in page
+    assert "/release" not in page and "/cancel" not in page and "New order" not in page
+    token = csrf_of(dashboard)
+    release = await client.post(f"/orders/{held.id}/release", data={"_csrf": token, "note": "ok"})
+    cancel = await client.post(f"/orders/{held.id}/cancel", data={"_csrf": token, "reason": "x"})
+    assert release.status == 403 and cancel.status == 403
+    assert "viewer" in text_of(await release.text())
+    assert (await client.get("/orders/new")).status == 403
+    assert (await client.get("/import")).status == 403
+    assert desk.order_view(site, held.id).status == "on_hold"
+
+
+async def test_sales_releases_with_a_note_and_history_says_who_from_where(client, site):
+    held = held_order(site)
+    await sign_in(client, "sam")
+    page = await (await client.get(f"/orders/{held.id}")).text()
+    blank = await client.post(
+        f"/orders/{held.id}/release", data={"_csrf": csrf_of(page), "note": "  "}
+    )
+    assert blank.status == 400
+    assert 'class="field-error"' in await blank.text()
+    answer = await client.post(
+        f"/orders/{held.id}/release",
+        data={"_csrf": csrf_of(page), "note": "paid by bank transfer"},
+    )
+    assert answer.status == 200
+    shown = text_of(await answer.text())
+    assert "Order HELD-1 released; it is now open." in shown
+    assert "paid by bank transfer" in shown and "by sam via web" in shown
+    view = desk.order_view(site, held.id)
+    assert view.status == "open"
+    assert any(e.origin == "web" and e.actor == "web:sam" for e in view.history)
+
+
+async def test_cancelling_needs_a_reason_and_frees_the_stock(client, site):
+    order = desk.create_order(
+        site, NewOrder("ACME", (LineInput("CRATE", 5),), reference="C-1"), CLI
+    )
+    await sign_in(client, "ada")
+    page = await (await client.get(f"/orders/{order.id}")).text()
+    refused = await client.post(f"/orders/{order.id}/cancel", data={"_csrf": csrf_of(page)})
+    assert refused.status == 400 and "Cancel this order" in await refused.text()
+    done = await client.post(
+        f"/orders/{order.id}/cancel",
+        data={"_csrf": csrf_of(page), "reason": "customer rang to cancel"},
+    )
+    assert "it is now cancelled" in text_of(await done.text())
+    assert site.available("b2b", ["CRATE"]) == {"CRATE": 40}
+    again = await client.post(
+        f"/orders/{order.id}/cancel", data={"_csrf": csrf_of(page), "reason": "twice"}
+    )
+    assert again.status == 409 and "cancelled already" in text_of(await again.text())
+
+
+async def test_the_dashboard_says_in_words_how_the_day_stands(client, site):
+    held = held_order(site)
+    desk.create_order(site, NewOrder("ACME", (LineInput("CRATE", 1),), reference="OK-1"), CLI)
+    page = text_of(await sign_in(client, "vic"))
+    assert "b2b: entered at the desk, last order just now" in page
+    assert "Orders today" in page and "No orders yet today" not in page
+    assert "Held for a person 1" in page
+    assert "HELD-1 · Cash Customer" in page and "unpaid payment is pending" in page
+    assert "LID: 3 left" in page and "CRATE" not in page.split("Low stock")[1]
+    assert "Sync details" in page
+    html = await (await client.get("/")).text()
+    assert f'href="/orders/{held.id}"' in html
+
+
+async def test_a_hub_without_channels_says_so(sqlite_url):
+    hub = desk_site(sqlite_url)
+    hub.settings.channels.clear()
+    hub.channel_configs.clear()
+    try:
+        async with TestClient(TestServer(make_app(Sync(hub)))) as client:
+            page = text_of(await sign_in(client, "sam"))
+    finally:
+        hub.close()
+    assert "No channel is configured yet" in page
+
+
+async def test_the_order_list_filters_by_status_channel_and_hold_and_pages(client, site):
+    held = held_order(site)
+    news = [
+        NewOrder("ACME", (LineInput("CRATE", 1),), reference=f"P-{n:02}")
+        for n in range(PAGE_SIZE + 1)
+    ]
+    desk.create_orders(site, news, CLI, views=False)
+    await sign_in(client, "vic")
+    on_hold = text_of(await (await client.get("/orders?status=on_hold")).text())
+    assert "HELD-1" in on_hold and "P-00" not in on_hold
+    unpaid = text_of(await (await client.get("/orders?hold=unpaid&channel=b2b")).text())
+    assert "HELD-1" in unpaid and "P-03" not in unpaid
+    assert "No order matches" in text_of(
+        await (await client.get("/orders?hold=credit_limit")).text()
+    )
+    first = await (await client.get("/orders?status=open")).text()
+    assert first.count('href="/orders/') - first.count('href="/orders/new"') == PAGE_SIZE
+    assert "P-25" in first and "P-00" not in first and "HELD-1" not in first
+    older = re.search(r'href="(/orders\?[^"]*before=\d+)"', first)
+    assert older, "no link to the older orders"
+    second = text_of(await (await client.get(unescape(older.group(1)))).text())
+    assert "P-00" in second and "P-25" not in second and "Newest" in second
+    bad = await client.get("/orders?status=lost")
+    assert bad.status == 400 and "unknown status" in text_of(await bad.text())
+    assert held.id
+
+
+async def test_the_order_form_shows_each_error_beside_its_field_and_keeps_the_values(client, site):
+    await sign_in(client, "sam")
+    page = await (await client.get("/orders/new")).text()
+    answer = await client.post(
+        "/orders/new",
+        data={
+            "_csrf": csrf_of(page),
+            "account": "ACME",
+            "po_number": "PO-77",
+            "lines[0].sku": "CRATE",
+            "lines[0].quantity": "two",
+            "lines[2].sku": "CRATE",
+            "lines[2].quantity": "1",
+            "lines[2].unit_price": "lots",
+            "requested_date": "2026-13-01",
+        },
+    )
+    html = await answer.text()
+    assert answer.status == 400
+    assert "&#39;two&#39; is not a whole number of units" in html
+    assert "&#39;lots&#39; is not an amount" in html
+    assert "is not a date" in html
+    assert 'value="PO-77"' in html and 'name="lines[2].quantity" value="1"' in html
+    unknown = await client.post(
+        "/orders/new",
+        data={
+            "_csrf": csrf_of(page),
+            "account": "ACME",
+            "lines[1].sku": "CRATE",
+            "lines[1].quantity": "1",
+            "lines[3].sku": "NOPE",
+            "lines[3].quantity": "1",
+        },
+    )
+    html = await unknown.text()
+    assert unknown.status == 400
+    error = re.search(r'id="lines\[3\]\.sku-error">([^<]+)<', html)
+    assert error and "NOPE" in unescape(error.group(1))
+    nobody = await client.post(
+        "/orders/new",
+        data={
+            "_csrf": csrf_of(page),
+            "account": "ZZZ",
+            "lines[0].sku": "CRATE",
+            "lines[0].quantity": "1",
+        },
+    )
+    assert nobody.status == 400
+    assert re.search(r'id="account-error">[^<]*ZZZ', unescape(await nobody.text()))
+    assert desk.list_orders(site).orders == []
+
+
+async def test_searches_for_the_form_and_the_stock_page(client):
+    await sign_in(client, "sam")
+    skus = await (await client.get("/desk/skus.json?q=cra")).json()
+    crate = next(s for s in skus["skus"] if s["sku"] == "CRATE")
+    assert {(x["code"], x["free"]) for x in crate["locations"]} == {("north", 20), ("south", 20)}
+    found = await (await client.get("/desk/customers.json?q=acme")).json()
+    assert [a["number"] for a in found["accounts"]] == ["ACME"]
+    assert found["accounts"][0]["addresses"][0]["text"] == "1 Strand, London, WC2N 5HR"
+    stock = text_of(await (await client.get("/stock?search=LID")).text())
+    assert "Edinburgh warehouse" in stock and "London warehouse" in stock
+    assert "LID Crate lid 3 / 3" in stock and "CRATE" not in stock.split("Channels")[1]
