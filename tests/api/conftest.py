@@ -17,6 +17,7 @@ from hub.core.runtime import Hub
 from hub.core.sync import Sync
 from hub.orders import Address
 from hub.sandbox import SandboxServer
+from hub.web.api.machinery import API_KEY
 from hub.web.app import make_app
 
 CHANNELS = {
@@ -110,7 +111,9 @@ def made_tokens(hub: Hub) -> dict[str, str]:
 
 
 def serve(hub: Hub) -> tuple[SandboxServer, Api]:
-    server = SandboxServer(make_app(Sync(hub))).start()
+    app = make_app(Sync(hub))
+    app[API_KEY].token_cache_seconds = 0  # a revoked token is refused at once
+    server = SandboxServer(app).start()
     return server, Api(hub, server.url, made_tokens(hub))
 
 

@@ -52,7 +52,9 @@ def api_app(hub: Hub, *, token_cache_seconds: float = 2.0) -> web.Application:
 
 def mount(app: web.Application, hub: Hub) -> None:
     """Add the API to ``app`` under :data:`PREFIX`."""
-    app.add_subapp(PREFIX, api_app(hub))
+    api = api_app(hub)
+    app.add_subapp(PREFIX, api)
+    app[API_KEY] = api[API_KEY]  # its settings, reachable from the main app
 
 
 __all__ = ["PREFIX", "ROUTES", "api_app", "mount"]

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from hub.core.db import run_in_transaction
 from hub.core.runtime import Hub
-from hub.errors import InvalidInput, NotFound
 
 MAX_BATCH = 100
 GATHER = 0.002  # seconds
@@ -130,10 +129,14 @@ class Batcher:
 
         self._each(batch, before)
         todo = [e for e in batch if e.go and e.error is None]
-        self._create(todo)
-        for entry in todo:
-            entry.after(entry.view, entry.error)
-        self._each(todo, lambda e, c: e.finish(c))
+        try:
+            self._create(todo)
+        finally:  # whatever happened, each request's answer is made and stored
+            for entry in todo:
+                if entry.view is None and entry.error is None:
+                    entry.error = RuntimeError("the order batch stopped before this order")
+                entry.after(entry.view, entry.error)
+            self._each(batch, lambda e, c: e.finish(c))
 
     def _create(self, entries: list[Creation]) -> None:
         from hub.core import desk
@@ -146,8 +149,8 @@ class Batcher:
             if len(group) > 1:
                 try:
                     views = desk.create_orders(self.hub, [e.new for e in group], actor)
-                except (InvalidInput, NotFound):
-                    pass  # refused before anything was written: each on its own below
+                except Exception:  # intake's one transaction rolled back: each on its own
+                    pass
                 else:
                     for entry, view in zip(group, views, strict=True):
                         if view is None:  # its reference exists: as create_order says it

@@ -162,7 +162,8 @@ def create_order(ctx: Ctx) -> tuple[int, Any]:
     state: dict[str, Any] = {"warnings": []}
 
     def before(conn: Connection) -> bool:
-        state.pop("answer", None)
+        state.pop("answer", None)  # a batch that failed runs this again on its own
+        state.update(claim=None, warnings=[])
         claim_id = None
         if ctx.claim is not None:
             outcome = idempotency.claim(conn, *ctx.claim)
