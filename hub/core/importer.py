@@ -71,7 +71,7 @@ __all__ = [
 ]
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total); stages below
-STAGES = ("reading", "checking", "importing")
+STAGES = ("reading", "importing")  # rows read and checked; orders imported
 _CHUNK = 10_000
 _MONEY_MAX = Decimal("1e14")
 _EPOCH = date(1899, 12, 30)  # day 0 of Excel's (1900) date serials
@@ -618,10 +618,11 @@ def parse_sheet(
     sku_at, sku_header = columns["sku"]
     qty_at, qty_header = columns["quantity"]
     price_at, price_header = columns.get("unit_price", (-1, ""))
-    total = len(sheet.rows)
-    for count, (row, cells) in enumerate(sheet.rows, start=1):
-        if progress is not None and not count % 5000:
-            progress("checking", count, total)
+    count = 0
+    for row, cells in sheet.rows:
+        count += 1
+        if progress is not None and not count % 2000:
+            progress("reading", count, max(sheet.size - sheet.header_row, count))
         n = len(cells)
         bad = False
         if n > width:
@@ -706,7 +707,7 @@ def parse_sheet(
         if order is not None and not bad:
             order.lines.append(_Line(row, sku, units, price))
     if progress is not None:
-        progress("checking", total, total)
+        progress("reading", count, count)
     _resolve_dates(pending, date_order, errors)
     news: list[desk.NewOrder] = []
     rows_of: list[list[int]] = []
@@ -743,7 +744,7 @@ def parse_sheet(
         for o in orders.values()
         if o.fields.get("account")
     ]
-    return ParsedFile(len(sheet.rows), news, rows_of, errors, sku_rows, account_rows)
+    return ParsedFile(count, news, rows_of, errors, sku_rows, account_rows)
 
 
 def _is_blank(value: Value) -> bool:
@@ -985,7 +986,8 @@ def import_file(
 
     ``channel``: a manual channel ("" the first one configured). ``actor``: who imports
     (history records it with origin "import"; default the OS user). ``progress(stage,
-    done, total)`` is called as the stages "reading", "checking" and "importing" go.
+    done, total)`` is called as the stages "reading" (rows read and checked) and
+    "importing" (orders, at the start and the end of the one intake call) go.
 
     Raises :class:`ImportRejected` listing every bad row when any row is bad (nothing is
     imported), InvalidInput with one line for an unreadable or empty file, a wrong
@@ -1008,20 +1010,13 @@ def import_file(
             field="channel",
         )
     target = channel or manual[0]
-
-    def reading(n: int) -> None:
-        if progress is not None:
-            progress("reading", n, 0)
-
-    sheet = read_sheet(data, name, reading)
-    if progress is not None:
-        progress("reading", len(sheet.rows), len(sheet.rows))
+    sheet = read_sheet(data, name)
     columns = {n: header for n, (_i, header) in _columns(sheet, name).items()}
-    if not sheet.rows:
-        raise InvalidInput(f"{name}: no rows below the header", field="file")
     parsed = parse_sheet(
         sheet, name, date_order=hub.settings.hub.date_order, channel=target, progress=progress
     )
+    if not parsed.rows:
+        raise InvalidInput(f"{name}: no rows below the header", field="file")
     errors = parsed.errors + hub.read(lambda c: check_catalogue(c, parsed, columns))
     if errors:
         raise ImportRejected(name, errors)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import cast
@@ -29,14 +29,16 @@ Value = object  # str | float | int | bool | date | datetime | time
 @dataclass
 class Sheet:
     """A table read from a file: the header's cells (as written, stripped), the header's
-    row number, and the rows below it as (row number, cells) with blank rows left out.
-    ``delimiter`` is the CSV separator ("" for XLSX)."""
+    row number, and the rows below it as (row number, cells) with blank rows left out,
+    read as they are iterated (once: a big file's rows are never all held as Python
+    lists). ``delimiter`` is the CSV separator ("" for XLSX)."""
 
     kind: str
     header: list[str]
     header_row: int
-    rows: list[tuple[int, list[Value]]] = field(default_factory=list)
+    rows: Iterator[tuple[int, list[Value]]] = field(default_factory=lambda: iter(()))
     delimiter: str = ""
+    size: int = 0  # rows in the file, about (for a progress bar)
 
 
 def file_kind(filename: str) -> str:
@@ -51,19 +53,16 @@ def file_kind(filename: str) -> str:
     return suffix
 
 
-def read_sheet(data: bytes, filename: str, on_row: Callable[[int], None] | None = None) -> Sheet:
+def read_sheet(data: bytes, filename: str) -> Sheet:
     """The first sheet of ``data`` (a CSV or XLSX file named ``filename``).
 
     InvalidInput (field ``file``) with one line for a wrong extension, an empty file, a
     file that is not what its extension says, text that is not UTF-8, or no header row.
-    ``on_row(n)`` is called now and then with the number of rows read so far.
     """
     kind = file_kind(filename)
     if not data.strip():
         raise InvalidInput(f"{filename}: the file is empty", field="file")
-    sheet = (
-        _read_csv(data, filename, on_row) if kind == "csv" else _read_xlsx(data, filename, on_row)
-    )
+    sheet = _read_csv(data, filename) if kind == "csv" else _read_xlsx(data, filename)
     if not sheet.header:
         raise InvalidInput(f"{filename}: no header row (the sheet is empty)", field="file")
     return sheet
@@ -92,7 +91,7 @@ def _delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def _read_csv(data: bytes, filename: str, on_row: Callable[[int], None] | None) -> Sheet:
+def _read_csv(data: bytes, filename: str) -> Sheet:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -110,27 +109,36 @@ def _read_csv(data: bytes, filename: str, on_row: Callable[[int], None] | None) 
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = _delimiter(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    sheet = Sheet("csv", [], 0, delimiter=delimiter)
-    rows = sheet.rows
+    sheet = Sheet("csv", [], 0, delimiter=delimiter, size=text.count("\n") + 1)
+    numbered = enumerate(reader, start=1)
     try:
-        for number, cells in enumerate(reader, start=1):
-            if not sheet.header:
-                if any(c.strip() for c in cells):
-                    sheet.header = [str(c).strip() for c in _trim(list(cells))]
-                    sheet.header_row = number
-                continue
+        for number, cells in numbered:
             if any(c.strip() for c in cells):
-                rows.append((number, list(cells)))
-                if on_row is not None and not number % 5000:
-                    on_row(len(rows))
+                sheet.header = [str(c).strip() for c in _trim(list(cells))]
+                sheet.header_row = number
+                break
     except csv.Error as error:
         raise InvalidInput(
             f"{filename}: row {reader.line_num}: cannot read the CSV ({error})", field="file"
         ) from None
+
+    def rows() -> Iterator[tuple[int, list[Value]]]:
+        try:
+            for number, cells in numbered:
+                for c in cells:
+                    if c and not c.isspace():
+                        yield number, cast(list[Value], cells)
+                        break
+        except csv.Error as error:
+            raise InvalidInput(
+                f"{filename}: row {reader.line_num}: cannot read the CSV ({error})", field="file"
+            ) from None
+
+    sheet.rows = rows()
     return sheet
 
 
-def _read_xlsx(data: bytes, filename: str, on_row: Callable[[int], None] | None) -> Sheet:
+def _read_xlsx(data: bytes, filename: str) -> Sheet:
     from python_calamine import CalamineWorkbook
 
     if data[:4] != b"PK\x03\x04":
@@ -144,27 +152,34 @@ def _read_xlsx(data: bytes, filename: str, on_row: Callable[[int], None] | None)
         if not book.sheet_names:
             raise InvalidInput(f"{filename}: the workbook has no sheets", field="file")
         table = book.get_sheet_by_index(0)
-        sheet = Sheet("xlsx", [], 0)
-        rows = sheet.rows
-        for number, cells in enumerate(table.iter_rows(), start=1):
-            if not sheet.header:
-                if any(not _blank(c) for c in cells):
-                    sheet.header = [
-                        c.strip() if isinstance(c, str) else str(c) for c in _trim(list(cells))
-                    ]
-                    sheet.header_row = number
-                continue
-            for c in cells:
-                if not _blank(c):
-                    rows.append((number, cast(list[Value], cells)))
-                    break
-            if on_row is not None and not number % 5000:
-                on_row(len(rows))
+        sheet = Sheet("xlsx", [], 0, size=table.height)
+        numbered = enumerate(table.iter_rows(), start=1)
+        for number, cells in numbered:
+            if any(not _blank(c) for c in cells):
+                sheet.header = [
+                    c.strip() if isinstance(c, str) else str(c) for c in _trim(list(cells))
+                ]
+                sheet.header_row = number
+                break
     except InvalidInput:
         raise
     except Exception as error:  # calamine's errors: broken zip, XML, password
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InvalidInput(
-            f"{filename}: cannot read the workbook ({detail})", field="file"
-        ) from None
+        raise _unreadable(filename, error) from None
+
+    def rows() -> Iterator[tuple[int, list[Value]]]:
+        try:
+            for number, cells in numbered:
+                for c in cells:
+                    if not _blank(c):
+                        yield number, cast(list[Value], cells)
+                        break
+        except Exception as error:
+            raise _unreadable(filename, error) from None
+
+    sheet.rows = rows()
     return sheet
+
+
+def _unreadable(filename: str, error: Exception) -> InvalidInput:
+    detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return InvalidInput(f"{filename}: cannot read the workbook ({detail})", field="file")
