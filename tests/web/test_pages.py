@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import PASSWORD, csrf_of, desk_site, sign_in
 
@@ -274,3 +275,48 @@ async def test_searches_for_the_form_and_the_stock_page(client):
     stock = text_of(await (await client.get("/stock?search=LID")).text())
     assert "Edinburgh warehouse" in stock and "London warehouse" in stock
     assert "LID Crate lid 3 / 3" in stock and "CRATE" not in stock.split("Channels")[1]
+
+
+GOOD_CSV = (
+    "Order Ref,Account,SKU,Quantity,PO Number\n"
+    "IMP-1,ACME,CRATE,2,PO-1\n"
+    "IMP-1,ACME,LID,1,PO-1\n"
+    "IMP-2,ACME,CRATE,1,PO-2\n"
+)
+BAD_CSV = (
+    "order_ref,account,sku,quantity\n"
+    "IMP-1,ACME,CRATE,2\n"
+    "IMP-2,ACME,CRATE,2.5\n"
+    "IMP-3,NOBODY,NOPE,1\n"
+)
+
+
+async def upload(client: TestClient, token: str, name: str, body: str):
+    form = FormData()
+    form.add_field("_csrf", token)
+    form.add_field("file", body.encode(), filename=name, content_type="text/csv")
+    return await client.post("/import", data=form)
+
+
+async def test_the_import_page_lists_every_bad_row_or_what_it_imported(client, site):
+    await sign_in(client, "sam")
+    token = csrf_of(await (await client.get("/import")).text())
+    bad = await upload(client, token, "bad.csv", BAD_CSV)
+    page = text_of(await bad.text())
+    assert bad.status == 400 and "Nothing was imported from bad.csv" in page
+    assert "2 bad rows" in page
+    rows = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]*)</td>', await bad.text())
+    assert {r for r, _ in rows} == {"3", "4"} and len(rows) >= 3
+    assert desk.list_orders(site).orders == []
+
+    good = await upload(client, token, "day.csv", GOOD_CSV)
+    page = text_of(await good.text())
+    assert good.status == 200 and "Imported: day.csv" in page
+    assert "3 rows, 2 orders: 2 new, 0 already there" in page
+    again = text_of(await (await upload(client, token, "day.csv", GOOD_CSV)).text())
+    assert "Already imported: day.csv" in again and "0 new, 2 already there" in again
+    imported = desk.list_orders(site).orders
+    assert sorted(o.external_id for o in imported) == ["IMP-1", "IMP-2"]
+    assert all(e.origin == "import" for o in imported for e in o.history if e.actor)
+    template = await client.get("/import/template.csv")
+    assert template.status == 200 and (await template.text()).startswith("order_ref,")

@@ -1,73 +1,29 @@
-"""The import page: upload a CSV or XLSX of orders; every bad row is listed, or what was
-imported. The work is hub.core.importer's (the same as ``hub orders import``)."""
+"""The import page: upload a CSV or XLSX of orders; every bad row is listed (nothing is
+imported then), or what was imported. The work is :func:`hub.core.importer.import_file`,
+the same as ``hub orders import``; the template files are offered for download."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 from typing import Any
 
 from aiohttp import web
 
-from hub.core import desk
+from hub.core import desk, importer
+from hub.core.importer import ImportRejected
 from hub.errors import HubError
-from hub.web.pages.common import USER, hub_of, page, render
+from hub.web.pages.common import USER, field_message, hub_of, page, render
 
-MAX_UPLOAD = 8 * 1024 * 1024  # the app's request limit
-
-
-def _importer() -> Any:
-    try:
-        return importlib.import_module("hub.core.importer")
-    except ImportError:
-        return None
+SHOWN_ERRORS = 500  # bad rows listed on the page (the count says how many more)
 
 
-def _bad_rows(error: BaseException) -> list[Any]:
-    for name in ("rows", "problems", "errors", "bad_rows"):
-        rows = getattr(error, name, None)
-        if isinstance(rows, list | tuple) and rows:
-            return list(rows)
-    return []
-
-
-def _row(problem: Any) -> dict[str, Any]:
-    if isinstance(problem, dict):
-        get = problem.get
-    else:
-
-        def get(name: str, default: Any = "") -> Any:
-            return getattr(problem, name, default)
-
-    return {
-        "row": get("row", get("line", "")),
-        "column": get("column", ""),
-        "reason": get("reason", get("message", str(problem))),
-    }
-
-
-def _report(report: Any) -> dict[str, Any]:
-    """What the page says of an import that went through."""
-    out: dict[str, Any] = {}
-    for name in ("orders", "created", "imported", "lines", "skipped", "existing", "rows"):
-        value = getattr(report, name, None)
-        if isinstance(value, int | list | tuple):
-            out[name] = value if isinstance(value, int) else len(value)
-    return out or {"result": str(report)}
-
-
-def _channels(hub: Any) -> list[str]:
-    return desk.manual_channels(hub.settings)
+def _context(request: web.Request, **more: Any) -> dict[str, Any]:
+    return {"channels": desk.manual_channels(hub_of(request).settings), "values": {}, **more}
 
 
 @page("sales")
 async def import_form(request: web.Request) -> web.Response:
-    hub = hub_of(request)
-    return render(
-        request,
-        "import.html",
-        {"channels": _channels(hub), "ready": _importer() is not None, "values": {}},
-    )
+    return render(request, "import.html", _context(request))
 
 
 @page("sales")
@@ -76,39 +32,52 @@ async def upload(request: web.Request) -> web.Response:
     form = await request.post()
     channel = str(form.get("channel", "") or "")
     file = form.get("file")
-    context: dict[str, Any] = {
-        "channels": _channels(hub),
-        "ready": _importer() is not None,
-        "values": {"channel": channel},
-    }
+    context = _context(request, values={"channel": channel})
     if not isinstance(file, web.FileField) or not file.filename:
         context["error"] = "choose a CSV or XLSX file to import"
         return render(request, "import.html", context, status=400)
-    importer = _importer()
-    if importer is None:
-        context["error"] = "importing is not available in this installation"
-        return render(request, "import.html", context, status=400)
-    data = file.file.read(MAX_UPLOAD + 1)
+    data = file.file.read()
     context["filename"] = file.filename
-    actor = desk.Actor(request[USER].username, "web")
+    actor = desk.Actor(request[USER].username, "import")
     try:
         report = await asyncio.to_thread(
-            importer.import_file,
-            hub,
-            data,
-            filename=file.filename,
-            channel=channel or None,
-            actor=actor,
+            importer.import_file, hub, data, file.filename, channel=channel, actor=actor
         )
-    except HubError as error:
-        context["bad_rows"] = [_row(p) for p in _bad_rows(error)]
-        context["error"] = str(error).splitlines()[0] if str(error) else "the file was refused"
+    except ImportRejected as rejected:
+        rows = len({e.row for e in rejected.errors})
+        context["error"] = (
+            f"{rows} bad rows: fix them and upload the file again"
+            if rows != 1
+            else "1 bad row: fix it and upload the file again"
+        )
+        context["bad_rows"] = rejected.errors[:SHOWN_ERRORS]
+        context["more_errors"] = max(0, len(rejected.errors) - SHOWN_ERRORS)
         return render(request, "import.html", context, status=400)
-    context["report"] = _report(report)
-    context["report_text"] = str(report)
+    except HubError as error:
+        context["error"] = field_message(error)
+        return render(request, "import.html", context, status=400)
+    context["report"] = report
     return render(request, "import.html", context)
+
+
+@page("viewer")
+async def template_file(request: web.Request) -> web.Response:
+    """The documented template with an example row, as CSV or XLSX."""
+    suffix = request.match_info["kind"]
+    if suffix == "xlsx":
+        body = await asyncio.to_thread(importer.template_xlsx)
+        kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body = importer.template_csv().encode()
+        kind = "text/csv"
+    return web.Response(
+        body=body,
+        content_type=kind,
+        headers={"Content-Disposition": f'attachment; filename="orders-template.{suffix}"'},
+    )
 
 
 def routes(app: web.Application) -> None:
     app.router.add_get("/import", import_form)
     app.router.add_post("/import", upload)
+    app.router.add_get(r"/import/template.{kind:csv|xlsx}", template_file)
