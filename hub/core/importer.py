@@ -537,6 +537,7 @@ class _Order:
     fields: dict[str, Any] = field(default_factory=dict)
     field_rows: dict[str, int] = field(default_factory=dict)
     lines: list[_Line] = field(default_factory=list)
+    bad: bool = False  # a row of it is bad (and reported): it is not built
 
 
 @dataclass
@@ -704,8 +705,11 @@ def parse_sheet(
                     )
                 )
                 bad = True
-        if order is not None and not bad:
-            order.lines.append(_Line(row, sku, units, price))
+        if order is not None:
+            if bad:
+                order.bad = True
+            else:
+                order.lines.append(_Line(row, sku, units, price))
     if progress is not None:
         progress("reading", count, count)
     _resolve_dates(pending, date_order, errors)
@@ -716,8 +720,8 @@ def parse_sheet(
         if problem is not None:
             errors.append(problem)
             continue
-        if not order.lines:
-            continue  # every row of it is bad, and reported
+        if order.bad or not order.lines:
+            continue  # a row of it is bad, and reported
         f = order.fields
         address = None
         if any(f.get(k) for k in _ADDRESS):
@@ -788,7 +792,7 @@ def _resolve_dates(
                         "or use YYYY-MM-DD",
                     )
                 )
-                order_.fields.pop("requested_date", None)
+                order_.bad = True
             dropped = {id(p) for p in fewer}
             pending = [p for p in pending if id(p) not in dropped]
     for row, header, order_, p in pending:
@@ -803,7 +807,7 @@ def _resolve_dates(
                     "(day_first or month_first) or use YYYY-MM-DD",
                 )
             )
-            order_.fields.pop("requested_date", None)
+            order_.bad = True
             continue
         day, month = (p.second, p.first) if order == "month_first" else (p.first, p.second)
         try:
@@ -811,7 +815,7 @@ def _resolve_dates(
         except ValueError:
             reading = "month/day/year" if order == "month_first" else "day/month/year"
             errors.append(RowError(row, header, f"{p.text} is not a date (read as {reading})"))
-            order_.fields.pop("requested_date", None)
+            order_.bad = True
             continue
         if order_.fields.get("requested_date") is p:
             order_.fields["requested_date"] = value
@@ -826,6 +830,8 @@ def _order_problem(order: _Order, columns: dict[str, tuple[int, str]]) -> RowErr
     if not f.get("account"):
         return RowError(order.row, header("account"), f"order {order.reference} has no account")
     start, end = f.get("window_start"), f.get("window_end")
+    if order.bad:  # a bad window or date cell is reported already; its pair is not judged
+        start = end = None
     if (start is None) != (end is None):
         missing = "window_end" if end is None else "window_start"
         there = "window_start" if end is None else "window_end"
@@ -839,7 +845,7 @@ def _order_problem(order: _Order, columns: dict[str, tuple[int, str]]) -> RowErr
                 header("window_end"),
                 f"the window ends at {end:%H:%M}, not after it starts at {start:%H:%M}",
             )
-        if "requested_date" not in f and "requested_date" not in _had_date(order):
+        if "requested_date" not in f:
             return RowError(
                 rows["window_start"],
                 header("requested_date"),
@@ -863,11 +869,6 @@ def _order_problem(order: _Order, columns: dict[str, tuple[int, str]]) -> RowErr
                 "a delivery address needs " + ", ".join(gaps),
             )
     return None
-
-
-def _had_date(order: _Order) -> set[str]:
-    """``{"requested_date"}`` when the order had a date that was bad (already reported)."""
-    return {"requested_date"} if "requested_date" in order.field_rows else set()
 
 
 # -- checking against the database --------------------------------------------------------------
