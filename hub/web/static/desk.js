@@ -18,7 +18,8 @@
     const { skus } = await fetchJson(`/desk/skus.json?q=${encodeURIComponent(q)}`);
     fill(document.getElementById("skus"), skus.map((s) => [s.sku, s.title || s.sku]));
     const hit = skus.find((s) => s.sku.toLowerCase() === q.toLowerCase());
-    note.textContent = hit ? (hit.locations.map((l) => `${l.name}: ${l.free}`).join(" · ") || "no stock anywhere") + " free" : (skus.length ? "" : "no such SKU");
+    const where = hit ? hit.locations.map((l) => `${l.name} ${l.free}`).join(" · ") : "";
+    note.textContent = hit ? (where ? `free now: ${where}` : "no stock anywhere") : (skus.length ? "" : "no such SKU");
   }, 200);
   document.addEventListener("input", (e) => {
     const kind = e.target.dataset && e.target.dataset.search;
