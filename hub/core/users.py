@@ -96,9 +96,7 @@ def check_username(username: str) -> str:
 
 def check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
-        raise InvalidInput(
-            f"a password needs at least {MIN_PASSWORD} characters", field="password"
-        )
+        raise InvalidInput(f"a password needs at least {MIN_PASSWORD} characters", field="password")
     if len(password) > MAX_PASSWORD:
         raise InvalidInput(f"a password has at most {MAX_PASSWORD} characters", field="password")
     return password
@@ -150,17 +148,13 @@ def get_user(conn: Connection, username: str) -> UserInfo:
 
 
 def list_users(conn: Connection) -> list[UserInfo]:
-    return [
-        _info(r) for r in conn.execute(sa.select(web_user_t).order_by(web_user_t.c.username))
-    ]
+    return [_info(r) for r in conn.execute(sa.select(web_user_t).order_by(web_user_t.c.username))]
 
 
 def disable_user(conn: Connection, username: str) -> UserInfo:
     """Disable a user: they can no longer sign in, and their open sessions end."""
     get_user(conn, username)
-    conn.execute(
-        web_user_t.update().where(web_user_t.c.username == username).values(disabled=True)
-    )
+    conn.execute(web_user_t.update().where(web_user_t.c.username == username).values(disabled=True))
     return get_user(conn, username)
 
 
