@@ -66,7 +66,7 @@ def sign_in(page: Page, url: str, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Today", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", level=1, name="Today")).to_be_visible()
 
 
 def spreadsheet(path: Path) -> Path:
@@ -114,6 +114,7 @@ def test_the_sales_desk_in_a_browser(browser: Browser, served, tmp_path: Path):
     page.get_by_role("button", name="Enter order").click()
     expect(page.locator(".field-error")).to_contain_text("not a whole number")
     expect(page.get_by_label("PO number")).to_have_value("PO-4711")  # kept
+    expect(page.locator("td .avail").first).to_contain_text("London warehouse 18")
     shot(page, tmp_path, "order-form-errors")
     page.locator('input[name="lines[0].quantity"]').fill("4")
     page.get_by_label("Requested delivery date").fill("2030-06-03")

@@ -167,6 +167,7 @@ async def home(request: web.Request) -> web.Response:
         {
             "board": board,
             "threshold": hub.settings.web.low_stock,
+            "today": datetime.now(zone_of(hub)).date(),
             "channels": sorted(hub.settings.channels),
         },
     )
