@@ -5,17 +5,20 @@ pages, the order form's errors beside their fields, release and cancel with hist
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import PASSWORD, csrf_of, desk_site, sign_in
 
-from hub.core import desk, users
+from hub.core import desk, syncstate, users
 from hub.core.desk import Actor, LineInput, NewOrder
+from hub.core.status import ChannelStatus
 from hub.core.sync import Sync
 from hub.web.app import make_app
 from hub.web.pages.auth import FAILED
+from hub.web.pages.dashboard import channel_words
 from hub.web.pages.orders import PAGE_SIZE
 
 CLI = Actor("tester", "cli")
@@ -320,3 +323,30 @@ async def test_the_import_page_lists_every_bad_row_or_what_it_imported(client, s
     assert all(e.origin == "import" for o in imported for e in o.history if e.actor)
     template = await client.get("/import/template.csv")
     assert template.status == 200 and (await template.text()).startswith("order_ref,")
+
+
+async def test_a_failing_channel_is_said_to_fail_since_its_last_success(client, site):
+    since = datetime.now(UTC) - timedelta(minutes=10, seconds=5)
+    site.write(
+        lambda c: [
+            syncstate.save_state(c, "b2b", "pull", last_success_at=since),
+            syncstate.record_failure(c, "b2b", "pull", "HTTP 503 from the shop"),
+        ]
+    )
+    page = text_of(await sign_in(client, "vic"))
+    assert "b2b: failing for 10 minutes: HTTP 503 from the shop" in page
+
+
+def test_a_synced_channel_in_step_and_one_catching_up_in_words(sqlite_site):
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    synced = ChannelStatus("shop", last_pull=at - timedelta(seconds=30))
+    words = channel_words(synced, "shopify", at - timedelta(minutes=2), sqlite_site, at)
+    assert words.words == "in step, last order 2 minutes ago" and words.state == "ok"
+    behind = ChannelStatus("woo", last_push=at - timedelta(hours=1), outbox=3, dead_letters=1)
+    words = channel_words(behind, "woocommerce", at - timedelta(days=1, hours=2), sqlite_site, at)
+    assert words.words == (
+        "catching up (3 stock changes to send, 1 dead letter to look at), "
+        "last order yesterday, 10:00"
+    )
+    new = channel_words(ChannelStatus("new"), "shopify", None, sqlite_site, at)
+    assert new.words == "not synced yet, no orders yet" and new.state == "idle"
