@@ -16,7 +16,6 @@ from hub.cli.orders import app
 from hub.core import desk, importer
 from hub.errors import InvalidInput
 
-console = Console()
 ERRORS_SHOWN = 50  # bad rows printed; the rest summed up as "… and N more"
 
 
@@ -64,7 +63,7 @@ def import_(
                     err=True,
                 )
                 raise typer.Exit(1) from None
-    console.print(report.summary(), highlight=False, markup=False)
+    typer.echo(report.summary())
 
 
 def template(
@@ -93,7 +92,7 @@ def template(
         raise InvalidInput(
             f"cannot write {path}: {error.strerror or type(error).__name__}", field="output"
         ) from None
-    console.print(f"wrote {path}", highlight=False, markup=False)
+    typer.echo(f"wrote {path}")
 
 
 app.command("import")(import_)
