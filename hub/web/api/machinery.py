@@ -466,7 +466,10 @@ async def errors_middleware(request: web.Request, handler: Any) -> web.StreamRes
             405: f"{request.method} is not allowed on {request.path}",
             413: "the body is over 1 MiB",
         }.get(error.status, error.reason)
-        return json_answer(error.status, error_body(codes.get(error.status, "invalid"), message))
+        kept = {k: v for k, v in error.headers.items() if k in ("Allow", "Retry-After")}
+        return json_answer(
+            error.status, error_body(codes.get(error.status, "invalid"), message), kept
+        )
     except ApiError as error:
         return json_answer(error.status, error.body(), error.headers)
     except asyncio.CancelledError:

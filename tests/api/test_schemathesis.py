@@ -1,0 +1,61 @@
+"""schemathesis against the served OpenAPI document: generated requests to every
+operation (a bounded number each) get no 5xx, and every answer matches its schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from conftest import open_api_hub, serve
+from hypothesis import HealthCheck, settings
+from schemathesis import checks
+
+from hub.web.api import PREFIX, ROUTES
+from hub.web.api.openapi import build_document
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("schemathesis")
+    hub = open_api_hub(f"sqlite:///{folder / 'hub.db'}")
+    server, api = serve(hub)
+    made = api.create(("MUG", 1))  # something for the show, edit and action operations
+    try:
+        yield {"api": api, "order": made}
+    finally:
+        server.stop()
+        hub.close()
+
+
+#: The document the app serves (the test below checks it is what the app serves).
+DOCUMENT = build_document(ROUTES, title="hub")
+schema = schemathesis.openapi.from_dict(DOCUMENT)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_no_5xx_and_answers_match_their_schemas(case: Any, served: dict[str, Any]) -> None:
+    api = served["api"]
+    headers = {"Authorization": f"Bearer {api.tokens['admin']}"}
+    response = case.call_and_validate(
+        base_url=api.url,
+        headers=headers,
+        timeout=30,
+        # A schema-valid body may still name a SKU or account the hub does not have: a 422
+        # naming the field is the right answer, not a failure.
+        excluded_checks=[checks.positive_data_acceptance],
+    )
+    assert response.status_code < 500
+
+
+def test_the_document_tested_is_the_one_served(served: dict[str, Any]) -> None:
+    api = served["api"]
+    answer = api.session.get(f"{api.url}{PREFIX}/openapi.json", timeout=10)
+    assert answer.json() == {**DOCUMENT, "info": {**DOCUMENT["info"], "title": "hub REST API"}}
