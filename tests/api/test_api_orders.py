@@ -171,6 +171,13 @@ def test_returns_restock_or_quarantine_shipped_units(api: Api):
         {"lines": [{"sku": "MUG", "quantity": 5}], "to_location": "main"},
     )
     assert too_many.status_code == 422 and too_many.json()["error"]["field"].startswith("/lines/0")
+    nowhere = api.call(
+        "POST",
+        f"/orders/{made['id']}/returns",
+        {"lines": [{"sku": "MUG", "quantity": 1}], "to_location": "nowhere"},
+    )
+    assert 400 <= nowhere.status_code < 500, nowhere.text
+    assert nowhere.json()["error"]["field"] == "/to_location"
 
 
 def test_stock_levels_and_availability_per_channel(api: Api):

@@ -186,10 +186,18 @@ def pointer(field: str | None, data: Any = None, message: str = "") -> str | Non
     parts = [p for p in name.split(".") if p]
     if not parts:
         return field
-    aliases = {"customer": "account", "account_number": "account", "window": "window_end"}
+    aliases = {
+        "customer": "account",
+        "account_number": "account",
+        "window": "window_end",
+        "to": "to_location",
+        "location": "to_location",
+    }
     if "account_number" in data:  # creating a customer: its own field
         aliases.pop("account_number")
     head = aliases.get(parts[0], parts[0])
+    if head == "to_location" and "to_location" not in data:
+        head = parts[0]
     lines = data.get("lines")
     if head in ("sku", "quantity") and isinstance(lines, list):
         for index, line in enumerate(lines):
@@ -263,15 +271,16 @@ def _token_of(api: ApiConfig, presented: str) -> tokens.TokenInfo | None:
     """The token (None: unknown or revoked), from the short cache when it is on; records
     its use at most once a minute. Runs in a worker thread."""
     clock = time.monotonic()
+    digest = tokens.token_hash(presented)  # the cache keeps no token, only its hash
     if api.token_cache_seconds > 0:
-        cached = api._tokens.get(presented)
+        cached = api._tokens.get(digest)
         if cached is not None and clock - cached[0] < api.token_cache_seconds:
             return cached[1]
     info = api.hub.read(lambda c: tokens.authenticate(c, presented))
     if api.token_cache_seconds > 0:
         if len(api._tokens) > 1000:
             api._tokens.clear()
-        api._tokens[presented] = (clock, info)
+        api._tokens[digest] = (clock, info)
     if info is not None and clock - api._touched.get(info.id, -TOUCH_EVERY) >= TOUCH_EVERY:
         api._touched[info.id] = clock
         try:
