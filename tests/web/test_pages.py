@@ -5,6 +5,7 @@ pages, the order form's errors beside their fields, release and cancel with hist
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
@@ -350,3 +351,19 @@ def test_a_synced_channel_in_step_and_one_catching_up_in_words(sqlite_site):
     )
     new = channel_words(ChannelStatus("new"), "shopify", None, sqlite_site, at)
     assert new.words == "not synced yet, no orders yet" and new.state == "idle"
+
+
+async def test_repeated_failures_for_one_name_are_answered_ever_more_slowly(client):
+    async def attempt(password: str) -> tuple[int, float]:
+        form = await (await client.get("/sign-in")).text()
+        began = time.monotonic()
+        answer = await client.post(
+            "/sign-in", data={"username": "ada", "password": password, "_csrf": csrf_of(form)}
+        )
+        return answer.status, time.monotonic() - began
+
+    times = [await attempt(f"guess {n}") for n in range(4)]
+    assert [status for status, _ in times] == [401] * 4
+    assert times[3][1] >= 0.9 and times[3][1] > times[0][1]
+    status, _ = await attempt(PASSWORD)  # the right password still works, only later
+    assert status == 200

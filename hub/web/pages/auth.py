@@ -16,7 +16,8 @@ from hub.web.pages.common import CSRF_FIELD, current_user, hub_of, page, render
 
 FAILED = "That username and password do not match an active account."
 _WINDOW = 15 * 60  # seconds a failure counts against its name and address
-_failures: dict[str, deque[float]] = {}
+#: per app: recent failed sign-ins per name ("user:...") and address ("ip:...")
+FAILURES: web.AppKey[dict[str, deque[float]]] = web.AppKey("desk_failures")
 
 
 def _safe_next(target: str) -> str:
@@ -26,8 +27,8 @@ def _safe_next(target: str) -> str:
     return "/"
 
 
-def _recent(key: str, at: float) -> int:
-    seen = _failures.get(key)
+def _recent(failures: dict[str, deque[float]], key: str, at: float) -> int:
+    seen = failures.get(key)
     if not seen:
         return 0
     while seen and seen[0] < at - _WINDOW:
@@ -35,20 +36,21 @@ def _recent(key: str, at: float) -> int:
     return len(seen)
 
 
-def _delay(keys: list[str]) -> float:
-    """Seconds to wait before answering: 0 for the first two failures, then doubling
-    (0.5, 1, 2, ...) up to 8."""
+def _delay(failures: dict[str, deque[float]], user_key: str, address_key: str) -> float:
+    """Seconds to wait before answering: none for a name's first two recent failures,
+    then doubling (0.5, 1, 2, ...) up to 8; an address (a whole office may share one)
+    counts one for every five of its failures."""
     at = time.monotonic()
-    n = max(_recent(k, at) for k in keys)
+    n = max(_recent(failures, user_key, at), _recent(failures, address_key, at) // 5)
     return 0.0 if n < 2 else min(8.0, 0.5 * 2 ** (n - 2))
 
 
-def _failed(keys: list[str]) -> None:
+def _failed(failures: dict[str, deque[float]], keys: list[str]) -> None:
     at = time.monotonic()
-    if len(_failures) > 10_000:  # never grows without bound
-        _failures.clear()
+    if len(failures) > 10_000:  # never grows without bound
+        failures.clear()
     for key in keys:
-        _failures.setdefault(key, deque(maxlen=64)).append(at)
+        failures.setdefault(key, deque(maxlen=64)).append(at)
 
 
 async def sign_in_form(request: web.Request) -> web.Response:
@@ -77,21 +79,21 @@ async def sign_in(request: web.Request) -> web.Response:
             status=403,
         )
     keys = [f"user:{username.lower()}", f"ip:{request.remote}"]
-    wait = _delay(keys)
+    failures = request.app[FAILURES]
+    wait = _delay(failures, *keys)
     if wait:
         await asyncio.sleep(wait)
     hub = hub_of(request)
     user = await asyncio.to_thread(hub.write, lambda c: users.authenticate(c, username, password))
     if user is None:
-        _failed(keys)
+        _failed(failures, keys)
         return render(
             request,
             "sign_in.html",
             {"next": target, "username": username, "error": FAILED},
             status=401,
         )
-    for key in keys:
-        _failures.pop(key, None)
+    failures.pop(keys[0], None)  # the name's slate is clean; the address's is not
     fresh = await new_session(request)  # a new session: nothing of the old one carries over
     fresh["uid"] = user.id
     raise web.HTTPSeeOther(target)
@@ -104,6 +106,7 @@ async def sign_out(request: web.Request) -> web.Response:
 
 
 def routes(app: web.Application) -> None:
+    app[FAILURES] = {}
     app.router.add_get("/sign-in", sign_in_form)
     app.router.add_post("/sign-in", sign_in)
     app.router.add_post("/sign-out", sign_out)
