@@ -70,7 +70,9 @@ __all__ = [
     "NewOrder",
     "OrderList",
     "OrderView",
+    "Problem",
     "build_orders",
+    "check_orders",
     "cancel_order",
     "cancel_unpaid",
     "cli_actor",
@@ -285,34 +287,52 @@ def _price(value: Decimal | None, where: str) -> Decimal:
     return price
 
 
-def _check_lines(lines: Sequence[LineInput], prefix: str) -> list[tuple[str, LineInput]]:
-    """(normalised SKU, line) per line; InvalidInput naming the first bad one."""
+def _check_lines(
+    lines: Sequence[LineInput],
+    prefix: str,
+    problems: list[InvalidInput] | None = None,
+    positions: list[int] | None = None,
+) -> list[tuple[str, LineInput]]:
+    """(normalised SKU, line) per line; InvalidInput naming the first bad one, or with
+    ``problems`` each bad line's appended there (and left out); ``positions`` gets the
+    index of each line kept."""
     if not lines:
         raise InvalidInput(
-            f"{prefix or 'order'}: an order needs at least one line", field=f"{prefix}lines"
+            f"{prefix}lines: an order needs at least one line", field=f"{prefix}lines"
         )
     out = []
     for n, line in enumerate(lines):
-        where = f"{prefix}lines[{n}]"
-        sku = normalise_sku(line.sku or "")
-        if not sku:
-            raise InvalidInput(f"{where}.sku: a line needs a SKU", field=f"{where}.sku")
-        problem = sku_problem(sku)
-        if problem:
-            raise InvalidInput(f"{where}.sku: {problem}", field=f"{where}.sku")
-        quantity = line.quantity
-        if isinstance(quantity, bool) or not isinstance(quantity, int):
-            raise InvalidInput(
-                f"{where}.quantity: {quantity!r} is not a whole number", field=f"{where}.quantity"
-            )
-        if quantity < 1 or quantity > ledger.MAX_QUANTITY:
-            raise InvalidInput(
-                f"{where}.quantity: {quantity} must be from 1 to {ledger.MAX_QUANTITY:,}",
-                field=f"{where}.quantity",
-            )
-        _price(line.unit_price, f"{where}.unit_price")
-        out.append((sku, line))
+        try:
+            out.append(_check_line(line, f"{prefix}lines[{n}]"))
+            if positions is not None:
+                positions.append(n)
+        except InvalidInput as error:
+            if problems is None:
+                raise
+            problems.append(error)
     return out
+
+
+def _check_line(line: LineInput, where: str) -> tuple[str, LineInput]:
+    """(normalised SKU, line); InvalidInput naming what is wrong with it."""
+    sku = normalise_sku(line.sku or "")
+    if not sku:
+        raise InvalidInput(f"{where}.sku: a line needs a SKU", field=f"{where}.sku")
+    problem = sku_problem(sku)
+    if problem:
+        raise InvalidInput(f"{where}.sku: {problem}", field=f"{where}.sku")
+    quantity = line.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int):
+        raise InvalidInput(
+            f"{where}.quantity: {quantity!r} is not a whole number", field=f"{where}.quantity"
+        )
+    if quantity < 1 or quantity > ledger.MAX_QUANTITY:
+        raise InvalidInput(
+            f"{where}.quantity: {quantity} must be from 1 to {ledger.MAX_QUANTITY:,}",
+            field=f"{where}.quantity",
+        )
+    _price(line.unit_price, f"{where}.unit_price")
+    return sku, line
 
 
 def _window(
@@ -368,44 +388,87 @@ class _Built:
     generated: bool
 
 
-def _build(conn: Connection, settings: Settings, news: Sequence[NewOrder]) -> list[_Built]:
-    """See :func:`build_orders`; marks the orders whose reference was generated."""
-    manual = manual_channels(settings)
-    zone = ZoneInfo(settings.hub.timezone)
-    single = len(news) == 1
-    checked: list[list[tuple[str, LineInput]]] = []
-    for i, new in enumerate(news):
-        prefix = "" if single else f"orders[{i}]."
-        if new.channel:
-            if new.channel not in manual:
-                names = ", ".join(manual) or "none configured"
-                raise InvalidInput(
-                    f"{prefix}channel: {new.channel!r} is not a manual channel (known: {names})",
-                    field=f"{prefix}channel",
-                )
-        elif not manual:
+@dataclass(frozen=True)
+class Problem:
+    """What is wrong with the order at ``index`` of a batch: ``field`` as e.g.
+    ``lines[2].sku`` (relative to the order) and the one-line ``message``."""
+
+    index: int
+    field: str
+    message: str
+
+
+def _check_new(new: NewOrder, manual: list[str], zone: ZoneInfo, prefix: str) -> None:
+    """The checks of one order that need no database, but its lines'."""
+    if new.channel:
+        if new.channel not in manual:
+            names = ", ".join(manual) or "none configured"
             raise InvalidInput(
-                "channel: no channel of type manual is configured; add one, e.g. "
-                '[channels.b2b] type = "manual"',
+                f"{prefix}channel: {new.channel!r} is not a manual channel (known: {names})",
                 field=f"{prefix}channel",
             )
-        if len(new.reference) > 128 or new.reference != new.reference.strip():
-            raise InvalidInput(
-                f"{prefix}reference: {new.reference[:40]!r} must have at most 128 characters "
-                "and no surrounding spaces",
-                field=f"{prefix}reference",
+    elif not manual:
+        raise InvalidInput(
+            "channel: no channel of type manual is configured; add one, e.g. "
+            '[channels.b2b] type = "manual"',
+            field=f"{prefix}channel",
+        )
+    if len(new.reference) > 128 or new.reference != new.reference.strip():
+        raise InvalidInput(
+            f"{prefix}reference: {new.reference[:40]!r} must have at most 128 characters "
+            "and no surrounding spaces",
+            field=f"{prefix}reference",
+        )
+    if len(new.po_number) > 128:
+        raise InvalidInput(f"{prefix}po_number: at most 128 characters", field=f"{prefix}po_number")
+    if new.address is not None and new.address_id is not None:
+        raise InvalidInput(
+            f"{prefix}address: give a delivery address or an address id, not both",
+            field=f"{prefix}address",
+        )
+    _window(zone, new.requested_date, new.window_start, new.window_end, prefix)
+
+
+def _build(
+    conn: Connection,
+    settings: Settings,
+    news: Sequence[NewOrder],
+    problems: list[Problem] | None = None,
+) -> list[_Built]:
+    """See :func:`build_orders`; marks the orders whose reference was generated. With
+    ``problems`` every problem is appended there (fields relative to the order) and only
+    the orders without any are built."""
+    manual = manual_channels(settings)
+    zone = ZoneInfo(settings.hub.timezone)
+    single = len(news) == 1 or problems is not None
+    bad: set[int] = set()
+
+    def fail(i: int, error: InvalidInput) -> None:
+        if problems is None:
+            raise error
+        problems.append(Problem(i, error.field or "", str(error)))
+        bad.add(i)
+
+    checked: list[list[tuple[str, LineInput]]] = []
+    positions: list[list[int]] = []  # each kept line's index in its order
+    for i, new in enumerate(news):
+        prefix = "" if single else f"orders[{i}]."
+        try:
+            _check_new(new, manual, zone, prefix)
+        except InvalidInput as error:
+            fail(i, error)
+        found: list[InvalidInput] = []
+        kept: list[int] = []
+        try:
+            checked.append(
+                _check_lines(new.lines, prefix, found if problems is not None else None, kept)
             )
-        if len(new.po_number) > 128:
-            raise InvalidInput(
-                f"{prefix}po_number: at most 128 characters", field=f"{prefix}po_number"
-            )
-        if new.address is not None and new.address_id is not None:
-            raise InvalidInput(
-                f"{prefix}address: give a delivery address or an address id, not both",
-                field=f"{prefix}address",
-            )
-        _window(zone, new.requested_date, new.window_start, new.window_end, prefix)
-        checked.append(_check_lines(new.lines, prefix))
+        except InvalidInput as no_lines:
+            fail(i, no_lines)
+            checked.append([])
+        positions.append(kept)
+        for line_error in found:
+            fail(i, line_error)
     accounts = {}
     numbers = sorted({n.account.strip() for n in news})
     for part in _chunks(numbers):
@@ -414,21 +477,32 @@ def _build(conn: Connection, settings: Settings, news: Sequence[NewOrder]) -> li
         row = accounts.get(new.account.strip())
         prefix = "" if single else f"orders[{i}]."
         if row is None:
-            raise InvalidInput(
-                f"{prefix}account: no customer account {new.account!r}", field=f"{prefix}account"
+            fail(
+                i,
+                InvalidInput(
+                    f"{prefix}account: no customer account {new.account!r}",
+                    field=f"{prefix}account",
+                ),
             )
-        if not row.active:
-            raise InvalidInput(
-                f"{prefix}account: account {new.account!r} is inactive", field=f"{prefix}account"
+        elif not row.active:
+            fail(
+                i,
+                InvalidInput(
+                    f"{prefix}account: account {new.account!r} is inactive",
+                    field=f"{prefix}account",
+                ),
             )
     known = _known_skus(conn, {sku for lines in checked for sku, _ in lines})
     for i, lines in enumerate(checked):
         prefix = "" if single else f"orders[{i}]."
-        for n, (sku, _line) in enumerate(lines):
+        for (sku, _line), n in zip(lines, positions[i], strict=True):
             if sku not in known:
-                raise InvalidInput(
-                    f"{prefix}lines[{n}].sku: unknown SKU {sku!r}: add it to the catalogue",
-                    field=f"{prefix}lines[{n}].sku",
+                fail(
+                    i,
+                    InvalidInput(
+                        f"{prefix}lines[{n}].sku: unknown SKU {sku!r}: add it to the catalogue",
+                        field=f"{prefix}lines[{n}].sku",
+                    ),
                 )
     addresses = customers.addresses_of(conn, sorted({r.id for r in accounts.values()}))
     number = None
@@ -436,22 +510,30 @@ def _build(conn: Connection, settings: Settings, news: Sequence[NewOrder]) -> li
     stamp = now()
     for i, (new, lines) in enumerate(zip(news, checked, strict=True)):
         prefix = "" if single else f"orders[{i}]."
-        row = accounts[new.account.strip()]
+        row = accounts.get(new.account.strip())
+        if row is None:
+            continue
         own = addresses.get(row.id, [])
         if new.address is not None:
             ship = new.address
         elif new.address_id is not None:
             match = [a for a in own if a.id == new.address_id]
             if not match:
-                raise InvalidInput(
-                    f"{prefix}address_id: address {new.address_id} is not one of account "
-                    f"{row.account_number!r}'s delivery addresses",
-                    field=f"{prefix}address_id",
+                fail(
+                    i,
+                    InvalidInput(
+                        f"{prefix}address_id: address {new.address_id} is not one of account "
+                        f"{row.account_number!r}'s delivery addresses",
+                        field=f"{prefix}address_id",
+                    ),
                 )
+                continue
             ship = match[0].address
         else:
             default = [a for a in own if a.is_default] or own[:1]
             ship = default[0].address if default else Address()
+        if i in bad:
+            continue
         generated = not new.reference
         reference = new.reference
         if generated:
@@ -505,6 +587,16 @@ def build_orders(conn: Connection, settings: Settings, news: Sequence[NewOrder])
     Generated references (``B2B-000042``) follow the highest hub id.
     """
     return [b.order for b in _build(conn, settings, news)]
+
+
+def check_orders(conn: Connection, settings: Settings, news: Sequence[NewOrder]) -> list[Problem]:
+    """Every problem of every order of ``news`` (empty when all are good), each with the
+    order's index and a field relative to it (``lines[2].sku``, ``account``), in the
+    order found: per order its own checks first, then accounts, SKUs and addresses. The
+    same checks as :func:`build_orders`, in as few queries."""
+    problems: list[Problem] = []
+    _build(conn, settings, news, problems)
+    return sorted(problems, key=lambda p: p.index)
 
 
 # -- creating -------------------------------------------------------------------------------

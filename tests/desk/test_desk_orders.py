@@ -234,3 +234,27 @@ def test_list_orders_filters_and_pages(desk):
     with pytest.raises(InvalidInput) as caught:
         list_orders(desk, cursor="abc")
     assert caught.value.field == "cursor"
+
+
+def test_check_orders_reports_every_problem_of_every_order(desk):
+    from hub.core.desk import Problem, check_orders
+
+    news = [
+        new(("MUG", 1)),
+        new(("GHOST", 1), ("MUG", 0), ("CUP", 2), ("PHANTOM", 1), account="NOPE"),
+        new(("MUG", 1), address_id=999, window_start=time(9)),
+        new(("CUP", 1)),
+    ]
+    problems = desk.read(lambda c: check_orders(c, desk.settings, news))
+    assert [(p.index, p.field) for p in problems] == [
+        (1, "lines[1].quantity"),
+        (1, "account"),
+        (1, "lines[0].sku"),
+        (1, "lines[3].sku"),
+        (2, "window_end"),
+        (2, "address_id"),
+    ]
+    assert isinstance(problems[0], Problem)
+    assert problems[2].message == "lines[0].sku: unknown SKU 'GHOST': add it to the catalogue"
+    good = desk.read(lambda c: check_orders(c, desk.settings, [news[0], news[3]]))
+    assert good == []
