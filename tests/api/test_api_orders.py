@@ -349,3 +349,16 @@ def test_unknown_paths_and_methods_are_json_4xx(api: Api):
     assert nowhere.status_code == 404 and nowhere.json()["error"]["code"] == "not_found"
     wrong = api.call("DELETE", "/orders")
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_persons_hold_stays_when_held_orders_are_decided_again(api: Api):
+    made = api.create(("MUG", 2))
+    assert api.call("POST", f"/orders/{made['id']}/hold", {"reason": "wait"}).ok
+    assert api.hub.recheck_holds(actor="test") == {"on_hold": 1}
+    shown = api.call("GET", f"/orders/{made['id']}").json()
+    assert (shown["status"], shown["hold_reason"]) == ("on_hold", "manual: wait")
+    assert level(api, "MUG")["reserved"] == 2  # a held order keeps its stock
+    released = api.call("POST", f"/orders/{made['id']}/release", {"note": "go"})
+    assert released.json()["status"] == "open"
+    assert api.hub.recheck_holds(actor="test") == {}
+    assert api.call("GET", f"/orders/{made['id']}").json()["status"] == "open"

@@ -19,7 +19,8 @@ from hub.core.models import now, order_event_t, order_t
 from hub.core.orderbook import order_id
 from hub.core.runtime import Hub
 from hub.errors import Conflict, InvalidInput
-from hub.orders import OrderStatus
+from hub.hookspecs import hookimpl
+from hub.orders import Hold, Order, OrderStatus
 
 CODE = "manual"
 _HOLDABLE = {OrderStatus.OPEN.value, OrderStatus.PENDING.value, OrderStatus.ON_HOLD.value}
@@ -77,3 +78,39 @@ def hold_order(hub: Hub, ref: str | int, reason: str, actor: Any) -> Any:
         return oid
 
     return desk.order_view(hub, run_in_transaction(hub.engine, work))
+
+
+class PersonHolds:
+    """A ``check_order`` plugin that keeps a person's hold when intake decides a held
+    order again (``recheck-holds``, a new version from the channel): without it, no plugin
+    would name the hold and the order would open. A release lifts it as any plugin hold
+    (``released_holds``). Registered by the web app (:func:`hub.web.api.mount`)."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+
+    @hookimpl
+    def check_order(self, order: Order) -> Hold | None:
+        from hub.core.holds import parse_holds
+
+        o = order_t.c
+        reason = self.hub.read(
+            lambda c: c.scalar(
+                sa.select(o.hold_reason).where(
+                    o.channel == order.channel,
+                    o.external_id == order.external_id,
+                    o.status == OrderStatus.ON_HOLD.value,
+                    o.hold_reason.contains(f"{CODE}: ", autoescape=True),
+                )
+            )
+        )
+        for hold in parse_holds(reason or ""):
+            if hold.code == CODE:
+                return Hold(CODE, hold.reason)
+        return None
+
+
+def keep_person_holds(hub: Hub) -> None:
+    """Register :class:`PersonHolds` with ``hub``'s plugins (once)."""
+    if not any(isinstance(p, PersonHolds) for p in hub.plugins.pm.get_plugins()):
+        hub.plugins.pm.register(PersonHolds(hub), name="person-holds")
