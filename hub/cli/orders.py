@@ -15,7 +15,7 @@ from hub.cli.common import ConfigOption, open_hub
 from hub.cli.orders_desk import register as register_desk
 from hub.core import desk
 from hub.core.models import order_t
-from hub.core.orderbook import REF_HELP, find_order, list_orders
+from hub.core.orderbook import REF_HELP, OrderSummary, find_order, list_orders
 from hub.core.runtime import Hub
 from hub.core.shipments import FAILED, PENDING, order_shipments
 from hub.errors import InvalidInput, NotFound
@@ -39,6 +39,11 @@ def list_(
         typer.Option(help=f"Only this status: {', '.join(s.value for s in OrderStatus)}."),
     ] = None,
     channel: Annotated[str | None, typer.Option(help="Only this channel.")] = None,
+    hold: Annotated[
+        str | None,
+        typer.Option(help="Only orders held for this code, e.g. unpaid or short_stock."),
+    ] = None,
+    account: Annotated[str | None, typer.Option(help="Only this customer account.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 50,
 ) -> None:
     """The most recent orders."""
@@ -48,7 +53,32 @@ def list_(
     with open_hub(config) as hub:
         if channel is not None:
             _require_order_channel(hub, channel)
-        rows = hub.read(lambda c: list_orders(c, status=status, channel=channel, limit=limit))
+        if hold or account:
+            views = desk.list_orders(
+                hub,
+                status=status,
+                channel=channel,
+                hold_code=hold,
+                account=account,
+                limit=min(limit, 500),
+            ).orders
+            rows = [
+                OrderSummary(
+                    v.id,
+                    v.channel,
+                    v.external_id,
+                    v.number,
+                    v.status,
+                    v.hold_reason,
+                    v.customer_name or v.customer_email,
+                    v.total,
+                    v.currency,
+                    v.placed_at,
+                )
+                for v in views
+            ]
+        else:
+            rows = hub.read(lambda c: list_orders(c, status=status, channel=channel, limit=limit))
     table = Table("id", "channel", "order", "status", "customer", "total", "why held")
     for r in rows:
         table.add_row(

@@ -175,6 +175,8 @@ def test_customer_and_order_desk_commands(workdir):
         "orders", "create", "--account", "CASH", "--line", "MUG:1", "--reference", "R2", cwd=workdir
     )
     assert "on_hold (unpaid: payment is pending)" in held.stdout
+    listed = run("orders", "list", "--hold", "unpaid", cwd=workdir).stdout
+    assert "R2" in listed and "R1" not in listed
     released = run("orders", "release", "b2b:R2", "--note", "paid cash", cwd=workdir)
     assert released.returncode == 0 and "open" in released.stdout
 
