@@ -367,3 +367,26 @@ async def test_repeated_failures_for_one_name_are_answered_ever_more_slowly(clie
     assert times[3][1] >= 0.9 and times[3][1] > times[0][1]
     status, _ = await attempt(PASSWORD)  # the right password still works, only later
     assert status == 200
+
+
+async def test_the_customer_may_be_named_by_number_in_any_case_or_by_name(client, site):
+    await sign_in(client, "sam")
+    token = csrf_of(await (await client.get("/orders/new")).text())
+    made = []
+    for typed in ("acme", "Acme Ltd", "CASH — Cash Customer"):
+        answer = await client.post(
+            "/orders/new",
+            data={
+                "_csrf": token,
+                "account": typed,
+                "lines[0].sku": "CRATE",
+                "lines[0].quantity": "1",
+                "paid": "yes",
+            },
+        )
+        assert answer.status == 200, typed
+        made.append(text_of(await answer.text()))
+    assert "entered for Acme Ltd" in made[0] and "entered for Acme Ltd" in made[1]
+    assert "entered for Cash Customer" in made[2]
+    accounts = sorted(o.account_number for o in desk.list_orders(site).orders)
+    assert accounts == ["ACME", "ACME", "CASH"]

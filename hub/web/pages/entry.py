@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import date, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -93,11 +94,9 @@ def _parse(form: Any, channels: list[str]) -> tuple[NewOrder, list[int]]:
     address = form_text(form, "address_id", 12)
     if address and not address.isdigit():
         errors["address_id"] = "pick one of the account's addresses"
-    account = form_text(form, "account", 64)
+    account = form_text(form, "account", 200)
     if not account:
         errors["account"] = "which customer? Search by name or account number"
-    elif " — " in account:  # a suggestion picked whole: "ACME — Acme Ltd"
-        account = account.split(" — ", 1)[0].strip()
     if errors:
         raise _Refused(errors)
     new = NewOrder(
@@ -140,19 +139,35 @@ def _form(
     return render(request, "order_new.html", context, status=status)
 
 
-def _addresses(hub: Any, account: str) -> list[dict[str, Any]]:
-    """The delivery addresses of ``account`` (as typed or picked), for the select."""
-    number = account.split(" — ", 1)[0].strip()
+def _account(conn: Any, typed: str) -> Any:
+    """The active account ``typed`` names: its number (any case), or a name or e-mail
+    only one account has; None otherwise."""
+    text = typed.split(" — ", 1)[0].strip()
+    found = customers.list_accounts(conn, text, limit=20)
+    for match in (
+        lambda a: a.number == text,
+        lambda a: a.number.lower() == text.lower(),
+        lambda a: a.name.lower() == text.lower() or a.email == text.lower(),
+    ):
+        hits = [a for a in found if match(a)]
+        if len(hits) == 1:
+            return hits[0]
+    return None
 
-    def read(conn: Any) -> list[dict[str, Any]]:
-        found = [a for a in customers.list_accounts(conn, number, limit=5) if a.number == number]
-        if not found:
-            return []
-        return [
-            _address(v) for v in customers.addresses_of(conn, [found[0].id]).get(found[0].id, [])
-        ]
 
-    return list(hub.read(read))
+def _resolve(hub: Any, typed: str) -> tuple[str, list[dict[str, Any]]]:
+    """The account number to order for (``typed`` when no account matches, so the desk
+    names it) and that account's delivery addresses, for the select."""
+
+    def read(conn: Any) -> tuple[str, list[dict[str, Any]]]:
+        account = _account(conn, typed)
+        if account is None:
+            return typed, []
+        kept = customers.addresses_of(conn, [account.id]).get(account.id, [])
+        return account.number, [_address(v) for v in kept]
+
+    number, addresses = hub.read(read)
+    return number, addresses
 
 
 def _address(v: Any) -> dict[str, Any]:
@@ -190,12 +205,14 @@ async def create(request: web.Request) -> web.Response:
     }
     values["paid"] = form.get("paid") == "yes"
     values["_form"] = form
+    number = ""
     if values["account"]:
-        values["_addresses"] = await asyncio.to_thread(_addresses, hub, values["account"])
+        number, values["_addresses"] = await asyncio.to_thread(_resolve, hub, values["account"])
     try:
         new, rows = _parse(form, channels)
     except _Refused as refused:
         return _form(request, values, refused.errors, status=400)
+    new = replace(new, account=number or new.account)
     try:
         view = await asyncio.to_thread(desk.create_order, hub, new, actor(request))
     except HubError as error:
