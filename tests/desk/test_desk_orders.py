@@ -258,3 +258,15 @@ def test_check_orders_reports_every_problem_of_every_order(desk):
     assert problems[2].message == "lines[0].sku: unknown SKU 'GHOST': add it to the catalogue"
     good = desk.read(lambda c: check_orders(c, desk.settings, [news[0], news[3]]))
     assert good == []
+
+
+def test_concurrent_desks_get_distinct_generated_references(desk):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def enter(n: int) -> list[str]:
+        return [create_order(desk, new(("MUG", 1)), ALICE).external_id for _ in range(3)]
+
+    with ThreadPoolExecutor(3) as pool:
+        refs = [ref for batch in pool.map(enter, range(3)) for ref in batch]
+    assert len(set(refs)) == 9
+    assert levels(desk, "MUG") == {"main": (10, 9)}
