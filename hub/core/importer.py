@@ -213,6 +213,7 @@ _ORDER_FIELDS = (
     "phone",
 )
 _ADDRESS = ("name", "company", "line1", "line2", "city", "region", "postcode", "country", "phone")
+_ADDRESS_SET = frozenset(_ADDRESS)
 
 
 def header_key(text: str) -> str:
@@ -522,21 +523,14 @@ _READERS: dict[str, Callable[[Value], Any]] = {
 # -- parsing a sheet ------------------------------------------------------------------------------
 
 
-@dataclass
-class _Line:
-    row: int
-    sku: str
-    quantity: int
-    unit_price: Decimal | None
-
-
-@dataclass
+@dataclass(slots=True)
 class _Order:
     reference: str
     row: int  # its first row
     fields: dict[str, Any] = field(default_factory=dict)
     field_rows: dict[str, int] = field(default_factory=dict)
-    lines: list[_Line] = field(default_factory=list)
+    lines: list[desk.LineInput] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # the row of each line
     bad: bool = False  # a row of it is bad (and reported): it is not built
 
 
@@ -591,6 +585,27 @@ def _columns(sheet: Sheet, filename: str) -> dict[str, tuple[int, str]]:
     return found
 
 
+def _memo(read: Callable[[Value], Any]) -> Callable[[Value], Any]:
+    """``read`` remembering what it made of each text or number (a file repeats its SKUs,
+    quantities, prices and dates); bad values are judged (and refused) each time."""
+    cache: dict[object, Any] = {}
+
+    def cached(value: Value) -> Any:
+        kind = type(value)
+        if kind is not str and kind is not float:  # bool, int, date: cheap, and 1 == True
+            return read(value)
+        key = (kind, value)
+        got = cache.get(key, cache)
+        if got is cache:
+            got = cache[key] = read(value)
+        return got
+
+    return cached
+
+
+_MEMO = frozenset({"requested_date", "window_start", "window_end", "country", "account"})
+
+
 def parse_sheet(
     sheet: Sheet,
     filename: str,
@@ -611,75 +626,92 @@ def parse_sheet(
     width = len(sheet.header)
     blank_headers = [i for i, h in enumerate(sheet.header) if not h]
     plan = [
-        (name, index, header, _READERS.get(name, _text))
+        (
+            name,
+            index,
+            header,
+            _memo(_READERS.get(name, _text)) if name in _MEMO else _READERS.get(name, _text),
+        )
         for name, (index, header) in columns.items()
         if name not in ("order_ref", "sku", "quantity", "unit_price")
     ]
+    sku_cache: dict[str, str] = {}  # a file repeats its SKUs, quantities and prices
+    qty_cache: dict[str, int] = {}
+    price_cache: dict[str, Decimal] = {}
     ref_at, ref_header = columns["order_ref"]
     sku_at, sku_header = columns["sku"]
     qty_at, qty_header = columns["quantity"]
     price_at, price_header = columns.get("unit_price", (-1, ""))
+    size = sheet.size - sheet.header_row
     count = 0
     for row, cells in sheet.rows:
         count += 1
         if progress is not None and not count % 2000:
-            progress("reading", count, max(sheet.size - sheet.header_row, count))
+            progress("reading", count, max(size, count))
         n = len(cells)
         bad = False
-        if n > width:
-            extra = next((i for i in range(width, n) if not _is_blank(cells[i])), None)
-            if extra is not None:
-                errors.append(RowError(row, f"#{extra + 1}", "a value in a column with no header"))
-                bad = True
-        for i in blank_headers:
-            if i < n and not _is_blank(cells[i]):
-                errors.append(RowError(row, f"#{i + 1}", "a value in a column with no header"))
-                bad = True
-        ref = _text(cells[ref_at]) if ref_at < n else ""
+        if n != width or blank_headers:
+            for i in [*blank_headers, *range(width, n)]:
+                if i < n and not _is_blank(cells[i]):
+                    errors.append(RowError(row, f"#{i + 1}", "a value in a column with no header"))
+                    bad = True
+        value = cells[ref_at] if ref_at < n else ""
+        ref = value.strip() if type(value) is str else _text(value)
         if not ref:
             errors.append(RowError(row, ref_header, "order reference is missing"))
             bad = True
         elif len(ref) > 128:
-            errors.append(
-                RowError(row, ref_header, "order reference is longer than 128 characters")
-            )
+            errors.append(RowError(row, ref_header, "order reference is over 128 characters"))
             bad = True
         sku = ""
         value = cells[sku_at] if sku_at < n else None
-        if _is_blank(value):
+        if value is None or value == "" or (type(value) is str and value.isspace()):
             errors.append(RowError(row, sku_header, "SKU is missing"))
             bad = True
         else:
             try:
-                sku = _sku(value)
+                if type(value) is str:
+                    sku = sku_cache.get(value) or sku_cache.setdefault(value, _sku(value))
+                else:
+                    sku = _sku(value)
                 sku_rows.append((row, sku))
             except _Bad as error:
                 errors.append(RowError(row, sku_header, str(error)))
                 bad = True
         units = 0
         value = cells[qty_at] if qty_at < n else None
-        if _is_blank(value):
+        if value is None or value == "" or (type(value) is str and value.isspace()):
             errors.append(RowError(row, qty_header, "quantity is missing"))
             bad = True
         else:
             try:
-                units = _quantity(value)
+                if type(value) is str:
+                    units = qty_cache.get(value) or qty_cache.setdefault(value, _quantity(value))
+                else:
+                    units = _quantity(value)
             except _Bad as error:
                 errors.append(RowError(row, qty_header, str(error)))
                 bad = True
         price = None
-        if price_at >= 0 and price_at < n and not _is_blank(cells[price_at]):
-            try:
-                price = _price(cells[price_at], comma_decimal)
-            except _Bad as error:
-                errors.append(RowError(row, price_header, str(error)))
-                bad = True
+        if 0 <= price_at < n:
+            value = cells[price_at]
+            if not (value is None or value == "" or (type(value) is str and value.isspace())):
+                try:
+                    if type(value) is str:
+                        price = price_cache.get(value)
+                        if price is None:
+                            price = price_cache[value] = _price(value, comma_decimal)
+                    else:
+                        price = _price(value, comma_decimal)
+                except _Bad as error:
+                    errors.append(RowError(row, price_header, str(error)))
+                    bad = True
         order = orders.get(ref) if ref else None
         if ref and order is None:
             order = orders[ref] = _Order(ref, row)
         for name, index, header, read in plan:
             value = cells[index] if index < n else None
-            if _is_blank(value):
+            if value is None or value == "" or (type(value) is str and value.isspace()):
                 continue
             try:
                 got = read(value)
@@ -689,11 +721,12 @@ def parse_sheet(
                 continue
             if order is None or got == "":
                 continue
-            if isinstance(got, _Pending):
+            if type(got) is _Pending:
                 pending.append((row, header, order, got))
-            have = order.fields.get(name)
+            fields = order.fields
+            have = fields.get(name)
             if have is None:
-                order.fields[name] = got
+                fields[name] = got
                 order.field_rows[name] = row
             elif have != got:
                 errors.append(
@@ -709,7 +742,8 @@ def parse_sheet(
             if bad:
                 order.bad = True
             else:
-                order.lines.append(_Line(row, sku, units, price))
+                order.lines.append(desk.LineInput(sku, units, price))
+                order.rows.append(row)
     if progress is not None:
         progress("reading", count, count)
     _resolve_dates(pending, date_order, errors)
@@ -724,14 +758,12 @@ def parse_sheet(
             continue  # a row of it is bad, and reported
         f = order.fields
         address = None
-        if any(f.get(k) for k in _ADDRESS):
+        if not _ADDRESS_SET.isdisjoint(f):  # fields hold non-blank values only
             address = Address(**{k: f.get(k, "") for k in _ADDRESS})
         news.append(
             desk.NewOrder(
                 account=f.get("account", ""),
-                lines=tuple(
-                    desk.LineInput(ln.sku, ln.quantity, ln.unit_price) for ln in order.lines
-                ),
+                lines=tuple(order.lines),
                 channel=channel,
                 reference=order.reference,
                 po_number=f.get("po_number", ""),
@@ -742,7 +774,7 @@ def parse_sheet(
                 notes=f.get("notes", ""),
             )
         )
-        rows_of.append([ln.row for ln in order.lines])
+        rows_of.append(order.rows)
     account_rows = [
         (o.field_rows["account"], o.fields["account"])
         for o in orders.values()
@@ -851,7 +883,7 @@ def _order_problem(order: _Order, columns: dict[str, tuple[int, str]]) -> RowErr
                 header("requested_date"),
                 "a delivery window needs the requested date",
             )
-    if any(f.get(k) for k in _ADDRESS):
+    if not _ADDRESS_SET.isdisjoint(f):
         gaps = [
             k
             for k, ok in (
