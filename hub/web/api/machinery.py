@@ -267,6 +267,20 @@ async def read_body(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
+def _cached_token(api: ApiConfig, presented: str) -> tokens.TokenInfo | None:
+    """The live token from the short cache, without leaving the event loop; None when
+    the cache is off or does not know it (then :func:`_token_of` looks it up)."""
+    if api.token_cache_seconds <= 0:
+        return None
+    cached = api._tokens.get(tokens.token_hash(presented))
+    if cached is None or time.monotonic() - cached[0] >= api.token_cache_seconds:
+        return None
+    info = cached[1]
+    if info is not None and time.monotonic() - api._touched.get(info.id, 0.0) >= TOUCH_EVERY:
+        return None  # its use is due to be recorded: in a worker thread
+    return info
+
+
 def _token_of(api: ApiConfig, presented: str) -> tokens.TokenInfo | None:
     """The token (None: unknown or revoked), from the short cache when it is on; records
     its use at most once a minute. Runs in a worker thread."""
@@ -302,7 +316,9 @@ async def authenticate(request: web.Request, api: ApiConfig) -> tokens.TokenInfo
             "Authorization",
             challenge,
         )
-    info = await api.run(_token_of, api, presented.strip())
+    info = _cached_token(api, presented.strip())
+    if info is None:
+        info = await api.run(_token_of, api, presented.strip())
     if info is None:
         raise ApiError(
             401, "unauthorized", "the API token is unknown or revoked", "Authorization", challenge
