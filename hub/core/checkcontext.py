@@ -71,13 +71,17 @@ def page_context(
     owed = customers.outstanding(conn, {r.id for r in rows.values()}) if rows else {}
     history = _history(conn, channel, orders, rows) if settings.needs_history() else {}
     same = _same_address(conn, channel, orders, settings) if settings.needs_address() else {}
+    totals = {aid: sum(by_order.values(), Decimal("0")) for aid, by_order in owed.items()}
     for o in orders:
         row = rows.get(o.external_id)
         account = None
         if row is not None:
             mine = (channel, o.external_id)
-            total = sum((t for key, t in owed.get(row.id, {}).items() if key != mine), Decimal("0"))
+            stored = owed.get(row.id, {})
+            total = totals.get(row.id, Decimal("0")) - stored.get(mine, Decimal("0"))
             account = customers.account_info(row, total)
+            if mine not in stored and _unpaid(o):  # counts for the page's later orders
+                totals[row.id] = totals.get(row.id, Decimal("0")) + o.total
         out.accounts[o.external_id] = row.id if row is not None else None
         out.contexts[o.external_id] = CheckContext(
             settings=settings,
@@ -86,6 +90,10 @@ def page_context(
             same_address=same.get(o.external_id, 0),
         )
     return out
+
+
+def _unpaid(order: Order) -> bool:
+    return order.payment_status.value in customers.UNPAID and order.status.value not in _CLOSED
 
 
 def _history(

@@ -200,3 +200,12 @@ def test_parse_holds_tells_hard_from_plugin_holds():
         0
     ].code == ("shipped_short")
     assert parse_holds("") == []
+
+
+def test_orders_of_one_batch_count_against_the_credit_of_the_next(desk):
+    from hub.core.desk import create_orders
+
+    cash_account(desk, "TERMS", payment_terms_days=30, credit_limit="20")
+    views = create_orders(desk, [b2b(("MUG", 2), account="TERMS") for _ in range(3)], BOB)
+    assert [v.status for v in views if v is not None] == ["open", "open", "on_hold"]
+    assert views[2] is not None and "remaining credit 0.00" in views[2].hold_reason
