@@ -124,17 +124,20 @@ def _history(
             )
         ):
             by_email[email].append((ch, ext, Decimal(total)))
+    summed: dict[object, tuple[int, Decimal, dict[tuple[str, str], Decimal]]] = {}
+    for whose, found in [*by_account.items(), *by_email.items()]:
+        totals = {(ch, ext): t for ch, ext, t in found}
+        summed[whose] = (len(totals), sum(totals.values(), Decimal("0")), totals)
     out = {}
     for x in orders:
         row = rows.get(x.external_id)
-        found = (
-            by_account.get(row.id, [])
-            if row is not None
-            else by_email.get(x.customer.email.strip().lower(), [])
-        )
-        totals = [t for ch, ext, t in found if (ch, ext) != (channel, x.external_id)]
-        average = sum(totals, Decimal("0")) / len(totals) if totals else Decimal("0")
-        out[x.external_id] = CustomerHistory(len(totals), average.quantize(Decimal("0.01")))
+        key: object = row.id if row is not None else x.customer.email.strip().lower()
+        count, total, each = summed.get(key, (0, Decimal("0"), {}))
+        mine = each.get((channel, x.external_id))
+        if mine is not None:  # the order itself is no history of its own
+            count, total = count - 1, total - mine
+        average = total / count if count else Decimal("0")
+        out[x.external_id] = CustomerHistory(count, average.quantize(Decimal("0.01")))
     return out
 
 
