@@ -761,9 +761,11 @@ def _allocations(conn: Connection, ids: Sequence[int]) -> dict[int, list[Allocat
 
 def order_views(conn: Connection, ids: Sequence[int]) -> list[OrderView]:
     """Views of the orders with hub ids ``ids``, in that order (unknown ids left out).
-    Five queries however many orders (chunk big lists yourself)."""
+    Five queries per 10,000 orders."""
     if not ids:
         return []
+    if len(ids) > _CHUNK:
+        return [v for part in _chunks(list(ids)) for v in order_views(conn, part)]
     o = order_t.c
     rows = {
         r["id"]: dict(r)
