@@ -617,6 +617,20 @@ def _existing(conn: Connection, channel: str, refs: Sequence[str]) -> set[str]:
     return found
 
 
+def _hub_ids(conn: Connection, channel: str, refs: set[str]) -> dict[str, int]:
+    o = order_t.c
+    found: dict[str, int] = {}
+    for part in _chunks(sorted(refs)):
+        found.update(
+            conn.execute(
+                sa.select(o.external_id, o.id).where(
+                    o.channel == channel, in_list(conn, o.external_id, part)
+                )
+            ).all()
+        )
+    return found
+
+
 def create_order(hub: Hub, new: NewOrder, actor: Actor) -> OrderView:
     """Create one B2B order through intake and return it (possibly on hold, with why).
 
@@ -673,16 +687,9 @@ def create_orders(
                     if built[i].generated and built[i].order.external_id not in created
                 ]
                 retry.extend(lost)  # another desk took the generated reference meanwhile
-                if created:
+                if created and views:
                     stored = hub.read(
-                        lambda c, created=created, channel=channel: dict(
-                            c.execute(
-                                sa.select(order_t.c.external_id, order_t.c.id).where(
-                                    order_t.c.channel == channel,
-                                    in_list(c, order_t.c.external_id, sorted(created)),
-                                )
-                            ).all()
-                        )
+                        lambda c, created=created, channel=channel: _hub_ids(c, channel, created)
                     )
                     for i in fresh:
                         ext = built[i].order.external_id
