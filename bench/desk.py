@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import random
 import sys
 import tempfile
@@ -233,12 +234,15 @@ def _import_child(folder: str, file: str, answer: Any) -> None:
     from hub.core import desk, importer
 
     hub = open_hub(Path(folder))
+    before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     report = importer.import_file(hub, Path(file), actor=desk.Actor("bench", "import"))
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
     hub.close()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    answer.put((seconds, peak, report.rows, report.orders_created))
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    peak = after.ru_maxrss / 1024  # KiB on Linux
+    answer.put((seconds, cpu, peak, report.rows, report.orders_created))
 
 
 def bench_import(xlsx_rows: int = 10_000, csv_rows: int = 100_000) -> dict[str, float]:
@@ -260,11 +264,12 @@ def bench_import(xlsx_rows: int = 10_000, csv_rows: int = 100_000) -> dict[str, 
             answer = context.Queue()
             child = context.Process(target=_import_child, args=(str(run), str(file), answer))
             child.start()
-            seconds, peak, rows, created = answer.get(timeout=600)
+            seconds, cpu, peak, rows, created = answer.get(timeout=600)
             child.join(60)
             out[f"{kind}_rows"] = rows
             out[f"{kind}_orders"] = created
             out[f"{kind}_seconds"] = seconds
+            out[f"{kind}_cpu_seconds"] = cpu
             out[f"{kind}_rate"] = rows / seconds
             out[f"{kind}_peak_mb"] = peak
     return out
@@ -300,7 +305,9 @@ def main() -> int:
         for kind, target in (("xlsx", XLSX_TARGET), ("csv", CSV_TARGET)):
             print(
                 f"import {kind.upper()}: {imp[kind + '_rows']:.0f} rows, "
-                f"{imp[kind + '_orders']:.0f} orders in {imp[kind + '_seconds']:.2f} s, "
+                f"{imp[kind + '_orders']:.0f} orders in {imp[kind + '_seconds']:.2f} s "
+                f"(CPU {imp[kind + '_cpu_seconds']:.2f} s; load average "
+                f"{os.getloadavg()[0]:.1f}), "
                 f"{imp[kind + '_rate']:.0f} rows/s, peak memory {imp[kind + '_peak_mb']:.0f} MB",
                 flush=True,
             )
