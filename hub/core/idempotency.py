@@ -71,33 +71,42 @@ def request_hash(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_k = idempotency_key_t.c
+# Built once per dialect: building a statement costs more than running it.
+_CLAIMS: dict[str, Any] = {}
+_FIND = sa.select(
+    _k.method, _k.path, _k.request_hash, _k.state, _k.response_status, _k.response_body
+).where(_k.scope == sa.bindparam("scope"), _k.key == sa.bindparam("key"))
+
+
+def _claim_statement(conn: Connection) -> Any:
+    name = conn.dialect.name
+    if name not in _CLAIMS:
+        _CLAIMS[name] = insert_ignore(conn, idempotency_key_t).returning(_k.id)
+    return _CLAIMS[name]
+
+
 def claim(conn: Connection, scope: str, key: str, method: str, path: str, digest: str) -> Outcome:
     """Claim ``key`` in ``scope`` for this request, or say what became of it before.
 
     Commit the transaction before running the request, so others see the claim.
     """
-    k = idempotency_key_t.c
     inserted = conn.execute(
-        insert_ignore(conn, idempotency_key_t)
-        .values(
-            scope=scope,
-            key=key,
-            method=method.upper(),
-            path=path,
-            request_hash=digest,
-            state="in_progress",
-            response_body="",
-            created_at=now(),
-        )
-        .returning(k.id)
+        _claim_statement(conn),
+        {
+            "scope": scope,
+            "key": key,
+            "method": method.upper(),
+            "path": path,
+            "request_hash": digest,
+            "state": "in_progress",
+            "response_body": "",
+            "created_at": now(),
+        },
     ).first()
     if inserted is not None:
         return Claimed(int(inserted[0]))
-    row = conn.execute(
-        sa.select(
-            k.method, k.path, k.request_hash, k.state, k.response_status, k.response_body
-        ).where(k.scope == scope, k.key == key)
-    ).first()
+    row = conn.execute(_FIND, {"scope": scope, "key": key}).first()
     if row is None:  # given back by its failed first request this very moment: retry
         return InProgress()
     if row.request_hash != digest:

@@ -156,7 +156,11 @@ class SalesOrder(SQLModel, table=True):
     """An order from any channel; (channel, external_id) is unique: intake is idempotent."""
 
     __tablename__ = "sales_order"
-    __table_args__ = (sa.UniqueConstraint("channel", "external_id", name="uq_sales_order_channel"),)
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "external_id", name="uq_sales_order_channel"),
+        # the API's probable-duplicate-PO check: an account's orders by PO number
+        sa.Index("ix_sales_order_account_po", "account_id", "po_number"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

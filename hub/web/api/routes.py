@@ -116,20 +116,24 @@ def _line_inputs(lines: list[s.LineIn]) -> tuple[Any, ...]:
     )
 
 
+_o, _a = order_t.c, customer_account_t.c
+# Built once: building a statement costs more than running it on the hot path.
+_SAME_PO = (
+    sa.select(_o.id, _o.channel, _o.external_id)
+    .where(
+        _o.account_id
+        == sa.select(_a.id).where(_a.account_number == sa.bindparam("account")).scalar_subquery(),
+        _o.po_number == sa.bindparam("po"),
+        _o.status != "cancelled",
+    )
+    .order_by(_o.id)
+    .limit(1)
+)
+
+
 def _same_po(conn: Connection, account: str, po_number: str) -> tuple[int, str, str] | None:
     """An order of ``account`` with PO number ``po_number`` that is not cancelled."""
-    o, a = order_t.c, customer_account_t.c
-    row = conn.execute(
-        sa.select(o.id, o.channel, o.external_id)
-        .join(customer_account_t, a.id == o.account_id)
-        .where(
-            a.account_number == account.strip(),
-            o.po_number == po_number,
-            o.status != "cancelled",
-        )
-        .order_by(o.id)
-        .limit(1)
-    ).first()
+    row = conn.execute(_SAME_PO, {"account": account.strip(), "po": po_number}).first()
     return None if row is None else (row.id, row.channel, row.external_id)
 
 
