@@ -280,6 +280,7 @@ def test_bad_order_bodies_are_4xx_naming_the_field(api: Api, body, status, field
         (b'{"account": "C-1", "lines": [', {}, 400, "body"),
         (b"\xff\xfe not text", {}, 400, "body"),
         (b"{}" + b" " * (1024 * 1024), {}, 413, "body"),
+        (b"[" * 100_000 + b"]" * 100_000, {}, 400, "body"),
     ],
 )
 def test_bodies_that_are_not_json_or_too_big_are_4xx(api: Api, data, headers, status, field):

@@ -371,7 +371,7 @@ async def _prepare(request: web.Request, route: Route, api: ApiConfig) -> tuple[
         raw = await read_body(request)
         try:
             data = json.loads(raw) if raw.strip() else {}
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
             raise ApiError(400, "invalid", f"the body is not valid JSON: {error}", "body") from None
         ctx.data = data
         ctx.body = _parse(route, route.body, data, "body")
