@@ -1053,6 +1053,8 @@ def import_file(
     errors = parsed.errors + hub.read(lambda c: check_catalogue(c, parsed, columns))
     if errors:
         raise ImportRejected(name, errors)
+    parsed.sku_rows, parsed.account_rows = [], []  # checked: let the memory go
+    del sheet, data
     previous = hub.read(lambda c: _previous(c, digest))
     refs = [n.reference for n in parsed.news]
     before = hub.read(lambda c: _existing(c, target, refs))

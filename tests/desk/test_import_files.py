@@ -363,3 +363,10 @@ def test_cli_template_refuses_a_wrong_output_name(cli, tmp_path):
         ["error: --output t.csv: give a .xlsx file name"],
     )
     assert not Path(tmp_path / "t.csv").exists()
+
+
+def test_the_import_guide_documents_every_column():
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "order-import.md").read_text()
+    for column in importer.COLUMNS:
+        assert f"| `{column.name}` |" in guide, f"document {column.name} in docs/order-import.md"
+        assert ", ".join(column.aliases) in guide
