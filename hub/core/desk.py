@@ -15,6 +15,7 @@ version replace a stored order, so creating a reference that exists changes noth
 from __future__ import annotations
 
 import getpass
+import importlib
 import logging
 import random
 from collections import defaultdict
@@ -724,23 +725,24 @@ def order_view(hub: Hub, ref: str | int) -> OrderView:
 def _allocations(conn: Connection, ids: Sequence[int]) -> dict[int, list[AllocationView]]:
     """Per order: units reserved per SKU and location (from the journal), or sold ones
     when nothing is reserved any more. Uses hub.core.allocation when it exists."""
-    try:
-        from hub.core import allocation  # type: ignore[attr-defined]
+    try:  # B's module (allocation policies); the journal when it is not there
+        batched: Any = getattr(
+            importlib.import_module("hub.core.allocation"), "orders_allocation", None
+        )
     except ImportError:
-        allocation = None
-    if allocation is not None and hasattr(allocation, "order_allocation"):
-        out: dict[int, list[AllocationView]] = {}
-        for oid in ids:
-            try:
-                out[oid] = [
+        batched = None
+    if batched is not None:
+        try:
+            found = batched(conn, list(ids))
+            return {
+                oid: [
                     AllocationView(str(a.sku), str(a.location), int(a.quantity))
-                    for a in allocation.order_allocation(conn, oid)
+                    for a in found.get(oid, [])
                 ]
-            except Exception:  # its shape changed: fall back on the journal
-                log.debug("allocation.order_allocation failed", exc_info=True)
-                break
-        else:
-            return out
+                for oid in ids
+            }
+        except Exception:  # its shape changed: fall back on the journal
+            log.debug("allocation.orders_allocation failed", exc_info=True)
     m = movement_t.c
     rows = conn.execute(
         sa.select(
