@@ -961,16 +961,34 @@ def check_catalogue(
 _FIELD = re.compile(r"(?:orders\[(\d+)\]\.)?(?:lines\[(\d+)\]\.)?(\w+)")
 
 
-def _row_error(error: InvalidInput, parsed: ParsedFile, columns: dict[str, str]) -> RowError:
-    """Where in the file a problem :func:`desk.build_orders` found lies."""
-    match = _FIELD.match(error.field or "")
+def _row_error(
+    field_name: str, message: str, parsed: ParsedFile, columns: dict[str, str]
+) -> RowError:
+    """Where in the file a problem :mod:`hub.core.desk` found lies: ``field_name`` as
+    ``orders[4].lines[2].sku`` (or relative to one order, ``lines[2].sku``)."""
+    match = _FIELD.match(field_name or "")
     order_no, line_no, name = match.groups() if match else (None, None, "file")
     i = int(order_no) if order_no is not None else 0
     rows = parsed.rows_of[i] if i < len(parsed.rows_of) else [0]
     row = rows[int(line_no)] if line_no is not None and int(line_no) < len(rows) else rows[0]
-    message = str(error)
     message = re.sub(r"^(orders\[\d+\]\.)?(lines\[\d+\]\.)?\w+: ", "", message)
     return RowError(row, columns.get(name or "", name or "file"), message)
+
+
+def _desk_problems(
+    hub: Hub, parsed: ParsedFile, columns: dict[str, str], error: InvalidInput
+) -> list[RowError]:
+    """Every problem the desk finds in the file's orders (``error`` the first it raised),
+    as row errors."""
+    check = getattr(desk, "check_orders", None)
+    if check is not None:
+        problems = hub.read(lambda c: check(c, hub.settings, parsed.news))
+        found = [
+            _row_error(f"orders[{p.index}].{p.field}", p.message, parsed, columns) for p in problems
+        ]
+        if found:
+            return found
+    return [_row_error(error.field or "", str(error), parsed, columns)]
 
 
 # -- importing ----------------------------------------------------------------------------------
@@ -1064,8 +1082,8 @@ def import_file(
         desk.create_orders(hub, parsed.news, who, views=False)
     except ImportRejected:
         raise
-    except InvalidInput as error:
-        raise ImportRejected(name, [_row_error(error, parsed, columns)]) from None
+    except InvalidInput as error:  # a problem only the desk's own checks know
+        raise ImportRejected(name, _desk_problems(hub, parsed, columns, error)) from None
     after = hub.read(lambda c: _existing(c, target, refs))
     created = len(after - before)
     unchanged = len(before)

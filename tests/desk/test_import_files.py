@@ -370,3 +370,23 @@ def test_the_import_guide_documents_every_column():
     for column in importer.COLUMNS:
         assert f"| `{column.name}` |" in guide, f"document {column.name} in docs/order-import.md"
         assert ", ".join(column.aliases) in guide
+
+
+def test_problems_only_the_desk_checks_are_still_reported_for_every_row(hub):
+    long_po = "P" * 129
+    data = csv_bytes(
+        [
+            [*HEADER, "PO Number"],
+            ["SO-1", "ACME", "MUG", "1", "1", "PO-1"],
+            ["SO-2", "ACME", "MUG", "1", "1", long_po],
+            ["SO-3", "BETA", "CUP", "1", "1", long_po],
+        ]
+    )
+    with pytest.raises(importer.ImportRejected) as refused:
+        importer.import_file(hub, data, "po.csv", actor=ME)
+    assert [(e.row, e.column) for e in refused.value.errors] == [
+        (3, "PO Number"),
+        (4, "PO Number"),
+    ]
+    assert all("128 characters" in e.message for e in refused.value.errors)
+    assert order_count(hub) == 0
