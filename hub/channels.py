@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
@@ -50,6 +50,11 @@ class ChannelConfig(BaseModel):
         list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]],
         AfterValidator(_each_once),
     ] = []
+    # How an order's reservation picks among those locations (hub.core.allocation):
+    # "priority" (in the order listed), "nearest" (per product, the nearest location to
+    # the delivery address with stock), "fewest_splits" (one location for the whole order
+    # when any can serve it, the nearest among those; else as few as possible).
+    allocation: Literal["priority", "nearest", "fewest_splits"] = "priority"
     safety_buffer: int = Field(default=0, ge=0)  # units held back from what it is offered
     max_quantity: int | None = Field(default=None, ge=0)  # cap on what it is offered per SKU
     webhook_secret: SecretStr | None = Field(default=None, min_length=1)

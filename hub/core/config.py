@@ -120,7 +120,8 @@ class DatabaseSection(_Strict):
 
 class LocationSection(_Strict):
     name: str = ""
-    kind: Literal["warehouse", "store"] = "warehouse"
+    # a quarantine location holds stock no channel sells (damaged returns)
+    kind: Literal["warehouse", "store", "quarantine"] = "warehouse"
     address: str = ""
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
@@ -460,5 +461,10 @@ def _channel_locations(settings: Settings, channels: dict[str, BaseModel]) -> li
                 problems.append(
                     f"channels.{name}.locations[{i}]: unknown location {code!r}; "
                     f"known: {_known(settings.locations)}"
+                )
+            elif settings.locations[code].kind == "quarantine":
+                problems.append(
+                    f"channels.{name}.locations[{i}]: location {code!r} is a quarantine "
+                    "location; no channel sells from one"
                 )
     return problems

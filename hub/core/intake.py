@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from hub.core import allocation as policies
 from hub.core import bulk, orderstate
 from hub.core.db import in_list, is_sqlite, run_in_transaction
 from hub.core.ledger import MAX_ON_HAND, MAX_QUANTITY, insert_ignore
@@ -130,16 +131,20 @@ def ingest(
     reevaluate: bool = False,
     accounts: dict[str, int | None] | None = None,
     origin: str = "",
+    allocation: str = "priority",
 ) -> IntakeReport:
     """Store a page of ``channel``'s orders and move their stock; see the module doc.
 
     ``locations`` are the location codes the channel ships from, in priority order
-    (all locations when empty); ``holds`` maps external ids to holds that plugins'
-    ``check_order`` hooks returned. ``reevaluate`` decides stored orders again even when
-    the version is not newer (held orders, once stock has arrived). ``accounts`` maps
-    external ids to the customer account each is charged to (None: none), stored as the
-    order's ``account_id``; without it accounts are left as they are. Plugin holds whose
-    code a person released on the order (``released_holds``) no longer apply.
+    (all locations but quarantine ones when empty; a quarantine location is never
+    reserved from); ``allocation`` the channel's policy choosing among them per order
+    (:mod:`hub.core.allocation`: priority, nearest, fewest_splits); ``holds`` maps
+    external ids to holds that plugins' ``check_order`` hooks returned. ``reevaluate``
+    decides stored orders again even when the version is not newer (held orders, once
+    stock has arrived). ``accounts`` maps external ids to the customer account each is
+    charged to (None: none), stored as the order's ``account_id``; without it accounts
+    are left as they are. Plugin holds whose code a person released on the order
+    (``released_holds``) no longer apply.
     """
     rejected = IntakeReport(channel)
     page, keys = _latest_versions(channel, orders, rejected)
@@ -148,7 +153,7 @@ def ingest(
     report = run_in_transaction(
         engine,
         lambda conn: _Intake(
-            conn, channel, locations, holds or {}, actor, reevaluate, accounts, origin
+            conn, channel, locations, holds or {}, actor, reevaluate, accounts, origin, allocation
         ).run(page, keys),
     )
     report.outcomes.extend(rejected.outcomes)
@@ -222,7 +227,12 @@ class _Intake:
         reevaluate: bool = False,
         accounts: dict[str, int | None] | None = None,
         origin: str = "",
+        policy: str = "priority",
     ) -> None:
+        if policy not in policies.POLICIES:
+            raise ValueError(f"unknown allocation policy {policy!r}")
+        self.policy = policy
+        self.sites: list[policies.Site] = []
         self.origin = origin
         self.reevaluate = reevaluate
         self.accounts = accounts
@@ -408,12 +418,26 @@ class _Intake:
         return out
 
     def _location_ids(self) -> list[int]:
-        rows: dict[str, int] = dict(
-            self.conn.execute(sa.select(location_t.c.code, location_t.c.id)).all()
-        )
-        if not self.location_codes:
-            return sorted(rows.values())
-        return [rows[c] for c in self.location_codes if c in rows]
+        """The ids of the channel's locations in priority order (quarantine ones never);
+        with a policy other than priority, ``self.sites`` with their coordinates too."""
+        loc = location_t.c
+        rows = {
+            code: (lid, lat, lon)
+            for code, lid, kind, lat, lon in self.conn.execute(
+                sa.select(loc.code, loc.id, loc.kind, loc.latitude, loc.longitude)
+            )
+            if kind != "quarantine"
+        }
+        if self.location_codes:
+            chosen = [rows[c] for c in self.location_codes if c in rows]
+        else:
+            chosen = sorted(rows.values())
+        if self.policy != "priority":
+            self.sites = [
+                policies.Site(lid, None if lat is None or lon is None else (lat, lon))
+                for lid, lat, lon in chosen
+            ]
+        return [lid for lid, _, _ in chosen]
 
     def _lock_balances(self, products: set[int]) -> None:
         if not products:
@@ -449,10 +473,13 @@ class _Intake:
         )
         if problems:  # nothing is reserved for an order that cannot be matched
             targets = {p: t._replace(reserved=0) for p, t in targets.items()}
-        plans = self._plan(targets, positions, reserve=True)
+        order_locations = (
+            None if self.policy == "priority" else self._allocate(order, targets, positions)
+        )
+        plans = self._plan(targets, positions, reserve=True, order_locations=order_locations)
         short_reserve = {p: short for p, (_, _, short) in plans.items() if short}
         if short_reserve:  # all or nothing: reserve no more for any product
-            plans = self._plan(targets, positions, reserve=False)
+            plans = self._plan(targets, positions, reserve=False, order_locations=order_locations)
         for product, (steps, _, _) in sorted(plans.items()):
             for step in steps:
                 self._move(
@@ -503,18 +530,52 @@ class _Intake:
         return OrderStatus.OPEN.value, ""
 
     def _plan(
-        self, targets: dict[int, orderstate.Target], positions: dict[int, Position], reserve: bool
+        self,
+        targets: dict[int, orderstate.Target],
+        positions: dict[int, Position],
+        reserve: bool,
+        order_locations: dict[int, list[int]] | None = None,
     ) -> dict[int, tuple[list[orderstate.Step], int, int]]:
+        """``order_locations``: per product, the location order the channel's policy
+        chose for this order (None: the channel's priority order)."""
         return {
             product: orderstate.transition(
                 positions.get(product, Position()),
                 target,
-                self.locations,
+                self.locations if order_locations is None else order_locations[product],
                 partial(self._free, product),
                 reserve=reserve,
             )
             for product, target in targets.items()
         }
+
+    def _allocate(
+        self,
+        order: Order,
+        targets: dict[int, orderstate.Target],
+        positions: dict[int, Position],
+    ) -> dict[int, list[int]]:
+        """Per product of ``order``, its locations in the order the policy wants them,
+        from the balances this transaction has locked (and the moves queued so far)."""
+        address = order.shipping_address
+        origin = (
+            (address.latitude, address.longitude)
+            if address.latitude is not None and address.longitude is not None
+            else None
+        )
+        needs = {
+            product: _still_to_reserve(target, positions.get(product))
+            for product, target in targets.items()
+        }
+        if self.policy == "nearest":
+            return {
+                product: policies.nearest_order(
+                    self.sites, needs[product], partial(self._free, product), origin
+                )
+                for product in targets
+            }
+        ordered = policies.fewest_splits_order(self.sites, needs, self._free, origin)
+        return dict.fromkeys(targets, ordered)
 
     def _free(self, product: int, location: int) -> int:
         on_hand, reserved = self.free.get((product, location), (0, 0))
@@ -730,6 +791,16 @@ def _pg_insert_returning(conn: Connection, rows: list[dict]) -> dict[str, int]:
     finally:
         cursor.close()
     return inserted
+
+
+def _still_to_reserve(target: orderstate.Target, position: Position | None) -> int:
+    """Units of a product the order still has to reserve for ``target``: its reservation
+    after newly shipped units are taken from it, short of the target's."""
+    if position is None:
+        return target.reserved
+    now = position.total()
+    shipping = max(0, target.sold - now.sold)
+    return max(0, target.reserved - max(0, now.reserved - shipping))
 
 
 def _add(figures: dict[int, int], location: int, units: int) -> None:

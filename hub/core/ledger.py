@@ -619,7 +619,8 @@ def available_to_promise(
     safety_buffer: int = 0,
     cap: int | None = None,
 ) -> dict[str, int]:
-    """Units a channel may sell per SKU: free stock over its locations, minus its buffer.
+    """Units a channel may sell per SKU: free stock over its locations (all when empty;
+    quarantine locations never count), minus its buffer.
 
     A bundle's figure is the number of whole bundles its components allow. ``skus`` are
     normalised; the result is keyed by the hub's spelling.
@@ -642,12 +643,17 @@ def available_to_promise(
 
 
 def _free_by_product(connection: Connection, locations: Sequence[str]) -> dict[int, int]:
+    """Free units per product id over ``locations`` (all when empty); stock at a location
+    of kind ``quarantine`` is never counted."""
     b = balance_t.c
-    query = sa.select(b.product_id, sa.func.sum(b.on_hand - b.reserved)).group_by(b.product_id)
+    query = (
+        sa.select(b.product_id, sa.func.sum(b.on_hand - b.reserved))
+        .join(location_t, location_t.c.id == b.location_id)
+        .where(location_t.c.kind != "quarantine")
+        .group_by(b.product_id)
+    )
     if locations:
-        query = query.join(location_t, location_t.c.id == b.location_id).where(
-            location_t.c.code.in_(list(locations))
-        )
+        query = query.where(location_t.c.code.in_(list(locations)))
     return {pid: int(free) for pid, free in connection.execute(query)}
 
 

@@ -7,6 +7,7 @@ same external id, so a bare external id is refused with the candidates spelt out
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,6 +15,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.core.db import in_list
 from hub.core.models import order_event_t, order_line_t, order_t
 from hub.errors import InvalidInput, NotFound
 from hub.orders import (
@@ -265,13 +267,17 @@ class HeldOrder:
     error: str = ""
 
 
-def held_orders(connection: Connection, limit: int = 1000) -> list[HeldOrder]:
-    """Up to ``limit`` orders on hold, oldest first, each by hub id; one that cannot be
-    read back carries its error instead of failing the others."""
+def held_orders(
+    connection: Connection, limit: int = 1000, ids: Sequence[int] | None = None
+) -> list[HeldOrder]:
+    """Up to ``limit`` orders on hold, oldest first, each by hub id (only those of
+    ``ids`` when given); one that cannot be read back carries its error instead of
+    failing the others."""
     o = order_t.c
-    rows = connection.execute(
-        sa.select(order_t).where(o.status == "on_hold").order_by(o.id).limit(limit)
-    ).mappings()
+    query = sa.select(order_t).where(o.status == "on_hold")
+    if ids is not None:
+        query = query.where(in_list(connection, o.id, list(ids)))
+    rows = connection.execute(query.order_by(o.id).limit(limit)).mappings()
     held = []
     for row in [dict(r) for r in rows]:
         ref = f"{row['channel']}:{row['external_id']}"

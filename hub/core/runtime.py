@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from hub.channels import Channel
 from hub.checks import CheckContext, ChecksConfig
-from hub.core import fulfilment, ledger, migrate, shipments
+from hub.core import allocation, fulfilment, ledger, migrate, shipments
 from hub.core.checkcontext import PageContext, page_context
 from hub.core.config import Settings, load_settings, validate_plugin_sections
 from hub.core.db import make_engine, run_in_transaction
@@ -49,6 +50,9 @@ class Hub:
         # Called with the channel's name after a shipment is committed (the service wakes
         # its shipment push).
         self.on_shipped: list[Callable[[str], None]] = []
+        # Set in a thread while it decides held orders again after stock arrived, so the
+        # stock that decision moves does not start another one.
+        self._redeciding = threading.local()
 
     @classmethod
     def open(
@@ -115,8 +119,35 @@ class Hub:
         """Run ``work(connection)`` in one transaction and report stock changes to plugins."""
         result = run_in_transaction(self.engine, work)
         if isinstance(result, list) and result and isinstance(result[0], StockChange):
-            self.plugins.call_each("stock_changed", changes=result)
+            self.stock_changed(result)
         return result
+
+    def stock_changed(self, changes: Sequence[StockChange]) -> None:
+        """Committed ``changes``: tell plugins (``stock_changed``), then decide again the
+        held orders waiting for stock the changes freed (:meth:`redecide_held`). Call it
+        after every committed ledger write; a failure to decide is logged, never raised
+        (the stock is committed, and the service's recheck job decides them later)."""
+        if not changes:
+            return
+        self.plugins.call_each("stock_changed", changes=changes)
+        if getattr(self._redeciding, "active", False):
+            return
+        skus = allocation.freed_skus(changes)
+        if not skus:
+            return
+        try:
+            self.redecide_held(skus)
+        except Exception:
+            log.exception("deciding held orders again after stock of %s arrived failed", skus)
+
+    def redecide_held(self, skus: Iterable[str], actor: str = "stock") -> dict[str, int]:
+        """Decide again, by their channels' allocation policies, the orders on hold that
+        wait for any of ``skus`` (a line of one, or of a bundle made of one). Returns
+        {status: count} as :meth:`recheck_holds` does; one query when none waits."""
+        ids = self.read(lambda c: allocation.held_orders_waiting(c, skus))
+        if not ids:
+            return {}
+        return self._recheck_orders(self.read(lambda c: held_orders(c, len(ids), ids)), actor)
 
     def read(self, work: Any) -> Any:
         """Run ``work(connection)`` for reading."""
@@ -141,6 +172,11 @@ class Hub:
             config = self.channel_configs[self.require_channel(name)]
             self._channels[name] = self.plugins.channel_types[config.type](name, config)
         return self._channels[name]
+
+    def channel_allocation(self, name: str) -> str:
+        """Channel ``name``'s allocation policy: priority, nearest or fewest_splits
+        (:mod:`hub.core.allocation`); priority for a channel not configured."""
+        return str(getattr(self.channel_configs.get(name), "allocation", "priority"))
 
     def channel_locations(self, name: str) -> list[str]:
         """Location codes channel ``name`` sells from, in priority order (empty: all)."""
@@ -240,6 +276,7 @@ class Hub:
             reevaluate=reevaluate,
             accounts=page.accounts if page.accounts else None,
             origin=origin,
+            allocation=self.channel_allocation(channel),
         )
         by_id = {o.external_id: o for o in orders}
         for outcome in report.outcomes:
@@ -248,7 +285,7 @@ class Hub:
                     "order_received", order=by_id[outcome.external_id], status=outcome.status
                 )
         if report.changes:
-            self.plugins.call_each("stock_changed", changes=report.changes)
+            self.stock_changed(report.changes)
         return report
 
     def recheck_holds(self, actor: str = "recheck") -> dict[str, int]:
@@ -258,9 +295,12 @@ class Hub:
         each logged with its hub id and ``channel:external_id``. One order's failure
         never stops the others: a channel's batch that fails is retried order by order.
         """
+        return self._recheck_orders(self.read(held_orders), actor)
+
+    def _recheck_orders(self, found: list[HeldOrder], actor: str) -> dict[str, int]:
         counts: Counter[str] = Counter()
         by_channel: dict[str, list[HeldOrder]] = {}
-        for held in self.read(held_orders):
+        for held in found:
             if held.order is None:
                 self._recheck_failed(held, held.error, counts)
             else:
@@ -285,7 +325,12 @@ class Hub:
         self, channel: str, batch: list[HeldOrder], actor: str, counts: Counter[str]
     ) -> None:
         orders = [held.order for held in batch if held.order is not None]
-        report = self.ingest(channel, orders, actor=actor, reevaluate=True)
+        was = getattr(self._redeciding, "active", False)
+        self._redeciding.active = True
+        try:
+            report = self.ingest(channel, orders, actor=actor, reevaluate=True)
+        finally:
+            self._redeciding.active = was
         by_id = {held.order.external_id: held for held in batch if held.order is not None}
         for outcome in report.outcomes:
             if outcome.action == "rejected":
@@ -346,7 +391,7 @@ class Hub:
             lambda c: fulfilment.cancel(c, f"{channel}:{external_id}", reason, actor),
         )
         if changes:
-            self.plugins.call_each("stock_changed", changes=changes)
+            self.stock_changed(changes)
 
     def deliver(self, ref: str, carrier: str = "", actor: str = "") -> Shipment:
         """Record delivery of a shipped order; tells plugins through ``order_delivered``."""
