@@ -136,6 +136,21 @@ def test_an_xlsx_price_in_scientific_range_is_that_exact_decimal():
     assert str(price) == "0.0000030335"  # no "3.0335E-6"
 
 
+def test_a_price_finer_than_the_ledger_keeps_is_refused_not_rounded(db_url):
+    hub = import_hub(db_url)
+    data = xlsx_bytes(
+        [HEADER, ["SO-1", "ACME", "MUG", 3, 0.0000030335], ["SO-2", "ACME", "MUG", 1, 0.0001]]
+    )
+    with pytest.raises(importer.ImportRejected) as refused:
+        importer.import_file(hub, data, "orders.xlsx", actor=ME)
+    assert [str(e) for e in refused.value.errors] == [
+        "row 2, column unit_price: unit price 0.0000030335 has more than 4 decimal places, "
+        "more than the ledger keeps; round it"
+    ]
+    assert order_count(hub) == 0
+    hub.close()
+
+
 def test_xlsx_prices_are_the_shortest_decimal_of_the_float():
     data = xlsx_bytes([HEADER, ["SO-1", "ACME", "MUG", 1, 3.76], ["SO-1", "ACME", "CUP", 1, 0.1]])
     prices = [ln.unit_price for ln in parse(data, "orders.xlsx").news[0].lines]
