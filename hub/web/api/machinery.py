@@ -233,7 +233,8 @@ def from_validation(error: ValidationError, where: str) -> ApiError:
 def from_hub_error(error: HubError, data: Any = None) -> ApiError:
     """The answer for an error the hub raised on purpose."""
     message = str(error).splitlines()[0] if str(error) else type(error).__name__
-    field = pointer(error.field, data, message)
+    # "order" is the order the path names (its {ref}); other fields point into the body
+    field = "ref" if error.field == "order" else pointer(error.field, data, message)
     if isinstance(error, NotFound):
         if error.field in (None, "order", "ref"):
             return ApiError(404, "not_found", message, error.field and "ref")
