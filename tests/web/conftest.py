@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from hub.channels import ChannelConfig
 from hub.core import customers, ledger, users
 from hub.core.config import parse_settings
 from hub.core.runtime import Hub
@@ -18,20 +17,14 @@ from hub.orders import Address
 from hub.web.app import make_app
 
 PASSWORD = "correct horse 42"
-#: True once channels may choose how stock is allocated across locations
-NEAREST = "allocation" in ChannelConfig.model_fields
 
 
 def desk_site(url: str, tmp: str = "") -> Hub:
     """A migrated hub: warehouses ``north`` (Edinburgh) and ``south`` (London) with 20
     CRATE each and 3 LID at north, account ACME (30 days' terms) delivering to London,
-    channel ``b2b`` (manual; nearest location first when the hub can allocate so, else
-    ``south`` first by priority), users ``ada`` (admin), ``sam`` (sales), ``vic`` (viewer)."""
-    channel: dict = {"type": "manual"}
-    if NEAREST:  # priority alone would pick north: seeing south proves "nearest"
-        channel.update(locations=["north", "south"], allocation="nearest")
-    else:
-        channel.update(locations=["south", "north"])
+    channel ``b2b`` (manual, allocating from the nearest location; by priority alone it
+    would take north first), users ``ada`` (admin), ``sam`` (sales), ``vic`` (viewer)."""
+    channel = {"type": "manual", "locations": ["north", "south"], "allocation": "nearest"}
     raw = {
         "hub": {"name": "Crate & Co", "timezone": "Europe/London", "currency": "GBP"},
         "database": {"url": url},
