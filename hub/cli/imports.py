@@ -22,6 +22,9 @@ ERRORS_SHOWN = 50  # bad rows printed; the rest summed up as "… and N more"
 def import_(
     file: Annotated[Path, typer.Argument(help="A .csv or .xlsx file.", show_default=False)],
     channel: Annotated[str, typer.Option(help="A manual channel (default: the first).")] = "",
+    check: Annotated[
+        bool, typer.Option("--check", help="Check the file and count its orders; import nothing.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Import B2B orders from a CSV or XLSX file (see `hub orders template`).
@@ -50,7 +53,7 @@ def import_(
 
             try:
                 report = importer.import_file(
-                    hub, file, channel=channel, actor=actor, progress=progress
+                    hub, file, channel=channel, actor=actor, progress=progress, dry_run=check
                 )
             except importer.ImportRejected as rejected:
                 bar.stop()

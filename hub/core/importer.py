@@ -289,9 +289,20 @@ class ImportReport:
     previous: PreviousImport | None = None
     import_id: int | None = None
     timezone: str = "UTC"
+    dry_run: bool = False  # checked only: ``orders_created`` is what would be created
 
     def summary(self) -> str:
         """One line, e.g. "orders.csv: 12 rows, 4 orders: 4 new, 0 unchanged"."""
+        if self.dry_run:
+            seen = ""
+            if self.previous is not None:
+                local = self.previous.at.astimezone(ZoneInfo(self.timezone))
+                seen = f" (imported already on {local:%Y-%m-%d %H:%M} by {self.previous.actor})"
+            return (
+                f"{self.filename}: {self.rows} rows, {self.orders} orders, all good: "
+                f"{self.orders_created} would be new, {self.orders_unchanged} unchanged; "
+                f"nothing imported{seen}"
+            )
         text = (
             f"{self.filename}: {self.rows} rows, {self.orders} orders: "
             f"{self.orders_created} new, {self.orders_unchanged} unchanged"
@@ -1054,6 +1065,7 @@ def import_file(
     channel: str = "",
     actor: desk.Actor | None = None,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Import the orders of a CSV or XLSX file: ``source`` is its bytes (then give its
     ``filename``, whose extension says the format) or its path.
@@ -1062,6 +1074,9 @@ def import_file(
     (history records it with origin "import"; default the OS user). ``progress(stage,
     done, total)`` is called as the stages "reading" (rows read and checked) and
     "importing" (orders, at the start and the end of the one intake call) go.
+
+    ``dry_run``: check everything (the desk's own checks too) and count what would be
+    created, but create and record nothing.
 
     Raises :class:`ImportRejected` listing every bad row when any row is bad (nothing is
     imported), InvalidInput with one line for an unreadable or empty file, a wrong
@@ -1103,6 +1118,22 @@ def import_file(
     previous = hub.read(lambda c: _previous(c, digest))
     refs = [n.reference for n in parsed.news]
     before = hub.read(lambda c: _existing(c, target, refs))
+    if dry_run:
+        check = getattr(desk, "check_orders", None)
+        if check is not None and hub.read(lambda c: check(c, hub.settings, parsed.news)):
+            raise ImportRejected(name, _desk_problems(hub, parsed, columns, InvalidInput("")))
+        return ImportReport(
+            filename=name,
+            sha256=digest,
+            channel=target,
+            rows=parsed.rows,
+            orders=len(parsed.news),
+            orders_created=len(set(refs) - before),
+            orders_unchanged=len(before),
+            previous=previous,
+            timezone=hub.settings.hub.timezone,
+            dry_run=True,
+        )
     if progress is not None:
         progress("importing", 0, len(parsed.news))
     try:

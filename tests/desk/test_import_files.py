@@ -390,3 +390,23 @@ def test_problems_only_the_desk_checks_are_still_reported_for_every_row(hub):
     ]
     assert all("128 characters" in e.message for e in refused.value.errors)
     assert order_count(hub) == 0
+
+
+def test_a_check_counts_what_would_be_created_and_writes_nothing(cli, hub, tmp_path):
+    path = write(tmp_path, "day.csv", csv_bytes(GOOD))
+    ran = cli("orders", "import", str(path), "--check")
+    assert (ran.code, ran.out.strip()) == (
+        0,
+        "day.csv: 3 rows, 2 orders, all good: 2 would be new, 0 unchanged; nothing imported",
+    )
+    assert order_count(hub) == 0
+    assert hub.read(lambda c: c.scalar(sa.select(sa.func.count()).select_from(order_import_t))) == 0
+    bad = write(tmp_path, "bad.csv", csv_bytes([HEADER, ["SO-9", "ACME", "MUG", "x", "1"]]))
+    refused = cli("orders", "import", str(bad), "--check")
+    assert (refused.code, refused.err.splitlines()) == (
+        1,
+        [
+            "row 2, column quantity: quantity 'x' is not a number",
+            "error: bad.csv: 1 bad row; nothing imported",
+        ],
+    )
