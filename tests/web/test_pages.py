@@ -390,3 +390,14 @@ async def test_the_customer_may_be_named_by_number_in_any_case_or_by_name(client
     assert "entered for Cash Customer" in made[2]
     accounts = sorted(o.account_number for o in desk.list_orders(site).orders)
     assert accounts == ["ACME", "ACME", "CASH"]
+
+
+async def test_an_order_no_single_warehouse_can_serve_shows_its_shipments(client, site):
+    order = desk.create_order(
+        site, NewOrder("ACME", (LineInput("CRATE", 25),), reference="BIG-1"), CLI
+    )
+    await sign_in(client, "vic")
+    page = text_of(await (await client.get(f"/orders/{order.id}")).text())
+    assert "Split into 2 shipments, from Edinburgh warehouse and London warehouse." in page
+    assert "London warehouse south CRATE 20" in page
+    assert "Edinburgh warehouse north CRATE 5" in page
