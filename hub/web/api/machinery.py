@@ -438,9 +438,16 @@ def settle(conn: Connection, claim_id: int, status: int, text: str) -> None:
         idempotency.complete(conn, claim_id, status, text)
 
 
-def _run_keyed(route: Route, ctx: Ctx, claim_id: int) -> Answer:
-    """Run the handler and store its answer under the claimed key; a 5xx or an exception
-    gives the key back. Runs in a worker thread."""
+def _run_keyed(route: Route, ctx: Ctx, claim: tuple[str, str, str, str, str]) -> Answer:
+    """Claim the request's key, run the handler and store its answer under the key; a
+    5xx or an exception gives the key back. One worker thread from claim to answer, so
+    nothing can stop between them and leave the key claimed."""
+    outcome = ctx.api.writer.run(lambda c: idempotency.claim(c, *claim))
+    earlier = outcome_answer(outcome)
+    if earlier is not None:
+        return earlier.status, earlier.text, earlier.headers
+    assert isinstance(outcome, idempotency.Claimed)
+    claim_id = outcome.id
     try:
         status, text, headers = _run(route, ctx)
     except BaseException:
@@ -464,12 +471,7 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
             if route.batched:  # the handler claims the key with its batch
                 ctx.claim = claim
                 return json_answer(*await api.run(_run, route, ctx))
-            outcome = await api.run(api.writer.run, lambda c: idempotency.claim(c, *claim))
-            earlier = outcome_answer(outcome)
-            if earlier is not None:
-                return json_answer(earlier.status, earlier.text, earlier.headers)
-            assert isinstance(outcome, idempotency.Claimed)
-            return json_answer(*await api.run(_run_keyed, route, ctx, outcome.id))
+            return json_answer(*await api.run(_run_keyed, route, ctx, claim))
         except ApiError as error:
             return json_answer(error.status, error.body(), error.headers)
 
