@@ -71,6 +71,8 @@ async def test_signing_in_lands_on_the_page_asked_for_and_signing_out_ends_it(cl
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     orders = await client.get("/orders")
     assert orders.status == 200 and "Vic" in await orders.text()
+    assert "frame-ancestors 'none'" in orders.headers["Content-Security-Policy"]
+    assert orders.headers["Cache-Control"] == "no-store"
     page = await orders.text()
     out = await client.post("/sign-out", data={"_csrf": csrf_of(page)}, allow_redirects=False)
     assert out.status == 303

@@ -31,6 +31,16 @@ CSRF_FIELD = "_csrf"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+#: every page: no framing by other sites, scripts and styles from the hub only, never
+#: cached (they show orders and customers)
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
 
 def hub_of(request: web.Request) -> Hub:
     return request.app[HUB_KEY]
@@ -132,7 +142,9 @@ def render(
         "may_sell": request.get(USER) is not None and users.may(request[USER].role, "sales"),
         "may_admin": request.get(USER) is not None and users.may(request[USER].role, "admin"),
     }
-    return aiohttp_jinja2.render_template(template, request, {**base, **context}, status=status)
+    response = aiohttp_jinja2.render_template(template, request, {**base, **context}, status=status)
+    response.headers.update(PAGE_HEADERS)
+    return response
 
 
 def refuse(request: web.Request, status: int, message: str) -> web.Response:
