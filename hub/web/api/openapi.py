@@ -4,6 +4,7 @@ a reference page for people rendered from that document on the server (plain HTM
 from __future__ import annotations
 
 import html
+import inspect
 import json
 import re
 from collections.abc import Sequence
@@ -89,7 +90,7 @@ def build_document(routes: Sequence[Route], title: str = "hub", version: str = "
         operation: dict[str, Any] = {
             "operationId": route.operation_id,
             "summary": route.summary,
-            "description": (route.handler.__doc__ or "").strip()
+            "description": inspect.cleandoc(route.handler.__doc__ or "")
             + f"\n\nRoles: {', '.join(roles)}.",
             "tags": [route.tag],
             "parameters": parameters,

@@ -141,10 +141,9 @@ def create_order(ctx: Ctx) -> tuple[int, Any]:
     """Enter a B2B order for a customer account. It goes through the same intake and
     checks as every channel's orders: it is open with its stock reserved, or on hold
     with the reasons. A second order of the account with the same PO number is a
-    probable duplicate: a warning in the answer, or 409 when the hub is set to refuse.
-
-    Orders arriving together are created in one intake call (:mod:`batching`); the
-    request's idempotency key is claimed, and its answer stored, with its batch."""
+    probable duplicate: a warning in the answer, or 409 when the hub is set to refuse."""
+    # Orders arriving together are created in one intake call (hub.web.api.batching); the
+    # request's idempotency key is claimed, and its answer stored, with its batch.
     from hub.core import desk
 
     body: s.OrderCreate = ctx.body
@@ -216,7 +215,7 @@ def create_order(ctx: Ctx) -> tuple[int, Any]:
 
 def list_orders(ctx: Ctx) -> tuple[int, s.OrderPage]:
     """Orders, newest first, filtered by status, channel, hold reason and account;
-    ``next_cursor`` fetches the next page."""
+    `next_cursor` fetches the next page."""
     q: s.OrderQuery = ctx.query
     after = decode_cursor(q.cursor)
     if after is not None and not isinstance(after, int):
@@ -308,7 +307,7 @@ def cancel_order(ctx: Ctx) -> tuple[int, s.OrderOut]:
 
 
 def return_lines(ctx: Ctx) -> tuple[int, s.OrderOut]:
-    """Take shipped units back: into stock at ``to_location``, or into quarantine when
+    """Take shipped units back: into stock at `to_location`, or into quarantine when
     damaged; journal movements with the order as reference."""
     from hub.core import desk
 
@@ -416,7 +415,7 @@ def _products(conn: Connection, query: Any) -> list[s.ProductOut]:
 
 
 def list_products(ctx: Ctx) -> tuple[int, s.ProductPage]:
-    """The catalogue by SKU; ``search`` matches part of a SKU, name or barcode."""
+    """The catalogue by SKU; `search` matches part of a SKU, name or barcode."""
     q: s.SearchQuery = ctx.query
     after = decode_cursor(q.cursor)
     if after is not None and not isinstance(after, str):
@@ -493,7 +492,7 @@ def customer_out(account: customers.Account) -> s.CustomerOut:
 
 
 def list_customers(ctx: Ctx) -> tuple[int, s.CustomerPage]:
-    """B2B accounts by account number, with contacts and addresses; ``search`` matches
+    """B2B accounts by account number, with contacts and addresses; `search` matches
     part of a number, name or e-mail."""
     q: s.SearchQuery = ctx.query
     after = decode_cursor(q.cursor)
