@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub import Order, OrderLine, OrderStatus
-from hub.core import ledger
+from hub.core import ledger, users
 from hub.core.config import parse_settings
 from hub.core.listings import import_listings
 from hub.core.orderbook import list_orders
@@ -33,6 +33,10 @@ from hub.core.service import Service
 from hub.core.sync import Sync
 from hub.core.tour import look_around
 from hub.sandbox import DemoItem, DemoStore, SoldOut
+
+#: the order desk's sign-in for the demo (a throwaway hub on this machine only)
+DEMO_USER = "demo"
+DEMO_PASSWORD = "demo-desk"
 
 CATALOGUE = (
     [
@@ -226,6 +230,8 @@ async def _demo(folder: Path, duration: float, console: Console) -> bool:
     )
     hub = Hub.open(settings=settings)
     hub.upgrade()
+    if not hub.read(lambda c: any(u.username == DEMO_USER for u in users.list_users(c))):
+        hub.write(lambda c: users.create_user(c, DEMO_USER, DEMO_PASSWORD, "admin", "Demo"))
     console.rule("[bold]The stores")
     console.print(
         f"{len(stores)} sandbox stores ({', '.join(stores)}) and a till; "
@@ -238,7 +244,11 @@ async def _demo(folder: Path, duration: float, console: Console) -> bool:
     await service.start()
     for name, store in stores.items():
         store.subscribe(f"{service.url}/webhooks/{name}")
-    console.print(f"hub run is serving on {service.url} (status page and /metrics there)")
+    console.print(
+        f"hub run is serving on {service.url}: the order desk at {service.url}/ (sign in "
+        f"as {DEMO_USER}, password {DEMO_PASSWORD!r}), sync details at {service.url}/sync, "
+        f"metrics at {service.url}/metrics"
+    )
     console.rule(f"[bold]Shoppers for {duration:.0f} s")
     shoppers = Shoppers(stores, latency, hub)
     thread = threading.Thread(target=shoppers.run, daemon=True)
