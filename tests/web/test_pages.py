@@ -403,3 +403,11 @@ async def test_an_order_no_single_warehouse_can_serve_shows_its_shipments(client
     assert "Split into 2 shipments, from Edinburgh warehouse and London warehouse." in page
     assert "London warehouse south CRATE 20" in page
     assert "Edinburgh warehouse north CRATE 5" in page
+
+
+async def test_disabling_a_user_ends_their_open_session(client, site):
+    await sign_in(client, "sam")
+    assert (await client.get("/orders", allow_redirects=False)).status == 200
+    site.write(lambda c: users.disable_user(c, "sam"))
+    answer = await client.get("/orders", allow_redirects=False)
+    assert answer.status == 303 and answer.headers["Location"].startswith("/sign-in")
