@@ -196,23 +196,6 @@ COLUMNS: tuple[Column, ...] = (
         "phone", ("telephone", "tel", "phone_number"), "Delivery phone, as text.", "", text=True
     ),
 )
-_ORDER_FIELDS = (
-    "account",
-    "po_number",
-    "requested_date",
-    "window_start",
-    "window_end",
-    "notes",
-    "name",
-    "company",
-    "line1",
-    "line2",
-    "city",
-    "region",
-    "postcode",
-    "country",
-    "phone",
-)
 _ADDRESS = ("name", "company", "line1", "line2", "city", "region", "postcode", "country", "phone")
 _ADDRESS_SET = frozenset(_ADDRESS)
 
