@@ -12,8 +12,9 @@ an error.
 Values are read strictly:
 
 - SKU, postcode, account number and phone are text: ``00457`` stays ``"00457"``. In
-  XLSX a number in those columns is refused naming the row ("numeric SKU 457, expected
-  text"), never matched to SKU ``457`` (format the column as Text).
+  XLSX a whole number in those columns formatted with zeros (``00000``) is read as the
+  sheet shows it (457 → ``"00457"``); any other number is refused naming the row
+  ("numeric SKU 457, expected text"), never matched to SKU ``457``.
 - quantity a whole number ("3", 3, 3.0 are 3; 2.5 is an error); unit price an exact
   Decimal (an XLSX float 0.0000030335 is ``Decimal("0.0000030335")``); in a
   semicolon-separated CSV a decimal comma ("3,76") is read as 3.76. A price with more
@@ -353,6 +354,24 @@ def _strict_text(label: str) -> Callable[[Value], str]:
 _sku_text = _strict_text("SKU")
 
 
+_STRICT = frozenset({"account", "postcode", "phone"})  # text, like the SKU
+_ZEROS = re.compile(r"0+")
+
+
+def _shown_as(sheet: Sheet, row: int, index: int, value: Value) -> Value:
+    """A whole number in an XLSX cell formatted with zeros ("00000") as the spreadsheet
+    shows it ("00457"); any other value as it is (a text column refuses a number)."""
+    if type(value) is not float and type(value) is not int:
+        return value
+    number = float(value)  # type: ignore[arg-type]
+    if not number.is_integer() or number < 0:
+        return value
+    code = sheet.number_format(row, index)
+    if not _ZEROS.fullmatch(code):
+        return value
+    return str(int(number)).zfill(len(code))
+
+
 def _sku(value: Value) -> str:
     sku = normalise_sku(_sku_text(value))
     problem = sku_problem(sku)
@@ -668,7 +687,7 @@ def parse_sheet(
                 if type(value) is str:
                     sku = sku_cache.get(value) or sku_cache.setdefault(value, _sku(value))
                 else:
-                    sku = _sku(value)
+                    sku = _sku(_shown_as(sheet, row, sku_at, value))
                 sku_rows.append((row, sku))
             except _Bad as error:
                 errors.append(RowError(row, sku_header, str(error)))
@@ -708,6 +727,8 @@ def parse_sheet(
             value = cells[index] if index < n else None
             if value is None or value == "" or (type(value) is str and value.isspace()):
                 continue
+            if name in _STRICT and type(value) in (float, int):
+                value = _shown_as(sheet, row, index, value)
             try:
                 got = read(value)
             except _Bad as error:

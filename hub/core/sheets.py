@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import cast
+from xml.etree import ElementTree
 
 from hub.errors import InvalidInput
 
@@ -39,6 +42,23 @@ class Sheet:
     rows: Iterator[tuple[int, list[Value]]] = field(default_factory=lambda: iter(()))
     delimiter: str = ""
     size: int = 0  # rows in the file, about (for a progress bar)
+    first_column: int = 0  # XLSX: the sheet column (0 is A) of the cells' index 0
+    data: bytes = b""  # XLSX: the workbook, for :meth:`number_format`
+    _formats: dict[tuple[int, int], str] | None = None
+
+    def number_format(self, row: int, index: int) -> str:
+        """The number format (e.g. ``"00000"``) of the numeric XLSX cell at spreadsheet
+        ``row`` and cell ``index``; "" when it has none or cannot be read. The first call
+        reads the workbook's styles and the sheet's cell styles (rarely needed: only for
+        numbers in text columns)."""
+        if self.kind != "xlsx":
+            return ""
+        if self._formats is None:
+            try:
+                self._formats = _numeric_formats(self.data)
+            except Exception:  # an odd workbook: no format, so the cell is refused
+                self._formats = {}
+        return self._formats.get((row, self.first_column + index), "")
 
 
 def file_kind(filename: str) -> str:
@@ -152,7 +172,10 @@ def _read_xlsx(data: bytes, filename: str) -> Sheet:
         if not book.sheet_names:
             raise InvalidInput(f"{filename}: the workbook has no sheets", field="file")
         table = book.get_sheet_by_index(0)
-        sheet = Sheet("xlsx", [], 0, size=table.height)
+        start = table.start
+        sheet = Sheet(
+            "xlsx", [], 0, size=table.height, first_column=start[1] if start else 0, data=data
+        )
         numbered = enumerate(table.iter_rows(), start=1)
         for number, cells in numbered:
             if any(not _blank(c) for c in cells):
@@ -183,3 +206,52 @@ def _read_xlsx(data: bytes, filename: str) -> Sheet:
 def _unreadable(filename: str, error: Exception) -> InvalidInput:
     detail = str(error).splitlines()[0] if str(error) else type(error).__name__
     return InvalidInput(f"{filename}: cannot read the workbook ({detail})", field="file")
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_DOC_RELS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_CELL = re.compile(r"([A-Z]+)(\d+)")
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for ch in letters:
+        index = index * 26 + ord(ch) - 64
+    return index - 1
+
+
+def _numeric_formats(data: bytes) -> dict[tuple[int, int], str]:
+    """{(row, column): custom number format} of the first sheet's numeric cells that have
+    one (calamine reads values, not formats)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        styles = ElementTree.fromstring(book.read("xl/styles.xml"))
+        codes = {
+            int(f.get("numFmtId", "0")): f.get("formatCode", "")
+            for f in styles.iter(f"{_MAIN}numFmt")
+        }
+        xfs = styles.find(f"{_MAIN}cellXfs")
+        by_style = [
+            codes.get(int(xf.get("numFmtId", "0")), "") for xf in (xfs if xfs is not None else [])
+        ]
+        workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+        first = next(workbook.iter(f"{_MAIN}sheet"))
+        rel_id = first.get(f"{_DOC_RELS}id")
+        rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+        target = next(
+            r.get("Target", "") for r in rels.iter(f"{_RELS}Relationship") if r.get("Id") == rel_id
+        )
+        path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        found: dict[tuple[int, int], str] = {}
+        with book.open(path) as sheet:
+            for _event, cell in ElementTree.iterparse(sheet):
+                if cell.tag != f"{_MAIN}c":
+                    if cell.tag == f"{_MAIN}row":
+                        cell.clear()
+                    continue
+                style = int(cell.get("s", "0"))
+                if cell.get("t", "n") == "n" and 0 < style < len(by_style) and by_style[style]:
+                    match = _CELL.fullmatch(cell.get("r", ""))
+                    if match:
+                        found[(int(match[2]), _column_index(match[1]))] = by_style[style]
+        return found

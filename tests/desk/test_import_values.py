@@ -4,6 +4,7 @@ XLSX files."""
 
 from __future__ import annotations
 
+import io
 import time as clock
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -19,6 +20,7 @@ from import_fixtures import (
     stored_lines,
     xlsx_bytes,
 )
+from openpyxl import Workbook
 
 from hub.core import importer
 from hub.core.desk import Actor, order_view
@@ -85,47 +87,74 @@ def test_a_csv_import_stores_exactly_what_the_file_says(db_url):
     hub.close()
 
 
-def test_xlsx_text_sku_keeps_its_zeros_and_a_numeric_one_is_refused_naming_the_row():
+def test_xlsx_sku_as_text_or_zero_formatted_number_is_00457_and_a_plain_number_refused():
     data = xlsx_bytes(
-        [HEADER, ["SO-1", "ACME", "00457", 3, 3.76], ["SO-2", "ACME", 457, 1, 1]],
+        [
+            HEADER,
+            ["SO-1", "ACME", "00457", 3, 3.76],
+            ["SO-2", "ACME", 457, 1, 1],  # shown as 00457 through its format
+            ["SO-3", "ACME", 457, 1, 1],  # General: 457, its zeros lost when typed
+        ],
         formats={"C3": "00000"},
     )
     parsed = parse(data, "orders.xlsx")
     assert errors_of(parsed) == [
-        "row 3, column sku: numeric SKU 457, expected text (format the column as Text so "
+        "row 4, column sku: numeric SKU 457, expected text (format the column as Text so "
         "leading zeros are kept)"
     ]
-    assert [ln.sku for n in parsed.news for ln in n.lines] == ["00457"]
+    assert [ln.sku for n in parsed.news for ln in n.lines] == ["00457", "00457"]
 
 
 def test_a_numeric_xlsx_sku_is_never_matched_to_the_sku_457(db_url):
     hub = import_hub(db_url)  # the catalogue has both 00457 and 457
-    data = xlsx_bytes([HEADER, ["SO-9", "ACME", 457, 1, 2]], formats={"C2": "00000"})
+    formatted = xlsx_bytes([HEADER, ["SO-8", "ACME", 457, 1, 2]], formats={"C2": "00000"})
+    importer.import_file(hub, formatted, "formatted.xlsx", actor=ME)
+    assert stored_lines(hub) == [("SO-8", "00457", 1, Decimal("2"))]
+    plain = xlsx_bytes([HEADER, ["SO-9", "ACME", 457, 1, 2]], formats={"C2": "0"})
     with pytest.raises(importer.ImportRejected) as refused:
-        importer.import_file(hub, data, "orders.xlsx", actor=ME)
+        importer.import_file(hub, plain, "plain.xlsx", actor=ME)
     assert [str(e) for e in refused.value.errors] == [
         "row 2, column sku: numeric SKU 457, expected text (format the column as Text so "
         "leading zeros are kept)"
     ]
-    assert order_count(hub) == 0
+    assert order_count(hub) == 1
     hub.close()
 
 
-def test_xlsx_numeric_postcode_is_refused_and_text_postcode_kept():
+def test_xlsx_postcodes_follow_the_sku_rule():
     data = xlsx_bytes(
         [
             [*HEADER, "line1", "city", "postcode", "country"],
             ["SO-1", "ACME", "MUG", 1, 1, "1 Main St", "Cambridge", "02138", "US"],
             ["SO-2", "ACME", "MUG", 1, 1, "1 Main St", "Cambridge", 2138, "US"],
+            ["SO-3", "ACME", "MUG", 1, 1, "1 Main St", "Cambridge", 2138, "US"],
         ],
         formats={"H3": "00000"},
     )
     parsed = parse(data, "orders.xlsx")
     assert errors_of(parsed) == [
-        "row 3, column postcode: numeric postcode 2138, expected text (format the column as "
+        "row 4, column postcode: numeric postcode 2138, expected text (format the column as "
         "Text so leading zeros are kept)"
     ]
-    assert parsed.news[0].address is not None and parsed.news[0].address.postcode == "02138"
+    postcodes = [n.address.postcode for n in parsed.news if n.address is not None]
+    assert postcodes == ["02138", "02138"]
+
+
+def test_a_zero_formatted_sku_in_a_sheet_starting_at_column_b_is_read_by_its_own_format():
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for c, value in enumerate(HEADER, start=2):
+        sheet.cell(row=2, column=c, value=value)
+    for c, value in enumerate(["SO-1", "ACME", 457, 1, 1], start=2):
+        sheet.cell(row=3, column=c, value=value)
+    sheet["D3"].number_format = "000000"
+    sheet["E3"].number_format = "00000"  # the quantity's format is no SKU's business
+    out = io.BytesIO()
+    book.save(out)
+    parsed = parse(out.getvalue(), "orders.xlsx")
+    assert parsed.errors == []
+    assert parsed.news[0].lines[0].sku == "000457"
 
 
 def test_an_xlsx_price_in_scientific_range_is_that_exact_decimal():
