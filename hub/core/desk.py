@@ -1042,8 +1042,8 @@ def cancel_order(hub: Hub, ref: str | int, reason: str, actor: Actor) -> OrderVi
         return oid, changes
 
     oid, changes = run_in_transaction(hub.engine, work)
-    if changes:
-        hub.plugins.call_each("stock_changed", changes=changes)
+    if changes:  # plugins are told; held orders waiting for freed stock are decided
+        hub.stock_changed(changes)
     return order_view(hub, oid)
 
 
@@ -1315,8 +1315,8 @@ def return_lines(
         return oid, changes
 
     oid, changes = run_in_transaction(hub.engine, work)
-    if changes:
-        hub.plugins.call_each("stock_changed", changes=changes)
+    if changes:  # plugins are told; held orders waiting for freed stock are decided
+        hub.stock_changed(changes)
     return order_view(hub, oid)
 
 
