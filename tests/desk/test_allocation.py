@@ -13,7 +13,7 @@ from builders import make_hub, order
 from hub.core import allocation, ledger
 from hub.core.allocation import Allocation, describe, distance_km, order_allocation
 from hub.core.config import parse_settings
-from hub.core.desk import order_view
+from hub.core.desk import Actor, cancel_order, order_view, return_lines
 from hub.core.models import balance_t
 from hub.core.orderbook import order_id
 from hub.core.runtime import Hub
@@ -327,3 +327,20 @@ def test_shipped_orders_show_where_they_shipped_from(hub):
     ]
     assert describe(found) == ["shipped from north: 1 × MUG", "shipped from south: 1 × MUG"]
     assert hub.read(lambda c: order_allocation(c, 10**9)) == []
+
+
+def test_the_desks_cancellations_and_returns_decide_held_orders_too(hub):
+    carol = Actor("carol", "web")
+    stock(hub, "MUG", south=2)
+    assert take(hub, "near", "n1", ("MUG", 2), to=MUNICH) == "open"
+    assert take(hub, "near", "n2", ("MUG", 2), to=MUNICH) == "on_hold"
+    cancel_order(hub, "near:n1", "duplicate", carol)
+    assert order_view(hub, "near:n2").status == "open"
+    hub.ship("near:n2", carrier="dhl")
+    assert take(hub, "near", "n3", ("MUG", 1), to=HAMBURG) == "on_hold"
+    return_lines(hub, "near:n2", [("MUG", 1)], "", True, carol)  # damaged: quarantine
+    assert order_view(hub, "near:n3").status == "on_hold"
+    return_lines(hub, "near:n2", [("MUG", 1)], "north", False, carol)
+    assert order_view(hub, "near:n3").status == "open"
+    assert allocated(hub, "near:n3") == [("MUG", "north", 1, 1)]
+    assert sound(hub)
