@@ -135,7 +135,10 @@ class Batcher:
             for entry in todo:
                 if entry.view is None and entry.error is None:
                     entry.error = RuntimeError("the order batch stopped before this order")
-                entry.after(entry.view, entry.error)
+                try:
+                    entry.after(entry.view, entry.error)
+                except Exception as error:  # its request answers 500; the others go on
+                    entry.error = entry.error or error
             self._each(batch, lambda e, c: e.finish(c))
 
     def _create(self, entries: list[Creation]) -> None:

@@ -192,8 +192,12 @@ def create_order(ctx: Ctx) -> tuple[int, Any]:
 
     def after(view: Any, error: BaseException | None) -> None:
         if error is None:
-            text = order_out(view, s.OrderCreated, warnings=state["warnings"]).model_dump_json()
-            state["answer"] = Prepared(201, text, {})
+            try:
+                answer = order_out(view, s.OrderCreated, warnings=state["warnings"])
+            except Exception as bug:  # logged below, answered 500
+                state.update(failure=bug, answer=Prepared(500, "", {}))
+                return
+            state["answer"] = Prepared(201, answer.model_dump_json(), {})
         elif isinstance(error, HubError):
             failure = from_hub_error(error, ctx.data)
             state["answer"] = Prepared(failure.status, failure.body(), {})
@@ -208,6 +212,8 @@ def create_order(ctx: Ctx) -> tuple[int, Any]:
     done = ctx.api.batcher.create(Creation(new, _actor(ctx), before, after, finish))
     if done.error is not None and not isinstance(done.error, HubError):
         raise done.error  # logged, answered 500; the key was given back
+    if "failure" in state:
+        raise state["failure"]
     if "answer" not in state:  # the batch failed before this request was decided
         raise done.error or RuntimeError("order batch ended without an answer")
     return 0, state["answer"]
