@@ -190,7 +190,7 @@ def test_customer_and_order_desk_commands(workdir):
 
     show = run("orders", "show", "b2b:R2", cwd=workdir).stdout
     assert "released unpaid: paid cash (cli:alice, from cli)" in show
-    assert "allocated 1 × MUG @ main" in show
+    assert "shipment 1 from main: 1 × MUG" in show
     cancelled = run("orders", "cancel", "b2b:R2", "--reason", "no longer needed", cwd=workdir)
     assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
     assert "cancelled 0 unpaid order(s)" in run("orders", "cancel-unpaid", cwd=workdir).stdout
