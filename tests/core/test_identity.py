@@ -12,6 +12,7 @@ from builders import order
 from hub.cli import main
 from hub.core import ledger
 from hub.core.counts import apply_counts, count_warnings, read_counts
+from hub.core.db import run_in_transaction
 from hub.core.listings import import_listings
 from hub.core.models import listing_t, order_t
 from hub.core.orderbook import find_order, order_id
@@ -179,10 +180,16 @@ def hold_shared_ids(hub):
     return held
 
 
+def another_process_receives(hub):
+    """10 × NEW booked outside this Hub (another worker): only the recheck job, not this
+    process's arrival of stock, decides the held orders."""
+    run_in_transaction(hub.engine, lambda c: ledger.receive(c, "NEW", "main", 10))
+
+
 def test_recheck_decides_held_orders_of_two_channels_sharing_external_ids(hub):
     hold_shared_ids(hub)
     assert hub.recheck_holds() == {"on_hold": 4}
-    hub.write(lambda c: ledger.receive(c, "NEW", "main", 10))
+    another_process_receives(hub)
     assert hub.recheck_holds() == {"open": 4}
     statuses = hub.read(lambda c: c.execute(sa.select(order_t.c.status)).scalars().all())
     assert statuses == ["open"] * 4
@@ -197,7 +204,7 @@ def test_an_order_that_cannot_be_decided_is_logged_by_name_and_the_others_go_on(
             order_t.update().where(order_t.c.id == broken).values(payment_status="bartered")
         )
     )
-    hub.write(lambda c: ledger.receive(c, "NEW", "main", 10))
+    another_process_receives(hub)
     with caplog.at_level(logging.ERROR, logger="hub"):
         assert hub.recheck_holds() == {"open": 3, "failed": 1}
     assert f"recheck of held order {broken} (shop:119) failed" in caplog.text
@@ -254,6 +261,6 @@ def test_orders_cli_takes_hub_ids_and_channel_forms_and_refuses_bare_shared_ids(
     )
     code, out, _ = cli("orders", "show", "--help")
     assert "hub id (42) or channel:external_id" in " ".join(out.replace("│", " ").split())
-    hub.write(lambda c: ledger.receive(c, "NEW", "main", 10))
+    another_process_receives(hub)
     code, out, _ = cli("orders", "recheck")
     assert code == 0 and out == "rechecked held orders: 4 open"
