@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from hub.core import allocation as policies
 from hub.core import bulk, orderstate
 from hub.core.db import in_list, is_sqlite, run_in_transaction
+from hub.core.holds import parse_holds
 from hub.core.ledger import MAX_ON_HAND, MAX_QUANTITY, insert_ignore
 from hub.core.models import (
     balance_t,
@@ -42,6 +43,10 @@ from hub.errors import StockError
 from hub.orders import Hold, Order, OrderLine, OrderStatus
 from hub.skus import normalise_sku, respelled, sku_problem
 from hub.stock import StockChange
+
+#: The code of a hold a person put on an order (the API's and the desk's hold): intake keeps
+#: it whenever the order is decided again, until a person releases it.
+PERSON_HOLD = "manual"
 
 log = logging.getLogger("hub.intake")
 
@@ -237,6 +242,7 @@ class _Intake:
         self.reevaluate = reevaluate
         self.accounts = accounts
         self.released: dict[str, set[str]] = {}
+        self.person_holds: dict[str, list[Hold]] = {}
         self.conn = conn
         self.channel = channel
         self.location_codes = locations
@@ -359,6 +365,17 @@ class _Intake:
             ext: set(filter(None, known.released_holds.split(",")))
             for ext, known in stored.items()
             if known.released_holds
+        }
+        # A hold a person put on the order (the API's hold: "manual: why") stays until a
+        # person releases it, however often the order is decided again.
+        self.person_holds = {
+            ext: [
+                Hold(h.code, h.reason)
+                for h in parse_holds(known.hold_reason)
+                if h.code == PERSON_HOLD
+            ]
+            for ext, known in stored.items()
+            if known.status == OrderStatus.ON_HOLD.value and f"{PERSON_HOLD}: " in known.hold_reason
         }
         return stored
 
@@ -524,7 +541,9 @@ class _Intake:
             shipped = previous if previous in _SHIPPED_VALUES else OrderStatus.FULFILLED.value
             return shipped, ""
         released = self.released.get(order.external_id, set())
-        holds = [h for h in self.holds.get(order.external_id, []) if h.code not in released]
+        found = self.holds.get(order.external_id, [])
+        kept = [h for h in self.person_holds.get(order.external_id, []) if h not in found]
+        holds = [h for h in [*found, *kept] if h.code not in released]
         if holds:
             return OrderStatus.ON_HOLD.value, "; ".join(f"{h.code}: {h.reason}" for h in holds)
         return OrderStatus.OPEN.value, ""

@@ -13,7 +13,6 @@ import json
 from aiohttp import web
 
 from hub.core.runtime import Hub
-from hub.web.api.holding import keep_person_holds
 from hub.web.api.machinery import API_KEY, ApiConfig, endpoint, errors_middleware
 from hub.web.api.openapi import PREFIX, build_document, render_docs
 from hub.web.api.routes import ROUTES
@@ -53,7 +52,6 @@ def api_app(hub: Hub, *, token_cache_seconds: float = 2.0) -> web.Application:
 
 def mount(app: web.Application, hub: Hub) -> None:
     """Add the API to ``app`` under :data:`PREFIX`."""
-    keep_person_holds(hub)
     api = api_app(hub)
     app.add_subapp(PREFIX, api)
     app[API_KEY] = api[API_KEY]  # its settings, reachable from the main app

@@ -4,27 +4,27 @@ desk (:mod:`hub.core.desk`) has none of its own.
 It follows the desk's conventions: the hold is a ``manual`` code in the order's
 ``hold_reason`` (``"manual: <reason>"``, beside any plugin holds), which
 :func:`hub.core.desk.release_order` may release like any plugin hold; the order keeps
-its reservations (held orders do); history records who, from where and why.
+its reservations (held orders do); history records who, from where and why. Intake
+keeps the hold whenever it decides the order again (``recheck-holds``, stock arriving, a
+new version), until a person releases it.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core.db import run_in_transaction
+from hub.core.intake import PERSON_HOLD
 from hub.core.models import now, order_event_t, order_t
 from hub.core.orderbook import order_id
 from hub.core.runtime import Hub
 from hub.errors import Conflict, InvalidInput
-from hub.hookspecs import hookimpl
-from hub.orders import Hold, Order, OrderStatus
+from hub.orders import OrderStatus
 
-CODE = "manual"
+CODE = PERSON_HOLD  # intake keeps it whenever the order is decided again
 _HOLDABLE = {OrderStatus.OPEN.value, OrderStatus.PENDING.value, OrderStatus.ON_HOLD.value}
 
 
@@ -79,66 +79,4 @@ def hold_order(hub: Hub, ref: str | int, reason: str, actor: Any) -> Any:
         )
         return oid
 
-    held = run_in_transaction(hub.engine, work)
-    keeper = _person_holds(hub)
-    if keeper is not None:
-        keeper.forget()
-    return desk.order_view(hub, held)
-
-
-class PersonHolds:
-    """A ``check_order`` plugin that keeps a person's hold when intake decides a held
-    order again (``recheck-holds``, a new version from the channel): without it, no plugin
-    would name the hold and the order would open. A release lifts it as any plugin hold
-    (``released_holds``). Registered by the web app (:func:`hub.web.api.mount`).
-
-    The orders held by a person are read in one query and kept for :data:`FRESH` seconds
-    (a hold made through this process refreshes them at once), so checking an order
-    costs a lookup, not a query.
-    """
-
-    FRESH = 1.0
-
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
-        self._lock = threading.Lock()
-        self._held: dict[tuple[str, str], str] = {}
-        self._read_at = -self.FRESH
-
-    def forget(self) -> None:
-        """Read the held orders again at the next check."""
-        self._read_at = -self.FRESH
-
-    def _holds(self) -> dict[tuple[str, str], str]:
-        with self._lock:
-            if time.monotonic() - self._read_at >= self.FRESH:
-                o = order_t.c
-                query = sa.select(o.channel, o.external_id, o.hold_reason).where(
-                    o.status == OrderStatus.ON_HOLD.value,
-                    o.hold_reason.contains(f"{CODE}: ", autoescape=True),
-                )
-                rows = self.hub.read(lambda c: c.execute(query).all())
-                self._held = {(r.channel, r.external_id): r.hold_reason for r in rows}
-                self._read_at = time.monotonic()
-            return self._held
-
-    @hookimpl
-    def check_order(self, order: Order) -> Hold | None:
-        from hub.core.holds import parse_holds
-
-        reason = self._holds().get((order.channel, order.external_id))
-        for hold in parse_holds(reason or ""):
-            if hold.code == CODE:
-                return Hold(CODE, hold.reason)
-        return None
-
-
-def _person_holds(hub: Hub) -> PersonHolds | None:
-    found = [p for p in hub.plugins.pm.get_plugins() if isinstance(p, PersonHolds)]
-    return found[0] if found else None
-
-
-def keep_person_holds(hub: Hub) -> None:
-    """Register :class:`PersonHolds` with ``hub``'s plugins (once)."""
-    if _person_holds(hub) is None:
-        hub.plugins.pm.register(PersonHolds(hub), name="person-holds")
+    return desk.order_view(hub, run_in_transaction(hub.engine, work))
