@@ -142,9 +142,10 @@ class Hub:
 
     def redecide_held(self, skus: Iterable[str], actor: str = "stock") -> dict[str, int]:
         """Decide again, by their channels' allocation policies, the orders on hold that
-        wait for any of ``skus`` (a line of one, or of a bundle made of one). Returns
-        {status: count} as :meth:`recheck_holds` does; one query when none waits."""
-        ids = self.read(lambda c: allocation.held_orders_waiting(c, skus))
+        wait for any of ``skus`` (a line of one, or of a bundle made of one), the oldest
+        1,000 of them (the recheck job takes the rest). Returns {status: count} as
+        :meth:`recheck_holds` does; one query when none waits."""
+        ids = self.read(lambda c: allocation.held_orders_waiting(c, skus))[:1000]
         if not ids:
             return {}
         return self._recheck_orders(self.read(lambda c: held_orders(c, len(ids), ids)), actor)
