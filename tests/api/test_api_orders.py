@@ -363,3 +363,15 @@ def test_a_persons_hold_stays_when_held_orders_are_decided_again(api: Api):
     assert released.json()["status"] == "open"
     assert api.hub.recheck_holds(actor="test") == {}
     assert api.call("GET", f"/orders/{made['id']}").json()["status"] == "open"
+
+
+def test_a_taken_reference_is_409_and_a_channel_that_is_not_manual_422(api: Api):
+    api.create(("MUG", 1), reference="R-1")
+    again = api.call("POST", "/orders", with_(reference="R-1"))
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["field"] == "/reference"
+    elsewhere = api.call("POST", "/orders", with_(channel="shopify"))
+    assert elsewhere.status_code == 422, elsewhere.text
+    assert elsewhere.json()["error"]["field"] == "/channel"
+    assert "not a manual channel" in elsewhere.json()["error"]["message"]
+    assert count_orders(api) == 1
