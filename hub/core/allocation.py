@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -106,20 +106,24 @@ def fewest_splits_order(
     needs: Mapping[int, int],
     free: Callable[[int, int], int],
     origin: Coordinates | None,
+    holding: Collection[int] = (),
 ) -> list[int]:
     """Location ids, for every product of one order, under ``fewest_splits``.
 
     ``needs`` maps product ids to the units still to reserve (the others are ignored);
-    ``free(product id, location id)`` the units free now. When a single location has
-    every need free, it comes first: the nearest such location, or the first in
-    priority order without coordinates. Otherwise the greedy cover comes first (most
-    units served first, ties to the nearer, then to priority), then the remaining
-    locations in priority order.
+    ``free(product id, location id)`` the units free now; ``holding`` the locations
+    where the order already holds a reservation (an edited order), preferred so that
+    it keeps to them. When a single location has every need free, it comes first: one
+    already holding, else the nearest such location, or the first in priority order
+    without coordinates. Otherwise the greedy cover comes first (most units served
+    first, ties to a holding location, then the nearer, then priority), then the
+    remaining locations in priority order.
     """
     wanted = {p: n for p, n in needs.items() if n > 0}
     if not wanted:
         return [s.id for s in sites]
-    close = _closeness(sites, origin)
+    near = _closeness(sites, origin)
+    close = {loc: (loc not in holding, *key) for loc, key in near.items()}
     whole = [s.id for s in sites if all(free(p, s.id) >= n for p, n in wanted.items())]
     if whole:
         best = min(whole, key=lambda loc: close[loc])

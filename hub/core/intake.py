@@ -593,7 +593,13 @@ class _Intake:
                 )
                 for product in targets
             }
-        ordered = policies.fewest_splits_order(self.sites, needs, self._free, origin)
+        holding = {
+            location
+            for position in positions.values()
+            for location, units in position.reserved.items()
+            if units > 0
+        }
+        ordered = policies.fewest_splits_order(self.sites, needs, self._free, origin, holding)
         return dict.fromkeys(targets, ordered)
 
     def _free(self, product: int, location: int) -> int:

@@ -200,6 +200,16 @@ def test_fewest_splits_splits_into_shipments_per_location_when_it_must(hub):
     assert sound(hub)
 
 
+def test_an_edited_order_keeps_to_the_location_it_holds_stock_at(hub):
+    stock(hub, "MUG", west=5)
+    assert take(hub, "few", "f1", ("MUG", 2), to=MUNICH) == "open"
+    stock(hub, "MUG", south=5)  # nearer to Munich, but the order is at west already
+    newer = order("f1", ("MUG", 3), channel="few", shipping_address=MUNICH, minutes=1)
+    assert hub.ingest("few", [newer]).outcomes[0].status == "open"
+    assert allocated(hub, "few:f1") == [("MUG", "west", 3, 1)]
+    assert sound(hub)
+
+
 def test_an_order_no_locations_can_serve_together_is_held_and_reserves_nothing(hub):
     stock(hub, "MUG", north=2, south=2)
     stock(hub, "CUP", north=5)
