@@ -1,6 +1,6 @@
 """REST API: an index for the probable-duplicate-PO check (an account's orders by PO number)
 
-Revision ID: 0010
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-30 19:00:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-11-30 19:00:00
 from alembic import op
 
 
-revision = '0010'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
