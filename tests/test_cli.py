@@ -119,6 +119,19 @@ def test_live_demo_keeps_the_sandbox_stores_in_step(tmp_path):
     assert "propagation of a sale to the other stores: p50" in done.stdout
     assert "every balance equals the sum of its journal" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+    text = " ".join(done.stdout.split())  # rich wraps long lines
+    assert "POST /api/v1/orders → 201, order b2b:B2B-000001 open, 3 × MUG-black at main" in text
+    assert "same Idempotency-Key: the same answer, no second order" in text
+    assert "imported b2b-orders.csv: 3 rows, 2 new orders on b2b" in text
+    assert "the same file again: 0 new orders, 2 unchanged" in text
+    assert "sign in as demo, password 'demo-desk'" in text
+    desk = tmp_path / "demo" / "live" / "desk.toml"
+    listed = hub("orders", "list", "--channel", "b2b", "--config", str(desk), cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    for ref in ("B2B-000001", "ACME-W1", "ACME-W2"):
+        assert ref in listed.stdout
+    journal = hub("stock", "journal", "MUG-black", "--config", str(desk), cwd=tmp_path)
+    assert "b2b" in journal.stdout
 
 
 def test_products_bundles_and_the_journal(workdir):

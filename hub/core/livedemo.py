@@ -26,12 +26,13 @@ from rich.table import Table
 from hub import Order, OrderLine, OrderStatus
 from hub.core import ledger, users
 from hub.core.config import parse_settings
+from hub.core.deskdemo import desk_config, run_desk
 from hub.core.listings import import_listings
 from hub.core.orderbook import list_orders
 from hub.core.runtime import Hub
 from hub.core.service import Service
 from hub.core.sync import Sync
-from hub.core.tour import look_around
+from hub.core.tour import look_around, show_command
 from hub.sandbox import DemoItem, DemoStore, SoldOut
 
 #: the order desk's sign-in for the demo (a throwaway hub on this machine only)
@@ -219,6 +220,7 @@ async def _demo(folder: Path, duration: float, console: Console) -> bool:
                 reconcile_interval=30.0,
             )
     channels["till"] = {"type": "manual", "locations": ["main"]}
+    channels["b2b"] = {"type": "manual", "locations": ["main"]}  # the sales team's desk
     settings = parse_settings(
         {
             "hub": {"name": "Demo shop"},
@@ -249,6 +251,8 @@ async def _demo(folder: Path, duration: float, console: Console) -> bool:
         f"as {DEMO_USER}, password {DEMO_PASSWORD!r}), sync details at {service.url}/sync, "
         f"metrics at {service.url}/metrics"
     )
+    console.rule("[bold]The order desk")
+    await run_desk(hub, service.url, folder, console)
     console.rule(f"[bold]Shoppers for {duration:.0f} s")
     shoppers = Shoppers(stores, latency, hub)
     thread = threading.Thread(target=shoppers.run, daemon=True)
@@ -265,6 +269,11 @@ async def _demo(folder: Path, duration: float, console: Console) -> bool:
     tour = folder.parent / "tour"  # hub demo tours first, beside this folder
     if ok and (tour / "hub.toml").is_file():
         look_around(console, tour)
+    if ok:
+        again = desk_config(folder, folder / "hub.db")
+        console.print("Open the demo's order desk again (then http://127.0.0.1:8080/):")
+        show_command(console, "run", "--config", str(again))
+        console.print(f"and sign in as {DEMO_USER}, password {DEMO_PASSWORD!r}")
     return ok
 
 

@@ -69,7 +69,9 @@ class LineIn(Request):
     sku: Sku
     quantity: Quantity
     unit_price: Price | None = Field(
-        default=None, description="Per unit; the catalogue's price when left out."
+        default=None,
+        description="Per unit, in the order's currency; 0 when left out "
+        "(the catalogue keeps no prices).",
     )
     title: Text = ""
 
