@@ -54,6 +54,11 @@ def _ts(nullable: bool = False, index: bool = False):  # type: ignore[no-untyped
     return sa.Column(UTCDateTime(), nullable=nullable, index=index)
 
 
+def _text(kind: type = sa.String):  # type: ignore[no-untyped-def]
+    """A text column added to a table with rows: not null, empty for the rows it finds."""
+    return sa.Column(kind(), nullable=False, server_default="")
+
+
 def _money():  # type: ignore[no-untyped-def]
     return sa.Column(sa.Numeric(18, 4), nullable=False, server_default="0")
 
@@ -208,30 +213,14 @@ class SalesOrder(SQLModel, table=True):
         default="", sa_column=sa.Column(sa.String(128), nullable=False, server_default="")
     )
     requested_date: date | None = Field(default=None, sa_column=sa.Column(sa.Date, nullable=True))
-    bill_name: str = Field(
-        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
-    )
-    bill_line1: str = Field(
-        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
-    )
-    bill_line2: str = Field(
-        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
-    )
-    bill_city: str = Field(
-        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
-    )
-    bill_region: str = Field(
-        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
-    )
-    bill_postcode: str = Field(
-        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
-    )
-    bill_country: str = Field(
-        default="", sa_column=sa.Column(sa.String, nullable=False, server_default="")
-    )
-    released_holds: str = Field(
-        default="", sa_column=sa.Column(sa.Text, nullable=False, server_default="")
-    )
+    bill_name: str = Field(default="", sa_column=_text())
+    bill_line1: str = Field(default="", sa_column=_text())
+    bill_line2: str = Field(default="", sa_column=_text())
+    bill_city: str = Field(default="", sa_column=_text())
+    bill_region: str = Field(default="", sa_column=_text())
+    bill_postcode: str = Field(default="", sa_column=_text())
+    bill_country: str = Field(default="", sa_column=_text())
+    released_holds: str = Field(default="", sa_column=_text(sa.Text))
     created_at: datetime = Field(default_factory=now, sa_column=_ts())
     updated_at: datetime = Field(default_factory=now, sa_column=_ts())
 
