@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -79,6 +79,16 @@ def parse_day(text: str, option: str = "--date") -> date:
         raise InvalidInput(
             f"{option} {text!r} is not a date like 2026-12-01", field=option.lstrip("-")
         ) from None
+
+
+def utc_minute(value: datetime | None) -> str:
+    """``2026-11-30 14:05 UTC`` (``—`` for None): a stored time as a listing shows it. An
+    aware time is converted (PostgreSQL hands them back in its session's zone)."""
+    if value is None:
+        return "—"
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def writable_file(path: Path | None, option: str) -> Path | None:

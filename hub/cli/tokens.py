@@ -6,14 +6,13 @@ A token is printed once, when it is created; the hub keeps only its SHA-256 hash
 from __future__ import annotations
 
 import getpass
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.cli.common import ConfigOption, open_hub
+from hub.cli.common import ConfigOption, open_hub, utc_minute
 from hub.core import tokens
 
 app = typer.Typer(help="REST API tokens.", no_args_is_help=True)
@@ -46,10 +45,6 @@ def create(
     typer.echo(f"token {info.name!r} ({info.role}) created; it is shown only now", err=True)
 
 
-def _when(value: datetime | None) -> str:
-    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
-
-
 @app.command("list")
 def list_(config: ConfigOption = None) -> None:
     """Every token: name, role, prefix, created, last used, revoked."""
@@ -61,9 +56,9 @@ def list_(config: ConfigOption = None) -> None:
             t.name,
             t.role,
             t.prefix + "…",
-            _when(t.created_at),
-            _when(t.last_used_at),
-            _when(t.revoked_at),
+            utc_minute(t.created_at),
+            utc_minute(t.last_used_at),
+            utc_minute(t.revoked_at),
         )
     console.print(table)
 
@@ -73,4 +68,4 @@ def revoke(name: Name, config: ConfigOption = None) -> None:
     """Revoke a token: requests bearing it are refused (401) from now on."""
     with open_hub(config) as hub:
         info = hub.write(lambda c: tokens.revoke_token(c, name))
-    typer.echo(f"token {info.name!r} revoked at {_when(info.revoked_at)}")
+    typer.echo(f"token {info.name!r} revoked at {utc_minute(info.revoked_at)}")

@@ -7,14 +7,13 @@ A password is asked twice at the terminal, or read from standard input with
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from hub.cli.common import ConfigOption, open_hub
+from hub.cli.common import ConfigOption, open_hub, utc_minute
 from hub.core import users
 from hub.errors import InvalidInput
 
@@ -58,10 +57,6 @@ def create(
     typer.echo(f"user {info.username!r} ({info.role}) created")
 
 
-def _when(value: datetime | None) -> str:
-    return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
-
-
 @app.command("list")
 def list_(config: ConfigOption = None) -> None:
     """Every user: name, role, created, last sign-in, disabled."""
@@ -73,8 +68,8 @@ def list_(config: ConfigOption = None) -> None:
             u.username,
             u.full_name,
             u.role,
-            _when(u.created_at),
-            _when(u.last_login_at),
+            utc_minute(u.created_at),
+            utc_minute(u.last_login_at),
             "yes" if u.disabled else "",
         )
     console.print(table)
