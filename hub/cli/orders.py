@@ -14,7 +14,7 @@ from rich.table import Table
 from hub.cli.common import ConfigOption, open_hub
 from hub.cli.orders_desk import register as register_desk
 from hub.core import desk
-from hub.core.allocation import describe, order_allocation
+from hub.core.allocation import describe
 from hub.core.models import order_t
 from hub.core.orderbook import REF_HELP, OrderSummary, find_order, list_orders
 from hub.core.runtime import Hub
@@ -105,7 +105,6 @@ def show(
         record = hub.read(lambda c: find_order(c, ref))
         sent = hub.read(lambda c: order_shipments(c, record.order["id"]))
         view = desk.order_view(hub, record.order["id"])
-        allocation_lines = describe(hub.read(lambda c: order_allocation(c, record.order["id"])))
     if as_json:
         typer.echo(
             json.dumps(
@@ -143,7 +142,7 @@ def show(
     for hold in view.holds:
         kind = "can be released" if hold.overridable else "cannot be released"
         console.print(f"  hold {hold.code}: {hold.reason} ({kind})", markup=False)
-    for line in allocation_lines:  # one shipment per location
+    for line in describe(view.allocation):  # one shipment per location
         console.print(f"  {line}", markup=False)
     for shipment in sent:
         console.print(_shipment_line(shipment), highlight=False, markup=False)

@@ -15,7 +15,6 @@ version replace a stored order, so creating a reference that exists changes noth
 from __future__ import annotations
 
 import getpass
-import importlib
 import logging
 import random
 from collections import defaultdict
@@ -30,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core import customers, fulfilment, ledger
+from hub.core.allocation import Allocation, orders_allocation
 from hub.core.config import Settings
 from hub.core.db import in_list, run_in_transaction
 from hub.core.holds import HoldView, parse_holds
@@ -63,7 +63,6 @@ log = logging.getLogger("hub.desk")
 
 __all__ = [
     "Actor",
-    "AllocationView",
     "EventView",
     "HoldView",
     "LineInput",
@@ -172,15 +171,6 @@ class LineView:
 
 
 @dataclass(frozen=True)
-class AllocationView:
-    """Units of ``sku`` reserved (or, once shipped, sold) for the order at ``location``."""
-
-    sku: str
-    location: str
-    quantity: int
-
-
-@dataclass(frozen=True)
 class EventView:
     """One history entry: ``at`` aware UTC; ``actor`` e.g. "cli:alice"; ``origin`` "cli",
     "api", "web", "import" or "" (intake, jobs)."""
@@ -216,7 +206,7 @@ class OrderView:
     total: Decimal
     payment_status: str
     lines: list[LineView]
-    allocation: list[AllocationView]
+    allocation: list[Allocation]  # per shipment (location), as hub.core.allocation reads it
     history: list[EventView]
     placed_at: datetime | None
     ship_name: str = ""
@@ -722,52 +712,6 @@ def order_view(hub: Hub, ref: str | int) -> OrderView:
     return hub.read(lambda c: order_views(c, [order_id(c, ref)])[0])
 
 
-def _allocations(conn: Connection, ids: Sequence[int]) -> dict[int, list[AllocationView]]:
-    """Per order: units reserved per SKU and location (from the journal), or sold ones
-    when nothing is reserved any more. Uses hub.core.allocation when it exists."""
-    try:  # B's module (allocation policies); the journal when it is not there
-        batched: Any = getattr(
-            importlib.import_module("hub.core.allocation"), "orders_allocation", None
-        )
-    except ImportError:
-        batched = None
-    if batched is not None:
-        try:
-            found = batched(conn, list(ids))
-            return {
-                oid: [
-                    AllocationView(str(a.sku), str(a.location), int(a.quantity))
-                    for a in found.get(oid, [])
-                ]
-                for oid in ids
-            }
-        except Exception:  # its shape changed: fall back on the journal
-            log.debug("allocation.orders_allocation failed", exc_info=True)
-    m = movement_t.c
-    rows = conn.execute(
-        sa.select(
-            m.order_id,
-            product_t.c.sku,
-            location_t.c.code,
-            sa.func.sum(m.reserved_delta),
-            sa.func.sum(sa.case((m.kind == "sale", -m.on_hand_delta), else_=0)),
-        )
-        .join(product_t, product_t.c.id == m.product_id)
-        .join(location_t, location_t.c.id == m.location_id)
-        .where(in_list(conn, m.order_id, list(ids)))
-        .group_by(m.order_id, product_t.c.sku, location_t.c.code)
-        .order_by(m.order_id, product_t.c.sku, location_t.c.code)
-    )
-    reserved: dict[int, list[AllocationView]] = defaultdict(list)
-    sold: dict[int, list[AllocationView]] = defaultdict(list)
-    for oid, sku, code, r, s in rows:
-        if int(r or 0) > 0:
-            reserved[oid].append(AllocationView(sku, code, int(r)))
-        if int(s or 0) > 0:
-            sold[oid].append(AllocationView(sku, code, int(s)))
-    return {oid: reserved.get(oid) or sold.get(oid, []) for oid in ids}
-
-
 def order_views(conn: Connection, ids: Sequence[int]) -> list[OrderView]:
     """Views of the orders with hub ids ``ids``, in that order (unknown ids left out).
     Five queries per 10,000 orders."""
@@ -812,7 +756,7 @@ def order_views(conn: Connection, ids: Sequence[int]) -> list[OrderView]:
         .order_by(order_event_t.c.id)
     ):
         events[r.order_id].append(EventView(r.created_at, r.status, r.note, r.actor, r.origin))
-    allocations = _allocations(conn, list(rows))
+    allocations = orders_allocation(conn, list(rows))
     out = []
     for oid in ids:
         row = rows.get(oid)
