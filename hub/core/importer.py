@@ -18,7 +18,7 @@ Values are read strictly:
 - quantity a whole number ("3", 3, 3.0 are 3; 2.5 is an error); unit price an exact
   Decimal (an XLSX float 0.0000030335 is ``Decimal("0.0000030335")``); in a
   semicolon-separated CSV a decimal comma ("3,76") is read as 3.76. A price with more
-  decimal places than the ledger keeps (4) is refused at import rather than rounded.
+  decimal places than the ledger keeps (10) is refused at import rather than rounded.
 - requested date: an XLSX date cell, an XLSX serial number (45384 is 2024-04-02),
   ``2024-04-02`` always, and ``02/04/2024`` (also with ``.`` or ``-``) as
   ``hub.date_order`` says: ``day_first`` 2 April, ``month_first`` 4 February; unset, a
@@ -52,7 +52,7 @@ from sqlalchemy.engine import Connection
 
 from hub.core import customers, desk, ledger
 from hub.core.db import in_list
-from hub.core.models import now, order_import_t, order_t, product_t
+from hub.core.models import PRICE_SCALE, now, order_import_t, order_t, product_t
 from hub.core.runtime import Hub
 from hub.core.sheets import Sheet, Value, read_sheet
 from hub.errors import InvalidInput
@@ -439,6 +439,11 @@ def _price(value: Value, comma_decimal: bool) -> Decimal:
         raise _Bad(f"unit price {price} is negative")
     if price >= _MONEY_MAX:
         raise _Bad(f"unit price {price} is beyond 1e14")
+    if -price.normalize().as_tuple().exponent > PRICE_SCALE:  # type: ignore[operator]
+        raise _Bad(
+            f"unit price {price:f} has more than {PRICE_SCALE} decimal places, more than the "
+            "ledger keeps; round it"
+        )
     return price
 
 
@@ -974,28 +979,6 @@ def check_catalogue(
     return errors
 
 
-PRICE_PLACES = 4  # decimal places the ledger keeps of a price (Numeric(18, 4))
-
-
-def _beyond_storage(parsed: ParsedFile, columns: dict[str, str]) -> list[RowError]:
-    """Prices read exactly but with more decimal places than the ledger stores: refused
-    rather than rounded (0.0000030335 would be stored as 0)."""
-    errors = []
-    for new, rows in zip(parsed.news, parsed.rows_of, strict=True):
-        for line, row in zip(new.lines, rows, strict=True):
-            price = line.unit_price
-            if price is not None and price != price.quantize(Decimal(1).scaleb(-PRICE_PLACES)):
-                errors.append(
-                    RowError(
-                        row,
-                        columns.get("unit_price", "unit_price"),
-                        f"unit price {price} has more than {PRICE_PLACES} decimal places, "
-                        "more than the ledger keeps; round it",
-                    )
-                )
-    return errors
-
-
 _FIELD = re.compile(r"(?:orders\[(\d+)\]\.)?(?:lines\[(\d+)\]\.)?(\w+)")
 
 
@@ -1110,11 +1093,7 @@ def import_file(
     )
     if not parsed.rows:
         raise InvalidInput(f"{name}: no rows below the header", field="file")
-    errors = (
-        parsed.errors
-        + _beyond_storage(parsed, columns)
-        + hub.read(lambda c: check_catalogue(c, parsed, columns))
-    )
+    errors = parsed.errors + hub.read(lambda c: check_catalogue(c, parsed, columns))
     if errors:
         raise ImportRejected(name, errors)
     parsed.sku_rows, parsed.account_rows = [], []  # checked: let the memory go

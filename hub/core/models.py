@@ -59,8 +59,15 @@ def _text(kind: type = sa.String):  # type: ignore[no-untyped-def]
     return sa.Column(kind(), nullable=False, server_default="")
 
 
-def _money():  # type: ignore[no-untyped-def]
-    return sa.Column(sa.Numeric(18, 4), nullable=False, server_default="0")
+# Decimal places kept of a line's unit price: 0.0000030335 is stored as it is. Amounts
+# (order totals, credit limits) keep 4: a total is what is charged, and no currency
+# charges less than a ten-thousandth of its unit; a line keeps its exact price, so the
+# exact sum can always be made from the lines.
+PRICE_SCALE = 10
+
+
+def _money(scale: int = 4):  # type: ignore[no-untyped-def]
+    return sa.Column(sa.Numeric(14 + scale, scale), nullable=False, server_default="0")
 
 
 class Product(SQLModel, table=True):
@@ -234,7 +241,7 @@ class SalesOrderLine(SQLModel, table=True):
     sku: str = ""
     product_id: int | None = Field(default=None, foreign_key="product.id")
     quantity: int = Field(default=0, sa_type=sa.BigInteger)
-    unit_price: Decimal = Field(default=Decimal("0"), sa_column=_money())
+    unit_price: Decimal = Field(default=Decimal("0"), sa_column=_money(PRICE_SCALE))
     title: str = ""
     external_id: str = ""
     # What the channel reports: units shipped, and shipped units taken back into stock.

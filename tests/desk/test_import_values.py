@@ -165,15 +165,29 @@ def test_an_xlsx_price_in_scientific_range_is_that_exact_decimal():
     assert str(price) == "0.0000030335"  # no "3.0335E-6"
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_tiny_price_is_stored_and_read_back_exactly(db_url, kind):
+    hub = import_hub(db_url)
+    if kind == "xlsx":  # a number cell
+        data = xlsx_bytes([HEADER, ["SO-1", "ACME", "MUG", 3, 0.0000030335]])
+    else:
+        data = csv_bytes([HEADER, ["SO-1", "ACME", "MUG", "3", "0.0000030335"]])
+    importer.import_file(hub, data, f"orders.{kind}", actor=ME)
+    ((_ref, _sku, _qty, price),) = stored_lines(hub)
+    assert price == Decimal("0.0000030335")
+    assert order_view(hub, "b2b:SO-1").lines[0].unit_price == Decimal("0.0000030335")
+    hub.close()
+
+
 def test_a_price_finer_than_the_ledger_keeps_is_refused_not_rounded(db_url):
     hub = import_hub(db_url)
-    data = xlsx_bytes(
-        [HEADER, ["SO-1", "ACME", "MUG", 3, 0.0000030335], ["SO-2", "ACME", "MUG", 1, 0.0001]]
+    data = csv_bytes(
+        [HEADER, ["SO-1", "ACME", "MUG", "3", "0.00000000001"], ["SO-2", "ACME", "MUG", "1", "1"]]
     )
     with pytest.raises(importer.ImportRejected) as refused:
-        importer.import_file(hub, data, "orders.xlsx", actor=ME)
+        importer.import_file(hub, data, "orders.csv", actor=ME)
     assert [str(e) for e in refused.value.errors] == [
-        "row 2, column unit_price: unit price 0.0000030335 has more than 4 decimal places, "
+        "row 2, column unit_price: unit price 0.00000000001 has more than 10 decimal places, "
         "more than the ledger keeps; round it"
     ]
     assert order_count(hub) == 0

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from hub.core.ledger import MAX_QUANTITY
+from hub.core.models import PRICE_SCALE
 
 Text = Annotated[str, Field(max_length=500)]
 Short = Annotated[str, Field(max_length=128)]
@@ -32,6 +33,7 @@ Price = Annotated[
     Decimal,
     Field(ge=0, le=Decimal("99999999999999"), decimal_places=4, examples=["12.50"]),
 ]
+UnitPrice = Annotated[Price, Field(decimal_places=PRICE_SCALE)]  # what an order line keeps
 
 
 class Request(BaseModel):
@@ -68,7 +70,7 @@ class Error(Answer):
 class LineIn(Request):
     sku: Sku
     quantity: Quantity
-    unit_price: Price | None = Field(
+    unit_price: UnitPrice | None = Field(
         default=None,
         description="Per unit, in the order's currency; 0 when left out "
         "(the catalogue keeps no prices).",
