@@ -4,7 +4,7 @@ promise) and the SKU search the order form asks for live availability."""
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -27,9 +27,12 @@ class SkuStock:
     channels: dict[str, int] = field(default_factory=dict)  # available to promise
 
 
-def find_stock(hub: Hub, search: str = "", limit: int = SHOWN) -> tuple[list[SkuStock], bool]:
+def find_stock(
+    hub: Hub, search: str = "", limit: int = SHOWN, channels: Sequence[str] = ()
+) -> tuple[list[SkuStock], bool]:
     """SKUs whose SKU or title contains ``search`` (all when blank), by SKU, with stock per
-    location and available-to-promise per channel; and whether more matched."""
+    location and available-to-promise per channel in ``channels``; and whether more
+    matched."""
     text = search.strip().lower()
 
     def read(conn: Connection) -> tuple[list[SkuStock], bool]:
@@ -57,11 +60,9 @@ def find_stock(hub: Hub, search: str = "", limit: int = SHOWN) -> tuple[list[Sku
         return list(found.values()), more
 
     rows, more = hub.read(read)
-    if rows:
+    if rows and channels:
         skus = [r.sku for r in rows]
-        per_channel: dict[str, dict[str, int]] = defaultdict(dict)
-        for name in sorted(hub.channel_configs):
-            per_channel[name] = hub.available(name, skus)
+        per_channel = {name: hub.available(name, skus) for name in channels}
         for row in rows:
             row.channels = {name: got.get(row.sku, 0) for name, got in per_channel.items()}
     return rows, more
@@ -76,7 +77,8 @@ def locations(hub: Hub) -> list[tuple[str, str]]:
 async def stock_page(request: web.Request) -> web.Response:
     hub = hub_of(request)
     search = request.query.get("search", "").strip()[:100]
-    rows, more = await asyncio.to_thread(find_stock, hub, search)
+    channels = sorted(hub.channel_configs)
+    rows, more = await asyncio.to_thread(find_stock, hub, search, SHOWN, channels)
     return render(
         request,
         "stock.html",
@@ -85,14 +87,15 @@ async def stock_page(request: web.Request) -> web.Response:
             "more": more,
             "search": search,
             "locations": locations(hub),
-            "channels": sorted(hub.channel_configs),
+            "channels": channels,
         },
     )
 
 
 @page("viewer")
 async def sku_search(request: web.Request) -> web.Response:
-    """JSON for the order form: SKUs matching ``q`` with free units per location."""
+    """JSON for the order form: SKUs matching ``q`` with free units per location (asked
+    as people type: no per-channel figures, which it does not show)."""
     hub = hub_of(request)
     q = request.query.get("q", "").strip()[:100]
     if not q:
