@@ -33,6 +33,7 @@ from hub.core.allocation import Allocation, orders_allocation
 from hub.core.config import Settings
 from hub.core.db import in_list, run_in_transaction
 from hub.core.holds import HoldView, parse_holds
+from hub.core.intake import PERSON_HOLD
 from hub.core.models import (
     bundle_t,
     customer_account_t,
@@ -79,6 +80,7 @@ __all__ = [
     "create_order",
     "create_orders",
     "edit_order",
+    "hold_order",
     "list_orders",
     "order_view",
     "order_views",
@@ -913,6 +915,56 @@ def _required(text: str, name: str, what: str) -> str:
     if len(text) > 2000:
         raise InvalidInput(f"{name}: at most 2,000 characters", field=name)
     return text
+
+
+_HOLDABLE = (OrderStatus.OPEN.value, OrderStatus.PENDING.value, OrderStatus.ON_HOLD.value)
+
+
+def hold_order(hub: Hub, ref: str | int, reason: str, actor: Actor) -> OrderView:
+    """Put an order that has not shipped on hold for ``reason``: a person's hold (code
+    ``manual``, beside any plugin holds), which :func:`release_order` lifts like any
+    plugin hold. The order keeps its reservation, and intake keeps the hold whenever it
+    decides the order again (recheck, stock arriving, a new version) until a person
+    releases it. History records who, from where and why.
+
+    InvalidInput (field ``reason``) without a reason; :class:`Conflict` for an order that
+    has shipped or is cancelled, or is held already by a person or for a reason no
+    person can lift.
+    """
+    reason = _required(" ".join((reason or "").split()), "reason", "why the order is held")
+
+    def work(conn: Connection) -> int:
+        oid = order_id(conn, ref)
+        query = sa.select(order_t).where(order_t.c.id == oid)
+        if conn.dialect.name != "sqlite":
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().one()
+        name = f"{row['channel']}:{row['external_id']}"
+        if row["status"] not in _HOLDABLE:
+            raise Conflict(f"order {name} is {row['status']}; it cannot be held", field="order")
+        on_hold = row["status"] == OrderStatus.ON_HOLD.value
+        holds = parse_holds(row["hold_reason"]) if on_hold else []
+        if any(h.code == PERSON_HOLD for h in holds):
+            raise Conflict(f"order {name} is held by a person already", field="order")
+        if any(not h.overridable for h in holds):
+            raise Conflict(f"order {name} is on hold already ({row['hold_reason']})", field="order")
+        text = "; ".join([*(f"{h.code}: {h.reason}" for h in holds), f"{PERSON_HOLD}: {reason}"])
+        released = [c for c in (row["released_holds"] or "").split(",") if c and c != PERSON_HOLD]
+        stamp = now()
+        conn.execute(
+            order_t.update()
+            .where(order_t.c.id == oid)
+            .values(
+                status=OrderStatus.ON_HOLD.value,
+                hold_reason=text,
+                released_holds=",".join(released),
+                updated_at=stamp,
+            )
+        )
+        _event(conn, oid, OrderStatus.ON_HOLD.value, f"held: {reason}", actor, stamp)
+        return oid
+
+    return order_view(hub, run_in_transaction(hub.engine, work))
 
 
 def release_order(hub: Hub, ref: str | int, note: str, actor: Actor) -> OrderView:

@@ -19,6 +19,7 @@ from hub.core.desk import (
     cancel_unpaid,
     create_order,
     edit_order,
+    hold_order,
     order_view,
     release_order,
 )
@@ -67,6 +68,37 @@ def test_release_of_an_unpaid_hold_opens_the_order_and_records_who_and_why(desk)
     assert edited.status == "open" and reserved(desk, "MUG") == 3
     assert edited.history[-1].actor == "api:erp-sync" and edited.history[-1].origin == "api"
     assert desk.recheck_holds() == {}
+
+
+def test_a_persons_hold_stays_through_rechecks_until_released(desk):
+    view = create_order(desk, b2b(("MUG", 2), account="ACME"), BOB)
+    assert view.status == "open"
+    with pytest.raises(InvalidInput) as no_reason:
+        hold_order(desk, view.id, "  ", BOB)
+    assert no_reason.value.field == "reason"
+
+    held = hold_order(desk, view.id, "customer  asked\nto wait", TOKEN)
+    assert held.status == "on_hold" and reserved(desk, "MUG") == 2  # stock kept
+    assert [(h.code, h.reason, h.overridable) for h in held.holds] == [
+        ("manual", "customer asked to wait", True)
+    ]
+    assert (held.history[-1].note, held.history[-1].actor, held.history[-1].origin) == (
+        "held: customer asked to wait",
+        "api:erp-sync",
+        "api",
+    )
+    with pytest.raises(Conflict, match="held by a person already"):
+        hold_order(desk, view.id, "twice", BOB)
+    assert desk.recheck_holds() == {"on_hold": 1}  # deciding it again keeps the hold
+    assert order_view(desk, view.id).status == "on_hold"
+
+    released = release_order(desk, view.id, "customer is ready", BOB)
+    assert released.status == "open" and released.holds == []
+    assert released.history[-2].note == "released manual: customer is ready"
+
+    cancel_order(desk, view.id, "changed mind", BOB)
+    with pytest.raises(Conflict, match="cannot be held"):
+        hold_order(desk, view.id, "too late", BOB)
 
 
 def test_release_is_refused_while_stock_is_short(desk):

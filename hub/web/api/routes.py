@@ -25,7 +25,6 @@ from hub.core.models import (
 from hub.errors import Conflict, HubError, NotFound
 from hub.orders import Address
 from hub.skus import normalise_sku
-from hub.web.api import holding
 from hub.web.api import schemas as s
 from hub.web.api.batching import Creation
 from hub.web.api.machinery import (
@@ -290,8 +289,7 @@ def hold_order(ctx: Ctx) -> tuple[int, s.OrderOut]:
     """Put an order on hold with a reason (a person's hold, which a release lifts)."""
     from hub.core import desk
 
-    hold = getattr(desk, "hold_order", None) or holding.hold_order
-    view = hold(ctx.hub, ctx.params["ref"], ctx.body.reason, _actor(ctx))
+    view = desk.hold_order(ctx.hub, ctx.params["ref"], ctx.body.reason, _actor(ctx))
     return 200, order_out(view)
 
 
