@@ -107,6 +107,17 @@ async def test_a_post_without_the_sessions_csrf_token_is_refused(client, site):
     assert good.status == 200 and len(desk.list_orders(site).orders) == 1
 
 
+async def test_a_sign_in_without_the_forms_csrf_token_signs_no_one_in(client, site):
+    await client.get("/sign-in")  # a session with a token exists; the post does not carry it
+    for extra in ({}, {"_csrf": "not-the-token"}):
+        answer = await client.post(
+            "/sign-in", data={"username": "sam", "password": PASSWORD, **extra}
+        )
+        assert answer.status == 403 and "The form had expired" in text_of(await answer.text())
+    assert (await client.get("/", allow_redirects=False)).status == 303
+    assert site.read(lambda c: users.get_user(c, "sam")).last_login_at is None
+
+
 async def test_a_viewer_reads_but_may_not_release_cancel_or_enter(client, site):
     held = held_order(site)
     dashboard = await sign_in(client, "vic")

@@ -4,7 +4,6 @@ more time the more often it fails for that name or address (brute force slowed d
 from __future__ import annotations
 
 import asyncio
-import hmac
 import time
 from collections import deque
 
@@ -12,7 +11,7 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from hub.core import users
-from hub.web.pages.common import CSRF_FIELD, current_user, hub_of, page, render
+from hub.web.pages.common import csrf_ok, current_user, hub_of, page, render
 
 FAILED = "That username and password do not match an active account."
 _WINDOW = 15 * 60  # seconds a failure counts against its name and address
@@ -61,17 +60,11 @@ async def sign_in_form(request: web.Request) -> web.Response:
 
 
 async def sign_in(request: web.Request) -> web.Response:
-    session = await get_session(request)
     form = await request.post()
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))
     target = _safe_next(str(form.get("next", "/")))
-    expected, sent = session.get("csrf"), form.get(CSRF_FIELD)
-    if not (
-        isinstance(expected, str)
-        and isinstance(sent, str)
-        and hmac.compare_digest(expected.encode(), sent.encode())
-    ):
+    if not await csrf_ok(request):
         return render(
             request,
             "sign_in.html",

@@ -176,7 +176,8 @@ def field_message(error: HubError) -> str:
     return text
 
 
-async def _check_csrf(request: web.Request) -> bool:
+async def csrf_ok(request: web.Request) -> bool:
+    """Whether the posted form carries the session's CSRF token."""
     session = await get_session(request)
     expected = session.get("csrf")
     form = await request.post()
@@ -205,7 +206,7 @@ def page(needed: str = "viewer") -> Callable[[Handler], Handler]:
             request[USER] = user
             session = await get_session(request)
             request[FLASH] = session.pop("flash", "")
-            if request.method == "POST" and not await _check_csrf(request):
+            if request.method == "POST" and not await csrf_ok(request):
                 return refuse(
                     request,
                     403,
