@@ -36,12 +36,11 @@ async def upload(request: web.Request) -> web.Response:
     if not isinstance(file, web.FileField) or not file.filename:
         context["error"] = "choose a CSV or XLSX file to import"
         return render(request, "import.html", context, status=400)
-    data = file.file.read()
-    context["filename"] = file.filename
+    context["filename"] = name = file.filename
     actor = desk.Actor(request[USER].username, "import")
-    try:
+    try:  # aiohttp keeps the upload in a temporary file: read it in the thread too
         report = await asyncio.to_thread(
-            importer.import_file, hub, data, file.filename, channel=channel, actor=actor
+            lambda: importer.import_file(hub, file.file.read(), name, channel=channel, actor=actor)
         )
     except ImportRejected as rejected:
         rows = len({e.row for e in rejected.errors})
