@@ -72,6 +72,7 @@ __all__ = [
     "OrderList",
     "OrderView",
     "Problem",
+    "account_problem",
     "build_orders",
     "check_orders",
     "cancel_order",
@@ -80,12 +81,15 @@ __all__ = [
     "create_order",
     "create_orders",
     "edit_order",
+    "existing_references",
     "hold_order",
+    "known_skus",
     "list_orders",
     "order_view",
     "order_views",
     "release_order",
     "return_lines",
+    "unknown_sku",
 ]
 
 ORIGINS = ("cli", "api", "web", "import")
@@ -93,6 +97,7 @@ _SHIPPED = (OrderStatus.FULFILLED.value, OrderStatus.DELIVERED.value)
 _CLOSED = (OrderStatus.CANCELLED.value, OrderStatus.REFUNDED.value)
 _CHUNK = 10_000  # values per IN list on SQLite (its limit on parameters is 32,766)
 _MONEY_MAX = Decimal("1e14")
+_ZERO = Decimal("0")
 
 
 # -- what callers pass --------------------------------------------------------------------
@@ -253,7 +258,21 @@ def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)] or [[]]
 
 
-def _known_skus(conn: Connection, skus: set[str]) -> set[str]:
+def account_problem(number: str, row: Any) -> str:
+    """Why account ``number`` (its row from customers.accounts_by_number, or None) cannot
+    take an order: "" when it can."""
+    if row is None:
+        return f"no customer account {number!r}"
+    return "" if row.active else f"account {number!r} is inactive"
+
+
+def unknown_sku(sku: str) -> str:
+    """What is said of a SKU the catalogue does not have."""
+    return f"unknown SKU {sku!r}: add it to the catalogue"
+
+
+def known_skus(conn: Connection, skus: set[str]) -> set[str]:
+    """Those of ``skus`` the catalogue has (a query per 10,000)."""
     found: set[str] = set()
     ordered = sorted(skus)
     for part in _chunks(ordered):
@@ -360,7 +379,7 @@ def _order_lines(checked: list[tuple[str, LineInput]]) -> tuple[OrderLine, ...]:
         OrderLine(
             sku=sku,
             quantity=line.quantity,
-            unit_price=_price(line.unit_price, "unit_price"),
+            unit_price=_ZERO if line.unit_price is None else Decimal(line.unit_price),
             title=line.title,
         )
         for sku, line in checked
@@ -427,10 +446,12 @@ def _build(
     settings: Settings,
     news: Sequence[NewOrder],
     problems: list[Problem] | None = None,
+    *,
+    lines_checked: bool = False,
 ) -> list[_Built]:
     """See :func:`build_orders`; marks the orders whose reference was generated. With
     ``problems`` every problem is appended there (fields relative to the order) and only
-    the orders without any are built."""
+    the orders without any are built. ``lines_checked``: see :func:`create_orders`."""
     manual = manual_channels(settings)
     zone = ZoneInfo(settings.hub.timezone)
     single = len(news) == 1 or problems is not None
@@ -453,9 +474,13 @@ def _build(
         found: list[InvalidInput] = []
         kept: list[int] = []
         try:
-            checked.append(
-                _check_lines(new.lines, prefix, found if problems is not None else None, kept)
-            )
+            if lines_checked:
+                checked.append([(line.sku, line) for line in new.lines])
+                kept.extend(range(len(new.lines)))
+            else:
+                checked.append(
+                    _check_lines(new.lines, prefix, found if problems is not None else None, kept)
+                )
         except InvalidInput as no_lines:
             fail(i, no_lines)
             checked.append([])
@@ -469,23 +494,13 @@ def _build(
     for i, new in enumerate(news):
         row = accounts.get(new.account.strip())
         prefix = "" if single else f"orders[{i}]."
-        if row is None:
-            fail(
-                i,
-                InvalidInput(
-                    f"{prefix}account: no customer account {new.account!r}",
-                    field=f"{prefix}account",
-                ),
-            )
-        elif not row.active:
-            fail(
-                i,
-                InvalidInput(
-                    f"{prefix}account: account {new.account!r} is inactive",
-                    field=f"{prefix}account",
-                ),
-            )
-    known = _known_skus(conn, {sku for lines in checked for sku, _ in lines})
+        problem = account_problem(new.account, row)
+        if problem:
+            fail(i, InvalidInput(f"{prefix}account: {problem}", field=f"{prefix}account"))
+    if lines_checked:  # and their SKUs found in the catalogue
+        known = {sku for lines in checked for sku, _ in lines}
+    else:
+        known = known_skus(conn, {sku for lines in checked for sku, _ in lines})
     for i, lines in enumerate(checked):
         prefix = "" if single else f"orders[{i}]."
         for (sku, _line), n in zip(lines, positions[i], strict=True):
@@ -493,7 +508,7 @@ def _build(
                 fail(
                     i,
                     InvalidInput(
-                        f"{prefix}lines[{n}].sku: unknown SKU {sku!r}: add it to the catalogue",
+                        f"{prefix}lines[{n}].sku: {unknown_sku(sku)}",
                         field=f"{prefix}lines[{n}].sku",
                     ),
                 )
@@ -595,7 +610,8 @@ def check_orders(conn: Connection, settings: Settings, news: Sequence[NewOrder])
 # -- creating -------------------------------------------------------------------------------
 
 
-def _existing(conn: Connection, channel: str, refs: Sequence[str]) -> set[str]:
+def existing_references(conn: Connection, channel: str, refs: Sequence[str]) -> set[str]:
+    """Those of ``refs`` (external ids) that orders on ``channel`` have."""
     o = order_t.c
     found: set[str] = set()
     for part in _chunks(sorted(set(refs))):
@@ -640,7 +656,12 @@ def create_order(hub: Hub, new: NewOrder, actor: Actor) -> OrderView:
 
 
 def create_orders(
-    hub: Hub, news: Sequence[NewOrder], actor: Actor, *, views: bool = True
+    hub: Hub,
+    news: Sequence[NewOrder],
+    actor: Actor,
+    *,
+    views: bool = True,
+    lines_checked: bool = False,
 ) -> list[OrderView | None]:
     """Create many B2B orders through one intake call per channel (one transaction each).
 
@@ -648,10 +669,14 @@ def create_orders(
     already (re-creating it is a no-op). With ``views=False`` nothing is read back and
     every created order is given as None too (faster for big imports: count with
     ``len([...])`` of the references instead). Raises as :func:`build_orders`.
+
+    ``lines_checked``: every line was checked already, its SKU normalised and found in the
+    catalogue (:func:`known_skus`), its quantity and price as :class:`LineInput` says (an
+    import checks each row as it reads it); they are not checked again.
     """
     if not news:
         return []
-    built = hub.read(lambda c: _build(c, hub.settings, news))
+    built = hub.read(lambda c: _build(c, hub.settings, news, lines_checked=lines_checked))
     results: list[OrderView | None] = [None] * len(news)
     ids: dict[int, int] = {}
     by_channel: dict[str, list[int]] = defaultdict(list)
@@ -661,7 +686,9 @@ def create_orders(
         todo = indexes
         for attempt in range(8):
             refs = [built[i].order.external_id for i in todo]
-            taken = hub.read(lambda c, refs=refs, channel=channel: _existing(c, channel, refs))
+            taken = hub.read(
+                lambda c, refs=refs, channel=channel: existing_references(c, channel, refs)
+            )
             collided = [i for i in todo if built[i].order.external_id in taken]
             retry = [i for i in collided if built[i].generated]
             fresh = [i for i in todo if built[i].order.external_id not in taken]
@@ -1028,13 +1055,7 @@ def cancel_order(hub: Hub, ref: str | int, reason: str, actor: Actor) -> OrderVi
             )
         if row["status"] in _CLOSED:
             raise Conflict(f"order {name} is {row['status']} already", field="order")
-        _record, changes = fulfilment.cancel(conn, str(oid), reason, actor.label())
-        last = conn.scalar(
-            sa.select(sa.func.max(order_event_t.c.id)).where(order_event_t.c.order_id == oid)
-        )
-        conn.execute(
-            order_event_t.update().where(order_event_t.c.id == last).values(origin=actor.origin)
-        )
+        _record, changes = fulfilment.cancel(conn, str(oid), reason, actor.label(), actor.origin)
         return oid, changes
 
     oid, changes = run_in_transaction(hub.engine, work)
@@ -1092,11 +1113,11 @@ def edit_order(
         order = to_order(record, as_channel_sent=True)
         changes: list[str] = []
         if checked is not None:
-            known = _known_skus(conn, {sku for sku, _ in checked})
+            known = known_skus(conn, {sku for sku, _ in checked})
             for n, (sku, _line) in enumerate(checked):
                 if sku not in known:
                     raise InvalidInput(
-                        f"lines[{n}].sku: unknown SKU {sku!r}: add it to the catalogue",
+                        f"lines[{n}].sku: {unknown_sku(sku)}",
                         field=f"lines[{n}].sku",
                     )
             new_lines = _order_lines(checked)

@@ -118,30 +118,44 @@ def deliver(
     return find_order(conn, str(order["id"])), shipment
 
 
-def _set_status(conn: Connection, order_id: int, status: str, note: str, actor: str) -> None:
+def _set_status(
+    conn: Connection, order_id: int, status: str, note: str, actor: str, origin: str = ""
+) -> None:
     stamp = now()
     conn.execute(
         order_t.update()
         .where(order_t.c.id == order_id)
         .values(status=status, hold_reason="", updated_at=stamp)
     )
-    _log_status(conn, order_id, status, note, actor, stamp)
+    _log_status(conn, order_id, status, note, actor, stamp, origin)
 
 
 def _log_status(
-    conn: Connection, order_id: int, status: str, note: str, actor: str, stamp: datetime
+    conn: Connection,
+    order_id: int,
+    status: str,
+    note: str,
+    actor: str,
+    stamp: datetime,
+    origin: str = "",
 ) -> None:
     conn.execute(
         order_event_t.insert().values(
-            order_id=order_id, status=status, note=note, actor=actor, created_at=stamp
+            order_id=order_id,
+            status=status,
+            note=note,
+            actor=actor,
+            origin=origin,
+            created_at=stamp,
         )
     )
 
 
 def cancel(
-    conn: Connection, ref: str, reason: str = "", actor: str = ""
+    conn: Connection, ref: str, reason: str = "", actor: str = "", origin: str = ""
 ) -> tuple[OrderRecord, list[StockChange]]:
-    """Cancel an order that has not shipped: its reservation goes back to free stock."""
+    """Cancel an order that has not shipped: its reservation goes back to free stock.
+    History records ``actor`` and ``origin`` ("cli", "api", "web"; "" for channels, jobs)."""
     record = find_order(conn, ref)
     order = record.order
     if order["status"] in (OrderStatus.CANCELLED.value, OrderStatus.REFUNDED.value):
@@ -166,5 +180,7 @@ def cancel(
         for (product, location), reserved in shipments.reserved_units(conn, order["id"]).items()
     ]
     changes = ledger.apply(conn, moves)
-    _set_status(conn, order["id"], OrderStatus.CANCELLED.value, reason or "cancelled", actor)
+    _set_status(
+        conn, order["id"], OrderStatus.CANCELLED.value, reason or "cancelled", actor, origin
+    )
     return find_order(conn, str(order["id"])), changes
