@@ -73,20 +73,14 @@ def desk_site(url: str, tmp: str = "") -> Hub:
 @pytest.fixture
 def site(db_url: str) -> Iterator[Hub]:
     """:func:`desk_site` on SQLite and on PostgreSQL."""
-    hub = desk_site(db_url)
-    try:
+    with desk_site(db_url) as hub:
         yield hub
-    finally:
-        hub.close()
 
 
 @pytest.fixture
 def sqlite_site(sqlite_url: str) -> Iterator[Hub]:
-    hub = desk_site(sqlite_url)
-    try:
+    with desk_site(sqlite_url) as hub:
         yield hub
-    finally:
-        hub.close()
 
 
 @pytest.fixture

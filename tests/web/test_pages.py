@@ -191,14 +191,11 @@ async def test_the_dashboard_says_in_words_how_the_day_stands(client, site):
 
 
 async def test_a_hub_without_channels_says_so(sqlite_url):
-    hub = desk_site(sqlite_url)
-    hub.settings.channels.clear()
-    hub.channel_configs.clear()
-    try:
+    with desk_site(sqlite_url) as hub:
+        hub.settings.channels.clear()
+        hub.channel_configs.clear()
         async with TestClient(TestServer(make_app(Sync(hub)))) as client:
             page = text_of(await sign_in(client, "sam"))
-    finally:
-        hub.close()
     assert "No channel is configured yet" in page
 
 

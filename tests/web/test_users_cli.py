@@ -28,72 +28,23 @@ def hub(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess:
 
 def test_users_are_created_listed_and_disabled(tmp_path):
     assert hub("init", cwd=tmp_path).returncode == 0
-    made = hub(
-        "users",
-        "create",
-        "sam",
-        "--role",
-        "sales",
-        "--name",
-        "Sam Seller",
-        "--password-stdin",
-        cwd=tmp_path,
-        stdin="a long passphrase\n",
-    )
+
+    def create(username: str, role: str, stdin: str, *more: str) -> subprocess.CompletedProcess:
+        return hub("users", "create", username, "--role", role, *more, cwd=tmp_path, stdin=stdin)
+
+    from_stdin = "--password-stdin"
+    made = create("sam", "sales", "a long passphrase\n", "--name", "Sam Seller", from_stdin)
     assert made.returncode == 0, made.stderr
     assert "user 'sam' (sales) created" in made.stdout
-    asked = hub(
-        "users",
-        "create",
-        "ada",
-        "--role",
-        "admin",
-        cwd=tmp_path,
-        stdin="pass word 1\npass word 1\n",
-    )
+    asked = create("ada", "admin", "pass word 1\npass word 1\n")
     assert asked.returncode == 0, asked.stderr
-    differ = hub(
-        "users",
-        "create",
-        "bob",
-        "--role",
-        "viewer",
-        cwd=tmp_path,
-        stdin="pass word 1\npass word 2\n",
-    )
+    differ = create("bob", "viewer", "pass word 1\npass word 2\n")
     assert differ.returncode == 1 and "the two passwords differ" in differ.stderr
-    short = hub(
-        "users",
-        "create",
-        "bob",
-        "--role",
-        "viewer",
-        "--password-stdin",
-        cwd=tmp_path,
-        stdin="short\n",
-    )
+    short = create("bob", "viewer", "short\n", from_stdin)
     assert short.returncode == 1 and "at least 8 characters" in short.stderr
-    role = hub(
-        "users",
-        "create",
-        "bob",
-        "--role",
-        "boss",
-        "--password-stdin",
-        cwd=tmp_path,
-        stdin="pass word 1\n",
-    )
+    role = create("bob", "boss", "pass word 1\n", from_stdin)
     assert role.returncode == 1 and "admin, sales, viewer" in role.stderr
-    twice = hub(
-        "users",
-        "create",
-        "sam",
-        "--role",
-        "sales",
-        "--password-stdin",
-        cwd=tmp_path,
-        stdin="pass word 1\n",
-    )
+    twice = create("sam", "sales", "pass word 1\n", from_stdin)
     assert twice.returncode == 1 and "exists already" in twice.stderr
 
     listed = hub("users", "list", cwd=tmp_path)
