@@ -8,10 +8,11 @@ A channel chooses its policy with ``allocation`` in its configuration section:
     none). The default, and what intake did before policies existed.
 ``nearest``
     Per product, the location nearest to the delivery address (great-circle distance
-    between coordinates) that has free stock for all the units still to reserve; when
-    none has, the nearest ones first, so the reservation is split over as near
-    locations as possible. Locations without coordinates come after those with, in
-    priority order; an order without coordinates is allocated by priority.
+    between coordinates, :func:`hub.core.planning.distance_metres`) that has free stock
+    for all the units still to reserve; when none has, the nearest ones first, so the
+    reservation is split over as near locations as possible. Locations without
+    coordinates come after those with, in priority order; an order without coordinates
+    is allocated by priority.
 ``fewest_splits``
     One location for the whole order wherever any single location can serve every line
     in full: the nearest of those (or the first in priority order when the order or
@@ -31,7 +32,6 @@ itself takes at most what is free, the database's check constraint guards the re
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,25 +41,12 @@ from sqlalchemy.engine import Connection
 
 from hub.core.db import in_list
 from hub.core.models import bundle_t, location_t, movement_t, order_line_t, order_t, product_t
+from hub.core.planning import distance_metres
 from hub.stock import StockChange
 
 POLICIES = ("priority", "nearest", "fewest_splits")
 
-EARTH_RADIUS_KM = 6371.0088
-
 Coordinates = tuple[float, float]
-
-
-def distance_km(a: Coordinates, b: Coordinates) -> float:
-    """Great-circle (haversine) distance in km between two (latitude, longitude) pairs
-    in degrees."""
-    lat1, lon1 = math.radians(a[0]), math.radians(a[1])
-    lat2, lon2 = math.radians(b[0]), math.radians(b[1])
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
 @dataclass(frozen=True)
@@ -80,7 +67,7 @@ def _closeness(
         if origin is None or site.coordinates is None:
             out[site.id] = (1, 0.0, rank)
         else:
-            out[site.id] = (0, distance_km(origin, site.coordinates), rank)
+            out[site.id] = (0, distance_metres(origin, site.coordinates), rank)
     return out
 
 

@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from builders import make_hub, order
 
 from hub.core import allocation, ledger
-from hub.core.allocation import Allocation, describe, distance_km, order_allocation
+from hub.core.allocation import Allocation, describe, order_allocation
 from hub.core.config import parse_settings
 from hub.core.desk import Actor, cancel_order, order_view, return_lines
 from hub.core.models import balance_t
 from hub.core.orderbook import order_id
+from hub.core.planning import distance_metres
 from hub.core.runtime import Hub
 from hub.errors import ConfigError
 from hub.orders import Address, OrderStatus
@@ -117,7 +118,9 @@ def test_nearest_passes_a_near_location_without_enough_for_the_next_with_enough(
     stock(hub, "MUG", north=10, south=2, west=10)
     assert take(hub, "near", "n1", ("MUG", 4), to=MUNICH) == "open"
     # Cologne (about 450 km from Munich) before Hamburg (about 610 km)
-    assert distance_km((48.13, 11.57), (50.94, 6.96)) < distance_km((48.13, 11.57), (53.55, 9.99))
+    assert distance_metres((48.13, 11.57), (50.94, 6.96)) < distance_metres(
+        (48.13, 11.57), (53.55, 9.99)
+    )
     assert allocated(hub, "near:n1") == [("MUG", "west", 4, 1)]
 
 

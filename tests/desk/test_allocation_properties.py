@@ -26,9 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.core import ledger
-from hub.core.allocation import distance_km, order_allocation
+from hub.core.allocation import order_allocation
 from hub.core.models import balance_t, location_t, product_t
 from hub.core.orderbook import order_id
+from hub.core.planning import distance_metres
 from hub.core.runtime import Hub
 from hub.orders import Address
 
@@ -235,9 +236,9 @@ def test_fewest_splits_never_splits_what_one_location_could_serve(hub, spots, st
         assert chosen in whole
         near = [c for c in whole if world.places[c].coordinates is not None]
         if where is not None and near:
-            best = min(distance_km(where, world.places[c].coordinates) for c in near)
+            best = min(distance_metres(where, world.places[c].coordinates) for c in near)
             mine = world.places[chosen].coordinates
-            assert mine is not None and distance_km(where, mine) <= best + 1e-9
+            assert mine is not None and distance_metres(where, mine) <= best + 1e-9
         else:
             assert chosen == whole[0]
     else:
@@ -264,7 +265,7 @@ def test_nearest_gives_a_single_line_to_the_nearest_location_with_enough(
     enough = [c for c in world.sellable() if world.free[sku][c] >= qty]
     located = [c for c in enough if world.places[c].coordinates is not None]
     if where is not None and located:
-        best = min(located, key=lambda c: distance_km(where, world.places[c].coordinates))
+        best = min(located, key=lambda c: distance_metres(where, world.places[c].coordinates))
         assert held == {(sku, best): qty}
     elif where is not None and enough:
         assert held == {(sku, enough[0]): qty}  # without coordinates: by priority
