@@ -72,20 +72,31 @@ def _closeness(
 
 
 def nearest_order(
-    sites: Sequence[Site], need: int, free: Callable[[int], int], origin: Coordinates | None
-) -> list[int]:
-    """Location ids to reserve ``need`` units of one product from, under ``nearest``.
+    sites: Sequence[Site],
+    needs: Mapping[int, int],
+    free: Callable[[int, int], int],
+    origin: Coordinates | None,
+) -> dict[int, list[int]]:
+    """Per product of one order, location ids to reserve its units from, under ``nearest``.
 
-    ``sites`` in priority order; ``free(location id)`` the units free there now;
-    ``origin`` the delivery address's (latitude, longitude) or None (then priority
-    order). Locations with at least ``need`` free come first, nearest first; then the
+    ``sites`` in priority order; ``needs`` maps product ids to the units still to
+    reserve; ``free(product id, location id)`` the units free now; ``origin`` the
+    delivery address's (latitude, longitude) or None (then priority order). For each
+    product, locations with at least its need free come first, nearest first; then the
     others, nearest first; locations without coordinates after those with, in priority
-    order.
+    order. Distances are worked out once for the whole order.
     """
-    if origin is None or need <= 0:
-        return [s.id for s in sites]
+    priority = [s.id for s in sites]
+    if origin is None:
+        return dict.fromkeys(needs, priority)
     close = _closeness(sites, origin)
-    return sorted(close, key=lambda loc: (free(loc) < need, *close[loc]))
+
+    def ordered(product: int, need: int) -> list[int]:
+        if need <= 0:
+            return priority
+        return sorted(close, key=lambda loc: (free(product, loc) < need, *close[loc]))
+
+    return {product: ordered(product, need) for product, need in needs.items()}
 
 
 def fewest_splits_order(

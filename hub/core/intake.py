@@ -587,12 +587,7 @@ class _Intake:
             for product, target in targets.items()
         }
         if self.policy == "nearest":
-            return {
-                product: policies.nearest_order(
-                    self.sites, needs[product], partial(self._free, product), origin
-                )
-                for product in targets
-            }
+            return policies.nearest_order(self.sites, needs, self._free, origin)
         holding = {
             location
             for position in positions.values()
