@@ -140,7 +140,6 @@ def render(
         "path": request.path,
         "flash": request.get(FLASH, ""),
         "may_sell": request.get(USER) is not None and users.may(request[USER].role, "sales"),
-        "may_admin": request.get(USER) is not None and users.may(request[USER].role, "admin"),
     }
     response = aiohttp_jinja2.render_template(template, request, {**base, **context}, status=status)
     response.headers.update(PAGE_HEADERS)
