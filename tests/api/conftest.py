@@ -110,9 +110,11 @@ def made_tokens(hub: Hub) -> dict[str, str]:
     }
 
 
-def serve(hub: Hub) -> tuple[SandboxServer, Api]:
+def serve(hub: Hub, token_cache_seconds: float = 0) -> tuple[SandboxServer, Api]:
+    """The web app on loopback; without the token cache unless asked (a revoked token
+    is refused at once)."""
     app = make_app(Sync(hub))
-    app[API_KEY].token_cache_seconds = 0  # a revoked token is refused at once
+    app[API_KEY].token_cache_seconds = token_cache_seconds
     server = SandboxServer(app).start()
     return server, Api(hub, server.url, made_tokens(hub))
 

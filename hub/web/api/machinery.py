@@ -268,34 +268,31 @@ async def read_body(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
-def _cached_token(api: ApiConfig, presented: str) -> tokens.TokenInfo | None:
-    """The live token from the short cache, without leaving the event loop; None when
-    the cache is off or does not know it (then :func:`_token_of` looks it up)."""
+def _cached_token(api: ApiConfig, presented: str) -> tuple[bool, tokens.TokenInfo | None]:
+    """(True, the token or None for an unknown or revoked one) from the short cache,
+    without leaving the event loop; (False, None) when the cache is off, does not know
+    it, or its use is due to be recorded: then :func:`_token_of` looks it up."""
     if api.token_cache_seconds <= 0:
-        return None
-    cached = api._tokens.get(tokens.token_hash(presented))
-    if cached is None or time.monotonic() - cached[0] >= api.token_cache_seconds:
-        return None
+        return False, None
+    clock = time.monotonic()
+    cached = api._tokens.get(tokens.token_hash(presented))  # the cache keeps only hashes
+    if cached is None or clock - cached[0] >= api.token_cache_seconds:
+        return False, None
     info = cached[1]
-    if info is not None and time.monotonic() - api._touched.get(info.id, 0.0) >= TOUCH_EVERY:
-        return None  # its use is due to be recorded: in a worker thread
-    return info
+    if info is not None and clock - api._touched.get(info.id, -TOUCH_EVERY) >= TOUCH_EVERY:
+        return False, None
+    return True, info
 
 
 def _token_of(api: ApiConfig, presented: str) -> tokens.TokenInfo | None:
-    """The token (None: unknown or revoked), from the short cache when it is on; records
-    its use at most once a minute. Runs in a worker thread."""
+    """The token from the database (None: unknown or revoked), kept in the short cache
+    when it is on; records its use at most once a minute. Runs in a worker thread."""
     clock = time.monotonic()
-    digest = tokens.token_hash(presented)  # the cache keeps no token, only its hash
-    if api.token_cache_seconds > 0:
-        cached = api._tokens.get(digest)
-        if cached is not None and clock - cached[0] < api.token_cache_seconds:
-            return cached[1]
     info = api.hub.read(lambda c: tokens.authenticate(c, presented))
     if api.token_cache_seconds > 0:
         if len(api._tokens) > 1000:
             api._tokens.clear()
-        api._tokens[digest] = (clock, info)
+        api._tokens[tokens.token_hash(presented)] = (clock, info)
     if info is not None and clock - api._touched.get(info.id, -TOUCH_EVERY) >= TOUCH_EVERY:
         api._touched[info.id] = clock
         try:
@@ -317,8 +314,8 @@ async def authenticate(request: web.Request, api: ApiConfig) -> tokens.TokenInfo
             "Authorization",
             challenge,
         )
-    info = _cached_token(api, presented.strip())
-    if info is None:
+    known, info = _cached_token(api, presented.strip())
+    if not known:
         info = await api.run(_token_of, api, presented.strip())
     if info is None:
         raise ApiError(
