@@ -91,7 +91,7 @@ def dashboard(hub: Hub, at: datetime | None = None) -> Dashboard:
     start = datetime.combine(local_day, time(0), zone).astimezone(UTC)
     end = datetime.combine(local_day + timedelta(days=1), time(0), zone).astimezone(UTC)
     names = sorted(hub.channel_configs)
-    locations = [c for c in hub.settings.locations if c != "quarantine"]
+    locations = list(hub.settings.locations)  # the ledger never counts quarantine stock
     threshold = hub.settings.web.low_stock
 
     def read(conn: Connection) -> tuple[Dashboard, list[ChannelStatus], dict[str, datetime]]:
