@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
+import sqlalchemy as sa
 from builders import ADDRESS, order
 from desk_fixtures import desk_hub
 
@@ -143,3 +144,30 @@ def test_without_matching_channel_customers_stay_unmatched(sqlite_url):
     with shop(sqlite_url) as hub:
         hub.ingest(SHOP, [sale("M1", email="buyer@acme.example")])
         assert order_view(hub, f"{SHOP}:M1").account_number == ""
+
+
+def statements(hub, work) -> list[str]:  # type: ignore[no-untyped-def]
+    """The SQL ``work()`` sends through the hub's engine."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    sa.event.listen(hub.engine, "before_cursor_execute", note)
+    try:
+        work()
+    finally:
+        sa.event.remove(hub.engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_check_contexts_query_only_for_enabled_rules_and_once_per_page(sqlite_url):
+    rule = {"value_spike": {"weight": 1, "factor": 5, "min_orders": 3}}
+    with shop(sqlite_url, fraud=rule) as hub:
+        web = [order(f"W{i}", ("MUG", 1)) for i in range(5)]  # "web": no rule, not manual
+        assert statements(hub, lambda: hub.check_contexts("web", web)) == []
+        one = [sale("P1", email="a@example.com")]
+        many = [sale(f"P{i}", email=f"{i}@example.com") for i in range(40)]
+        for_one = statements(hub, lambda: hub.check_contexts(SHOP, one))
+        for_many = statements(hub, lambda: hub.check_contexts(SHOP, many))
+        assert for_one and len(for_many) == len(for_one)
