@@ -51,8 +51,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hub.core import customers, desk, ledger
-from hub.core.db import in_list
-from hub.core.models import PRICE_SCALE, now, order_import_t, order_t, product_t
+from hub.core.models import PRICE_SCALE, now, order_import_t
 from hub.core.runtime import Hub
 from hub.core.sheets import Sheet, Value, read_sheet
 from hub.errors import InvalidInput
@@ -931,51 +930,25 @@ def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
-def _known_skus(conn: Connection, skus: set[str]) -> set[str]:
-    found: set[str] = set()
-    for part in _chunks(sorted(skus)):
-        found.update(
-            conn.scalars(sa.select(product_t.c.sku).where(in_list(conn, product_t.c.sku, part)))
-        )
-    return found
-
-
-def _existing(conn: Connection, channel: str, refs: Sequence[str]) -> set[str]:
-    o = order_t.c
-    found: set[str] = set()
-    for part in _chunks(sorted(set(refs))):
-        found.update(
-            conn.scalars(
-                sa.select(o.external_id).where(
-                    o.channel == channel, in_list(conn, o.external_id, part)
-                )
-            )
-        )
-    return found
-
-
 def check_catalogue(
     conn: Connection, parsed: ParsedFile, columns: dict[str, str]
 ) -> list[RowError]:
-    """Row errors for unknown or inactive accounts and unknown SKUs: two queries for the
-    whole file (chunked for very long ones)."""
+    """Row errors for unknown or inactive accounts and unknown SKUs, by the desk's rules
+    (every row, the rows of orders with other bad rows too): two queries for the whole
+    file (chunked for very long ones)."""
     errors: list[RowError] = []
     numbers = sorted({number for _row, number in parsed.account_rows})
     accounts: dict[str, Any] = {}
     for part in _chunks(numbers):
         accounts.update(customers.accounts_by_number(conn, part))
-    known = _known_skus(conn, {sku for _row, sku in parsed.sku_rows})
+    known = desk.known_skus(conn, {sku for _row, sku in parsed.sku_rows})
     for row, number in parsed.account_rows:
-        account = accounts.get(number)
-        if account is None:
-            errors.append(RowError(row, columns["account"], f"no customer account {number!r}"))
-        elif not account.active:
-            errors.append(RowError(row, columns["account"], f"account {number!r} is inactive"))
+        problem = desk.account_problem(number, accounts.get(number))
+        if problem:
+            errors.append(RowError(row, columns["account"], problem))
     for row, sku in parsed.sku_rows:
         if sku not in known:
-            errors.append(
-                RowError(row, columns["sku"], f"unknown SKU {sku!r}: add it to the catalogue")
-            )
+            errors.append(RowError(row, columns["sku"], desk.unknown_sku(sku)))
     return errors
 
 
@@ -996,20 +969,13 @@ def _row_error(
     return RowError(row, columns.get(name or "", name or "file"), message)
 
 
-def _desk_problems(
-    hub: Hub, parsed: ParsedFile, columns: dict[str, str], error: InvalidInput
-) -> list[RowError]:
-    """Every problem the desk finds in the file's orders (``error`` the first it raised),
-    as row errors."""
-    check = getattr(desk, "check_orders", None)
-    if check is not None:
-        problems = hub.read(lambda c: check(c, hub.settings, parsed.news))
-        found = [
-            _row_error(f"orders[{p.index}].{p.field}", p.message, parsed, columns) for p in problems
-        ]
-        if found:
-            return found
-    return [_row_error(error.field or "", str(error), parsed, columns)]
+def _desk_problems(hub: Hub, parsed: ParsedFile, columns: dict[str, str]) -> list[RowError]:
+    """Every problem :func:`hub.core.desk.check_orders` finds in the file's orders, as row
+    errors."""
+    problems = hub.read(lambda c: desk.check_orders(c, hub.settings, parsed.news))
+    return [
+        _row_error(f"orders[{p.index}].{p.field}", p.message, parsed, columns) for p in problems
+    ]
 
 
 # -- importing ----------------------------------------------------------------------------------
@@ -1100,11 +1066,11 @@ def import_file(
     del sheet, data
     previous = hub.read(lambda c: _previous(c, digest))
     refs = [n.reference for n in parsed.news]
-    before = hub.read(lambda c: _existing(c, target, refs))
+    before = hub.read(lambda c: desk.existing_references(c, target, refs))
     if dry_run:
-        check = getattr(desk, "check_orders", None)
-        if check is not None and hub.read(lambda c: check(c, hub.settings, parsed.news)):
-            raise ImportRejected(name, _desk_problems(hub, parsed, columns, InvalidInput("")))
+        problems = _desk_problems(hub, parsed, columns)
+        if problems:
+            raise ImportRejected(name, problems)
         return ImportReport(
             filename=name,
             sha256=digest,
@@ -1119,13 +1085,14 @@ def import_file(
         )
     if progress is not None:
         progress("importing", 0, len(parsed.news))
-    try:
-        desk.create_orders(hub, parsed.news, who, views=False)
-    except ImportRejected:
-        raise
+    try:  # every line is checked (parse_sheet, check_catalogue): the desk checks the rest
+        desk.create_orders(hub, parsed.news, who, views=False, lines_checked=True)
     except InvalidInput as error:  # a problem only the desk's own checks know
-        raise ImportRejected(name, _desk_problems(hub, parsed, columns, error)) from None
-    after = hub.read(lambda c: _existing(c, target, refs))
+        found = _desk_problems(hub, parsed, columns)
+        raise ImportRejected(
+            name, found or [_row_error(error.field or "", str(error), parsed, columns)]
+        ) from None
+    after = hub.read(lambda c: desk.existing_references(c, target, refs))
     created = len(after - before)
     unchanged = len(before)
     if progress is not None:
