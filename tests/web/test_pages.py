@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
@@ -18,6 +19,7 @@ from hub.core.desk import Actor, LineInput, NewOrder
 from hub.core.status import ChannelStatus
 from hub.core.sync import Sync
 from hub.web.app import make_app
+from hub.web.pages import auth
 from hub.web.pages.auth import FAILED
 from hub.web.pages.dashboard import channel_words
 from hub.web.pages.orders import PAGE_SIZE
@@ -419,3 +421,15 @@ async def test_disabling_a_user_ends_their_open_session(client, site):
     site.write(lambda c: users.disable_user(c, "sam"))
     answer = await client.get("/orders", allow_redirects=False)
     assert answer.status == 303 and answer.headers["Location"].startswith("/sign-in")
+
+
+def test_the_sign_in_failures_kept_stay_bounded_and_forget_the_stale_first():
+    at = time.monotonic()
+    failures = {f"user:old{n}": deque([at - 2 * auth._WINDOW]) for n in range(auth._MOST_KEYS)}
+    failures["user:ada"] = deque([at - 60.0] * 3)
+    auth._failed(failures, ["user:new", "ip:10.0.0.1"])
+    assert set(failures) == {"user:ada", "user:new", "ip:10.0.0.1"}
+    assert len(failures["user:ada"]) == 3  # the name under attack keeps its count
+    fresh = {f"ip:{n}": deque([at]) for n in range(auth._MOST_KEYS + 1)}
+    auth._failed(fresh, ["user:x"])
+    assert set(fresh) == {"user:x"}  # all recent: the table starts again rather than grow

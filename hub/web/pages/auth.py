@@ -15,6 +15,7 @@ from hub.web.pages.common import csrf_ok, current_user, hub_of, page, render
 
 FAILED = "That username and password do not match an active account."
 _WINDOW = 15 * 60  # seconds a failure counts against its name and address
+_MOST_KEYS = 10_000  # names and addresses remembered at once
 #: per app: recent failed sign-ins per name ("user:...") and address ("ip:...")
 FAILURES: web.AppKey[dict[str, deque[float]]] = web.AppKey("desk_failures")
 
@@ -46,8 +47,11 @@ def _delay(failures: dict[str, deque[float]], user_key: str, address_key: str) -
 
 def _failed(failures: dict[str, deque[float]], keys: list[str]) -> None:
     at = time.monotonic()
-    if len(failures) > 10_000:  # never grows without bound
-        failures.clear()
+    if len(failures) > _MOST_KEYS:  # never grows without bound: forget the stale first
+        for key in [k for k, seen in failures.items() if not seen or seen[-1] < at - _WINDOW]:
+            del failures[key]
+        if len(failures) > _MOST_KEYS:
+            failures.clear()
     for key in keys:
         failures.setdefault(key, deque(maxlen=64)).append(at)
 
