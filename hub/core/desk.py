@@ -1090,7 +1090,7 @@ def edit_order(
     if po_number is not None and len(po_number) > 128:
         raise InvalidInput("po_number: at most 128 characters", field="po_number")
 
-    def work(conn: Connection) -> tuple[Order, list[str]]:
+    def work(conn: Connection) -> tuple[int, Order, list[str]]:
         oid = order_id(conn, ref)
         record = load_order(conn, oid)
         row = record.order
@@ -1164,16 +1164,17 @@ def edit_order(
         stamp = now()
         if previous is not None and stamp <= previous:
             stamp = previous + timedelta(microseconds=1)
-        return replace(order, updated_at=stamp), changes
+        return oid, replace(order, updated_at=stamp), changes
 
-    order, changes = hub.read(work)
+    oid, order, changes = hub.read(work)
     hub.ingest(order.channel, [order], actor=actor.label(), origin=actor.origin)
-    view = order_view(hub, f"{order.channel}:{order.external_id}")
-    run_in_transaction(
-        hub.engine,
-        lambda c: _event(c, view.id, view.status, "edited: " + "; ".join(changes), actor),
-    )
-    return order_view(hub, view.id)
+
+    def record(conn: Connection) -> OrderView:
+        status = conn.execute(sa.select(order_t.c.status).where(order_t.c.id == oid)).scalar_one()
+        _event(conn, oid, status, "edited: " + "; ".join(changes), actor)
+        return order_views(conn, [oid])[0]
+
+    return run_in_transaction(hub.engine, record)
 
 
 # -- returns ------------------------------------------------------------------------------------
