@@ -159,9 +159,12 @@ def freed_skus(changes: Iterable[StockChange]) -> set[str]:
     }
 
 
-def held_orders_waiting(conn: Connection, skus: Iterable[str]) -> list[int]:
+def held_orders_waiting(
+    conn: Connection, skus: Iterable[str], limit: int | None = None
+) -> list[int]:
     """Hub ids of orders on hold with a line of one of ``skus`` (an unknown SKU that now
-    exists included) or of a bundle made of one of them, oldest first."""
+    exists included) or of a bundle made of one of them, oldest first (the oldest
+    ``limit`` when given)."""
     wanted = sorted(set(skus))
     if not wanted:
         return []
@@ -180,6 +183,7 @@ def held_orders_waiting(conn: Connection, skus: Iterable[str]) -> list[int]:
         )
         .distinct()
         .order_by(order_t.c.id)
+        .limit(limit)
     )
     return [int(i) for i in conn.scalars(query)]
 

@@ -145,10 +145,12 @@ class Hub:
         wait for any of ``skus`` (a line of one, or of a bundle made of one), the oldest
         1,000 of them (the recheck job takes the rest). Returns {status: count} as
         :meth:`recheck_holds` does; one query when none waits."""
-        ids = self.read(lambda c: allocation.held_orders_waiting(c, skus))[:1000]
-        if not ids:
-            return {}
-        return self._recheck_orders(self.read(lambda c: held_orders(c, len(ids), ids)), actor)
+
+        def waiting(conn: Connection) -> list[HeldOrder]:
+            ids = allocation.held_orders_waiting(conn, skus, limit=1000)
+            return held_orders(conn, len(ids), ids) if ids else []
+
+        return self._recheck_orders(self.read(waiting), actor)
 
     def read(self, work: Any) -> Any:
         """Run ``work(connection)`` for reading."""
