@@ -54,6 +54,15 @@ async def order_list(request: web.Request) -> web.Response:
         "search": q.get("search", "").strip()[:200],
     }
     cursor = q.get("before", "").strip() or None
+    context: dict[str, Any] = {
+        "filters": filters,
+        "statuses": [s.value for s in OrderStatus],
+        "channels": sorted(hub.settings.channels),
+        "hold_codes": HOLD_CODES,
+        "orders": [],
+        "next_url": "",
+        "first_url": "",
+    }
     try:
         found = await asyncio.to_thread(
             desk.list_orders,
@@ -66,39 +75,14 @@ async def order_list(request: web.Request) -> web.Response:
             cursor=cursor,
         )
     except InvalidInput as error:
-        return render(
-            request,
-            "orders.html",
-            {
-                "orders": [],
-                "filters": filters,
-                "error": str(error),
-                "statuses": [s.value for s in OrderStatus],
-                "channels": sorted(hub.settings.channels),
-                "hold_codes": HOLD_CODES,
-                "next_url": "",
-                "first_url": "",
-            },
-            status=400,
-        )
+        return render(request, "orders.html", {**context, "error": str(error)}, status=400)
     kept = {k: v for k, v in filters.items() if v}
-    next_url = (
-        f"/orders?{urlencode({**kept, 'before': found.next_cursor})}" if found.next_cursor else ""
-    )
-    first_url = f"/orders?{urlencode(kept)}" if cursor else ""
-    return render(
-        request,
-        "orders.html",
-        {
-            "orders": found.orders,
-            "filters": filters,
-            "statuses": [s.value for s in OrderStatus],
-            "channels": sorted(hub.settings.channels),
-            "hold_codes": HOLD_CODES,
-            "next_url": next_url,
-            "first_url": first_url,
-        },
-    )
+    context["orders"] = found.orders
+    if found.next_cursor:
+        context["next_url"] = f"/orders?{urlencode({**kept, 'before': found.next_cursor})}"
+    if cursor:
+        context["first_url"] = f"/orders?{urlencode(kept)}"
+    return render(request, "orders.html", context)
 
 
 def _order_id(request: web.Request) -> int:
