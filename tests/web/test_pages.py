@@ -351,7 +351,7 @@ async def test_a_failing_channel_is_said_to_fail_since_its_last_success(client, 
 
 
 def test_a_synced_channel_in_step_and_one_catching_up_in_words(sqlite_site):
-    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    at = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # summer: London is UTC+1
     synced = ChannelStatus("shop", last_pull=at - timedelta(seconds=30))
     words = channel_words(synced, "shopify", at - timedelta(minutes=2), sqlite_site, at)
     assert words.words == "in step, last order 2 minutes ago" and words.state == "ok"
@@ -359,7 +359,7 @@ def test_a_synced_channel_in_step_and_one_catching_up_in_words(sqlite_site):
     words = channel_words(behind, "woocommerce", at - timedelta(days=1, hours=2), sqlite_site, at)
     assert words.words == (
         "catching up (3 stock changes to send, 1 dead letter to look at), "
-        "last order yesterday, 10:00"
+        "last order yesterday, 11:00"  # 10:00 UTC, in the merchant's zone
     )
     new = channel_words(ChannelStatus("new"), "shopify", None, sqlite_site, at)
     assert new.words == "not synced yet, no orders yet" and new.state == "idle"
