@@ -151,20 +151,29 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> Any:
-    """The value :func:`encode_cursor` wrapped; 400 naming ``cursor`` for anything else."""
+def decode_cursor(cursor: str | None, kind: type, size: int | None = None) -> Any:
+    """The value :func:`encode_cursor` wrapped, a ``kind`` (a list: of ``size`` items);
+    400 naming ``cursor`` for anything else."""
     if cursor is None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         tag, value = json.loads(raw)
-        if tag != "c1":
-            raise ValueError(tag)
-        return value
     except Exception:
+        tag = value = None
+    sized = size is None or (isinstance(value, list) and len(value) == size)
+    if tag != "c1" or not isinstance(value, kind) or not sized:
         raise ApiError(
             400, "invalid", "cursor is not one this API gave (use next_cursor)", "cursor"
-        ) from None
+        )
+    return value
+
+
+def paged(rows: list[T], limit: int, key: Callable[[T], Any]) -> tuple[list[T], str | None]:
+    """The first ``limit`` of ``rows`` (read ``limit + 1``) and the cursor of the next
+    page: ``key`` of the page's last row, or None when there is no more."""
+    page = rows[:limit]
+    return page, encode_cursor(key(page[-1])) if len(rows) > limit else None
 
 
 # -- errors -------------------------------------------------------------------------------

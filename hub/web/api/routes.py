@@ -33,9 +33,9 @@ from hub.web.api.machinery import (
     Prepared,
     Route,
     decode_cursor,
-    encode_cursor,
     from_hub_error,
     outcome_answer,
+    paged,
     settle,
 )
 
@@ -222,9 +222,7 @@ def list_orders(ctx: Ctx) -> tuple[int, s.OrderPage]:
     """Orders, newest first, filtered by status, channel, hold reason and account;
     `next_cursor` fetches the next page."""
     q: s.OrderQuery = ctx.query
-    after = decode_cursor(q.cursor)
-    if after is not None and not isinstance(after, int):
-        raise ApiError(400, "invalid", "cursor is not one this API gave", "cursor")
+    after = decode_cursor(q.cursor, int)
     o, a = order_t.c, customer_account_t.c
     query = (
         sa.select(order_t, a.account_number)
@@ -242,8 +240,7 @@ def list_orders(ctx: Ctx) -> tuple[int, s.OrderPage]:
         query = query.where(sa.func.lower(o.hold_reason).contains(q.hold.lower(), autoescape=True))
     if q.account:
         query = query.where(a.account_number == q.account)
-    rows = ctx.hub.read(lambda c: c.execute(query).all())
-    page = rows[: q.limit]
+    page, cursor = paged(ctx.hub.read(lambda c: c.execute(query).all()), q.limit, lambda r: r.id)
     orders = [
         s.OrderSummaryOut(
             id=r.id,
@@ -261,8 +258,7 @@ def list_orders(ctx: Ctx) -> tuple[int, s.OrderPage]:
         )
         for r in page
     ]
-    more = len(rows) > q.limit
-    return 200, s.OrderPage(orders=orders, next_cursor=encode_cursor(page[-1].id) if more else None)
+    return 200, s.OrderPage(orders=orders, next_cursor=cursor)
 
 
 def show_order(ctx: Ctx) -> tuple[int, s.OrderOut]:
@@ -333,7 +329,7 @@ def return_lines(ctx: Ctx) -> tuple[int, s.OrderOut]:
 def stock_levels(ctx: Ctx) -> tuple[int, s.StockLevels]:
     """On hand, reserved and free per SKU and location, by SKU then location."""
     q: s.StockQuery = ctx.query
-    after = decode_cursor(q.cursor)
+    after = decode_cursor(q.cursor, list, 2)
     p, loc, b = product_t.c, location_t.c, balance_t.c
     query = (
         sa.select(p.sku, loc.code, b.on_hand, b.reserved)
@@ -343,15 +339,13 @@ def stock_levels(ctx: Ctx) -> tuple[int, s.StockLevels]:
         .limit(q.limit + 1)
     )
     if after is not None:
-        if not (isinstance(after, list) and len(after) == 2):
-            raise ApiError(400, "invalid", "cursor is not one this API gave", "cursor")
         query = query.where(sa.tuple_(p.sku, loc.code) > sa.tuple_(str(after[0]), str(after[1])))
     if q.sku:
         query = query.where(p.sku == normalise_sku(q.sku))
     if q.location:
         query = query.where(loc.code == q.location)
     rows = ctx.hub.read(lambda c: c.execute(query).all())
-    page = rows[: q.limit]
+    page, cursor = paged(rows, q.limit, lambda r: [r.sku, r.code])
     levels = [
         s.StockLevelOut(
             sku=r.sku,
@@ -362,8 +356,6 @@ def stock_levels(ctx: Ctx) -> tuple[int, s.StockLevels]:
         )
         for r in page
     ]
-    more = len(rows) > q.limit
-    cursor = encode_cursor([page[-1].sku, page[-1].code]) if more else None
     return 200, s.StockLevels(levels=levels, next_cursor=cursor)
 
 
@@ -372,20 +364,18 @@ def availability(ctx: Ctx) -> tuple[int, s.Availability]:
     buffer, within its cap (bundles as whole bundles)."""
     q: s.AvailabilityQuery = ctx.query
     channel = ctx.params["channel"]
-    after = decode_cursor(q.cursor)
-    if after is not None and not isinstance(after, str):
-        raise ApiError(400, "invalid", "cursor is not one this API gave", "cursor")
+    after = decode_cursor(q.cursor, str)
     try:
         figures = ctx.hub.available(channel, [q.sku] if q.sku else None)
     except NotFound as error:
         raise ApiError(404, "not_found", str(error), "channel") from None
-    skus = sorted(k for k in figures if after is None or k > after)
-    page = skus[: q.limit]
-    more = len(skus) > q.limit
+    page, cursor = paged(
+        sorted(k for k in figures if after is None or k > after), q.limit, lambda k: k
+    )
     return 200, s.Availability(
         channel=channel,
         availability=[s.AvailabilityOut(sku=k, available=figures[k]) for k in page],
-        next_cursor=encode_cursor(page[-1]) if more else None,
+        next_cursor=cursor,
     )
 
 
@@ -421,9 +411,7 @@ def _products(conn: Connection, query: Any) -> list[s.ProductOut]:
 def list_products(ctx: Ctx) -> tuple[int, s.ProductPage]:
     """The catalogue by SKU; `search` matches part of a SKU, name or barcode."""
     q: s.SearchQuery = ctx.query
-    after = decode_cursor(q.cursor)
-    if after is not None and not isinstance(after, str):
-        raise ApiError(400, "invalid", "cursor is not one this API gave", "cursor")
+    after = decode_cursor(q.cursor, str)
     p = product_t.c
     query = sa.select(product_t).order_by(p.sku).limit(q.limit + 1)
     if after is not None:
@@ -437,12 +425,8 @@ def list_products(ctx: Ctx) -> tuple[int, s.ProductPage]:
                 p.barcode.contains(q.search, autoescape=True),
             )
         )
-    found = ctx.hub.read(lambda c: _products(c, query))
-    page = found[: q.limit]
-    more = len(found) > q.limit
-    return 200, s.ProductPage(
-        products=page, next_cursor=encode_cursor(page[-1].sku) if more else None
-    )
+    page, cursor = paged(ctx.hub.read(lambda c: _products(c, query)), q.limit, lambda p: p.sku)
+    return 200, s.ProductPage(products=page, next_cursor=cursor)
 
 
 def show_product(ctx: Ctx) -> tuple[int, s.ProductOut]:
@@ -499,9 +483,7 @@ def list_customers(ctx: Ctx) -> tuple[int, s.CustomerPage]:
     """B2B accounts by account number, with contacts and addresses; `search` matches
     part of a number, name or e-mail."""
     q: s.SearchQuery = ctx.query
-    after = decode_cursor(q.cursor)
-    if after is not None and not isinstance(after, str):
-        raise ApiError(400, "invalid", "cursor is not one this API gave", "cursor")
+    after = decode_cursor(q.cursor, str)
     a = customer_account_t.c
     query = sa.select(a.account_number).order_by(a.account_number).limit(q.limit + 1)
     if after is not None:
@@ -520,13 +502,8 @@ def list_customers(ctx: Ctx) -> tuple[int, s.CustomerPage]:
         numbers = list(conn.scalars(query))
         return [customers.get_account(conn, n) for n in numbers]
 
-    found = ctx.hub.read(read)
-    page = found[: q.limit]
-    more = len(found) > q.limit
-    return 200, s.CustomerPage(
-        customers=[customer_out(x) for x in page],
-        next_cursor=encode_cursor(page[-1].number) if more else None,
-    )
+    page, cursor = paged(ctx.hub.read(read), q.limit, lambda x: x.number)
+    return 200, s.CustomerPage(customers=[customer_out(x) for x in page], next_cursor=cursor)
 
 
 def show_customer(ctx: Ctx) -> tuple[int, s.CustomerOut]:
