@@ -889,29 +889,25 @@ def list_orders(
                     sa.func.lower(o.customer_email).like(like),
                 )
             )
-        if hold_code:
+        batch = limit + 1  # one more than a page tells whether another follows
+        if hold_code:  # the code is read from the hold text: held orders in batches
             query = query.where(o.status == OrderStatus.ON_HOLD.value)
+            batch = max(limit * 4, 200)
         picked: list[int] = []
-        last = None
-        batch = max(limit * 4, 200)
-        offset_query = query
-        while len(picked) < limit:
-            rows = conn.execute(offset_query.limit(batch)).all()
+        more = False
+        page = query
+        while True:
+            rows = conn.execute(page.limit(batch)).all()
             for r in rows:
-                last = r.id
                 if hold_code and hold_code not in {h.code for h in parse_holds(r.hold_reason)}:
                     continue
-                picked.append(r.id)
                 if len(picked) == limit:
+                    more = True
                     break
-            if len(rows) < batch or len(picked) == limit:
-                more = len(picked) == limit and bool(
-                    conn.execute(query.where(o.id < picked[-1]).limit(1)).first()
-                )
+                picked.append(r.id)
+            if more or len(rows) < batch:
                 break
-            offset_query = query.where(o.id < last)
-        else:  # pragma: no cover - the loop breaks
-            more = False
+            page = query.where(o.id < rows[-1].id)
         return OrderList(order_views(conn, picked), str(picked[-1]) if more else None)
 
     return hub.read(work)

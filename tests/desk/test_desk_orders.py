@@ -236,6 +236,21 @@ def test_list_orders_filters_and_pages(desk):
     assert caught.value.field == "cursor"
 
 
+def test_a_hold_code_page_ends_where_the_orders_held_for_it_do(desk):
+    from hub.core import customers
+
+    desk.write(lambda c: customers.create_account(c, "CASH", "Cash Co"))
+    short = create_order(desk, new(("MUG", 50), paid=True), ALICE)  # the oldest held
+    assert [h.code for h in short.holds] == ["short_stock"]
+    unpaid = [create_order(desk, new(("CUP", 1), account="CASH"), ALICE).id for _ in range(3)]
+    first = list_orders(desk, hold_code="unpaid", limit=2)
+    assert [v.id for v in first.orders] == unpaid[:0:-1] and first.next_cursor
+    second = list_orders(desk, hold_code="unpaid", limit=2, cursor=first.next_cursor)
+    assert [v.id for v in second.orders] == unpaid[:1] and second.next_cursor is None
+    whole = list_orders(desk, hold_code="unpaid", limit=3)  # no page after the last
+    assert [v.id for v in whole.orders] == unpaid[::-1] and whole.next_cursor is None
+
+
 def test_check_orders_reports_every_problem_of_every_order(desk):
     from hub.core.desk import Problem, check_orders
 
