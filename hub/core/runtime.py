@@ -373,8 +373,7 @@ class Hub:
                 tell_channel=self.tells_channel,
             ),
         )
-        if changes:
-            self.plugins.call_each("stock_changed", changes=changes)
+        self.stock_changed(changes)
         self.plugins.call_each("order_shipped", order=to_order(record), shipment=shipment)
         for callback in self.on_shipped:
             callback(shipment.order_channel)
