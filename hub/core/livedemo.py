@@ -232,8 +232,8 @@ async def _demo(folder: Path, duration: float, console: Console) -> bool:
     )
     hub = Hub.open(settings=settings)
     hub.upgrade()
-    if not hub.read(lambda c: any(u.username == DEMO_USER for u in users.list_users(c))):
-        hub.write(lambda c: users.create_user(c, DEMO_USER, DEMO_PASSWORD, "admin", "Demo"))
+    # the folder was emptied above: a new database, so the demo login is made afresh
+    hub.write(lambda c: users.create_user(c, DEMO_USER, DEMO_PASSWORD, "admin", "Demo"))
     console.rule("[bold]The stores")
     console.print(
         f"{len(stores)} sandbox stores ({', '.join(stores)}) and a till; "
