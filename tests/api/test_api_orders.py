@@ -224,6 +224,12 @@ def test_products_and_customers(api: Api):
     assert made.status_code == 201 and made.json()["credit_limit"] == "500.0000"
     taken = api.call("POST", "/customers", {"account_number": "C-2", "name": "Again"}, as_="admin")
     assert taken.status_code == 409 and taken.json()["error"]["field"] == "/account_number"
+    api.hub.write(lambda c: customers.add_contact(c, "C-1", "Ann", email="ann@example.com"))
+    api.hub.write(lambda c: customers.add_contact(c, "C-2", "Bob", role="buyer"))
+    listed = api.call("GET", "/customers").json()["customers"]
+    assert listed == [api.call("GET", f"/customers/{n}").json() for n in ("C-1", "C-2")]
+    assert [[x["name"] for x in c["contacts"]] for c in listed] == [["Ann"], ["Bob"]]
+    assert [len(c["addresses"]) for c in listed] == [1, 0]
 
 
 GOOD = {"account": "C-1", "lines": [{"sku": "MUG", "quantity": 1}, {"sku": "TEE", "quantity": 1}]}
