@@ -25,6 +25,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hub.core import secrets
+from hub.core.desk import cancel_unpaid
 from hub.core.locks import job_lock
 from hub.core.ratelimit import Priority
 from hub.core.runtime import Hub
@@ -205,13 +206,11 @@ class Service:
             coalesce=True,
         )
         if any(self.hub.checks_config(c).auto_cancel_unpaid_days for c in self.hub.channel_configs):
-            from hub.core.desk import cancel_unpaid  # the desk builds on the runtime
-
             self.scheduler.add_job(
                 self.run_job,
                 "interval",
                 seconds=3600,
-                args=["cancel-unpaid", lambda: cancel_unpaid(self.hub)],
+                args=["cancel-unpaid", cancel_unpaid, self.hub],
                 id="cancel-unpaid",
                 max_instances=1,
                 coalesce=True,
