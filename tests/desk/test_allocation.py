@@ -4,7 +4,9 @@ when stock arrives; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -313,12 +315,32 @@ def test_stock_released_by_a_cancellation_goes_to_a_held_order(hub):
     assert sound(hub)
 
 
+@contextmanager
+def order_statements(hub: Hub) -> Iterator[list[str]]:
+    """The SQL statements run meanwhile that name the orders table (sales_order)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement: str, *args) -> None:
+        if re.search(r"\bsales_order\b", statement):
+            seen.append(statement)
+
+    sa.event.listen(hub.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(hub.engine, "before_cursor_execute", record)
+
+
 def test_stock_that_frees_nothing_leaves_held_orders_alone(hub):
     stock(hub, "MUG", north=1)
     assert take(hub, "near", "n1", ("MUG", 3), to=MUNICH) == "on_hold"
     events = len(order_view(hub, "near:n1").history)
-    hub.write(lambda c: ledger.adjust(c, "MUG", "north", -1, reason="broken"))
-    hub.write(lambda c: ledger.receive(c, "OTHER", "north", 5))
+    with order_statements(hub) as seen:
+        hub.write(lambda c: ledger.adjust(c, "MUG", "north", -1, reason="broken"))
+    assert seen == []  # nothing freed: not even a look for held orders
+    with order_statements(hub) as seen:
+        hub.write(lambda c: ledger.receive(c, "OTHER", "north", 5))
+    assert len(seen) == 1  # one look for orders held for OTHER; none, so none decided
     assert len(order_view(hub, "near:n1").history) == events
     assert allocation.freed_skus(hub.write(lambda c: ledger.receive(c, "MUG", "damaged", 9))) == {
         "MUG"
