@@ -792,6 +792,7 @@ def order_views(conn: Connection, ids: Sequence[int]) -> list[OrderView]:
         if row is None:
             continue
         on_hold = row["status"] == OrderStatus.ON_HOLD.value
+        holds = parse_holds(row["hold_reason"]) if on_hold else []
         out.append(
             OrderView(
                 id=oid,
@@ -800,7 +801,7 @@ def order_views(conn: Connection, ids: Sequence[int]) -> list[OrderView]:
                 number=row["number"],
                 status=row["status"],
                 hold_reason=row["hold_reason"],
-                holds=parse_holds(row["hold_reason"]) if on_hold else [],
+                holds=holds,
                 account_number=row["account_number"] or "",
                 customer_name=row["customer_name"],
                 customer_email=row["customer_email"],
@@ -827,7 +828,7 @@ def order_views(conn: Connection, ids: Sequence[int]) -> list[OrderView]:
                 released_holds=tuple(filter(None, (row["released_holds"] or "").split(","))),
                 on_account=row["payment_status"] in customers.UNPAID
                 and row["payment_terms_days"] is not None
-                and "unpaid" not in {h.code for h in parse_holds(row["hold_reason"])},
+                and all(h.code != "unpaid" for h in holds),
             )
         )
     return out
