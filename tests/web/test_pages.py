@@ -361,6 +361,15 @@ def test_a_synced_channel_in_step_and_one_catching_up_in_words(sqlite_site):
         "catching up (3 stock changes to send, 1 dead letter to look at), "
         "last order yesterday, 11:00"  # 10:00 UTC, in the merchant's zone
     )
+    pushes_fail = ChannelStatus(
+        "shop",
+        last_pull=at - timedelta(seconds=30),  # pulling still works
+        last_push=at - timedelta(hours=3),
+        failures={"pull": 0, "push": 7},
+        errors={"push": "HTTP 429"},
+    )
+    words = channel_words(pushes_fail, "shopify", None, sqlite_site, at)
+    assert words.words == "failing for 3 hours: HTTP 429" and words.state == "failing"
     new = channel_words(ChannelStatus("new"), "shopify", None, sqlite_site, at)
     assert new.words == "not synced yet, no orders yet" and new.state == "idle"
 

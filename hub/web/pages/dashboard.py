@@ -62,7 +62,12 @@ def channel_words(
         reason = "; ".join(status.errors.values()) or "no reason recorded"
         if len(reason) > 200:
             reason = reason[:199] + "…"
-        since = status.last_pull or status.last_push
+        # since the last success of a job that now fails (not of one still working)
+        successes = {"pull": status.last_pull, "push": status.last_push}
+        since = min(
+            (t for job, n in status.failures.items() if n and (t := successes.get(job))),
+            default=None,
+        )
         how_long = f" for {span((at - since).total_seconds())}" if since else ""
         return Health(status.channel, f"failing{how_long}: {reason}", "failing")
     if kind == "manual":
