@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,25 +120,29 @@ def serve(hub: Hub, token_cache_seconds: float = 0) -> tuple[SandboxServer, Api]
     return server, Api(hub, server.url, made_tokens(hub))
 
 
-@pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
-    """The API of a stocked hub, on SQLite and on PostgreSQL."""
-    hub = open_api_hub(db_url)
-    server, client = serve(hub)
+@contextmanager
+def served_api(
+    db_url: str, plugins: tuple = (), token_cache_seconds: float = 0, **settings: Any
+) -> Iterator[Api]:
+    """The API of a stocked hub (:func:`open_api_hub`), served until the block ends."""
+    hub = open_api_hub(db_url, plugins, **settings)
+    server, client = serve(hub, token_cache_seconds)
     try:
         yield client
     finally:
         server.stop()
         hub.close()
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[Api]:
+    """The API of a stocked hub, on SQLite and on PostgreSQL."""
+    with served_api(db_url) as client:
+        yield client
 
 
 @pytest.fixture
 def sqlite_api(sqlite_url: str) -> Iterator[Api]:
     """The same on SQLite only, for what does not depend on the database."""
-    hub = open_api_hub(sqlite_url)
-    server, client = serve(hub)
-    try:
+    with served_api(sqlite_url) as client:
         yield client
-    finally:
-        server.stop()
-        hub.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import Api, open_api_hub, serve
+from conftest import Api, serve, served_api
 
 from hub.core import tokens
 from hub.core.models import api_token_t, customer_account_t, order_t
@@ -97,22 +97,17 @@ def test_a_cli_token_opens_the_api_until_it_is_revoked(workdir):
 
 
 def test_with_the_token_cache_a_revoked_token_is_refused_within_its_seconds(sqlite_url):
-    hub = open_api_hub(sqlite_url)
-    server, api = serve(hub, token_cache_seconds=3.0)
-    try:
+    with served_api(sqlite_url, token_cache_seconds=3.0) as api:
         started = time.monotonic()
         assert api.call("GET", "/orders", as_="viewer").status_code == 200
         used = sa.select(api_token_t.c.last_used_at).where(api_token_t.c.name == "viewer-token")
-        assert hub.read(lambda c: c.scalar(used)) is not None
-        hub.write(lambda c: tokens.revoke_token(c, "viewer-token"))
+        assert api.hub.read(lambda c: c.scalar(used)) is not None
+        api.hub.write(lambda c: tokens.revoke_token(c, "viewer-token"))
         assert api.call("GET", "/orders", as_="viewer").status_code == 200  # from the cache
         while api.call("GET", "/orders", as_="viewer").status_code == 200:
             assert time.monotonic() - started < 3.5  # its 3 s, and a moment to answer
             time.sleep(0.05)
         assert api.call("GET", "/orders", as_="sales").status_code == 200
-    finally:
-        server.stop()
-        hub.close()
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from conftest import Api, open_api_hub, serve
+from conftest import Api, served_api
 
 from hub import Order, hookimpl
 from hub.core import idempotency
@@ -96,13 +96,8 @@ class SlowCheck:
 @pytest.fixture
 def slow_api(db_url: str) -> Iterator[tuple[Api, SlowCheck]]:
     check = SlowCheck()
-    hub = open_api_hub(db_url, plugins=(check,))
-    server, client = serve(hub)
-    try:
+    with served_api(db_url, plugins=(check,)) as client:
         yield client, check
-    finally:
-        server.stop()
-        hub.close()
 
 
 def test_two_requests_with_one_key_20_ms_apart_make_one_order(slow_api):
@@ -223,13 +218,8 @@ def test_a_new_key_with_the_same_customer_and_po_is_a_probable_duplicate(api: Ap
 
 @pytest.fixture
 def refusing_api(db_url: str) -> Iterator[Api]:
-    hub = open_api_hub(db_url, duplicate_po="refuse")
-    server, client = serve(hub)
-    try:
+    with served_api(db_url, duplicate_po="refuse") as client:
         yield client
-    finally:
-        server.stop()
-        hub.close()
 
 
 def test_duplicate_po_refused_when_the_hub_is_set_to(refusing_api: Api):

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from conftest import open_api_hub, serve
+from conftest import served_api
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -23,15 +23,10 @@ from hub.web.api.openapi import build_document
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("schemathesis")
-    hub = open_api_hub(f"sqlite:///{folder / 'hub.db'}")
-    server, api = serve(hub)
-    made = api.create(("MUG", 1))  # something for the show, edit and action operations
-    known = {"ref": str(made["id"]), "sku": "MUG", "channel": "b2b", "number": "C-1"}
-    try:
+    with served_api(f"sqlite:///{folder / 'hub.db'}") as api:
+        made = api.create(("MUG", 1))  # something for the show, edit and action operations
+        known = {"ref": str(made["id"]), "sku": "MUG", "channel": "b2b", "number": "C-1"}
         yield {"api": api, "known": known, "cases": itertools.count()}
-    finally:
-        server.stop()
-        hub.close()
 
 
 #: The document the app serves (the test below checks it is what the app serves).
