@@ -23,11 +23,7 @@ DOCUMENT_KEY = web.AppKey("openapi", dict)
 def api_app(hub: Hub, *, token_cache_seconds: float = 2.0) -> web.Application:
     """The API as a sub-application to mount at :data:`PREFIX`."""
     app = web.Application(middlewares=[errors_middleware])
-    app[API_KEY] = ApiConfig(
-        hub,
-        duplicate_po=getattr(hub.settings.web, "duplicate_po", "warn"),
-        token_cache_seconds=token_cache_seconds,
-    )
+    app[API_KEY] = ApiConfig(hub, token_cache_seconds=token_cache_seconds)
     document = build_document(ROUTES, title=hub.settings.hub.name)
     app[DOCUMENT_KEY] = document
     text = json.dumps(document, indent=1)

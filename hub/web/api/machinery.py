@@ -44,7 +44,6 @@ class ApiConfig:
     """What the API's handlers share."""
 
     hub: Hub
-    duplicate_po: str = "warn"  # "warn" or "refuse"
     token_cache_seconds: float = 0.0  # 0: look the token up on every request
     _tokens: dict[str, tuple[float, tokens.TokenInfo | None]] = field(default_factory=dict)
     _touched: dict[int, float] = field(default_factory=dict)

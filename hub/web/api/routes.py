@@ -185,7 +185,7 @@ def create_order(ctx: Ctx) -> tuple[int, Any]:
                 f"probable duplicate PO: order {twin[0]} ({twin[1]}:{twin[2]}) of account "
                 f"{body.account} has PO number {body.po_number!r}"
             )
-            if ctx.api.duplicate_po == "refuse":
+            if ctx.hub.settings.web.duplicate_po == "refuse":
                 failure = from_hub_error(Conflict(said, field="po_number"), ctx.data)
                 state["answer"] = Prepared(failure.status, failure.body(), {})
                 return False
