@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import os
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -262,6 +262,18 @@ def test_nearest_gives_a_single_line_to_the_nearest_location_with_enough(
         "nearest", [order(ref, (sku, qty), channel="nearest", shipping_address=address(where))]
     )
     held = allocated(hub, f"nearest:{ref}")
+
+    def split(codes: list[str]) -> dict[tuple[str, str], int]:
+        """Units taken from ``codes`` in turn, as many as each has; none when too few."""
+        left = qty if sum(world.free[sku][c] for c in codes) >= qty else 0
+        out = {}
+        for code in codes:
+            take = min(left, world.free[sku][code])
+            if take:
+                out[(sku, code)] = take
+                left -= take
+        return out
+
     enough = [c for c in world.sellable() if world.free[sku][c] >= qty]
     located = [c for c in enough if world.places[c].coordinates is not None]
     if where is not None and located:
@@ -270,13 +282,12 @@ def test_nearest_gives_a_single_line_to_the_nearest_location_with_enough(
     elif where is not None and enough:
         assert held == {(sku, enough[0]): qty}  # without coordinates: by priority
     elif where is None:  # no coordinates: the channel's priority order, splitting as needed
-        expected: dict[tuple[str, str], int] = defaultdict(int)
-        left = qty if sum(world.free[sku][c] for c in world.sellable()) >= qty else 0
-        for code in world.sellable():
-            take = min(left, world.free[sku][code])
-            if take:
-                expected[(sku, code)] = take
-                left -= take
-        assert held == dict(expected)
-    else:  # no single location has enough: split, nearest first
-        assert sum(held.values()) in (0, qty)
+        assert held == split(world.sellable())
+    else:  # no single location has enough: split over the nearest first, then those
+        # without coordinates, ties in priority order
+
+        def nearness(code: str) -> tuple[bool, float]:
+            spot = world.places[code].coordinates
+            return spot is None, 0.0 if spot is None else distance_metres(where, spot)
+
+        assert held == split(sorted(world.sellable(), key=nearness))
