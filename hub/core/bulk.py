@@ -16,12 +16,17 @@ from sqlalchemy.engine import Connection
 from hub.core.db import is_sqlite
 
 
+_BATCH = 5_000  # rows per executemany on SQLite: SQLAlchemy copies a batch's parameters
+
+
 def insert_rows(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` (all with the same keys) into ``table``."""
     if not rows:
         return
     if is_sqlite(conn):
-        conn.execute(table.insert(), list(rows))
+        statement = table.insert()
+        for start in range(0, len(rows), _BATCH):
+            conn.execute(statement, list(rows[start : start + _BATCH]))
         return
     columns = list(rows[0])
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]

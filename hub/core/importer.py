@@ -36,10 +36,13 @@ nothing new. Each import is recorded in ``order_import`` with the file's SHA-256
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -1010,6 +1013,34 @@ def _previous(conn: Connection, digest: str) -> PreviousImport | None:
     return PreviousImport(at, row.actor, row.filename)
 
 
+_paused = 0  # imports running with the cycle collector paused
+_pausing = threading.Lock()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while files are imported. A big file is hundreds of
+    thousands of live objects (its rows, orders and intake's rows), none of them garbage,
+    and every collection walks them all again: about 2 of 11 CPU seconds for 100,000
+    rows. Reference counting still frees what is let go; the collector resumes when the
+    last running import ends (as it was: an application that disabled it keeps it off)."""
+    global _paused
+    with _pausing:
+        mine = _paused > 0 or gc.isenabled()  # else the application paused it itself
+        if mine:
+            _paused += 1
+            gc.disable()
+    try:
+        yield
+    finally:
+        if mine:
+            with _pausing:
+                _paused -= 1
+                if _paused == 0:
+                    gc.enable()
+
+
+@_collector_paused()
 def import_file(
     hub: Hub,
     source: bytes | str | Path,
