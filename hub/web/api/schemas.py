@@ -194,22 +194,26 @@ class EventOut(Answer):
     origin: str
 
 
-class OrderOut(Answer):
+class OrderHead(Answer):
+    # What an order's listing and its full answer both show.
     id: int
     channel: str
     external_id: str
     number: str
     status: str
     hold_reason: str
-    holds: list[HoldOut]
     account_number: str | None
     customer_name: str
     po_number: str
+    total: Decimal
+    currency: str
+
+
+class OrderOut(OrderHead):
+    holds: list[HoldOut]
     requested_date: date | None
     window_start: str | None = Field(description="Start of the delivery window (ISO 8601).")
     window_end: str | None = Field(description="End of the delivery window (ISO 8601).")
-    currency: str
-    total: Decimal
     payment_status: str
     lines: list[LineOut]
     allocation: list[AllocationOut]
@@ -223,18 +227,7 @@ class OrderCreated(OrderOut):
     )
 
 
-class OrderSummaryOut(Answer):
-    id: int
-    channel: str
-    external_id: str
-    number: str
-    status: str
-    hold_reason: str
-    account_number: str | None
-    customer_name: str
-    po_number: str
-    total: Decimal
-    currency: str
+class OrderSummaryOut(OrderHead):
     placed_at: datetime | None
 
 
