@@ -559,7 +559,7 @@ class _Order:
 class ParsedFile:
     """A sheet read into orders; ``errors`` the bad rows (nothing may be imported when any).
     ``news`` holds one :class:`desk.NewOrder` per order, ``rows_of[i]`` the rows of its
-    lines."""
+    lines; ``headers`` each column's header as the file writes it (by column name)."""
 
     rows: int
     news: list[desk.NewOrder]
@@ -567,6 +567,11 @@ class ParsedFile:
     errors: list[RowError]
     sku_rows: list[tuple[int, str]] = field(default_factory=list)  # every readable SKU
     account_rows: list[tuple[int, str]] = field(default_factory=list)  # per order
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str:
+        """Column ``name``'s header in the file (the name itself when it has none)."""
+        return self.headers.get(name, name)
 
 
 def _columns(sheet: Sheet, filename: str) -> dict[str, tuple[int, str]]:
@@ -803,7 +808,8 @@ def parse_sheet(
         for o in orders.values()
         if o.fields.get("account")
     ]
-    return ParsedFile(count, news, rows_of, errors, sku_rows, account_rows)
+    headers = {name: header for name, (_index, header) in columns.items()}
+    return ParsedFile(count, news, rows_of, errors, sku_rows, account_rows, headers)
 
 
 def _is_blank(value: Value) -> bool:
@@ -933,9 +939,7 @@ def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:
     return [values[i : i + _CHUNK] for i in range(0, len(values), _CHUNK)]
 
 
-def check_catalogue(
-    conn: Connection, parsed: ParsedFile, columns: dict[str, str]
-) -> list[RowError]:
+def check_catalogue(conn: Connection, parsed: ParsedFile) -> list[RowError]:
     """Row errors for unknown or inactive accounts and unknown SKUs, by the desk's rules
     (every row, the rows of orders with other bad rows too): two queries for the whole
     file (chunked for very long ones)."""
@@ -948,19 +952,17 @@ def check_catalogue(
     for row, number in parsed.account_rows:
         problem = desk.account_problem(number, accounts.get(number))
         if problem:
-            errors.append(RowError(row, columns["account"], problem))
+            errors.append(RowError(row, parsed.header("account"), problem))
     for row, sku in parsed.sku_rows:
         if sku not in known:
-            errors.append(RowError(row, columns["sku"], desk.unknown_sku(sku)))
+            errors.append(RowError(row, parsed.header("sku"), desk.unknown_sku(sku)))
     return errors
 
 
 _FIELD = re.compile(r"(?:orders\[(\d+)\]\.)?(?:lines\[(\d+)\]\.)?(\w+)")
 
 
-def _row_error(
-    field_name: str, message: str, parsed: ParsedFile, columns: dict[str, str]
-) -> RowError:
+def _row_error(field_name: str, message: str, parsed: ParsedFile) -> RowError:
     """Where in the file a problem :mod:`hub.core.desk` found lies: ``field_name`` as
     ``orders[4].lines[2].sku`` (or relative to one order, ``lines[2].sku``)."""
     match = _FIELD.match(field_name or "")
@@ -969,16 +971,14 @@ def _row_error(
     rows = parsed.rows_of[i] if i < len(parsed.rows_of) else [0]
     row = rows[int(line_no)] if line_no is not None and int(line_no) < len(rows) else rows[0]
     message = re.sub(r"^(orders\[\d+\]\.)?(lines\[\d+\]\.)?\w+: ", "", message)
-    return RowError(row, columns.get(name or "", name or "file"), message)
+    return RowError(row, parsed.header(name or "file"), message)
 
 
-def _desk_problems(hub: Hub, parsed: ParsedFile, columns: dict[str, str]) -> list[RowError]:
+def _desk_problems(hub: Hub, parsed: ParsedFile) -> list[RowError]:
     """Every problem :func:`hub.core.desk.check_orders` finds in the file's orders, as row
     errors."""
     problems = hub.read(lambda c: desk.check_orders(c, hub.settings, parsed.news))
-    return [
-        _row_error(f"orders[{p.index}].{p.field}", p.message, parsed, columns) for p in problems
-    ]
+    return [_row_error(f"orders[{p.index}].{p.field}", p.message, parsed) for p in problems]
 
 
 # -- importing ----------------------------------------------------------------------------------
@@ -1084,13 +1084,12 @@ def import_file(
         )
     target = channel or manual[0]
     sheet = read_sheet(data, name)
-    columns = {n: header for n, (_i, header) in _columns(sheet, name).items()}
     parsed = parse_sheet(
         sheet, name, date_order=hub.settings.hub.date_order, channel=target, progress=progress
     )
     if not parsed.rows:
         raise InvalidInput(f"{name}: no rows below the header", field="file")
-    errors = parsed.errors + hub.read(lambda c: check_catalogue(c, parsed, columns))
+    errors = parsed.errors + hub.read(lambda c: check_catalogue(c, parsed))
     if errors:
         raise ImportRejected(name, errors)
     parsed.sku_rows, parsed.account_rows = [], []  # checked: let the memory go
@@ -1099,7 +1098,7 @@ def import_file(
     refs = [n.reference for n in parsed.news]
     before = hub.read(lambda c: desk.existing_references(c, target, refs))
     if dry_run:
-        problems = _desk_problems(hub, parsed, columns)
+        problems = _desk_problems(hub, parsed)
         if problems:
             raise ImportRejected(name, problems)
         return ImportReport(
@@ -1119,9 +1118,9 @@ def import_file(
     try:  # every line is checked (parse_sheet, check_catalogue): the desk checks the rest
         desk.create_orders(hub, parsed.news, who, views=False, lines_checked=True)
     except InvalidInput as error:  # a problem only the desk's own checks know
-        found = _desk_problems(hub, parsed, columns)
+        found = _desk_problems(hub, parsed)
         raise ImportRejected(
-            name, found or [_row_error(error.field or "", str(error), parsed, columns)]
+            name, found or [_row_error(error.field or "", str(error), parsed)]
         ) from None
     after = hub.read(lambda c: desk.existing_references(c, target, refs))
     created = len(after - before)
