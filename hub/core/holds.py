@@ -43,6 +43,17 @@ def _hard_code(text: str) -> str:
     return "bad_sku"
 
 
+def released_codes(stored: str | None) -> set[str]:
+    """The hold codes a person released, from ``sales_order.released_holds``
+    (``"fraud_screen,unpaid"``)."""
+    return set(filter(None, (stored or "").split(",")))
+
+
+def stored_released(codes: set[str]) -> str:
+    """``released_holds`` as stored: the codes sorted, joined by commas."""
+    return ",".join(sorted(codes))
+
+
 def parse_holds(reason: str) -> list[HoldView]:
     """The holds a stored ``hold_reason`` names (empty for an order not held)."""
     reason = (reason or "").strip()

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from hub.core import allocation as policies
 from hub.core import bulk, orderstate
 from hub.core.db import in_list, is_sqlite, run_in_transaction
-from hub.core.holds import parse_holds
+from hub.core.holds import parse_holds, released_codes
 from hub.core.ledger import MAX_ON_HAND, MAX_QUANTITY, insert_ignore
 from hub.core.models import (
     balance_t,
@@ -362,7 +362,7 @@ class _Intake:
             for r in self.conn.execute(query)
         }
         self.released = {
-            ext: set(filter(None, known.released_holds.split(",")))
+            ext: released_codes(known.released_holds)
             for ext, known in stored.items()
             if known.released_holds
         }

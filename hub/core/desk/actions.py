@@ -26,7 +26,7 @@ from hub.core.desk.entry import (
 )
 from hub.core.desk.inputs import Actor, LineInput
 from hub.core.desk.views import OrderView, order_view, order_views
-from hub.core.holds import parse_holds
+from hub.core.holds import parse_holds, released_codes, stored_released
 from hub.core.intake import PERSON_HOLD
 from hub.core.models import customer_account_t, movement_t, now, order_event_t, order_t
 from hub.core.orderbook import load_order, order_id, to_order
@@ -97,7 +97,7 @@ def hold_order(hub: Hub, ref: str | int, reason: str, actor: Actor) -> OrderView
         if any(not h.overridable for h in holds):
             raise Conflict(f"order {name} is on hold already ({row['hold_reason']})", field="order")
         text = "; ".join([*(f"{h.code}: {h.reason}" for h in holds), f"{PERSON_HOLD}: {reason}"])
-        released = [c for c in (row["released_holds"] or "").split(",") if c and c != PERSON_HOLD]
+        released = released_codes(row["released_holds"]) - {PERSON_HOLD}
         stamp = now()
         conn.execute(
             order_t.update()
@@ -105,7 +105,7 @@ def hold_order(hub: Hub, ref: str | int, reason: str, actor: Actor) -> OrderView
             .values(
                 status=OrderStatus.ON_HOLD.value,
                 hold_reason=text,
-                released_holds=",".join(released),
+                released_holds=stored_released(released),
                 updated_at=stamp,
             )
         )
@@ -146,11 +146,11 @@ def release_order(hub: Hub, ref: str | int, note: str, actor: Actor) -> OrderVie
                 field="order",
             )
         codes = sorted({h.code for h in holds})
-        released = set(filter(None, (row["released_holds"] or "").split(","))) | set(codes)
+        released = released_codes(row["released_holds"]) | set(codes)
         conn.execute(
             order_t.update()
             .where(order_t.c.id == oid)
-            .values(released_holds=",".join(sorted(released)))
+            .values(released_holds=stored_released(released))
         )
         _event(conn, oid, row["status"], f"released {', '.join(codes)}: {note}", actor)
         return to_order(load_order(conn, oid), as_channel_sent=True)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from hub.core import customers
 from hub.core.allocation import Allocation, orders_allocation
 from hub.core.db import in_list
-from hub.core.holds import HoldView, parse_holds
+from hub.core.holds import HoldView, parse_holds, released_codes
 from hub.core.models import customer_account_t, order_event_t, order_line_t, order_t
 from hub.core.orderbook import order_id
 from hub.core.runtime import Hub
@@ -196,7 +196,7 @@ def order_views(conn: Connection, ids: Sequence[int]) -> list[OrderView]:
                 ship_postcode=row["ship_postcode"],
                 ship_country=row["ship_country"],
                 notes=row["notes"],
-                released_holds=tuple(filter(None, (row["released_holds"] or "").split(","))),
+                released_holds=tuple(sorted(released_codes(row["released_holds"]))),
                 on_account=row["payment_status"] in customers.UNPAID
                 and row["payment_terms_days"] is not None
                 and all(h.code != "unpaid" for h in holds),
