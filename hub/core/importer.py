@@ -56,9 +56,9 @@ from sqlalchemy.engine import Connection
 from hub.core import customers, desk, ledger
 from hub.core.models import PRICE_SCALE, now, order_import_t
 from hub.core.runtime import Hub
-from hub.core.sheets import Sheet, Value, read_sheet
+from hub.core.sheets import Sheet, Value, is_blank, read_sheet
 from hub.errors import InvalidInput
-from hub.orders import Address
+from hub.orders import Address, money
 from hub.skus import normalise_sku, sku_problem
 
 __all__ = [
@@ -312,7 +312,7 @@ class _Bad(Exception):
 
 def _shown(value: Value) -> str:
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else _plain(Decimal(repr(value))).__str__()
+        return _float_text(value)
     if isinstance(value, str):
         return repr(value.strip())
     return str(value)
@@ -323,13 +323,19 @@ def _plain(number: Decimal) -> Decimal:
     return Decimal(format(number, "f"))
 
 
+def _float_text(value: float) -> str:
+    """A number cell as the shortest decimal that is it, with no exponent: 457.0 is
+    "457", 3.0335e-06 "0.0000030335"."""
+    return str(int(value)) if value.is_integer() else format(money(value), "f")
+
+
 def _text(value: Value) -> str:
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, bool):
         raise _Bad(f"{value} is a true/false cell, expected text")
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else format(_plain(Decimal(repr(value))), "f")
+        return _float_text(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, (date, time)):
@@ -421,7 +427,7 @@ def _price(value: Value, comma_decimal: bool) -> Decimal:
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
             raise _Bad(f"unit price {value} is not an amount")
-        price = _plain(Decimal(repr(value)))  # the shortest text that reads back as value
+        price = _plain(money(value))  # the shortest text that reads back as value
     elif isinstance(value, int):
         price = Decimal(value)
     elif isinstance(value, str):
@@ -678,7 +684,7 @@ def parse_sheet(
         bad = False
         if n != width or blank_headers:
             for i in [*blank_headers, *range(width, n)]:
-                if i < n and not _is_blank(cells[i]):
+                if i < n and not is_blank(cells[i]):
                     errors.append(RowError(row, f"#{i + 1}", "a value in a column with no header"))
                     bad = True
         value = cells[ref_at] if ref_at < n else ""
@@ -810,10 +816,6 @@ def parse_sheet(
     ]
     headers = {name: header for name, (_index, header) in columns.items()}
     return ParsedFile(count, news, rows_of, errors, sku_rows, account_rows, headers)
-
-
-def _is_blank(value: Value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _said(value: Any) -> str:

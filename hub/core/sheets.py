@@ -88,13 +88,14 @@ def read_sheet(data: bytes, filename: str) -> Sheet:
     return sheet
 
 
-def _blank(value: Value) -> bool:
+def is_blank(value: Value) -> bool:
+    """An empty cell: nothing, or spaces only."""
     return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _trim(cells: list[Value]) -> list[Value]:
     end = len(cells)
-    while end and _blank(cells[end - 1]):
+    while end and is_blank(cells[end - 1]):
         end -= 1
     return cells[:end]
 
@@ -178,7 +179,7 @@ def _read_xlsx(data: bytes, filename: str) -> Sheet:
         )
         numbered = enumerate(table.iter_rows(), start=1)
         for number, cells in numbered:
-            if any(not _blank(c) for c in cells):
+            if any(not is_blank(c) for c in cells):
                 sheet.header = [
                     c.strip() if isinstance(c, str) else str(c) for c in _trim(list(cells))
                 ]
@@ -193,7 +194,7 @@ def _read_xlsx(data: bytes, filename: str) -> Sheet:
         try:
             for number, cells in numbered:
                 for c in cells:
-                    if not _blank(c):
+                    if not is_blank(c):
                         yield number, cast(list[Value], cells)
                         break
         except Exception as error:
