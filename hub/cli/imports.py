@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from hub.cli.common import ConfigOption, open_hub, writable_file
 from hub.cli.orders import app
-from hub.core import desk, importer
+from hub.core import importer
 from hub.errors import InvalidInput
 
 ERRORS_SHOWN = 50  # bad rows printed; the rest summed up as "… and N more"
@@ -33,7 +33,6 @@ def import_(
     bad row imports nothing: every bad row is printed with its row number, column and
     reason. A good file imports in one transaction; importing it again creates nothing.
     """
-    actor = desk.Actor(desk.cli_actor().name, "import")
     with open_hub(config) as hub:
         quiet = not sys.stderr.isatty()
         columns = [
@@ -53,13 +52,13 @@ def import_(
 
             try:
                 report = importer.import_file(
-                    hub, file, channel=channel, actor=actor, progress=progress, dry_run=check
+                    hub, file, channel=channel, progress=progress, dry_run=check
                 )
             except importer.ImportRejected as rejected:
                 bar.stop()
                 for line in rejected.lines(ERRORS_SHOWN):
                     typer.echo(line, err=True)
-                rows = len({e.row for e in rejected.errors})
+                rows = rejected.bad_rows
                 typer.echo(
                     f"error: {rejected.filename}: {rows} bad row{'s' if rows != 1 else ''}; "
                     "nothing imported",

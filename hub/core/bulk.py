@@ -15,7 +15,6 @@ from sqlalchemy.engine import Connection
 
 from hub.core.db import is_sqlite
 
-
 _BATCH = 5_000  # rows per executemany on SQLite: SQLAlchemy copies a batch's parameters
 
 

@@ -231,12 +231,13 @@ class RowError:
 
 
 class ImportRejected(InvalidInput):
-    """The file has bad rows and nothing was imported; ``errors`` lists every one."""
+    """The file has bad rows and nothing was imported; ``errors`` lists every one,
+    ``bad_rows`` counts the rows they are on."""
 
     def __init__(self, filename: str, errors: Sequence[RowError]) -> None:
         self.filename = filename
         self.errors = sorted(errors, key=lambda e: (e.row, e.column))
-        rows = len({e.row for e in self.errors})
+        self.bad_rows = rows = len({e.row for e in self.errors})
         first = self.errors[0] if self.errors else ""
         super().__init__(
             f"{filename}: {rows} bad row{'s' if rows != 1 else ''}, nothing imported "

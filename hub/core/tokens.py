@@ -87,14 +87,11 @@ def create_token(
         "created_by": created_by,
         "created_at": now(),
     }
-    exists = connection.scalar(sa.select(api_token_t.c.id).where(api_token_t.c.name == name))
-    if exists is not None:
-        raise Conflict(f"a token named {name!r} exists; choose another name", field="name")
     try:
         with connection.begin_nested():
             inserted = connection.execute(api_token_t.insert().values(**row)).inserted_primary_key
             new_id = inserted[0] if inserted else None
-    except IntegrityError:  # created at the same moment by someone else
+    except IntegrityError:  # the name is unique: taken before, or at this very moment
         raise Conflict(
             f"a token named {name!r} exists; choose another name", field="name"
         ) from None

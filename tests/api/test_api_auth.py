@@ -18,6 +18,7 @@ from conftest import Api, serve, served_api
 from hub.core import tokens
 from hub.core.models import api_token_t, customer_account_t, order_t
 from hub.core.runtime import Hub
+from hub.errors import Conflict
 
 HUB = [sys.executable, "-m", "hub.cli"]
 
@@ -69,6 +70,21 @@ def test_tokens_create_refuses_a_taken_name_and_an_unknown_role_in_one_line(work
     unknown = hub_cli("tokens", "revoke", "nobody", cwd=workdir)
     assert unknown.returncode == 1
     assert "no API token named 'nobody'" in unknown.stderr
+
+
+def test_a_taken_token_name_is_a_conflict_and_stores_nothing(hub: Hub):
+    hub.write(lambda c: tokens.create_token(c, "erp", "sales"))
+
+    def again_then_another(conn: sa.Connection) -> None:
+        with pytest.raises(Conflict, match="a token named 'erp' exists"):
+            tokens.create_token(conn, "erp", "admin")
+        tokens.create_token(conn, "shop", "viewer")  # the transaction goes on
+
+    hub.write(again_then_another)
+    assert [(t.name, t.role) for t in hub.read(tokens.list_tokens)] == [
+        ("erp", "sales"),
+        ("shop", "viewer"),
+    ]
 
 
 def erp_row(workdir: Path) -> str:

@@ -43,7 +43,7 @@ async def upload(request: web.Request) -> web.Response:
             lambda: importer.import_file(hub, file.file.read(), name, channel=channel, actor=actor)
         )
     except ImportRejected as rejected:
-        rows = len({e.row for e in rejected.errors})
+        rows = rejected.bad_rows
         context["error"] = (
             f"{rows} bad rows: fix them and upload the file again"
             if rows != 1
