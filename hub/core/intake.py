@@ -25,7 +25,7 @@ from hub.core import allocation as policies
 from hub.core import bulk, orderstate
 from hub.core.db import in_list, is_sqlite, run_in_transaction
 from hub.core.holds import parse_holds, released_codes
-from hub.core.ledger import MAX_ON_HAND, MAX_QUANTITY, insert_ignore
+from hub.core.ledger import MAX_ON_HAND, MAX_QUANTITY
 from hub.core.models import (
     balance_t,
     bundle_t,
@@ -326,8 +326,7 @@ class _Intake:
             for o in page
         ]
         if is_sqlite(self.conn):
-            stmt = insert_ignore(self.conn, order_t).returning(order_t.c.id, order_t.c.external_id)
-            return {row.external_id: row.id for row in self.conn.execute(stmt, rows)}
+            return bulk.insert_new_sqlite(self.conn, order_t, "external_id", rows)
         return _pg_insert_returning(self.conn, rows)
 
     def _account(self, order: Order) -> dict[str, int | None]:
