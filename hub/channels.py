@@ -128,12 +128,19 @@ class Channel:
       Retry-After, cost headers exposed as ``rate_status``).
       ``sandbox``: a zero-argument factory of a :class:`hub.sandbox.DemoStore` emulating
       the service (``hub demo`` and the benchmarks drive it), or None.
+      ``final_sales``: True for a channel whose shipped (completed) orders are final, the
+      goods having already left a shop (a point-of-sale till). A late sale the hub's free
+      stock no longer covers is then booked all the same at the order's ``location``
+      (else the channel's first location), whose stock goes below zero by the missing
+      units, and kept as an oversell to investigate (``hub status``, the sync page),
+      instead of holding the order. Other channels are never offered less than zero.
     """
 
     type_name: ClassVar[str] = ""
     Config: ClassVar[type[ChannelConfig]] = ChannelConfig
     stock_batch_size: ClassVar[int] = 100
     sandbox: ClassVar[Any] = None
+    final_sales: ClassVar[bool] = False  # completed orders are goods already handed over
     rate_per_second: ClassVar[float] = 2.0  # sustained requests per second the API allows
     rate_burst: ClassVar[float] = 40.0  # requests it allows at once after a quiet spell
 

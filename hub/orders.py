@@ -163,6 +163,10 @@ class Order:
     billing_address: Address = field(default_factory=Address)
     po_number: str = ""  # the buyer's purchase-order number (B2B)
     requested_date: date | None = None  # the calendar day the customer asked delivery for
+    # The hub location code the sale took place at (a shop's till): intake takes the
+    # order's stock there only, when the channel sells from it; "" lets the channel's
+    # locations and allocation policy decide. Not part of the version digest.
+    location: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Per channel: last pull and push, lag, queues, dead letters, drift, shipments the
-    channel has not confirmed (pending) or refused (failed), errors."""
+    channel has not confirmed (pending) or refused (failed), units its final sales took
+    beyond the stock (oversold, SKU@location: investigate), errors."""
     with open_hub(config) as hub:
         rows = hub.read(lambda c: channel_status(c, sorted(hub.channel_configs)))
         hide_secrets(rows, secret_values(hub.channel_configs.values()))
@@ -67,6 +68,7 @@ def status(
         "drift",
         "shipments",
         "rate headroom",
+        "oversold",
         "error",
     )
     for r in rows:
@@ -85,6 +87,7 @@ def status(
             f"+{r.headroom['restore_rate']:g}/s"
             if r.headroom
             else "—",
+            ", ".join(f"{k} {n}" for k, n in sorted(r.oversold.items()))[:60] or "—",
             "; ".join(f"{k}: {v}" for k, v in r.errors.items())[:80],
         )
     console.print(table)

@@ -25,7 +25,7 @@ from hub.core import allocation as policies
 from hub.core import bulk, orderstate
 from hub.core.db import in_list, is_sqlite, run_in_transaction
 from hub.core.holds import parse_holds, released_codes
-from hub.core.ledger import MAX_ON_HAND, MAX_QUANTITY
+from hub.core.ledger import MAX_ON_HAND, MAX_QUANTITY, insert_ignore
 from hub.core.models import (
     balance_t,
     bundle_t,
@@ -35,6 +35,7 @@ from hub.core.models import (
     order_event_t,
     order_line_t,
     order_t,
+    oversell_t,
     product_t,
 )
 from hub.core.orderstate import Position
@@ -137,6 +138,7 @@ def ingest(
     accounts: dict[str, int | None] | None = None,
     origin: str = "",
     allocation: str = "priority",
+    final_sales: bool = False,
 ) -> IntakeReport:
     """Store a page of ``channel``'s orders and move their stock; see the module doc.
 
@@ -150,6 +152,15 @@ def ingest(
     charged to (None: none), stored as the order's ``account_id``; without it accounts
     are left as they are. Plugin holds whose code a person released on the order
     (``released_holds``) no longer apply.
+
+    An order naming its ``location`` (a shop's till) takes its stock at that location
+    only, when the channel sells from it. ``final_sales`` (the channel's
+    :attr:`hub.Channel.final_sales`): a shipped order's units that no free stock covers
+    are booked as sold all the same, at the order's location (the channel's first one
+    when it names none), whose on hand goes below zero by them; each such sale is kept
+    as an :class:`~hub.core.models.Oversell` and the order is not held. Not when that
+    location holds units reserved for other orders (they cannot go below their
+    reservation): the order is then held as any channel's would be.
     """
     rejected = IntakeReport(channel)
     page, keys = _latest_versions(channel, orders, rejected)
@@ -158,7 +169,16 @@ def ingest(
     report = run_in_transaction(
         engine,
         lambda conn: _Intake(
-            conn, channel, locations, holds or {}, actor, reevaluate, accounts, origin, allocation
+            conn,
+            channel,
+            locations,
+            holds or {},
+            actor,
+            reevaluate,
+            accounts,
+            origin,
+            allocation,
+            final_sales,
         ).run(page, keys),
     )
     report.outcomes.extend(rejected.outcomes)
@@ -233,6 +253,7 @@ class _Intake:
         accounts: dict[str, int | None] | None = None,
         origin: str = "",
         policy: str = "priority",
+        final_sales: bool = False,
     ) -> None:
         if policy not in policies.POLICIES:
             raise ValueError(f"unknown allocation policy {policy!r}")
@@ -253,6 +274,10 @@ class _Intake:
         self.moves: list[dict] = []
         self.free: dict[tuple[int, int], list[int]] = {}
         self.notes: dict[str, list[str]] = {}
+        self.final_sales = final_sales
+        self.beyond: list[dict] = []  # sale moves past the free stock (final sales only)
+        self.oversells: list[dict] = []
+        self.codes: dict[str, int] = {}  # location code -> id, the channel's usable ones
 
     def run(self, page: list[Order], keys: dict[str, str]) -> IntakeReport:
         self.keys = keys
@@ -444,6 +469,7 @@ class _Intake:
             )
             if kind != "quarantine"
         }
+        self.codes = {code: lid for code, (lid, _, _) in rows.items()}
         if self.location_codes:
             chosen = [rows[c] for c in self.location_codes if c in rows]
         else:
@@ -492,6 +518,9 @@ class _Intake:
         order_locations = (
             None if self.policy == "priority" else self._allocate(order, targets, positions)
         )
+        site = self._site(order)
+        if site is not None:  # a sale at a shop's till takes that shop's stock only
+            order_locations = dict.fromkeys(targets, [site])
         plans = self._plan(targets, positions, reserve=True, order_locations=order_locations)
         short_reserve = {p: short for p, (_, _, short) in plans.items() if short}
         if short_reserve:  # all or nothing: reserve no more for any product
@@ -508,6 +537,8 @@ class _Intake:
                     step.reserved_delta,
                 )
         short_sale = {p: short for p, (_, short, _) in plans.items() if short}
+        if short_sale and self.final_sales:
+            short_sale = self._oversell(order, oid, short_sale, site)
         if short_sale:
             shown = "; ".join(
                 f"{catalogue.skus[p]!r} is short by {n}" for p, n in sorted(short_sale.items())
@@ -595,6 +626,48 @@ class _Intake:
         }
         ordered = policies.fewest_splits_order(self.sites, needs, self._free, origin, holding)
         return dict.fromkeys(targets, ordered)
+
+    def _site(self, order: Order) -> int | None:
+        """The id of the location the order names, when the channel sells from it."""
+        lid = self.codes.get(order.location) if order.location else None
+        return lid if lid in self.locations else None
+
+    def _oversell(
+        self, order: Order, oid: int, short: dict[int, int], site: int | None
+    ) -> dict[int, int]:
+        """Book a final sale's units no free stock covers at the order's location (below
+        zero there) and keep an oversell for each product; returns what stays short
+        (products whose location holds other orders' reservations)."""
+        location = site if site is not None else (self.locations[0] if self.locations else None)
+        left = {}
+        for product, units in sorted(short.items()):
+            level = self.free.get((product, location), [0, 0]) if location else [0, 1]
+            if location is None or level[1] != 0:
+                left[product] = units
+                continue
+            self._move("sale", oid, order, product, location, -units, 0)
+            self.beyond.append(self.moves[-1])
+            self.oversells.append(
+                {
+                    "channel": self.channel,
+                    "order_id": oid,
+                    "product_id": product,
+                    "location_id": location,
+                    "quantity": units,
+                    "reference": order.number or order.external_id,
+                    "created_at": self.stamp,
+                }
+            )
+            log.warning(
+                "oversell: %s order %r was handed over with %d unit(s) of product %d that "
+                "the hub's stock did not cover; booked below zero at location %d",
+                self.channel,
+                order.external_id,
+                units,
+                product,
+                location,
+            )
+        return left
 
     def _free(self, product: int, location: int) -> int:
         on_hand, reserved = self.free.get((product, location), (0, 0))
@@ -697,19 +770,72 @@ class _Intake:
         if not self.moves:
             return
         deltas: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+        beyond = {id(move) for move in self.beyond}
         for move in self.moves:
+            if id(move) in beyond:
+                continue
             delta = deltas[(move["product_id"], move["location_id"])]
             delta[0] += move["on_hand_delta"]
             delta[1] += move["reserved_delta"]
         changed = [(p, loc, d[0], d[1]) for (p, loc), d in sorted(deltas.items()) if d != [0, 0]]
+        # A balance a final sale took below zero only rises here (a return, a restock):
+        # the guard below refuses a figure under zero, so it is raised on its own.
+        rising = [c for c in changed if c[2] >= 0 and c[3] == 0 and self._below_zero(c)]
+        changed = [c for c in changed if c not in rising]
+        for product, location, units, _ in rising:
+            b = balance_t.c
+            self.conn.execute(
+                balance_t.update()
+                .where(b.product_id == product, b.location_id == location)
+                .values(on_hand=b.on_hand + units)
+            )
         if bulk.add_to_balances(self.conn, balance_t, changed) != len(changed):
             raise StockError(
                 "intake's reservation guard refused a balance update; "
                 "the page was rolled back and will be retried"
             )
+        self._apply_beyond()
         bulk.insert_rows(self.conn, movement_t, self.moves)
         mark_dirty(self.conn, {move["product_id"] for move in self.moves})
         self._report_changes()
+
+    def _below_zero(self, change: tuple[int, int, int, int]) -> bool:
+        """Whether the balance of a (product, location, Δ on hand, Δ reserved) change was
+        below zero before it (as locked, before this page's moves)."""
+        product, location, d_on_hand, _ = change
+        level = self.free.get((product, location), [0, 0])
+        beyond = sum(
+            -m["on_hand_delta"]
+            for m in self.beyond
+            if (m["product_id"], m["location_id"]) == (product, location)
+        )
+        return level[0] - d_on_hand + beyond < 0
+
+    def _apply_beyond(self) -> None:
+        """Book final sales past the free stock: on hand down and ``oversold`` up by the
+        same units, only where nothing is reserved; keep an oversell row for each."""
+        if not self.beyond:
+            return
+        b = balance_t.c
+        for move in self.beyond:
+            key = {"product_id": move["product_id"], "location_id": move["location_id"]}
+            self.conn.execute(insert_ignore(self.conn, balance_t).values(**key))
+            units = -move["on_hand_delta"]
+            done = self.conn.execute(
+                balance_t.update()
+                .where(
+                    b.product_id == key["product_id"],
+                    b.location_id == key["location_id"],
+                    b.reserved == 0,
+                )
+                .values(on_hand=b.on_hand - units, oversold=b.oversold + units)
+            )
+            if done.rowcount != 1:
+                raise StockError(
+                    "intake's oversell guard refused a final sale (units were reserved at "
+                    "its location meanwhile); the page was rolled back and will be retried"
+                )
+        self.conn.execute(oversell_t.insert(), self.oversells)
 
     def _report_changes(self) -> None:
         codes: dict[int, str] = dict(

@@ -81,9 +81,11 @@ _UPDATE_BALANCE = (
     .where(
         _b.product_id == sa.bindparam("p"),
         _b.location_id == sa.bindparam("l"),
-        _b.on_hand + _DOH >= 0,
+        # never below zero; a balance a final sale took below zero (intake's oversell)
+        # may still receive stock and release its reservations on the way back up
+        sa.or_(_b.on_hand + _DOH >= 0, sa.and_(_DOH >= 0, _b.reserved + _DR == 0)),
         _b.reserved + _DR >= 0,
-        _b.reserved + _DR <= _b.on_hand + _DOH,
+        sa.or_(_b.reserved + _DR <= _b.on_hand + _DOH, _b.reserved + _DR == 0),
         sa.or_(_DOH <= 0, _b.on_hand + _DOH <= MAX_ON_HAND),
     )
     .values(on_hand=_b.on_hand + _DOH, reserved=_b.reserved + _DR)
@@ -646,8 +648,11 @@ def _free_by_product(connection: Connection, locations: Sequence[str]) -> dict[i
     """Free units per product id over ``locations`` (all when empty); stock at a location
     of kind ``quarantine`` is never counted."""
     b = balance_t.c
+    # A location a final sale took below zero (an oversell at a shop) offers nothing,
+    # and takes nothing away from the other locations' free units either.
+    free = sa.case((b.on_hand - b.reserved > 0, b.on_hand - b.reserved), else_=0)
     query = (
-        sa.select(b.product_id, sa.func.sum(b.on_hand - b.reserved))
+        sa.select(b.product_id, sa.func.sum(free))
         .join(location_t, location_t.c.id == b.location_id)
         .where(location_t.c.kind != "quarantine")
         .group_by(b.product_id)

@@ -128,14 +128,46 @@ class Balance(SQLModel, table=True):
     __tablename__ = "balance"
     __table_args__ = (
         sa.CheckConstraint("reserved >= 0", name="reserved_not_negative"),
-        sa.CheckConstraint("on_hand >= 0", name="on_hand_not_negative"),
-        sa.CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
+        # On hand goes below zero only by units a final sale handed over beyond the stock
+        # (``oversold``, see :class:`Oversell`); every other write keeps it at zero or more.
+        sa.CheckConstraint("on_hand + oversold >= 0", name="on_hand_not_negative"),
+        sa.CheckConstraint("reserved <= on_hand OR reserved = 0", name="reserved_within_on_hand"),
+        sa.CheckConstraint("oversold >= 0", name="oversold_not_negative"),
     )
 
     product_id: int = Field(foreign_key="product.id", primary_key=True)
     location_id: int = Field(foreign_key="location.id", primary_key=True)
     on_hand: int = Field(default=0, sa_type=sa.BigInteger)
     reserved: int = Field(default=0, sa_type=sa.BigInteger)
+    # Units final sales (a shop's till: the goods already left) took here beyond the stock
+    # there, ever: on hand may be this far below zero, and only intake's final-sale path
+    # raises it. Zero for every location no such sale reached.
+    oversold: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger, nullable=False, server_default="0")
+    )
+
+
+class Oversell(SQLModel, table=True):
+    """A final sale (the shop handed the goods over) that the hub's stock could not cover.
+
+    Recorded by intake for a channel whose completed sales are final (``final_sales``):
+    the sale movement is booked all the same at the order's location, whose on hand goes
+    below zero by ``quantity``; the record stays for a person to investigate (shown by
+    ``hub status`` and the sync page) until ``resolved_at`` is set.
+    """
+
+    __tablename__ = "oversell"
+    __table_args__ = (sa.CheckConstraint("quantity > 0", name="quantity_positive"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    product_id: int = Field(foreign_key="product.id")
+    location_id: int = Field(foreign_key="location.id")
+    quantity: int = Field(default=0, sa_type=sa.BigInteger)  # units beyond the free stock
+    reference: str = ""  # the order's number or external id
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    resolved_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
 
 
 class Listing(SQLModel, table=True):
@@ -280,6 +312,7 @@ bundle_t = BundleComponent.__table__  # type: ignore[attr-defined]
 location_t = Location.__table__  # type: ignore[attr-defined]
 movement_t = Movement.__table__  # type: ignore[attr-defined]
 balance_t = Balance.__table__  # type: ignore[attr-defined]
+oversell_t = Oversell.__table__  # type: ignore[attr-defined]
 listing_t = Listing.__table__  # type: ignore[attr-defined]
 order_t = SalesOrder.__table__  # type: ignore[attr-defined]
 order_line_t = SalesOrderLine.__table__  # type: ignore[attr-defined]

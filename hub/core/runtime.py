@@ -181,6 +181,13 @@ class Hub:
         (:mod:`hub.core.allocation`); priority for a channel not configured."""
         return str(getattr(self.channel_configs.get(name), "allocation", "priority"))
 
+    def channel_final_sales(self, name: str) -> bool:
+        """Whether channel ``name``'s completed sales are final (its type's
+        :attr:`hub.Channel.final_sales`, e.g. a shop's till); False when not configured."""
+        config = self.channel_configs.get(name)
+        kind = self.plugins.channel_types.get(config.type) if config is not None else None
+        return bool(getattr(kind, "final_sales", False))
+
     def channel_locations(self, name: str) -> list[str]:
         """Location codes channel ``name`` sells from, in priority order (empty: all)."""
         config = self.channel_configs.get(name)
@@ -280,6 +287,7 @@ class Hub:
             accounts=page.accounts if page.accounts else None,
             origin=origin,
             allocation=self.channel_allocation(channel),
+            final_sales=self.channel_final_sales(channel),
         )
         by_id = {o.external_id: o for o in orders}
         for outcome in report.outcomes:

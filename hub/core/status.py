@@ -11,7 +11,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from hub.core.models import dead_letter_t, inbox_t, now, outbox_t, sync_state_t
+from hub.core.models import (
+    dead_letter_t,
+    inbox_t,
+    location_t,
+    now,
+    outbox_t,
+    oversell_t,
+    product_t,
+    sync_state_t,
+)
 from hub.core.secrets import redact
 from hub.core.shipments import FAILED, PENDING, unsent_counts
 
@@ -33,6 +42,14 @@ class ChannelStatus:
     shipments_pending: int = 0  # shipments the channel has not confirmed yet
     shipments_failed: int = 0  # shipments it refused (or that ran out of attempts)
     headroom: dict[str, float] = field(default_factory=dict)
+    # final sales the hub's stock could not cover, not yet resolved: "SKU@location" ->
+    # units handed over beyond the stock (the location's balance is below zero by them)
+    oversold: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def oversells(self) -> int:
+        """Units sold beyond the stock, to investigate (see :attr:`oversold`)."""
+        return sum(self.oversold.values())
 
     @property
     def failing(self) -> bool:
@@ -40,7 +57,7 @@ class ChannelStatus:
         return any(self.failures.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "failing": self.failing}
+        return {**asdict(self), "failing": self.failing, "oversells": self.oversells}
 
 
 def channel_status(conn: Connection, channels: list[str]) -> list[ChannelStatus]:
@@ -78,6 +95,16 @@ def channel_status(conn: Connection, channels: list[str]) -> list[ChannelStatus]
         status = found.setdefault(name, ChannelStatus(name))
         status.shipments_pending = states.get(PENDING, 0)
         status.shipments_failed = states.get(FAILED, 0)
+    v = oversell_t.c
+    query = (
+        sa.select(v.channel, product_t.c.sku, location_t.c.code, sa.func.sum(v.quantity))
+        .join(product_t, product_t.c.id == v.product_id)
+        .join(location_t, location_t.c.id == v.location_id)
+        .where(v.resolved_at.is_(None))
+        .group_by(v.channel, product_t.c.sku, location_t.c.code)
+    )
+    for name, sku, code, units in conn.execute(query):
+        found.setdefault(name, ChannelStatus(name)).oversold[f"{sku}@{code}"] = int(units)
     return [found[name] for name in sorted(found)]
 
 

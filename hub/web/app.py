@@ -188,11 +188,13 @@ async def status_page(request: web.Request) -> web.Response:
     for s in await _statuses(request):
         state = "failing" if s.failing else "ok"
         errors = "; ".join(f"{job}: {text}" for job, text in s.errors.items())
+        oversold = ", ".join(f"{where} {n}" for where, n in sorted(s.oversold.items()))
         rows.append(
             f"<tr class='{state}'><td>{html.escape(s.channel)}</td><td>{state}</td>"
             f"<td>{s.last_pull or '—'}</td><td>{s.last_push or '—'}</td><td>{s.outbox}</td>"
             f"<td>{s.inbox}</td><td>{s.dead_letters}</td>"
-            f"<td>{'' if s.drift is None else s.drift}</td><td>{html.escape(errors)}</td></tr>"
+            f"<td>{'' if s.drift is None else s.drift}</td>"
+            f"<td class='oversold'>{html.escape(oversold)}</td><td>{html.escape(errors)}</td></tr>"
         )
     found = await asyncio.to_thread(_latest_map, request.app[SYNC_KEY])
     plan_map = (
@@ -208,10 +210,8 @@ async def status_page(request: web.Request) -> web.Response:
         "<p><a href='/'>&larr; dashboard</a></p>"
         f"<h1>{html.escape(request.app[SYNC_KEY].hub.settings.hub.name)}: channels</h1>"
         "<table><tr><th>channel</th><th>state</th><th>last pull</th><th>last push</th>"
-        "<th>outbox</th><th>inbox</th><th>dead letters</th><th>drift</th><th>errors</th></tr>"
-        + "".join(rows)
-        + "</table>"
-        + plan_map
-        + "</body></html>"
+        "<th>outbox</th><th>inbox</th><th>dead letters</th><th>drift</th>"
+        "<th title='units shops handed over beyond the stock: investigate'>oversold</th>"
+        "<th>errors</th></tr>" + "".join(rows) + "</table>" + plan_map + "</body></html>"
     )
     return web.Response(text=page, content_type="text/html")
