@@ -1,0 +1,88 @@
+"""The Amazon sandbox as a :class:`hub.sandbox.DemoStore` for ``hub demo``, the benchmarks
+and the plugin kit (``hub.testing.check_channel``).
+
+No SQS queue is running there: orders reach the hub by polling searchOrders, and
+``subscribe(url)`` posts each ORDER_CHANGE notification to ``url`` over HTTP, signed as
+the channel's SQS poller signs what it reads. The slow usage plans (searchOrders one call
+in three minutes) are sped up a hundredfold so a demo moves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.sandbox import DemoItem, DemoOrder, Faults, SoldOut
+
+from .sandbox import AmazonSandbox
+from .sandbox_store import SandboxError
+
+#: The 2026-01-01 fulfilment statuses as the demo's three.
+STATUSES = {"SHIPPED": "fulfilled", "CANCELLED": "cancelled"}
+
+
+class AmazonDemoStore:
+    """An Amazon seller account driven by the demo: seed, sell, cancel, count calls."""
+
+    def __init__(self, speed: float = 100.0) -> None:
+        self.sandbox = AmazonSandbox()
+        self.sandbox.faults.retry_after = 0.2
+        self.sandbox.store.speed_up(speed)
+        self.sandbox.store.feed_polls = 0
+
+    def serve(self) -> Any:
+        return self.sandbox.serve()
+
+    def config_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        return self.sandbox.config_for(url, feed_poll_interval=0.05, **extra)
+
+    def seed(self, items: list[DemoItem]) -> None:
+        for item in items:
+            self.sandbox.add_listing(
+                item.sku, title=item.name, price=item.price, quantity=item.quantity
+            )
+
+    def subscribe(self, url: str) -> None:
+        self.sandbox.publisher.urls.append(url)
+
+    def deliver(self) -> int:
+        return self.sandbox.publisher.deliver()
+
+    def sell(self, sku: str, quantity: int) -> str:
+        try:
+            return self.sandbox.sell(sku, quantity)
+        except SandboxError as error:
+            raise SoldOut(error.message) from None
+
+    def cancel(self, order_id: str) -> None:
+        self.sandbox.store.set_status(order_id, "CANCELLED")
+
+    def stock(self, sku: str) -> int | None:
+        return self.sandbox.stock(sku)
+
+    def stock_calls(self) -> int:
+        return len(self.sandbox.store.calls)
+
+    def fulfil(self, order_id: str) -> None:
+        self.sandbox.store.set_status(order_id, "SHIPPED")
+
+    def annotate(self, order_id: str, note: str) -> None:
+        self.sandbox.store.touch(order_id, note)
+
+    def orders(self) -> list[DemoOrder]:
+        with self.sandbox.store.lock:
+            found = []
+            for order in self.sandbox.store.orders.values():
+                lines: dict[str, int] = {}
+                for item in order["orderItems"]:
+                    sku = item["product"]["sellerSku"]
+                    lines[sku] = lines.get(sku, 0) + item["quantityOrdered"]
+                state = order["fulfillment"]["fulfillmentStatus"]
+                found.append(DemoOrder(order["orderId"], STATUSES.get(state, "open"), lines))
+            return found
+
+    @property
+    def faults(self) -> Faults:
+        return self.sandbox.faults
+
+    def reactivate_webhooks(self) -> int:
+        return 0  # the relay never disables a subscriber
