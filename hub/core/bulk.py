@@ -11,6 +11,7 @@ in with ``COPY`` and bulk updates are one statement over arrays (``unnest``), so
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -88,10 +89,19 @@ def set_columns(
         return
     columns = [c for c in rows[0] if c != key]
     if is_sqlite(conn):
-        conn.execute(
-            table.update().where(table.c[key] == sa.bindparam("_key")),
-            [{**{c: r[c] for c in columns}, "_key": r[key]} for r in rows],
-        )
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        sets = ", ".join(f"{quote(c)} = ?" for c in columns)
+        sql = f"UPDATE {quote(table.name)} SET {sets} WHERE {quote(key)} = ?"
+        processors = [
+            table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns
+        ]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            values = _tuples(rows, [*columns, key], [*processors, None])
+            cursor.executemany(sql, values)  # type: ignore[arg-type]  # any iterable will do
+        finally:
+            cursor.close()
         return
     arrays = ", ".join(f"unnest(CAST(:{c} AS text[])) AS {c}" for c in columns)
     sets = ", ".join(f"{c} = v.{c}" for c in columns)
@@ -133,32 +143,45 @@ def _sqlite_insert(
         f"{verb} INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
         f"VALUES ({', '.join('?' for _ in columns)})"
     )
-    converters = [
-        _converter(table.c[c].type.dialect_impl(dialect).bind_processor(dialect)) for c in columns
-    ]
-
-    pairs = list(zip(columns, converters, strict=True))
-
-    def values() -> Iterator[tuple[Any, ...]]:
-        for row in rows:
-            yield tuple(convert(row[c]) for c, convert in pairs)
-
+    types = [table.c[c].type.dialect_impl(dialect) for c in columns]
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(sql, values())
+        values = _tuples(rows, columns, [t.bind_processor(dialect) for t in types])
+        cursor.executemany(sql, values)  # type: ignore[arg-type]  # any iterable will do
     finally:
         cursor.close()
+
+
+def _tuples(
+    rows: Sequence[dict[str, Any]],
+    columns: list[str],
+    processors: list[Callable[[Any], Any] | None],
+) -> Iterator[Sequence[Any]]:
+    """Each row's values in ``columns`` order, through its column's bind processor."""
+    pick: Callable[[dict[str, Any]], Sequence[Any]]
+    if len(columns) == 1:  # itemgetter of one key gives the value, not a 1-tuple
+        only = columns[0]
+        pick = lambda row: (row[only],)  # noqa: E731
+    else:
+        pick = itemgetter(*columns)
+    converting = [(i, _converter(p)) for i, p in enumerate(processors) if p is not None]
+    if not converting:
+        yield from map(pick, rows)
+        return
+    for row in rows:
+        values = list(pick(row))
+        for i, convert in converting:
+            values[i] = convert(values[i])
+        yield values
 
 
 _REMEMBERED = 4_096  # converted values a column keeps: a page's rows share timestamps
 
 
-def _converter(process: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+def _converter(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``process`` for values that are not None, remembering its recent answers (the
     rows of one write share their timestamps, and converting a datetime is the dearest
     part of an insert)."""
-    if process is None:
-        return lambda value: value
     known: dict[Any, Any] = {}
 
     def convert(value: Any) -> Any:
