@@ -171,7 +171,7 @@ class AmazonChannel(Channel):
             reply = self._search_listings(**params)
             for item in reply.payload["items"]:
                 yield from collector.accept(mapping.listing(item))
-            token = (reply.payload.get("pagination") or {}).get("nextToken")
+            token = reply.next_token  # the library lifts "pagination" out of the payload
             if not token:
                 break
         self.listing_problems = collector.problems()
@@ -206,7 +206,7 @@ class AmazonChannel(Channel):
             seen.update(str(o.get("orderId")) for o in found)
             stale = stale + 1 if found and not fresh else 0
             orders = tuple(mapping.order(self.name, o) for o in fresh)
-            token = (reply.payload.get("pagination") or {}).get("nextToken")
+            token = reply.next_token  # the library lifts "pagination" out of the payload
             if stale >= cfg.stale_pages:
                 log.error(
                     "Amazon channel %s: searchOrders window lastUpdatedAfter=%s made no "

@@ -151,7 +151,7 @@ class AmazonSandbox:
                 return await handler(request)
             except SandboxError as error:
                 return amazon_error(error.status, error.code, error.message)
-        self.requests.append((route, f"{request.method} {request.path}"))
+        self.requests.append((route, f"{request.method} {request.path_qs}"))
         rate = store.plans[route][0]
         limit = {"x-amzn-RateLimit-Limit": f"{rate:g}", "x-amzn-RequestId": secrets.token_hex(8)}
         if request.headers.get("x-amz-access-token", "") not in store.access_tokens:
