@@ -1,0 +1,103 @@
+"""The Square sandbox as a :class:`hub.sandbox.DemoStore` for ``hub demo``, the benchmarks
+and the plugin kit: one shop (location ``LDEMO1``, hub location ``ldemo1`` unless the
+demo's config maps it elsewhere)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.sandbox import DemoItem, DemoOrder, Faults, SoldOut
+
+#: Square order states as the demo's three: open, fulfilled, cancelled.
+STATUSES = {"OPEN": "open", "COMPLETED": "fulfilled", "CANCELED": "cancelled"}
+
+
+class SquareDemoStore:
+    """A sandbox Square shop driven by the demo: seed, sell at the till, cancel, count calls."""
+
+    def __init__(self) -> None:
+        from .sandbox import SquareSandbox  # the sandbox imports the plugin's webhook module
+
+        self.sandbox = SquareSandbox()
+        self.sandbox.faults.retry_after = 0.2
+        self.location = self.sandbox.add_location("Demo shop", "LDEMO1")
+
+    def serve(self) -> Any:
+        return self.sandbox.serve()
+
+    def config_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        locations = extra.get("locations")
+        if locations and "location_map" not in extra:  # the demo's hub location for the shop
+            extra["location_map"] = {self.location: locations[0]}
+        return self.sandbox.config_for(url, **extra)
+
+    def seed(self, items: list[DemoItem]) -> None:
+        for item in items:
+            stock = None if item.quantity is None else {self.location: item.quantity}
+            self.sandbox.add_variation(
+                item.sku,
+                name=item.name,
+                price=item.price,
+                stock=stock,
+                track_inventory=item.quantity is not None,
+            )
+
+    def subscribe(self, url: str) -> None:
+        self.sandbox.subscribe(url, self.sandbox.notification_url)
+
+    def deliver(self) -> int:
+        return len(self.sandbox.deliver_webhooks())
+
+    def sell(self, sku: str, quantity: int) -> str:
+        held = self.sandbox.stock(sku)
+        if held is not None and held < quantity:
+            raise SoldOut(f"Square shop: {held} of {sku!r} left, {quantity} asked")
+        return str(self.sandbox.sell(sku, quantity)["id"])
+
+    def cancel(self, order_id: str) -> None:
+        order = self.sandbox.store.orders[order_id]
+        if order["state"] == "COMPLETED":  # a handed-over sale is undone by a return
+            lines = [(i["catalog_object_id"], int(i["quantity"])) for i in order["line_items"]]
+            self.sandbox.store.refund(order_id, lines)
+        else:
+            self.sandbox.store.cancel(order_id)
+
+    def stock(self, sku: str) -> int | None:
+        return self.sandbox.stock(sku, self.location)
+
+    def stock_calls(self) -> int:
+        return sum(1 for call in self.sandbox.calls if call.path.endswith("/changes/batch-create"))
+
+    def fulfil(self, order_id: str) -> None:
+        if self.sandbox.store.orders[order_id]["state"] == "OPEN":
+            self.sandbox.store.complete(order_id)
+
+    def annotate(self, order_id: str, note: str) -> None:
+        with self.sandbox.store.lock:
+            order = self.sandbox.store.orders[order_id]
+            order["reference_id"] = note[:40]
+            self.sandbox.store.touch(order)
+
+    def orders(self) -> list[DemoOrder]:
+        with self.sandbox.store.lock:
+            return [
+                DemoOrder(
+                    o["id"],
+                    STATUSES.get(o["state"], o["state"].lower()),
+                    {
+                        self.sandbox.store.variations[i["catalog_object_id"]][
+                            "item_variation_data"
+                        ]["sku"]: int(i["quantity"])
+                        for i in o.get("line_items") or []
+                    },
+                )
+                for o in self.sandbox.store.orders.values()
+                if o.get("line_items")
+            ]
+
+    @property
+    def faults(self) -> Faults:
+        return self.sandbox.faults
+
+    def reactivate_webhooks(self) -> int:
+        return self.sandbox.hooks.reactivate()
