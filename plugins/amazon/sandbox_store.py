@@ -529,7 +529,7 @@ class AmazonStore:
             if token:
                 if token not in self.page_tokens:
                     raise SandboxError(400, "InvalidInput", "Invalid paginationToken.")
-                ids, offset = self.page_tokens.pop(token)
+                ids, offset = self.page_tokens[token]
                 if self.stuck_paging:
                     offset = 0
             else:

@@ -104,7 +104,6 @@ def sqs(moto_endpoint: str, request: pytest.FixtureRequest) -> Sqs:
     queue_url = client.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "1"})[
         "QueueUrl"
     ]
-    client.purge_queue(QueueUrl=queue_url)
     return Sqs(moto_endpoint, queue_url, client)
 
 
