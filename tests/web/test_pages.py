@@ -277,6 +277,22 @@ async def test_the_order_form_shows_each_error_beside_its_field_and_keeps_the_va
     )
     assert nobody.status == 400
     assert re.search(r'id="account-error">[^<]*ZZZ', unescape(await nobody.text()))
+    everything = await client.post(  # what the desk refuses is shown all at once
+        "/orders/new",
+        data={
+            "_csrf": csrf_of(page),
+            "account": "ZZZ",
+            "lines[0].sku": "CRATE",
+            "lines[0].quantity": "0",
+            "lines[1].sku": "NOPE",
+            "lines[1].quantity": "1",
+        },
+    )
+    html = unescape(await everything.text())
+    assert everything.status == 400
+    assert re.search(r'id="account-error">[^<]*ZZZ', html)
+    assert re.search(r'id="lines\[0\]\.quantity-error">[^<]*must be from 1', html)
+    assert re.search(r'id="lines\[1\]\.sku-error">[^<]*NOPE', html)
     assert desk.list_orders(site).orders == []
 
 

@@ -213,6 +213,15 @@ async def create(request: web.Request) -> web.Response:
     except _Refused as refused:
         return _form(request, values, refused.errors, status=400)
     new = replace(new, account=number or new.account)
+    problems = await asyncio.to_thread(
+        hub.read, lambda c: desk.check_orders(c, hub.settings, [new])
+    )
+    if problems:  # every one at once: the customer, each line, the window
+        errors: dict[str, str] = {}
+        for problem in problems:
+            text = problem.message.removeprefix(f"{problem.field}: ")
+            errors.setdefault(_field_on_form(problem.field, rows), text)
+        return _form(request, values, errors, status=400)
     try:
         view = await asyncio.to_thread(desk.create_order, hub, new, actor(request))
     except HubError as error:
