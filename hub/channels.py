@@ -149,6 +149,13 @@ class Channel:
         self.config = config
         self.listing_problems: list[ListingProblem] = []
 
+    def stock_location(self, location_id: str) -> str | None:
+        """The hub location code whose stock a listing at the channel's own
+        ``location_id`` (:attr:`hub.Listing.location_id`) is offered, or None to offer the
+        availability over all the channel's locations (the default). A point-of-sale
+        channel maps each shop to its hub location, so each shop shows its own shelf."""
+        return None
+
     def check_connection(self) -> list[str]:
         """Try the credentials once; return problems a person can act on (empty if fine)."""
         return []

@@ -193,15 +193,18 @@ class Hub:
         config = self.channel_configs.get(name)
         return list(getattr(config, "locations", []) or [])
 
-    def available(self, channel: str, skus: Sequence[str] | None = None) -> dict[str, int]:
+    def available(
+        self, channel: str, skus: Sequence[str] | None = None, *, at: str | None = None
+    ) -> dict[str, int]:
         """Available-to-promise per SKU for ``channel`` (its locations, buffer and cap);
-        :class:`NotFound` for a channel that is not configured."""
+        ``at`` one location code only (a shop's own shelf). :class:`NotFound` for a
+        channel that is not configured."""
         config = self.channel_configs[self.require_channel(channel)]
         return self.read(
             lambda conn: ledger.available_to_promise(
                 conn,
                 skus,
-                locations=self.channel_locations(channel),
+                locations=[at] if at else self.channel_locations(channel),
                 safety_buffer=getattr(config, "safety_buffer", 0),
                 cap=getattr(config, "max_quantity", None),
             )

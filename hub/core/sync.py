@@ -312,7 +312,7 @@ class Sync:
             return list(conn.execute(query).mappings())
 
         listings = [r for r in self.hub.read(read) if r["managed"]]
-        available = self.hub.available(channel, sorted({r["sku"] for r in listings}))
+        offered = self._offered(channel, [(r["sku"], r["location_id"]) for r in listings])
         # An unconfirmed listing is never trusted: it is sent again whatever the figures,
         # against the last confirmed value, so a compare-and-set channel reads back the truth.
         updates = [
@@ -321,16 +321,31 @@ class Sync:
                 external_id=r["external_id"],
                 parent_id=r["parent_id"],
                 location_id=r["location_id"],
-                quantity=available.get(r["sku"], 0),
+                quantity=offered[(r["sku"], r["location_id"])],
                 expected=r["confirmed_quantity"],
             )
             for r in listings
-            if r["unconfirmed"] or available.get(r["sku"], 0) != r["confirmed_quantity"]
+            if r["unconfirmed"] or offered[(r["sku"], r["location_id"])] != r["confirmed_quantity"]
         ]
         sent = {u.sku for u in updates}
         in_step = sorted({r["sku"] for r in listings} - sent)
         doubtful = {r["external_id"] for r in listings if r["unconfirmed"]}
         return updates, in_step, doubtful
+
+    def _offered(self, channel: str, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Availability per (SKU, channel location id) of ``channel``'s listings: over the
+        channel's locations, or over the one hub location the adapter's
+        :meth:`hub.Channel.stock_location` names for a listing's location (a shop)."""
+        adapter = self.hub.channel(channel)
+        where = {loc: adapter.stock_location(loc) if loc else None for _, loc in pairs}
+        wanted: dict[str | None, set[str]] = {}
+        for sku, loc in pairs:
+            wanted.setdefault(where[loc], set()).add(sku)
+        figures = {
+            code: self.hub.available(channel, sorted(skus), at=code)
+            for code, skus in wanted.items()
+        }
+        return {(sku, loc): figures[where[loc]].get(sku, 0) for sku, loc in pairs}
 
     def _record(
         self,
@@ -524,13 +539,13 @@ class Sync:
         # the read catches up with every sale the read reflects.
         self._pull_for_reconcile(channel)
         skus = {item.sku: normalise_sku(item.sku) for item in listings}
-        available = self.hub.available(channel, sorted(set(skus.values())))
+        offered = self._offered(channel, [(skus[i.sku], i.location_id) for i in listings])
         drift = [
-            (skus[item.sku], item.quantity, available.get(skus[item.sku], 0))
+            (skus[item.sku], item.quantity, offered[(skus[item.sku], item.location_id)])
             for item in listings
             if item.managed
             and item.quantity is not None
-            and item.quantity != available.get(skus[item.sku], 0)
+            and item.quantity != offered[(skus[item.sku], item.location_id)]
         ]
 
         held = {i.external_id: i.quantity for i in listings if i.quantity is not None}

@@ -152,6 +152,11 @@ class SquareChannel(Channel):
                 )
         return problems
 
+    def stock_location(self, location_id: str) -> str | None:
+        """The hub location of a Square location (``location_map``): each shop's count is
+        its own shelf's availability."""
+        return self.config.location_map.get(location_id)
+
     def _variations(self) -> Iterator[dict[str, Any]]:
         cursor: str | None = None
         while True:
