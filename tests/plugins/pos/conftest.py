@@ -123,3 +123,9 @@ def world(db_url: str) -> Iterator[World]:
         hooks.stop()
         hub.close()
         api.stop()
+
+
+@pytest.fixture
+def channel_for(sandbox: SquareSandbox, server: SandboxServer):  # type: ignore[no-untyped-def]
+    """Make more channels for the served sandbox: ``channel_for(page_size=10)``."""
+    return lambda **overrides: make_channel(sandbox, server.url, **overrides)
