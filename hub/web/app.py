@@ -12,7 +12,6 @@ rest, so a channel never times out waiting for us.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 from collections.abc import Callable
 
@@ -34,6 +33,7 @@ from hub.errors import HubError, NotFound, WebhookRejected
 from hub.routing import Plan, RoutingProblem
 from hub.web.api import mount as mount_api
 from hub.web.pages import mount as mount_pages
+from hub.web.pages.common import USER, current_user, render
 
 log = logging.getLogger("hub.web")
 
@@ -186,32 +186,23 @@ async def status_page(request: web.Request) -> web.Response:
     there is one; the order desk's dashboard at ``/`` links here."""
     rows = []
     for s in await _statuses(request):
-        state = "failing" if s.failing else "ok"
-        errors = "; ".join(f"{job}: {text}" for job, text in s.errors.items())
-        oversold = ", ".join(f"{where} {n}" for where, n in sorted(s.oversold.items()))
         rows.append(
-            f"<tr class='{state}'><td>{html.escape(s.channel)}</td><td>{state}</td>"
-            f"<td>{s.last_pull or '—'}</td><td>{s.last_push or '—'}</td><td>{s.outbox}</td>"
-            f"<td>{s.inbox}</td><td>{s.dead_letters}</td>"
-            f"<td>{'' if s.drift is None else s.drift}</td>"
-            f"<td class='oversold'>{html.escape(oversold)}</td><td>{html.escape(errors)}</td></tr>"
+            {
+                "channel": s.channel,
+                "state": "failing" if s.failing else "ok",
+                "last_pull": s.last_pull,
+                "last_push": s.last_push,
+                "outbox": s.outbox,
+                "inbox": s.inbox,
+                "dead_letters": s.dead_letters,
+                "drift": s.drift,
+                "oversold": ", ".join(f"{where} {n}" for where, n in sorted(s.oversold.items())),
+                "errors": "; ".join(f"{job}: {text}" for job, text in s.errors.items()),
+            }
         )
     found = await asyncio.to_thread(_latest_map, request.app[SYNC_KEY])
-    plan_map = (
-        ""
-        if found is None
-        else f"<h2 id='plan'>route plan {found[0]}</h2>"
-        f"<p><a href='/plans/latest.svg'>open the map</a></p>{found[1]}"
-    )
-    page = (
-        "<!doctype html><html><head><meta charset='utf-8'><title>hub status</title>"
-        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.3em .8em;"
-        "border-bottom:1px solid #ddd}.failing{background:#fdd}</style></head><body>"
-        "<p><a href='/'>&larr; dashboard</a></p>"
-        f"<h1>{html.escape(request.app[SYNC_KEY].hub.settings.hub.name)}: channels</h1>"
-        "<table><tr><th>channel</th><th>state</th><th>last pull</th><th>last push</th>"
-        "<th>outbox</th><th>inbox</th><th>dead letters</th><th>drift</th>"
-        "<th title='units shops handed over beyond the stock: investigate'>oversold</th>"
-        "<th>errors</th></tr>" + "".join(rows) + "</table>" + plan_map + "</body></html>"
-    )
-    return web.Response(text=page, content_type="text/html")
+    plan_id, plan_svg = found if found else (None, "")
+    user = await current_user(request)  # open to scripts; signed-in people get the desk's menu
+    if user is not None:
+        request[USER] = user
+    return render(request, "sync.html", {"rows": rows, "plan_id": plan_id, "plan_svg": plan_svg})
