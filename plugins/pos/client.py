@@ -109,10 +109,18 @@ class SquareApi:
 
     def _failure(self, where: str, error: ApiError) -> ChannelError:
         status = error.status_code or 0
+        if 200 <= status < 300 or (isinstance(error.body, str) and status >= 500):
+            return ChannelError(
+                f"{where} answered {status} with a body that is not valid JSON (truncated, or "
+                "a proxy's page)",
+                retryable=True,
+                status=status,
+                retry_after=_retry_after(error.headers),
+            )
         detail = f"{where} answered {status}: {_errors(error.body)}"
         if status == 429:
             return RateLimited(f"{detail}; slowing down", retry_after=_retry_after(error.headers))
-        if status >= 500 or status == 408 or (200 <= status < 300):
+        if status >= 500 or status == 408:
             return ChannelError(
                 detail, retryable=True, status=status, retry_after=_retry_after(error.headers)
             )
