@@ -30,7 +30,7 @@ def parse_line(text: str, option: str = "--line", priced: bool = True) -> desk.L
     if len(parts) < 2 or len(parts) > most or not parts[0].strip():
         raise InvalidInput(f"{option} {text!r} is not {shape}, e.g. MUG:3", field="line")
     sku, qty = parts[0].strip(), parts[1].strip()
-    if not qty.isascii() or not qty.isdigit():
+    if not qty.isascii() or not qty.removeprefix("-").isdigit():  # the desk judges its range
         raise InvalidInput(
             f"{option} {text!r}: quantity {qty!r} is not a whole number", field="line"
         )

@@ -225,6 +225,10 @@ BAD = [
         "error: lines[0].quantity: 0 must be from 1 to 1,000,000,000",
     ),
     (
+        ("orders", "create", "--account", "ACME", "--line", "MUG:-2"),
+        "error: lines[0].quantity: -2 must be from 1 to 1,000,000,000",
+    ),
+    (
         ("orders", "release", "b2b:NOPE", "--note", "x"),
         "error: no order 'NOPE' on channel 'b2b'",
     ),
