@@ -228,7 +228,10 @@ class SquareSandbox:
                         "location_id": payload["location_id"],
                         "state": payload["state"],
                         "created_at": payload["created_at"],
-                        "updated_at": payload["updated_at"],
+                        # OrderCreated has no updated_at; OrderUpdated has
+                        **(
+                            {"updated_at": payload["updated_at"]} if kind == "order_updated" else {}
+                        ),
                     }
                 },
             }
