@@ -105,7 +105,12 @@ class AmazonSandbox:
                 return await handler(request)
             response: web.StreamResponse = await faulty(request, handler)
             if response.status == 503:  # only the server_errors knob answers 503: Amazon's body
-                return amazon_error(503, "ServiceUnavailable", "Service temporarily unavailable.")
+                response = amazon_error(
+                    503, "ServiceUnavailable", "Service temporarily unavailable."
+                )
+            route = request.match_info.route.name or ""
+            if route in self.store.plans and "x-amzn-RateLimit-Limit" not in response.headers:
+                response.headers["x-amzn-RateLimit-Limit"] = f"{self.store.plans[route][0]:g}"
             return response
 
         app = web.Application(middlewares=[api_faults, self._middleware])

@@ -46,7 +46,7 @@ def server(amazon: AmazonSandbox) -> Iterator[SandboxServer]:
 
 def settings(amazon: AmazonSandbox, url: str, **overrides: object) -> dict:  # type: ignore[type-arg]
     """The channel section for ``amazon`` at ``url``: short time-outs and feed polls."""
-    return amazon.config_for(url, timeout=2.0, feed_poll_interval=0.01, **overrides)
+    return amazon.config_for(url, **{"timeout": 2.0, "feed_poll_interval": 0.01, **overrides})
 
 
 @pytest.fixture
