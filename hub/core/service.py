@@ -42,6 +42,8 @@ log = logging.getLogger("hub.service")
 SCHEDULER_LOGGERS = ("apscheduler.executors", "apscheduler.scheduler")
 #: Seconds between looks for claims of dead workers of this host (another may go on).
 RECOVER_INTERVAL = 10.0
+#: Seconds to wait after a failed read of a channel's notification queue.
+NOTIFICATION_PAUSE = 5.0
 
 
 def _cannot_listen(host: str, port: int, error: OSError) -> str:
@@ -120,6 +122,8 @@ class Service:
         self._tasks.append(asyncio.create_task(self._inbox_loop()))
         self._inbox_wake.set()  # deliveries stored before a restart are worked at once
         for channel in self._channels():
+            if callable(getattr(self.hub.channel(channel), "receive_notifications", None)):
+                self._tasks.append(asyncio.create_task(self._notification_loop(channel)))
             self._push_wake[channel] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._push_loop(channel)))
             self._ship_wake[channel] = asyncio.Event()
@@ -279,6 +283,29 @@ class Service:
                 log.info("inbox: %s worked", _count(handled, "webhook delivery", "deliveries"))
                 for event in self._push_wake.values():
                     event.set()
+
+    async def _notification_loop(self, channel: str) -> None:
+        """Read a channel's own notification queue into the webhook inbox, in a thread.
+
+        A channel whose notifications wait in a queue it reads itself (Amazon's SQS) has
+        ``receive_notifications(accept)``: one blocking long poll handing each message to
+        ``accept(headers, body)`` (:meth:`Sync.accept_webhook`: verified and stored once)
+        and returning how many arrived, or None when it has no queue to read (the loop
+        ends). A failing poll is logged and tried again after a pause.
+        """
+        receive = self.hub.channel(channel).receive_notifications  # type: ignore[attr-defined]
+        accept = partial(self.sync.accept_webhook, channel)
+        while not self.sync.stopping.is_set():
+            try:
+                received = await asyncio.to_thread(receive, accept)
+            except Exception as error:
+                log.warning("channel %s: reading notifications failed: %s", channel, error)
+                await asyncio.sleep(NOTIFICATION_PAUSE)
+                continue
+            if received is None:
+                return
+            if received:
+                self._inbox_wake.set()
 
     async def _push_loop(self, channel: str) -> None:
         event = self._push_wake[channel]

@@ -436,10 +436,11 @@ class AmazonChannel(Channel):
 
     def receive_notifications(
         self, accept: notifications.Accept, wait_seconds: int | None = None
-    ) -> int:
+    ) -> int | None:
         """One long poll of the SQS queue; each message goes to ``accept(headers, body)``
         (the hub's ``Sync.accept_webhook``) and is deleted once stored. Blocking (boto3):
-        call it from a worker thread. Returns how many messages arrived (0 without a queue).
+        the service calls it from a worker thread. Returns how many messages arrived, or
+        None without ``sqs_queue_url`` (orders then come by polling searchOrders alone).
         """
         poller = self.sqs_poller()
-        return poller.poll(accept, wait_seconds) if poller else 0
+        return poller.poll(accept, wait_seconds) if poller else None

@@ -162,7 +162,7 @@ class World:
             wait_seconds=1,
         )
         self.sync.process_inbox()
-        return received
+        return received or 0
 
 
 @pytest.fixture
