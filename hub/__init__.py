@@ -1,5 +1,8 @@
 """The hub's public API for plugin authors: ``hookimpl`` and the data classes.
 
+``PLUGIN_API`` is the version of the plugin API this hub offers ("1.0"); a plugin states
+the range it needs in a module attribute ``HUB_PLUGIN_API = ">=1,<2"``.
+
 Import from here, never from ``hub.core``::
 
     from hub import Channel, ChannelConfig, Order, OrderLine, hookimpl
@@ -17,7 +20,7 @@ from hub.errors import (
     UnreadableWebhook,
     WebhookRejected,
 )
-from hub.hookspecs import hookimpl
+from hub.hookspecs import PLUGIN_API, hookimpl
 from hub.orders import (
     Address,
     Customer,
@@ -36,6 +39,7 @@ from hub.stock import Listing, ListingProblem, StockChange, StockLevel, StockRes
 __version__ = "0.1.0"
 
 __all__ = [
+    "PLUGIN_API",
     "AccountInfo",
     "Address",
     "Carrier",

@@ -24,6 +24,12 @@ if TYPE_CHECKING:
     from hub.shipping import Shipment
     from hub.stock import StockChange
 
+PLUGIN_API = "1.0"
+"""The version of this plugin API, ``MAJOR.MINOR``: the minor number grows when hooks or
+arguments are added (old plugins keep working), the major one when a hook or argument
+changes or goes away. A plugin states the range it works with in ``HUB_PLUGIN_API``
+(e.g. ``">=1,<2"``); see :func:`hub.core.plugins.api_accepts`."""
+
 hookspec = pluggy.HookspecMarker("hub")
 hookimpl = pluggy.HookimplMarker("hub")
 
