@@ -1,6 +1,6 @@
 """The Square sandbox as a :class:`hub.sandbox.DemoStore` for ``hub demo``, the benchmarks
-and the plugin kit: one shop (location ``LDEMO1``, hub location ``ldemo1`` unless the
-demo's config maps it elsewhere)."""
+and the plugin kit: one shop (Square location ``LDEMO1``) at the hub location the demo
+gives first in ``locations`` (``main`` when it gives none)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ class SquareDemoStore:
         return self.sandbox.serve()
 
     def config_for(self, url: str, **extra: Any) -> dict[str, Any]:
-        locations = extra.get("locations")
-        if locations and "location_map" not in extra:  # the demo's hub location for the shop
+        if "location_map" not in extra:  # the shop is the demo's first (or main) location
+            locations = extra.get("locations") or ["main"]
             extra["location_map"] = {self.location: locations[0]}
         return self.sandbox.config_for(url, **extra)
 

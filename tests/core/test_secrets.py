@@ -129,6 +129,8 @@ def hub_main(args: list[str], env: dict[str, str], capsys: Any) -> tuple[int, st
 
 
 def toml_value(value: Any) -> str:
+    if isinstance(value, dict):  # an inline table (Square's location_map)
+        return "{" + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + "}"
     return json.dumps(value)  # a JSON string, number, bool or list is valid TOML
 
 
