@@ -35,6 +35,19 @@ class AmazonDemoStore:
     def config_for(self, url: str, **extra: Any) -> dict[str, Any]:
         return self.sandbox.config_for(url, feed_poll_interval=0.05, **extra)
 
+    def credentials_config_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        """A section that also reads an SQS queue with AWS keys (the sandbox is no SQS
+        endpoint: the keys are sent and refused, which is what the secrets checks need)."""
+        return self.config_for(
+            url,
+            sqs_queue_url=f"{url}/sqs/000000000000/sp-api-orders",
+            sqs_endpoint=url,
+            sqs_wait_seconds=1,
+            aws_access_key_id="AKIASANDBOXKEY",
+            aws_secret_access_key="sandbox-aws-secret",
+            **extra,
+        )
+
     def seed(self, items: list[DemoItem]) -> None:
         for item in items:
             self.sandbox.add_listing(
