@@ -98,13 +98,29 @@ def plugins(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     all_: Annotated[bool, typer.Option("--all", help="Also list plugins with no hooks.")] = False,
 ) -> None:
-    """List loaded plugins: name, version, hooks, what they provide and where from."""
+    """List loaded plugins: name, version, hooks, what they provide and where from; then
+    the installed plugins that failed (not loaded) with their package, version and cause.
+
+    A failed plugin does not stop the hub, nor this command (exit code 0). ``--json``
+    prints one object per plugin, ``"status": "loaded"`` or ``"failed"`` (with
+    ``"cause"``).
+    """
     from hub.core.plugins import PluginHost
 
-    host = PluginHost.load()
-    rows = [r for r in host.describe() if all_ or r["hooks"]]
+    host = PluginHost.load(log_problems=False)  # listed below instead
+    rows = [{**r, "status": "loaded"} for r in host.describe() if all_ or r["hooks"]]
+    failed = [
+        {
+            "name": p.plugin,
+            "version": p.version,
+            "package": p.package,
+            "status": "failed",
+            "cause": p.cause,
+        }
+        for p in host.problems
+    ]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        typer.echo(json.dumps(rows + failed, indent=2))
         return
     table = Table("plugin", "version", "provides", "hooks", "from")
     for r in rows:
@@ -116,6 +132,10 @@ def plugins(
             f"{r['package']} ({r['module']})",
         )
     console.print(table)
+    if host.problems:  # plain lines: a cause is never cut short nor read as markup
+        typer.echo(f"failed ({len(host.problems)}, not loaded):")
+        for problem in host.problems:
+            typer.echo(f"  {problem}")
 
 
 def main(argv: list[str] | None = None) -> None:

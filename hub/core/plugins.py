@@ -141,7 +141,10 @@ class _Loader:
         self.problems.append(problem)
 
     def load_entry_points(self) -> None:
-        for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        # A stable order, not sys.path's: when two plugins register one name, the one
+        # whose entry-point name sorts first keeps it, wherever each is installed.
+        for entry in sorted(found, key=lambda e: (e.name, _dist_name(e.dist))):
             if self.pm.is_blocked(entry.name):
                 continue
             dist = entry.dist
