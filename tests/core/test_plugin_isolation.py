@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -341,3 +342,25 @@ def test_cli_commands_run_with_broken_plugins_log_them_once_and_trace_hook_calls
     assert "hook stock_changed -> plugin 'ledgerlog' (hubfix-ledgerlog 1.2) ok in " in (
         received.stderr
     )
+
+
+GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text()
+
+
+def test_the_guides_channel_methods_take_the_arguments_channel_declares():
+    import inspect
+
+    from hub import Channel
+
+    rows = re.findall(r"^\| `(\w+)\(([^)]*)\)` \|", GUIDE, re.M)
+    assert {"fulfill", "fetch_orders", "push_stock"} <= {name for name, _ in rows}
+    for name, arguments in rows:
+        declared = [p for p in inspect.signature(getattr(Channel, name)).parameters if p != "self"]
+        documented = [a.strip() for a in arguments.split(",") if a.strip()]
+        assert documented == declared, f"docs/plugins.md: {name}({arguments})"
+
+
+def test_the_guides_api_mismatch_line_is_the_one_the_hub_prints():
+    shown = re.search(r"^plugin 'acme' \(hub-acme 2\.0\) needs .*$", GUIDE, re.M).group(0)
+    assert shown == EXPECTED["future"].replace("'future' (hubfix-future", "'acme' (hub-acme")
+    assert api_accepts(re.search(r'HUB_PLUGIN_API = "([^"]+)"  #', GUIDE).group(1))
