@@ -8,6 +8,7 @@ and shown; other channels are never offered less than zero; the ledger's guards 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -116,3 +117,20 @@ def test_a_channel_without_final_sales_still_holds_a_shipped_order_it_cannot_cov
     assert report.outcomes[0].status == "on_hold"
     assert "count the stock" in report.outcomes[0].reason
     assert levels(shop) == {}
+
+
+def test_a_return_at_a_shop_below_zero_goes_back_on_its_shelf(shop):
+    shop.ingest("till", [till_sale("T-4", 3)])
+    assert levels(shop) == {"store": (-3, 0)}
+    back = order(
+        "T-4",
+        ("MUG", 3),
+        channel="till",
+        status=OrderStatus.FULFILLED,
+        minutes=5,
+        location="store",
+    )
+    back = replace(back, lines=(replace(back.lines[0], fulfilled_quantity=3, returned_quantity=1),))
+    shop.ingest("till", [back])  # one unit brought back: still below zero, one less
+    assert levels(shop) == {"store": (-2, 0)}
+    assert shop.read(ledger.verify) == []
