@@ -13,8 +13,12 @@ import json
 import logging
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from textwrap import dedent
 
@@ -344,6 +348,40 @@ def test_cli_commands_run_with_broken_plugins_log_them_once_and_trace_hook_calls
     )
 
 
+def test_hub_run_serves_with_broken_plugins_installed_and_logs_them(all_broken, tmp_path):
+    assert hub("init", cwd=tmp_path, path=all_broken).returncode == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pythonpath = os.pathsep.join(p for p in (str(all_broken), os.environ.get("PYTHONPATH")) if p)
+    process = subprocess.Popen(
+        [*HUB, "run", "--port", str(port)],
+        cwd=tmp_path,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": pythonpath},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        answer = None
+        while time.monotonic() < deadline and answer is None and process.poll() is None:
+            try:
+                answer = urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2)
+            except OSError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status == 200
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    for line in EXPECTED.values():
+        assert output.count(f"ERROR hub.plugins: {line}") == 1, output
+
+
 GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text()
 
 
@@ -364,3 +402,20 @@ def test_the_guides_api_mismatch_line_is_the_one_the_hub_prints():
     shown = re.search(r"^plugin 'acme' \(hub-acme 2\.0\) needs .*$", GUIDE, re.M).group(0)
     assert shown == EXPECTED["future"].replace("'future' (hubfix-future", "'acme' (hub-acme")
     assert api_accepts(re.search(r'HUB_PLUGIN_API = "([^"]+)"  #', GUIDE).group(1))
+
+
+def test_two_packages_with_one_plugin_name_the_second_is_reported_naming_the_first(installed):
+    for package, module in (("hubfix-alpha", "hubfix_alpha"), ("hubfix-beta", "hubfix_beta")):
+        (installed / f"{module}.py").write_text("")
+        info = installed / f"{module}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {package}\nVersion: 1.0\n")
+        (info / "entry_points.txt").write_text(f"[hub]\nledger-export = {module}\n")
+    importlib.invalidate_caches()
+    host = PluginHost.load()
+    row = next(r for r in host.describe() if r["name"] == "ledger-export")
+    assert row["package"] == "hubfix-alpha"
+    assert [str(p) for p in host.problems] == [
+        "plugin 'ledger-export' (hubfix-beta 1.0) not loaded: the name 'ledger-export' is "
+        "taken by hubfix-alpha 1.0"
+    ]
