@@ -110,3 +110,26 @@ def test_pending_reserves_and_is_held_unpaid_then_opens_ships_or_releases(world_
 
     assert world.orders()[first] == "fulfilled"
     assert world.levels("MUG") == (8, 0)
+
+
+def test_an_interrupted_pull_resumes_from_its_committed_cursor(world_for):
+    world = world_for(page_size=2)
+    world.amazon.add_listing("MUG", quantity=50)
+    world.receive("MUG", 50)
+    made = [world.amazon.sell("MUG", 1) for _ in range(5)]
+    world.sync.stopping.set()  # the service is stopping: the pull ends at a safe point
+
+    first = world.sync.pull_orders("amazon")
+
+    assert (first.pages, first.complete) == (1, False)
+    assert sorted(world.orders()) == sorted(made[:2])
+    world.sync.stopping.clear()
+    second = world.sync.pull_orders("amazon")
+
+    assert second.complete and (second.pages, second.created) == (2, 3)
+    assert sorted(world.orders()) == sorted(made)
+    resumed = _query(world.amazon, "searchOrders")
+    assert "paginationToken" in resumed  # the last call of the resumed run followed a token
+    calls = [q for op, q in world.amazon.requests if op == "searchOrders"]
+    assert len(calls) == 3  # page 1, then pages 2 and 3: nothing read twice
+    assert world.levels("MUG") == (50, 5)
