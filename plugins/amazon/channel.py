@@ -258,7 +258,10 @@ class AmazonChannel(Channel):
                 len(failed),
                 ", ".join(u.sku for u in failed[:10]),
             )
-            results.update(self._push(failed))
+            try:
+                results.update(self._push(failed))
+            except ChannelError as error:  # keep what the first round settled
+                log.warning("Amazon channel %s: the second try failed: %s", self.name, error)
         return [results[u.external_id] for u in updates]
 
     def _push(self, updates: list[StockUpdate]) -> dict[str, StockResult]:

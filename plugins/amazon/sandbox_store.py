@@ -613,9 +613,10 @@ class AmazonStore:
         accepted = 0
         for message in payload["messages"]:
             sku = message["sku"]
-            found = self._message_issues(message)
-            if sku in self.feed_errors:
-                found.append(_issue("90000", self.feed_errors.pop(sku)))
+            if sku in self.feed_errors:  # refused as a whole: nothing of it applied
+                found = [_issue("90000", self.feed_errors.pop(sku))]
+            else:
+                found = self._message_issues(message)
             for issue in found:
                 entry = {"messageId": message["messageId"], "sku": sku}
                 entry.update({k: issue[k] for k in ("code", "severity", "message")})

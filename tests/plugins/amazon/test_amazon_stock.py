@@ -118,3 +118,21 @@ def test_the_hub_pushes_in_one_feed_and_records_a_refused_sku(world_for):
     )
     assert [(k, r) for k, r, _ in letters] == [("push", "LOST")]
     assert "not listed for this seller" in letters[0][2]
+
+
+def test_a_failing_second_try_keeps_what_the_feed_settled(amazon, channel):
+    for n in range(6):
+        amazon.add_listing(f"S{n:03}", quantity=1)
+    amazon.store.feed_errors = {"S001": "Temporary processing error"}
+
+    def fail_the_patch(method: str, path: str, body: bytes) -> None:
+        if method == "PATCH":
+            amazon.faults.server_errors = 1
+
+    amazon.faults.observers.append(fail_the_patch)
+
+    results = {r.sku: r for r in channel.push_stock(_updates(6))}
+
+    assert [sku for sku, r in results.items() if not r.ok] == ["S001"]
+    assert "Temporary processing error" in results["S001"].error
+    assert amazon.stock("S000") == 7 and amazon.stock("S001") == 1
