@@ -160,7 +160,7 @@ class _Loader:
                 continue
             try:
                 plugin = entry.load()
-            except Exception as error:
+            except (Exception, SystemExit) as error:  # sys.exit() at import stops no hub
                 self.fail(
                     entry.name,
                     dist,
@@ -380,7 +380,7 @@ class PluginHost:
                         if impl.plugin is plugin:
                             register = self._registrar(kind, attr, name, staged)
                             self._call(impl, hook, {"register": register})
-            except Exception as error:
+            except (Exception, SystemExit) as error:
                 dist = self.distributions.get(name)
                 if name not in self.distributions:  # handed over in code
                     if isinstance(error, PluginError):

@@ -34,6 +34,14 @@ HUB = [sys.executable, "-m", "hub.cli"]
 
 BROKEN = {  # entry-point name -> (version, module source)
     "missing": ("0.1", "import hubfix_no_such_sdk\n"),
+    "quitter": (
+        "0.6",
+        """
+        import sys
+
+        sys.exit("usage: hubfix-quitter --token T")
+        """,
+    ),
     "typo": (
         "0.2",
         """
@@ -99,6 +107,9 @@ EXPECTED = {  # entry-point name -> the line reported for it
     "missing": "plugin 'missing' (hubfix-missing 0.1) failed to import (hubfix_missing): "
     "ModuleNotFoundError: No module named 'hubfix_no_such_sdk'; not loaded: fix it or set "
     "HUB_DISABLE_PLUGINS=missing",
+    "quitter": "plugin 'quitter' (hubfix-quitter 0.6) failed to import (hubfix_quitter): "
+    "SystemExit: usage: hubfix-quitter --token T; not loaded: fix it or set "
+    "HUB_DISABLE_PLUGINS=quitter",
     "typo": "plugin 'typo' (hubfix-typo 0.2) implements unknown hook(s) register_chanel_types "
     "(the hooks are check_order, order_delivered, order_received, order_shipped, "
     "register_carrier_types, register_channel_types, register_notifiers, register_routers, "
@@ -304,7 +315,7 @@ def test_hub_plugins_lists_the_failed_and_exits_0(all_broken, tmp_path):
     done = hub("plugins", cwd=tmp_path, path=all_broken)
     assert done.returncode == 0, done.stderr
     assert "channel:shopify" in done.stdout and "hub_plugins.checks" in done.stdout
-    failed = done.stdout[done.stdout.index("failed (6, not loaded):") :].splitlines()[1:]
+    failed = done.stdout[done.stdout.index("failed (7, not loaded):") :].splitlines()[1:]
     assert sorted(line.strip() for line in failed) == sorted(EXPECTED.values())
     assert done.stderr == ""  # listed, not logged a second time
 
