@@ -50,13 +50,22 @@ def units(text: Any, where: str) -> int:
     return int(value)
 
 
+def _rounded_up(text: Any) -> int:
+    """A measured quantity ("1.5") as whole units, rounded up; 0 for junk."""
+    try:
+        return max(0, int(Decimal(str(text)).to_integral_value(rounding="ROUND_CEILING")))
+    except InvalidOperation:
+        return 0
+
+
 def is_return(order: Mapping[str, Any]) -> bool:
     """An order that only takes units back (``returns``, no ``line_items``)."""
     return bool(order.get("returns")) and not order.get("line_items")
 
 
 def returned_units(returns: Iterable[Mapping[str, Any]], source_id: str) -> dict[str, int]:
-    """Units returned per source line uid, over every return order of ``source_id``."""
+    """Units returned per source line uid, over every return order of ``source_id``
+    (lines sold by measure are left out: they took no stock)."""
     out: dict[str, int] = {}
     for order in returns:
         for ret in order.get("returns") or []:
@@ -64,9 +73,11 @@ def returned_units(returns: Iterable[Mapping[str, Any]], source_id: str) -> dict
                 continue
             for line in ret.get("return_line_items") or []:
                 uid = str(line.get("source_line_item_uid", ""))
-                out[uid] = out.get(uid, 0) + units(
-                    line.get("quantity", "0"), f"return {order.get('id')}"
-                )
+                try:
+                    back = units(line.get("quantity", "0"), f"return {order.get('id')}")
+                except ValueError:  # a line sold by measure took no stock
+                    continue
+                out[uid] = out.get(uid, 0) + back
     return out
 
 
@@ -100,14 +111,20 @@ def order(
     empty, so intake holds the order and says so); a line without a catalogue object (a
     custom amount) takes no stock. ``returned`` is units taken back per line uid (from the
     return orders that name this sale); ``updated_at`` overrides the version time (a
-    return's time). Raises ValueError for a quantity that is not a whole number.
+    return's time). A line sold by measure (a fractional quantity, e.g. 1.5 kg) is kept
+    rounded up and takes no stock: the hub counts whole units only. Raises KeyError for an
+    order without ``id``.
     """
     status, paid = STATES.get(str(data.get("state")), (OrderStatus.PENDING, PaymentStatus.UNKNOWN))
     returned = returned or {}
     lines = []
     for n, item in enumerate(data.get("line_items") or [], 1):
         catalogue = item.get("catalog_object_id")
-        quantity = units(item.get("quantity", "0"), f"order {data.get('id')} line {n}")
+        measured = False
+        try:
+            quantity = units(item.get("quantity", "0"), f"order {data.get('id')} line {n}")
+        except ValueError:  # sold by measure (1.5 kg): kept, but takes no whole units
+            quantity, measured = _rounded_up(item.get("quantity", "0")), True
         done = quantity if status is OrderStatus.FULFILLED else 0
         lines.append(
             OrderLine(
@@ -118,7 +135,9 @@ def order(
                 external_id=str(item.get("uid", "")),
                 fulfilled_quantity=done,
                 returned_quantity=min(done, returned.get(str(item.get("uid", "")), 0)),
-                stocked=bool(catalogue) and item.get("item_type", "ITEM") == "ITEM",
+                stocked=bool(catalogue)
+                and item.get("item_type", "ITEM") == "ITEM"
+                and not measured,
             )
         )
     total = money(data.get("total_money"))

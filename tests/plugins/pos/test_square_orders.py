@@ -143,3 +143,27 @@ def test_a_return_restocks_at_the_shop_that_sold(world):
 def test_an_unreadable_cursor_is_a_clear_error(channel):
     with pytest.raises(ChannelError, match="unreadable pull cursor"):
         list(channel.fetch_orders(None, "not json"))
+
+
+def test_a_line_sold_by_measure_takes_no_stock_and_a_custom_amount_neither() -> None:
+    from hub_plugins.pos import mapping
+
+    sale = {
+        "id": "O1",
+        "state": "COMPLETED",
+        "location_id": SHOP_A,
+        "updated_at": "2026-11-30T10:00:00.000Z",
+        "total_money": {"amount": 1500, "currency": "JPY"},
+        "line_items": [
+            {"uid": "a", "quantity": "1.5", "catalog_object_id": "VCHEESE", "item_type": "ITEM"},
+            {"uid": "b", "quantity": "1", "item_type": "CUSTOM_AMOUNT", "name": "Gift wrap"},
+            {"uid": "c", "quantity": "2.00000", "catalog_object_id": "VMUG"},
+        ],
+    }
+    order = mapping.order("square", sale, {"VCHEESE": "CHEESE", "VMUG": "MUG"}, "main")
+    assert [(ln.sku, ln.quantity, ln.stocked) for ln in order.lines] == [
+        ("CHEESE", 2, False),
+        ("", 1, False),
+        ("MUG", 2, True),
+    ]
+    assert order.total == Decimal("1500")  # yen have no minor unit
