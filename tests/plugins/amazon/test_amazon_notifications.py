@@ -145,3 +145,19 @@ def test_without_a_queue_orders_come_by_polling_alone(world_for):
     assert world.channel.receive_notifications(lambda h, b: True) is None
     world.sync.pull_orders("amazon")
     assert world.orders() == {order: "open"}
+
+
+def test_a_throttled_get_order_is_waited_out_not_spent(world_for, sqs):
+    world = world_for(sqs=sqs)
+    world.amazon.add_listing("MUG", quantity=10)
+    world.receive("MUG", 10)
+    order = world.amazon.sell("MUG", 1)
+    world.amazon.publisher.deliver()
+    world.amazon.faults.rate_limited = 2  # getOrder answers QuotaExceeded twice
+
+    assert world.notifications() == 1
+
+    assert world.orders() == {order: "open"}
+    assert world.amazon.operations("getOrder") == 1  # the throttled ones never got through
+    assert [s for _, s in _inbox(world)] == ["done"]  # no try of the delivery was spent
+    assert world.sync.caller("amazon").retries == 2
