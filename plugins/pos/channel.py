@@ -130,7 +130,8 @@ class SquareChannel(Channel):
     # -- connection and catalogue ---------------------------------------------------------
 
     def check_connection(self) -> list[str]:
-        """List the account's locations; every mapped one must exist and be active."""
+        """List the account's locations (ListLocations); every mapped one must exist and be
+        ``ACTIVE``. Returns one sentence per problem (a failing call included); never raises."""
         try:
             answer = self.api.call(
                 "ListLocations", lambda o: self.api.sdk.locations.list(request_options=o)
@@ -202,7 +203,11 @@ class SquareChannel(Channel):
 
     def fetch_listings(self) -> Iterator[Listing]:
         """Yield each item variation with a SKU once per mapped location, with its IN_STOCK
-        count there (None when Square has no count row: unknown, not 0)."""
+        count there (None when Square has no count row: unknown, not 0).
+
+        Raises :class:`hub.ChannelError` when a call fails (retryable for 429, 5xx and
+        time-outs). Afterwards ``listing_problems`` holds missing and duplicate SKUs.
+        """
         collector = ListingCollector("Square", self.name)
         variations = []
         for obj in self._variations():
@@ -343,7 +348,11 @@ class SquareChannel(Channel):
     ) -> Iterator[OrderPage]:
         """Yield pages of SearchOrders at the mapped locations, updated at or after
         ``updated_since``, oldest change first. The cursor is JSON ``{"since", "cursor"}``
-        (Square's cursor belongs to its query, so the query's start travels with it)."""
+        (Square's cursor belongs to its query, so the query's start travels with it).
+
+        Raises :class:`hub.ChannelError`: retryable for 429, 5xx and time-outs; not for an
+        unreadable cursor or a refused request (the message names Square's error code).
+        """
         if cursor:
             try:
                 state = json.loads(cursor)
@@ -371,7 +380,10 @@ class SquareChannel(Channel):
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[StockResult]:
         """Set IN_STOCK counts with BatchChangeInventory PHYSICAL_COUNT changes, at most 100
         per request, each request with an idempotency key of its own. Square has no
-        compare-and-set: ``expected`` is ignored and ``stale`` never set."""
+        compare-and-set: ``expected`` is ignored and ``stale`` never set. An update whose
+        listing names no mapped location comes back ``ok=False``; a refused request raises
+        :class:`hub.ChannelError` (Square refuses the whole batch, e.g. an unknown object).
+        """
         results: dict[int, StockResult] = {}
         sendable: list[tuple[int, StockUpdate, str, str]] = []
         for n, update in enumerate(updates):
@@ -436,7 +448,12 @@ class SquareChannel(Channel):
         """``order.created`` / ``order.updated``: the order read back with
         BatchRetrieveOrders (the event names it only) in hub terms;
         ``inventory.count.updated``: the SKUs whose count moved, with their IN_STOCK figure
-        when the channel maps a single location. ``delivery_id`` is Square's event_id."""
+        when the channel maps a single location. ``delivery_id`` is Square's event_id.
+
+        Raises :class:`hub.UnreadableWebhook` for a body without type, event_id or
+        data.object (or an order event without order_id); :class:`hub.ChannelError` when
+        reading the order back fails (retryable: the core calls again).
+        """
         event = webhook.decode(body)
         topic, event_id = str(event["type"]), str(event["event_id"])
         obj = event["data"]["object"]

@@ -23,15 +23,18 @@ class SquareDemoStore:
         self.location = self.sandbox.add_location("Demo shop", "LDEMO1")
 
     def serve(self) -> Any:
+        """A SandboxServer for the shop, not started."""
         return self.sandbox.serve()
 
     def config_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        """The channel section for the shop served at ``url`` (``extra`` keys added)."""
         if "location_map" not in extra:  # the shop is the demo's first (or main) location
             locations = extra.get("locations") or ["main"]
             extra["location_map"] = {self.location: locations[0]}
         return self.sandbox.config_for(url, **extra)
 
     def seed(self, items: list[DemoItem]) -> None:
+        """One variation per item, counted at the shop (quantity None: not tracked)."""
         for item in items:
             stock = None if item.quantity is None else {self.location: item.quantity}
             self.sandbox.add_variation(
@@ -43,18 +46,22 @@ class SquareDemoStore:
             )
 
     def subscribe(self, url: str) -> None:
+        """Post the three topics to ``url``, signed over the configured notification_url."""
         self.sandbox.subscribe(url, self.sandbox.notification_url)
 
     def deliver(self) -> int:
+        """Post pending webhooks now; returns how many were posted."""
         return len(self.sandbox.deliver_webhooks())
 
     def sell(self, sku: str, quantity: int) -> str:
+        """A sale at the till; returns the order id. Raises SoldOut beyond the IN_STOCK count."""
         held = self.sandbox.stock(sku)
         if held is not None and held < quantity:
             raise SoldOut(f"Square shop: {held} of {sku!r} left, {quantity} asked")
         return str(self.sandbox.sell(sku, quantity)["id"])
 
     def cancel(self, order_id: str) -> None:
+        """Cancel an open order; a completed sale is undone by a return (restocked)."""
         order = self.sandbox.store.orders[order_id]
         if order["state"] == "COMPLETED":  # a handed-over sale is undone by a return
             lines = [(i["catalog_object_id"], int(i["quantity"])) for i in order["line_items"]]
@@ -63,22 +70,27 @@ class SquareDemoStore:
             self.sandbox.store.cancel(order_id)
 
     def stock(self, sku: str) -> int | None:
+        """IN_STOCK units at the shop (None: never counted)."""
         return self.sandbox.stock(sku, self.location)
 
     def stock_calls(self) -> int:
+        """How many BatchChangeInventory requests were made."""
         return sum(1 for call in self.sandbox.calls if call.path.endswith("/changes/batch-create"))
 
     def fulfil(self, order_id: str) -> None:
+        """Hand an open order over (COMPLETED); a completed one stays as it is."""
         if self.sandbox.store.orders[order_id]["state"] == "OPEN":
             self.sandbox.store.complete(order_id)
 
     def annotate(self, order_id: str, note: str) -> None:
+        """A newer version of the order: its reference_id (40 characters at most) set."""
         with self.sandbox.store.lock:
             order = self.sandbox.store.orders[order_id]
             order["reference_id"] = note[:40]
             self.sandbox.store.touch(order)
 
     def orders(self) -> list[DemoOrder]:
+        """Every sale (return orders left out), as open, fulfilled or cancelled."""
         with self.sandbox.store.lock:
             return [
                 DemoOrder(
@@ -97,7 +109,9 @@ class SquareDemoStore:
 
     @property
     def faults(self) -> Faults:
+        """The sandbox's fault knobs."""
         return self.sandbox.faults
 
     def reactivate_webhooks(self) -> int:
+        """Turn disabled subscriptions back on; returns how many."""
         return self.sandbox.hooks.reactivate()
