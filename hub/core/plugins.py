@@ -174,7 +174,7 @@ class _Loader:
 
     def add(self, plugin: object, name: str | None, dist: Any = None) -> bool:
         """Check the plugin's API range and hooks, then register it; False when refused."""
-        label = name or self.pm.get_canonical_name(plugin)
+        label = name or getattr(plugin, "__name__", None) or type(plugin).__qualname__
         needs = getattr(plugin, API_ATTRIBUTE, None)
         if needs is not None:
             try:

@@ -25,7 +25,7 @@ from textwrap import dedent
 import pytest
 from builders import make_hub
 
-from hub import PLUGIN_API
+from hub import PLUGIN_API, hookimpl
 from hub.core import ledger
 from hub.core.plugins import PluginHost, api_accepts, make_plugin_manager
 from hub.errors import PluginError
@@ -430,3 +430,17 @@ def test_two_packages_with_one_plugin_name_the_second_is_reported_naming_the_fir
         "plugin 'ledger-export' (hubfix-beta 1.0) not loaded: the name 'ledger-export' is "
         "taken by hubfix-alpha 1.0"
     ]
+
+
+def test_a_broken_plugin_handed_over_in_code_raises_naming_its_class():
+    class Misspelt:
+        @hookimpl
+        def order_shiped(self, order, shipment):
+            pass
+
+    with pytest.raises(PluginError) as error:
+        PluginHost.load([Misspelt()], entry_points=False)
+    assert str(error.value).startswith(
+        "plugin 'test_a_broken_plugin_handed_over_in_code_raises_naming_its_class.<locals>."
+        "Misspelt' implements unknown hook(s) order_shiped"
+    )
