@@ -76,6 +76,7 @@ class _HostHeader:
 
     @property
     def headers(self) -> dict[str, str]:
+        """The library's request headers with ``host`` taken from ``endpoint``."""
         sent: dict[str, str] = super().headers  # type: ignore[misc]
         sent["host"] = urlsplit(self.endpoint).netloc
         return sent

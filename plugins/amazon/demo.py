@@ -30,9 +30,11 @@ class AmazonDemoStore:
         self.sandbox.store.feed_polls = 0
 
     def serve(self) -> Any:
+        """A server for the account, not started (a hub.sandbox.SandboxServer)."""
         return self.sandbox.serve()
 
     def config_for(self, url: str, **extra: Any) -> dict[str, Any]:
+        """The channel section for the account at ``url`` (feeds polled every 50 ms)."""
         return self.sandbox.config_for(url, feed_poll_interval=0.05, **extra)
 
     def credentials_config_for(self, url: str, **extra: Any) -> dict[str, Any]:
@@ -49,39 +51,50 @@ class AmazonDemoStore:
         )
 
     def seed(self, items: list[DemoItem]) -> None:
+        """One listing per item: its quantity on the merchant's (DEFAULT) offer."""
         for item in items:
             self.sandbox.add_listing(
                 item.sku, title=item.name, price=item.price, quantity=item.quantity
             )
 
     def subscribe(self, url: str) -> None:
+        """POST every ORDER_CHANGE notification to ``url`` (signed; no SQS in a demo)."""
         self.sandbox.publisher.urls.append(url)
 
     def deliver(self) -> int:
+        """Send the pending notifications now; returns how many sends were made."""
         return self.sandbox.publisher.deliver()
 
     def sell(self, sku: str, quantity: int) -> str:
+        """A buyer orders ``quantity`` (merchant-fulfilled); raises SoldOut without stock."""
         try:
             return self.sandbox.sell(sku, quantity)
         except SandboxError as error:
             raise SoldOut(error.message) from None
 
     def cancel(self, order_id: str) -> None:
+        """The order is cancelled on Amazon (units go back to the offer)."""
         self.sandbox.store.set_status(order_id, "CANCELLED")
 
     def stock(self, sku: str) -> int | None:
+        """The merchant offer's quantity of ``sku`` (None: no merchant offer)."""
         return self.sandbox.stock(sku)
 
     def stock_calls(self) -> int:
+        """Calls that set stock so far: accepted patches and processed feeds (a feed
+        also took createFeedDocument, getFeed polls and getFeedDocument)."""
         return len(self.sandbox.store.calls)
 
     def fulfil(self, order_id: str) -> None:
+        """The order ships (every item fulfilled)."""
         self.sandbox.store.set_status(order_id, "SHIPPED")
 
     def annotate(self, order_id: str, note: str) -> None:
+        """A newer version of the order with nothing else changed."""
         self.sandbox.store.touch(order_id, note)
 
     def orders(self) -> list[DemoOrder]:
+        """Every order as open, fulfilled or cancelled with its units per SKU."""
         with self.sandbox.store.lock:
             found = []
             for order in self.sandbox.store.orders.values():
@@ -95,7 +108,9 @@ class AmazonDemoStore:
 
     @property
     def faults(self) -> Faults:
+        """The fault knobs of the account's API and notifications."""
         return self.sandbox.faults
 
     def reactivate_webhooks(self) -> int:
+        """Nothing to do: the relay never disables a subscriber; returns 0."""
         return 0  # the relay never disables a subscriber

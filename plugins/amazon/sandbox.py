@@ -101,6 +101,7 @@ class AmazonSandbox:
 
         @web.middleware
         async def api_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+            """The fault knobs on SP-API routes only, answered as Amazon answers."""
             if request.path.startswith(("/auth/", "/s3/")):
                 return await handler(request)
             response: web.StreamResponse = await faulty(request, handler)
