@@ -3,6 +3,7 @@ sales in hub terms at their shop's location; returns restock where they were sol
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -167,3 +168,38 @@ def test_a_line_sold_by_measure_takes_no_stock_and_a_custom_amount_neither() -> 
         ("MUG", 2, True),
     ]
     assert order.total == Decimal("1500")  # yen have no minor unit
+
+
+def test_the_hub_resumes_a_failed_pull_from_its_last_committed_page(db_url):
+    from builders import make_hub
+    from conftest import LOCATION_MAP, new_sandbox
+
+    from hub.core.sync import Sync
+
+    square = new_sandbox()
+    square.add_variation("MUG", price="1.00", stock={SHOP_A: 50})
+    sales = [square.sell("MUG", 1, SHOP_A)["id"] for _ in range(7)]
+    searches: list[dict] = []
+    failed: list[bool] = []
+
+    def watch(method: str, path: str, body: bytes) -> None:
+        if path.endswith("/orders/search"):
+            searches.append(json.loads(body))
+            if len(searches) == 2 and not failed:  # the second page fails, and keeps failing
+                failed.append(True)
+                square.faults.server_errors = 10
+
+    square.faults.observers.append(watch)
+    with square.serve() as api:
+        config = square.config_for(api.url, location_map=LOCATION_MAP, timeout=2.0, page_size=3)
+        with make_hub(db_url, channels={"square": config}) as hub:
+            sync = Sync(hub, backoff=0.01, attempts=2)
+            with pytest.raises(ChannelError):
+                sync.pull_orders("square")
+            assert len(hub.read(lambda c: list_orders(c, channel="square"))) == 3
+            square.faults.server_errors = 0
+            searches.clear()
+            sync.pull_orders("square")
+            assert searches[0].get("cursor")  # resumed after the committed page
+            stored = hub.read(lambda c: list_orders(c, channel="square"))
+            assert sorted(o.external_id for o in stored) == sorted(sales)
