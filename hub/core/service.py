@@ -122,8 +122,7 @@ class Service:
         self._tasks.append(asyncio.create_task(self._inbox_loop()))
         self._inbox_wake.set()  # deliveries stored before a restart are worked at once
         for channel in self._channels():
-            if callable(getattr(self.hub.channel(channel), "receive_notifications", None)):
-                self._tasks.append(asyncio.create_task(self._notification_loop(channel)))
+            self._tasks.append(asyncio.create_task(self._notification_loop(channel)))
             self._push_wake[channel] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._push_loop(channel)))
             self._ship_wake[channel] = asyncio.Event()
@@ -293,7 +292,13 @@ class Service:
         and returning how many arrived, or None when it has no queue to read (the loop
         ends). A failing poll is logged and tried again after a pause.
         """
-        receive = self.hub.channel(channel).receive_notifications  # type: ignore[attr-defined]
+        try:
+            receive = getattr(self.hub.channel(channel), "receive_notifications", None)
+        except Exception as error:  # the channel's other jobs report it too
+            log.warning("channel %s: no notifications read: %s", channel, error)
+            return
+        if not callable(receive):
+            return  # the channel's events come by webhook or by polling
         accept = partial(self.sync.accept_webhook, channel)
         while not self.sync.stopping.is_set():
             try:

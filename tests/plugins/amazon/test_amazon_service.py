@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import requests
 from builders import make_hub
 from conftest import AWS_KEYS, fast_sandbox, queue_settings, settings
 
@@ -62,6 +63,32 @@ async def test_the_service_reads_the_queue_into_the_inbox(db_url, sqs):
             lambda: hub.read(lambda c: c.execute(order_t.select()).all())
         )
         assert [o.external_id for o in orders] == [order]
+    finally:
+        await service.stop()
+        hub.close()
+        server.stop()
+
+
+async def test_a_failing_queue_read_is_logged_and_the_service_goes_on(db_url, caplog):
+    amazon = fast_sandbox()
+    server = amazon.serve().start()
+    section = settings(
+        amazon,
+        server.url,
+        locations=["main"],
+        poll_interval=3600.0,
+        sqs_queue_url=f"{server.url}/sqs/000000000000/no-such-queue",  # the sandbox is no SQS
+        sqs_endpoint=server.url,
+        sqs_wait_seconds=1,
+        **AWS_KEYS,
+    )
+    hub = make_hub(db_url, channels={"amazon": section})
+    service = Service(hub, host="127.0.0.1", port=0, inbox_interval=30.0)
+    await service.start()
+    try:
+        assert await wait_for(lambda: "reading notifications failed" in caplog.text)
+        status = await asyncio.to_thread(requests.get, f"{service.url}/api/status", timeout=5)
+        assert status.ok  # the loop stayed free and the service serves
     finally:
         await service.stop()
         hub.close()
