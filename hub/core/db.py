@@ -8,6 +8,7 @@ deadlock or serialization race is retried.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -187,12 +188,22 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
-def in_list(connection: Connection, column: Any, values: Iterable[Any]) -> Any:
-    """``column IN values``; on PostgreSQL as ``= ANY(array)``, one parameter however many values.
+_SHORT = 32  # values an IN list on SQLite spells out
 
-    Long IN lists cost the driver time to parse on every page; one array parameter does not.
+
+def in_list(connection: Connection, column: Any, values: Iterable[Any]) -> Any:
+    """``column IN values``, one parameter however many values: on PostgreSQL as
+    ``= ANY(array)``; on SQLite, a list longer than a few dozen of texts and whole numbers
+    as ``IN (SELECT value FROM json_each(:json))``.
+
+    Long IN lists cost time to build and parse on every page (SQLAlchemy expands each
+    value into a placeholder of its own); one array or JSON parameter does not. SQLite
+    still looks each value up in the column's index.
     """
     values = list(values)
     if is_sqlite(connection):
-        return column.in_(values)
+        if len(values) <= _SHORT or not all(type(v) in (str, int) for v in values):
+            return column.in_(values)
+        each = sa.func.json_each(sa.bindparam(None, json.dumps(values), type_=sa.String))
+        return column.in_(sa.select(each.table_valued("value").c.value))
     return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
