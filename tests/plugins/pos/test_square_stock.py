@@ -177,3 +177,21 @@ def test_a_refused_batch_is_not_retryable_and_names_square_s_code(sandbox, chann
     assert "NOT_FOUND" in str(caught.value)
     unmapped = channel.push_stock([StockUpdate("MUG", "V1:LNOWHERE", 1, location_id="LNOWHERE")])
     assert not unmapped[0].ok and "no mapped Square location" in unmapped[0].error
+
+
+def test_the_hub_reads_55_and_50_at_two_shops_and_finds_no_drift(world):
+    big = world.square.add_variation("BIG", price="2.00", stock={SHOP_A: 55, SHOP_B: 50})
+    world.square.store.set_state(big, SHOP_A, "ORDERED_FROM_VENDOR", 500)
+    world.hub.write(lambda c: ledger.receive(c, "BIG", "main", 55))
+    world.hub.write(lambda c: ledger.receive(c, "BIG", "store", 50))
+    world.import_listings()
+    confirmed = {
+        r.external_id.split(":")[1]: r.confirmed_quantity
+        for r in world.hub.read(lambda c: c.execute(listing_t.select()).all())
+        if r.title == "BIG"
+    }
+    assert confirmed == {SHOP_A: 55, SHOP_B: 50}
+    assert world.sync.reconcile("square") == []  # each shop against its own shelf
+    world.hub.write(lambda c: ledger.receive(c, "BIG", "store", 2))
+    world.sync.push_stock("square")
+    assert (world.square.stock("BIG", SHOP_A), world.square.stock("BIG", SHOP_B)) == (55, 52)
