@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import requests
+from amazon_kit import AWS_KEYS, fast_sandbox, queue_settings, settings
 from builders import make_hub
-from conftest import AWS_KEYS, fast_sandbox, queue_settings, settings
 
 from hub.core import ledger
 from hub.core.models import order_t
