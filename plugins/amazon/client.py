@@ -5,7 +5,10 @@ The library's clients take the SP-API host from the marketplace; its supported o
 the client's ``endpoint`` attribute (set after construction, as its own sandbox switch
 does with the base URL). The Login with Amazon token request goes through the class passed
 as ``auth_token_client_class``: a subclass of its ``AccessTokenClient`` whose ``scheme``,
-``host`` and ``path`` name the configured token URL. Nothing of the library is patched.
+``host`` and ``path`` name the configured token URL and which keeps tokens for as long as
+LWA's ``expires_in`` says, forgetting them when the SP-API refuses one (403
+``Unauthorized``: the call is made once more with a new token). Nothing of the library is
+patched.
 
 Orders use the library's 2026-01-01 client (``OrdersV20260101.search_orders`` /
 ``get_order``); shipment confirmation is v0's ``confirmShipment`` (``OrdersV0``), which
@@ -22,9 +25,10 @@ from urllib.parse import urlsplit
 
 import httpx
 from sp_api.api import FeedsV20210630, ListingsItemsV20210801, OrdersV0, OrdersV20260101
-from sp_api.auth import AccessTokenClient
+from sp_api.auth import AccessTokenClient, AccessTokenResponse
 from sp_api.auth.exceptions import AuthorizationError
 from sp_api.base import ApiResponse, Marketplaces, SellingApiException
+from sp_api.base.exceptions import SellingApiForbiddenException
 
 from hub import ChannelError, RateLimited
 
@@ -54,16 +58,47 @@ def marketplace(marketplace_id: str) -> Marketplaces:
     raise ValueError(f"marketplace id {marketplace_id!r} is not an Amazon marketplace")
 
 
-def token_client(url: str) -> type[AccessTokenClient]:
-    """An ``AccessTokenClient`` subclass asking for tokens at ``url`` instead of api.amazon.com."""
+class ConfiguredAccessTokenClient(AccessTokenClient):
+    """The library's token client, asking the configured URL, with a cache of its own.
+
+    The library keeps tokens in one process-wide cache for a fixed 3,200 s whatever LWA
+    says; this one keeps each token for 90 % of its ``expires_in`` (seconds) and can
+    :meth:`forget` them, so a token Amazon refuses (revoked, expired early) is replaced.
+    """
+
+    tokens: dict[str, tuple[float, dict[str, Any]]]
+
+    def get_auth(self) -> AccessTokenResponse:
+        """A valid access token: from the cache, or asked for at the configured URL.
+
+        Raises the library's AuthorizationError when LWA refuses the credentials.
+        """
+        key = self._get_cache_key()
+        held = self.tokens.get(key)
+        if held is None or held[0] <= time.monotonic():
+            data = self._request(self.scheme + self.host + self.path, self.data, self.headers)
+            lifetime = float(data.get("expires_in") or 3600) * 0.9
+            held = (time.monotonic() + lifetime, data)
+            self.tokens[key] = held
+        return AccessTokenResponse(**held[1])
+
+    @classmethod
+    def forget(cls) -> None:
+        """Drop the cached tokens: the next call asks LWA for a new one."""
+        cls.tokens.clear()
+
+
+def token_client(url: str) -> type[ConfiguredAccessTokenClient]:
+    """A token client class, with a cache of its own, asking for tokens at ``url``."""
     parts = urlsplit(url)
     return type(
         "ConfiguredAccessTokenClient",
-        (AccessTokenClient,),
+        (ConfiguredAccessTokenClient,),
         {
             "scheme": f"{parts.scheme}://",
             "host": parts.netloc,
             "path": parts.path or "/auth/o2/token",
+            "tokens": {},
         },
     )
 
@@ -118,6 +153,7 @@ class SpApi:
         self.max_wait = max_wait
         self._sleep = sleep
         self.plans = UsagePlans()
+        self.token_client = token_client(lwa_endpoint)
         common: dict[str, Any] = {
             "marketplace": marketplace(marketplace_id),
             "refresh_token": refresh_token,
@@ -127,7 +163,7 @@ class SpApi:
                 "lwa_client_secret": client_secret,
             },
             "timeout": timeout,
-            "auth_token_client_class": token_client(lwa_endpoint),
+            "auth_token_client_class": self.token_client,
         }
         self.orders = _client(OrdersV20260101, endpoint, **common)
         self.orders_v0 = _client(OrdersV0, endpoint, **common)
@@ -153,7 +189,14 @@ class SpApi:
             log.debug("%s: waiting %.2f s for the usage plan", where, wait)
             self._sleep(wait)
         try:
-            response = fn(*args, **kwargs)
+            try:
+                response = fn(*args, **kwargs)
+            except SellingApiForbiddenException as error:
+                if getattr(error, "amzn_code", "") != "Unauthorized":
+                    raise
+                log.info("%s: the access token was refused; asking LWA for a new one", where)
+                self.token_client.forget()
+                response = fn(*args, **kwargs)
         except SellingApiException as error:
             raise self._error(where, operation, error) from None
         except AuthorizationError as error:

@@ -160,12 +160,10 @@ class AmazonSandbox:
         self.requests.append((route, f"{request.method} {request.path_qs}"))
         rate = store.plans[route][0]
         limit = {"x-amzn-RateLimit-Limit": f"{rate:g}", "x-amzn-RequestId": secrets.token_hex(8)}
-        if request.headers.get("x-amz-access-token", "") not in store.access_tokens:
+        refused = store.token_problem(request.headers.get("x-amz-access-token", ""))
+        if refused:
             response: web.StreamResponse = amazon_error(
-                403,
-                "Unauthorized",
-                "Access to requested resource is denied.",
-                "The access token you provided is revoked, malformed or invalid.",
+                403, "Unauthorized", "Access to requested resource is denied.", refused
             )
         elif not store.admit(route):
             response = amazon_error(
@@ -201,15 +199,12 @@ class AmazonSandbox:
                 {"error": "invalid_grant", "error_description": "The request has an invalid grant"},
                 status=400,
             )
-        token = "Atza|" + secrets.token_urlsafe(24)
-        with store.lock:
-            store.access_tokens.add(token)
         return web.json_response(
             {
-                "access_token": token,
+                "access_token": store.grant(),
                 "refresh_token": store.refresh_token,
                 "token_type": "bearer",
-                "expires_in": 3600,
+                "expires_in": int(store.token_lifetime),
             }
         )
 

@@ -129,7 +129,9 @@ class AmazonStore:
         # A new refresh token per store: the library caches access tokens per refresh
         # token for the whole process, so each store's tokens stay its own.
         self.refresh_token = "Atzr|sandbox-" + secrets.token_hex(12)
-        self.access_tokens: set[str] = set()
+        self.access_tokens: dict[str, float] = {}  # token -> when it expires (monotonic)
+        self.token_lifetime = 3600.0  # seconds, as LWA's expires_in
+        self.token_grants = 0  # tokens issued so far
         self.listings: dict[str, Listing] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.feeds: dict[str, Feed] = {}
@@ -158,6 +160,31 @@ class AmazonStore:
     def _order_id(self) -> str:
         n = next(self._ids)
         return f"113-{4000000 + n:07d}-{1000000 + n * 7919 % 9000000:07d}"
+
+    # -- access tokens ---------------------------------------------------------------------
+
+    def grant(self) -> str:
+        """Issue an access token valid for ``token_lifetime`` seconds."""
+        with self.lock:
+            token = "Atza|" + secrets.token_urlsafe(24)
+            self.access_tokens[token] = time.monotonic() + self.token_lifetime
+            self.token_grants += 1
+            return token
+
+    def token_problem(self, token: str) -> str:
+        """Why ``token`` is refused ("" when it is valid)."""
+        with self.lock:
+            expires = self.access_tokens.get(token)
+        if expires is None:
+            return "The access token you provided is revoked, malformed or invalid."
+        if expires <= time.monotonic():
+            return "The access token you provided has expired."
+        return ""
+
+    def revoke_tokens(self) -> None:
+        """Every access token issued so far stops working (a revoked authorisation)."""
+        with self.lock:
+            self.access_tokens.clear()
 
     # -- usage plans -----------------------------------------------------------------------
 

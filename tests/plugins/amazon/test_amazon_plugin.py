@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from builders import make_hub
 from pydantic import ValidationError
@@ -96,3 +98,25 @@ def test_a_wrong_seller_id_is_refused(channel_for) -> None:
     problems = channel_for(seller_id="A9NOTME").check_connection()
 
     assert len(problems) == 1 and "403 Unauthorized" in problems[0] and "seller_id" in problems[0]
+
+
+def test_a_refused_access_token_is_replaced_once(amazon, channel) -> None:
+    assert channel.check_connection() == []
+    granted = amazon.store.token_grants
+    amazon.store.revoke_tokens()  # the seller re-authorised the app, say
+
+    assert channel.check_connection() == []
+
+    assert amazon.store.token_grants == granted + 1
+    assert amazon.operations("searchListingsItems") == 3  # the refused call made once more
+
+
+def test_an_access_token_is_renewed_before_it_expires(amazon, channel) -> None:
+    amazon.store.token_lifetime = 1.0
+    assert channel.check_connection() == []
+    time.sleep(1.0)  # past 90 % of expires_in
+
+    assert channel.check_connection() == []
+
+    assert amazon.store.token_grants == 2
+    assert amazon.operations("searchListingsItems") == 2  # no call was refused
