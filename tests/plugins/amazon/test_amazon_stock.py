@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from hub import StockUpdate
 from hub.core import ledger
 from hub.core.models import dead_letter_t
+from hub.core.retry import retry_dead_letters
 from hub_plugins.amazon.stockpush import FEED_CALLS, feed_payload, use_feed
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "amazon"
@@ -118,6 +119,12 @@ def test_the_hub_pushes_in_one_feed_and_records_a_refused_sku(world_for):
     )
     assert [(k, r) for k, r, _ in letters] == [("push", "LOST")]
     assert "not listed for this seller" in letters[0][2]
+
+    world.amazon.add_listing("LOST", quantity=0)  # listed again on Amazon
+    lines = retry_dead_letters(world.sync, channel="amazon")
+
+    assert len(lines) == 1 and "LOST" in lines[0] and "pushed 1 updates" in lines[0]
+    assert world.amazon.stock("LOST") == 5
 
 
 def test_a_failing_second_try_keeps_what_the_feed_settled(amazon, channel):
