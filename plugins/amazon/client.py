@@ -175,6 +175,9 @@ class SpApi:
         """Close the clients' connections."""
         for client in (self.orders, self.orders_v0, self.listings, self.feeds):
             client.close()
+            tokens = getattr(getattr(client, "_auth", None), "_transport", None)
+            if tokens is not None:  # the token client's own connection pool
+                tokens.close()
 
     def call(self, operation: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Call ``fn`` (a method of one of the clients) as operation ``operation``."""
