@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+import jsonschema
 from pydantic import Field, SecretStr, field_validator
 
 from hub import (
@@ -289,7 +290,14 @@ class AmazonChannel(Channel):
 
     def _push_feed(self, updates: list[StockUpdate]) -> dict[str, StockResult]:
         cfg = self.config
-        payload = stockpush.feed_payload(cfg.seller_id, updates)
+        try:
+            payload = stockpush.feed_payload(cfg.seller_id, updates)
+        except jsonschema.ValidationError as error:  # nothing sent: say why for each SKU
+            why = f"the listings feed would break listings-feed-schema-v2.json: {error.message}"
+            return {
+                u.external_id: StockResult(u.sku, u.external_id, ok=False, error=why)
+                for u in updates
+            }
         content = json.dumps(payload, separators=(",", ":")).encode()
         document = self.api.call(
             "createFeedDocument",

@@ -143,3 +143,13 @@ def test_a_failing_second_try_keeps_what_the_feed_settled(amazon, channel):
     assert [sku for sku, r in results.items() if not r.ok] == ["S001"]
     assert "Temporary processing error" in results["S001"].error
     assert amazon.stock("S000") == 7 and amazon.stock("S001") == 1
+
+
+def test_a_feed_that_would_break_the_schema_is_not_sent(amazon, channel):
+    updates = [*_updates(4), StockUpdate("", "", 1)]  # a SKU of no characters
+
+    results = channel.push_stock(updates)
+
+    assert not any(r.ok for r in results)
+    assert "listings-feed-schema-v2.json" in results[0].error
+    assert amazon.operations("createFeedDocument") == 0
