@@ -111,3 +111,25 @@ def test_fault_knobs_are_shown_by_the_control_route(amazon, server):
     state = requests.get(server.url + "/_sandbox/state", timeout=5).json()
 
     assert state["faults"]["server_errors"] == 3  # the control route is never faulted
+
+
+def test_random_failures_by_chance_still_bring_every_order_once(world_for):
+    world = world_for(page_size=5)
+    world.amazon.add_listing("MUG", quantity=100)
+    world.receive("MUG", 100)
+    made = [world.amazon.sell("MUG", 1) for _ in range(20)]
+    world.amazon.faults.rng.seed(7)
+    world.amazon.faults.chance = {"server_errors": 0.3, "rate_limited": 0.2}
+
+    runs = 0
+    while runs < 20:  # as the schedule runs the pull again after one gives up
+        runs += 1
+        try:
+            if world.sync.pull_orders("amazon").complete:
+                break
+        except ChannelError:
+            continue
+
+    assert sorted(world.orders()) == sorted(made)
+    assert world.levels("MUG") == (100, 20)
+    assert world.sync.caller("amazon").retries > 0
