@@ -133,7 +133,9 @@ class Channel:
       stock no longer covers is then booked all the same at the order's ``location``
       (else the channel's first location), whose stock goes below zero by the missing
       units, and kept as an oversell to investigate (``hub status``, the sync page),
-      instead of holding the order. Other channels are never offered less than zero.
+      instead of holding the order; units other orders only reserved there are taken
+      first (those orders go on hold and are decided again). Other channels are never
+      offered less than zero.
     """
 
     type_name: ClassVar[str] = ""

@@ -158,9 +158,10 @@ def ingest(
     :attr:`hub.Channel.final_sales`): a shipped order's units that no free stock covers
     are booked as sold all the same, at the order's location (the channel's first one
     when it names none), whose on hand goes below zero by them; each such sale is kept
-    as an :class:`~hub.core.models.Oversell` and the order is not held. Not when that
-    location holds units reserved for other orders (they cannot go below their
-    reservation): the order is then held as any channel's would be.
+    as an :class:`~hub.core.models.Oversell` and the order is not held. Units other
+    orders only reserved there are taken first: those orders are released and put on hold
+    (the hub decides them again once the page commits); one another writer holds at that
+    moment is left alone, and what stays short then holds the sale as any channel's.
     """
     rejected = IntakeReport(channel)
     page, keys = _latest_versions(channel, orders, rejected)
@@ -275,6 +276,7 @@ class _Intake:
         self.free: dict[tuple[int, int], list[int]] = {}
         self.notes: dict[str, list[str]] = {}
         self.final_sales = final_sales
+        self.page_ids: list[int] = []  # this page's order ids: never bumped by a final sale
         self.beyond: list[dict] = []  # sale moves past the free stock (final sales only)
         self.oversells: list[dict] = []
         self.codes: dict[str, int] = {}  # location code -> id, the channel's usable ones
@@ -304,6 +306,7 @@ class _Intake:
             )
             for o in todo
         }
+        self.page_ids = [*inserted.values(), *(known.id for known in stored.values())]
         normalised = []
         for order in todo:
             order, notes = _normalised(order)
@@ -635,12 +638,20 @@ class _Intake:
     def _oversell(
         self, order: Order, oid: int, short: dict[int, int], site: int | None
     ) -> dict[int, int]:
-        """Book a final sale's units no free stock covers at the order's location (below
-        zero there) and keep an oversell for each product; returns what stays short
-        (products whose location holds other orders' reservations)."""
+        """Book a final sale's units no free stock covers at the order's location: first
+        those other orders reserved there (:meth:`_bump`), then below zero, keeping an
+        oversell for each product; returns what stays short (reservations another writer
+        holds now)."""
         location = site if site is not None else (self.locations[0] if self.locations else None)
         left = {}
         for product, units in sorted(short.items()):
+            if location is not None and self.free.get((product, location), [0, 0])[1] > 0:
+                taken = self._bump(product, location, units, oid)
+                if taken:  # the shop's units other orders held: the till sold them
+                    self._move("sale", oid, order, product, location, -taken, 0)
+                    units -= taken
+                if not units:
+                    continue
             level = self.free.get((product, location), [0, 0]) if location else [0, 1]
             if location is None or level[1] != 0:
                 left[product] = units
@@ -668,6 +679,73 @@ class _Intake:
                 location,
             )
         return left
+
+    def _bump(self, product: int, location: int, units: int, oid: int) -> int:
+        """Release up to ``units`` of other orders' reservations of ``product`` at
+        ``location`` (newest order first; not this page's orders, nor one another writer
+        holds now) and put those orders on hold: a final sale took the units. Their
+        release frees stock, so the hub decides them again once this commits (reserving
+        elsewhere when it can). Returns the units released."""
+        m = movement_t.c
+        holders = self.conn.execute(
+            sa.select(m.order_id, sa.func.sum(m.reserved_delta))
+            .where(m.product_id == product, m.location_id == location, m.order_id.is_not(None))
+            .group_by(m.order_id)
+            .having(sa.func.sum(m.reserved_delta) > 0)
+            .order_by(m.order_id.desc())
+        ).all()
+        page = set(self.page_ids)
+        taken = 0
+        for holder, held in holders:
+            if taken >= units or holder in page or holder == oid:
+                continue
+            lock = sa.select(order_t.c.id, order_t.c.number, order_t.c.external_id).where(
+                order_t.c.id == holder
+            )
+            if not is_sqlite(self.conn):
+                lock = lock.with_for_update(skip_locked=True)
+            row = self.conn.execute(lock).first()
+            if row is None:  # another writer has it: leave its reservation alone
+                continue
+            take = min(units - taken, int(held))
+            level = self.free.setdefault((product, location), [0, 0])
+            level[1] -= take
+            self.moves.append(
+                {
+                    "kind": "release",
+                    "product_id": product,
+                    "location_id": location,
+                    "on_hand_delta": 0,
+                    "reserved_delta": -take,
+                    "reason": "sold at a shop's till (final sale)",
+                    "channel": self.channel,
+                    "reference": row.number or row.external_id,
+                    "actor": self.actor,
+                    "order_id": holder,
+                    "created_at": self.stamp,
+                }
+            )
+            reason = (
+                f"not enough stock: {take} unit(s) it held at the shop were sold at the "
+                f"till ({self.channel}) meanwhile"
+            )
+            self.conn.execute(
+                order_t.update()
+                .where(order_t.c.id == holder)
+                .values(status=OrderStatus.ON_HOLD.value, hold_reason=reason, updated_at=self.stamp)
+            )
+            self.conn.execute(
+                order_event_t.insert().values(
+                    order_id=holder,
+                    status=OrderStatus.ON_HOLD.value,
+                    actor=self.actor,
+                    origin=self.origin,
+                    note=reason,
+                    created_at=self.stamp,
+                )
+            )
+            taken += take
+        return taken
 
     def _free(self, product: int, location: int) -> int:
         on_hand, reserved = self.free.get((product, location), (0, 0))

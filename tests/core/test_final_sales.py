@@ -17,6 +17,7 @@ from builders import make_hub, order
 from hub import Channel, OrderStatus, hookimpl
 from hub.core import ledger
 from hub.core.models import balance_t, oversell_t
+from hub.core.orderbook import find_order
 from hub.core.runtime import Hub
 from hub.core.status import channel_status
 from hub.errors import InsufficientStock
@@ -134,3 +135,23 @@ def test_a_return_at_a_shop_below_zero_goes_back_on_its_shelf(shop):
     shop.ingest("till", [back])  # one unit brought back: still below zero, one less
     assert levels(shop) == {"store": (-2, 0)}
     assert shop.read(ledger.verify) == []
+
+
+def test_a_late_till_sale_takes_the_unit_another_order_only_reserved(shop):
+    shop.write(lambda c: ledger.receive(c, "MUG", "store", 1))
+    web = order("W-5", ("MUG", 1), channel="web")  # reserved the shop's last unit, not shipped
+    assert shop.ingest("web", [web]).outcomes[0].status == "open"
+    assert levels(shop) == {"store": (1, 1)}
+    report = shop.ingest("till", [till_sale("T-5", 2)])  # the till sold it, and one more
+    assert report.outcomes[0].status == "fulfilled"
+    assert levels(shop) == {"store": (-1, 0)}  # the reserved unit, then one below zero
+    held = shop.read(lambda c: find_order(c, "web:W-5"))
+    assert held.order["status"] == "on_hold"
+    assert any("sold at the till" in e["note"] for e in held.events)
+    assert held.order["hold_reason"].startswith("not enough stock")
+    [status] = [s for s in shop.read(lambda c: channel_status(c, ["till"])) if s.channel == "till"]
+    assert status.oversold == {"MUG@store": 1}  # only the unit beyond the shelf
+    assert shop.read(ledger.verify) == []
+    shop.write(lambda c: ledger.receive(c, "MUG", "main", 1))  # stock elsewhere: W-5 goes on
+    assert shop.read(lambda c: find_order(c, "web:W-5")).order["status"] == "open"
+    assert levels(shop) == {"main": (1, 1), "store": (-1, 0)}

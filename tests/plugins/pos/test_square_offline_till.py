@@ -101,3 +101,19 @@ def test_hub_status_shows_the_oversell(world, tmp_path, monkeypatch):
     answer = CliRunner().invoke(cli, ["status", "--json", "--config", str(config)])
     assert answer.exit_code == 0, answer.output
     assert '"MUG@store": 2' in answer.output
+
+
+def test_a_late_sale_takes_the_unit_a_web_order_only_reserved(world):
+    world.import_listings()
+    web = order("W-300", ("MUG", 1), channel="web")  # reserves the shop's last unit
+    assert world.hub.ingest("web", [web]).outcomes[0].status == "open"
+    assert world.level("MUG")["store"] == (1, 1)
+    sold_at = world.square.store.now() - timedelta(hours=2)
+    world.square.sell("MUG", 1, SHOP_B, idempotency_key="till-3:0001", sold_at=sold_at)
+    world.sync.pull_orders("square")
+    assert world.level("MUG") == {"main": (3, 0), "store": (0, 0)}  # sold, not below zero
+    [held] = world.hub.read(lambda c: list_orders(c, channel="web"))
+    assert held.status == "on_hold"  # the web order lost its unit: a person sees why
+    assert held.hold_reason.startswith("not enough stock")
+    assert _square_status(world).oversold == {}  # nothing went beyond the shelf
+    assert world.hub.available("web", ["MUG"]) == {"MUG": 0}
