@@ -245,8 +245,9 @@ class AmazonChannel(Channel):
 
     def push_stock(self, updates: Sequence[StockUpdate]) -> list[StockResult]:
         """Set the merchant's (DEFAULT) quantities: patches for up to four updates, one
-        feed above. SKUs the report (or a patch) refuses are tried once more by patch;
-        those still refused come back ``ok=False`` with Amazon's issues.
+        feed above (patches all the same when createFeed's plan would make the feed wait
+        longer than the patches take). SKUs the report (or a patch) refuses are tried
+        once more; those still refused come back ``ok=False`` with Amazon's issues.
 
         Amazon has no compare-and-set: ``expected`` is not used, ``stale`` never set.
         """
@@ -266,7 +267,10 @@ class AmazonChannel(Channel):
         return [results[u.external_id] for u in updates]
 
     def _push(self, updates: list[StockUpdate]) -> dict[str, StockResult]:
-        if stockpush.use_feed(len(updates)):
+        plans = self.api.plans
+        feed_wait = plans.wait("createFeed")
+        patch_wait = plans.wait("patchListingsItem", len(updates))
+        if stockpush.use_feed(len(updates), feed_wait, patch_wait):
             return self._push_feed(updates)
         return {u.external_id: self._patch(u) for u in updates}
 

@@ -33,9 +33,15 @@ PRODUCT_TYPE = "PRODUCT"  # a patch of offer attributes needs no specific produc
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
 
-def use_feed(count: int) -> bool:
-    """True when ``count`` updates take fewer calls as one feed than as patches."""
-    return count > FEED_CALLS
+def use_feed(count: int, feed_wait: float = 0.0, patch_wait: float = 0.0) -> bool:
+    """True when ``count`` updates take fewer calls as one feed than as patches.
+
+    ``feed_wait`` is how long createFeed's usage plan (0.0083/s, burst 15) makes the next
+    feed wait, ``patch_wait`` how long patchListingsItem's (5/s, burst 5) makes ``count``
+    patches take, in seconds: when the feed would wait longer than all the patches take,
+    the patches go (so a busy account does not queue each small push for minutes).
+    """
+    return count > FEED_CALLS and feed_wait <= patch_wait
 
 
 def patch_body(quantity: int) -> dict[str, Any]:

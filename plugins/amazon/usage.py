@@ -57,6 +57,15 @@ class UsagePlans:
             plan.tokens -= 1
             return 0.0 if plan.tokens >= 0 else -plan.tokens / plan.rate
 
+    def wait(self, operation: str, calls: int = 1) -> float:
+        """Seconds until ``calls`` calls of ``operation`` could all have been made (peek:
+        nothing is taken)."""
+        with self._lock:
+            plan = self._plans[operation]
+            self._refill(plan)
+            short = calls - plan.tokens
+            return 0.0 if short <= 0 else short / plan.rate
+
     def refund(self, operation: str) -> None:
         """Give back the token :meth:`reserve` took when the call is not made after all."""
         with self._lock:

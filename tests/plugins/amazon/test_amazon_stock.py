@@ -76,6 +76,21 @@ def test_more_updates_go_by_one_feed_and_its_report_is_read(amazon, channel):
 
 def test_the_choice_takes_the_fewer_calls():
     assert [use_feed(n) for n in (1, 4, 5, 25_000)] == [False, False, True, True]
+    # unless the feed's plan would keep it waiting longer than all the patches take
+    assert not use_feed(10, feed_wait=120.0, patch_wait=1.0)
+    assert use_feed(1000, feed_wait=120.0, patch_wait=199.0)
+
+
+def test_when_the_feed_plan_is_spent_small_batches_go_by_patch(amazon, channel):
+    for n in range(6):
+        amazon.add_listing(f"S{n:03}", quantity=1)
+    for _ in range(15):  # createFeed's burst, spent by earlier pushes
+        channel.api.plans.reserve("createFeed")
+
+    results = channel.push_stock(_updates(6))
+
+    assert all(r.ok for r in results)
+    assert _calls(amazon) == {"patchListingsItem": 6}
     with pytest.raises(jsonschema.ValidationError):
         feed_payload("A1", _updates(25_001))  # more than the schema's maxItems
 
