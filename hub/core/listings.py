@@ -25,7 +25,7 @@ class ListingReport:
     mapped: int = 0
     unknown_skus: list[str] = field(default_factory=list)  # on the channel, not in the hub
     unlisted_skus: list[str] = field(default_factory=list)  # in the hub, not on the channel
-    duplicate_skus: list[str] = field(default_factory=list)  # several channel items, one SKU
+    duplicate_skus: list[str] = field(default_factory=list)  # one SKU twice at one location
     unmanaged: list[str] = field(default_factory=list)  # the channel does not track stock
     problems: list[str] = field(default_factory=list)  # what the plugin itself reported
     # SKUs the channel spells differently from the hub (kind "sku_respelled", mapped
@@ -63,9 +63,11 @@ def import_listings(
     report = ListingReport(channel)
     items = _read_skus(channel, listings, report)
     counts: dict[str, int] = {}
+    places: dict[tuple[str, str], int] = {}  # one listing per SKU at each channel location
     for item in items:
         counts[item.sku] = counts.get(item.sku, 0) + 1
-    report.duplicate_skus = sorted(sku for sku, n in counts.items() if n > 1)
+        places[(item.sku, item.location_id)] = places.get((item.sku, item.location_id), 0) + 1
+    report.duplicate_skus = sorted({sku for (sku, _), n in places.items() if n > 1})
     if create_products:
         for sku in sorted(counts):
             ledger.ensure_product(conn, sku)

@@ -195,3 +195,11 @@ def test_the_hub_reads_55_and_50_at_two_shops_and_finds_no_drift(world):
     world.hub.write(lambda c: ledger.receive(c, "BIG", "store", 2))
     world.sync.push_stock("square")
     assert (world.square.stock("BIG", SHOP_A), world.square.stock("BIG", SHOP_B)) == (55, 52)
+
+
+def test_one_sku_at_two_shops_is_not_a_duplicate_listing(world):
+    from hub.core.listings import import_listings
+
+    items = world.sync.fetch_listings("square")
+    report = world.hub.write(lambda c: import_listings(c, "square", items))
+    assert report.duplicate_skus == [] and report.mapped == 4  # MUG and TEE at two shops
