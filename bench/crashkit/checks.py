@@ -214,7 +214,8 @@ def _state_problem(order: DemoOrder, row: dict[str, Any]) -> str:
             return ""
         return f"open in the store with {units} units: expected reserved {units} (or held)"
     if order.status == "cancelled":
-        if status == "cancelled" and reserved == 0 and sold == 0:
+        # a till's sale is undone by a return and refund: the hub has it refunded
+        if status in ("cancelled", "refunded") and reserved == 0 and sold == 0:
             return ""
         return "cancelled in the store: expected cancelled, nothing reserved or sold"
     if order.status == "fulfilled":

@@ -541,7 +541,17 @@ class _Intake:
                 )
         short_sale = {p: short for p, (_, short, _) in plans.items() if short}
         if short_sale and self.final_sales:
-            short_sale = self._oversell(order, oid, short_sale, site)
+            left = self._oversell(order, oid, short_sale, site)
+            for product, units in short_sale.items():  # returns of the units just booked
+                booked = units - left.get(product, 0)
+                steps = plans[product][0]
+                have = sum(s.on_hand_delta for s in steps if s.kind == "return")
+                if product in positions:
+                    have += positions[product].total().returned
+                back = min(booked, targets[product].returned - have)
+                if booked and back > 0:
+                    self._return_booked(order, oid, product, back)
+            short_sale = left
         if short_sale:
             shown = "; ".join(
                 f"{catalogue.skus[p]!r} is short by {n}" for p, n in sorted(short_sale.items())
@@ -680,6 +690,23 @@ class _Intake:
             )
         return left
 
+    def _return_booked(self, order: Order, oid: int, product: int, units: int) -> None:
+        """Units of a final sale booked by :meth:`_oversell` that this same version says
+        came back: a return where they were sold, and their oversell (if any) shrinks,
+        since nothing is missing for them any more."""
+        location = next(
+            m["location_id"]
+            for m in reversed(self.moves)
+            if m["order_id"] == oid and m["product_id"] == product and m["kind"] == "sale"
+        )
+        self._move("return", oid, order, product, location, units, 0)
+        for record in reversed(self.oversells):
+            if (record["order_id"], record["product_id"]) == (oid, product) and units > 0:
+                less = min(units, record["quantity"])
+                record["quantity"] -= less
+                units -= less
+        self.oversells = [r for r in self.oversells if r["quantity"] > 0]
+
     def _bump(self, product: int, location: int, units: int, oid: int) -> int:
         """Release up to ``units`` of other orders' reservations of ``product`` at
         ``location`` (newest order first; not this page's orders, nor one another writer
@@ -695,9 +722,16 @@ class _Intake:
             .order_by(m.order_id.desc())
         ).all()
         page = set(self.page_ids)
+        pending: dict[int, int] = {}  # releases this page already queued, per order
+        for move in self.moves:
+            if (move["product_id"], move["location_id"]) == (product, location):
+                pending[move["order_id"]] = (
+                    pending.get(move["order_id"], 0) + move["reserved_delta"]
+                )
         taken = 0
-        for holder, held in holders:
-            if taken >= units or holder in page or holder == oid:
+        for holder, committed in holders:
+            held = int(committed) + pending.get(holder, 0)
+            if taken >= units or holder in page or holder == oid or held <= 0:
                 continue
             lock = sa.select(order_t.c.id, order_t.c.number, order_t.c.external_id).where(
                 order_t.c.id == holder
@@ -849,6 +883,9 @@ class _Intake:
             return
         deltas: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
         beyond = {id(move) for move in self.beyond}
+        for move in self.beyond:  # a shop that never held the product has no balance yet
+            key = {"product_id": move["product_id"], "location_id": move["location_id"]}
+            self.conn.execute(insert_ignore(self.conn, balance_t).values(**key))
         for move in self.moves:
             if id(move) in beyond:
                 continue
@@ -897,7 +934,6 @@ class _Intake:
         b = balance_t.c
         for move in self.beyond:
             key = {"product_id": move["product_id"], "location_id": move["location_id"]}
-            self.conn.execute(insert_ignore(self.conn, balance_t).values(**key))
             units = -move["on_hand_delta"]
             done = self.conn.execute(
                 balance_t.update()
@@ -913,7 +949,8 @@ class _Intake:
                     "intake's oversell guard refused a final sale (units were reserved at "
                     "its location meanwhile); the page was rolled back and will be retried"
                 )
-        self.conn.execute(oversell_t.insert(), self.oversells)
+        if self.oversells:
+            self.conn.execute(oversell_t.insert(), self.oversells)
 
     def _report_changes(self) -> None:
         codes: dict[int, str] = dict(

@@ -90,12 +90,22 @@ class SquareDemoStore:
             self.sandbox.store.touch(order)
 
     def orders(self) -> list[DemoOrder]:
-        """Every sale (return orders left out), as open, fulfilled or cancelled."""
+        """Every sale (return orders left out), as open, fulfilled or cancelled (a sale
+        whose every unit was returned counts as cancelled)."""
         with self.sandbox.store.lock:
+            returned: dict[str, int] = {}
+            for o in self.sandbox.store.orders.values():
+                for ret in o.get("returns") or []:
+                    units = sum(int(line["quantity"]) for line in ret["return_line_items"])
+                    returned[ret["source_order_id"]] = (
+                        returned.get(ret["source_order_id"], 0) + units
+                    )
             return [
                 DemoOrder(
                     o["id"],
-                    STATUSES.get(o["state"], o["state"].lower()),
+                    "cancelled"  # a handed-over sale undone: every unit returned and refunded
+                    if returned.get(o["id"], 0) >= sum(int(i["quantity"]) for i in o["line_items"])
+                    else STATUSES.get(o["state"], o["state"].lower()),
                     {
                         self.sandbox.store.variations[i["catalog_object_id"]][
                             "item_variation_data"

@@ -155,3 +155,13 @@ def test_a_late_till_sale_takes_the_unit_another_order_only_reserved(shop):
     shop.write(lambda c: ledger.receive(c, "MUG", "main", 1))  # stock elsewhere: W-5 goes on
     assert shop.read(lambda c: find_order(c, "web:W-5")).order["status"] == "open"
     assert levels(shop) == {"main": (1, 1), "store": (-1, 0)}
+
+
+def test_a_sale_first_seen_already_returned_leaves_the_shelf_as_it_was(shop):
+    sale = till_sale("T-6", 2)
+    back = replace(sale, lines=(replace(sale.lines[0], fulfilled_quantity=2, returned_quantity=2),))
+    back = replace(back, status=OrderStatus.REFUNDED)
+    assert shop.ingest("till", [back]).outcomes[0].status == "refunded"
+    assert levels(shop) == {"store": (0, 0)}  # handed over and brought back: nothing missing
+    assert shop.read(lambda c: c.execute(sa.select(oversell_t.c.quantity)).all()) == []
+    assert shop.read(ledger.verify) == []
