@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import jsonschema
+import jsonschema_rs
 from pydantic import Field, SecretStr, field_validator
 
 from hub import (
@@ -296,7 +296,7 @@ class AmazonChannel(Channel):
         cfg = self.config
         try:
             payload = stockpush.feed_payload(cfg.seller_id, updates)
-        except jsonschema.ValidationError as error:  # nothing sent: say why for each SKU
+        except jsonschema_rs.ValidationError as error:  # nothing sent: say why for each SKU
             why = f"the listings feed would break listings-feed-schema-v2.json: {error.message}"
             return {
                 u.external_id: StockResult(u.sku, u.external_id, ok=False, error=why)

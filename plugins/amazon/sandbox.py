@@ -80,6 +80,9 @@ def _time(request: web.Request, name: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+UPLOAD_LIMIT = 64 * 1024 * 1024  # bytes of a request body the sandbox accepts
+
+
 class AmazonSandbox:
     """An emulated Amazon seller account: state, knobs, notifications and the HTTP app."""
 
@@ -114,7 +117,11 @@ class AmazonSandbox:
                 response.headers["x-amzn-RateLimit-Limit"] = f"{self.store.plans[route][0]:g}"
             return response
 
-        app = web.Application(middlewares=[api_faults, self._middleware])
+        # a feed document of 25,000 messages (the schema's maxItems) runs to several MB;
+        # aiohttp's default body limit (1 MiB) would refuse a 10,000-SKU feed's upload
+        app = web.Application(
+            middlewares=[api_faults, self._middleware], client_max_size=UPLOAD_LIMIT
+        )
         r = app.router
         r.add_post("/auth/o2/token", self._token, name="token")
         r.add_get("/orders/2026-01-01/orders", self._search_orders, name="searchOrders")

@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 MARKETPLACE = "ATVPDKIKX0DER"  # amazon.com
@@ -146,7 +146,7 @@ class AmazonStore:
         self.listeners: list[Callable[[str, str], None]] = []  # (order id, change type)
         self._ids = itertools.count(1)
         self._clock = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
-        self._feed_schema = schema("listings-feed-schema-v2.json")
+        self._feed_validator = jsonschema_rs.validator_for(schema("listings-feed-schema-v2.json"))
 
     # -- time and ids ------------------------------------------------------------------------
 
@@ -629,8 +629,8 @@ class AmazonStore:
         report: dict[str, Any]
         try:
             payload = json.loads(content)
-            jsonschema.validate(payload, self._feed_schema)
-        except (ValueError, jsonschema.ValidationError) as error:
+            self._feed_validator.validate(payload)
+        except (ValueError, jsonschema_rs.ValidationError) as error:
             feed.status = "FATAL"
             detail = getattr(error, "message", str(error))
             report = {"errorDetails": f"The feed does not match the listings feed schema: {detail}"}

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 
 from hub import StockUpdate
 
@@ -60,7 +60,7 @@ def patch_body(quantity: int) -> dict[str, Any]:
 
 def feed_payload(seller_id: str, updates: Sequence[StockUpdate]) -> dict[str, Any]:
     """A JSON_LISTINGS_FEED with one PATCH message per update; ``messageId`` is the
-    update's position plus one. Raises jsonschema.ValidationError if it breaks the schema."""
+    update's position plus one. Raises jsonschema_rs.ValidationError if it breaks the schema."""
     payload = {
         "header": {"sellerId": seller_id, "version": "2.0", "issueLocale": "en_US"},
         "messages": [
@@ -74,11 +74,23 @@ def feed_payload(seller_id: str, updates: Sequence[StockUpdate]) -> dict[str, An
             for n, update in enumerate(updates, start=1)
         ],
     }
-    jsonschema.validate(payload, feed_schema())
+    feed_validator().validate(payload)
     return payload
 
 
 _SCHEMA: dict[str, Any] = {}
+
+
+def feed_validator() -> Any:
+    """A validator of the official listings feed schema, built once (jsonschema-rs: a
+    25,000-message feed validates in milliseconds, where pure-Python validation took
+    seconds)."""
+    if not _VALIDATOR:
+        _VALIDATOR.append(jsonschema_rs.validator_for(feed_schema()))
+    return _VALIDATOR[0]
+
+
+_VALIDATOR: list[Any] = []
 
 
 def feed_schema() -> dict[str, Any]:

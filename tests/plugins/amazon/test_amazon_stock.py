@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import jsonschema_rs
 import pytest
 import sqlalchemy as sa
 
@@ -91,7 +92,7 @@ def test_when_the_feed_plan_is_spent_small_batches_go_by_patch(amazon, channel):
 
     assert all(r.ok for r in results)
     assert _calls(amazon) == {"patchListingsItem": 6}
-    with pytest.raises(jsonschema.ValidationError):
+    with pytest.raises(jsonschema_rs.ValidationError):
         feed_payload("A1", _updates(25_001))  # more than the schema's maxItems
 
 
@@ -168,3 +169,18 @@ def test_a_feed_that_would_break_the_schema_is_not_sent(amazon, channel):
     assert not any(r.ok for r in results)
     assert "listings-feed-schema-v2.json" in results[0].error
     assert amazon.operations("createFeedDocument") == 0
+
+
+def test_a_feed_of_several_megabytes_is_uploaded_and_settled(amazon, channel):
+    count = 6_000  # about 1.4 MB of feed document: over aiohttp's default 1 MiB body limit
+    for n in range(count):
+        amazon.add_listing(f"S{n:04}", quantity=1)
+
+    updates = [StockUpdate(f"S{n:04}", f"S{n:04}", 2) for n in range(count)]
+    results = channel.push_stock(updates)
+
+    document = max(amazon.store.documents.values(), key=lambda d: len(d or b""))
+    assert len(document) > 1024 * 1024
+    assert all(r.ok and r.confirmed == 2 for r in results)
+    assert _calls(amazon)["createFeed"] == 1
+    assert amazon.stock("S5999") == 2
