@@ -101,3 +101,29 @@ def test_the_docs_site_builds_strictly(tmp_path):
     page = (tmp_path / "site" / "reference" / "configuration" / "index.html").read_text()
     assert "rate_burst" in page and "<!-- config" not in page
     assert (tmp_path / "site" / "reference" / "hooks" / "index.html").is_file()
+
+
+def test_the_tutorials_plugin_keeps_the_contract(tmp_path, monkeypatch):
+    """docs/guide/tutorial.md's files, put where their first lines say, make a plugin that
+    registers and passes hub.testing.check_channel against its own sandbox."""
+    from hub.core.plugins import PluginHost
+    from hub.testing import check_channel
+
+    tutorial = (REPO / "docs" / "guide" / "tutorial.md").read_text()
+    files: dict[str, str] = {}
+    for block in re.findall(r"```python\n(.*?)```", tutorial, re.S):
+        name = re.match(r"# (\S+\.py)( \(continued\))?\n", block)
+        assert name, f"a tutorial code block does not name its file: {block[:60]!r}"
+        files[name.group(1)] = files.get(name.group(1), "") + block
+    assert {"hub_acme/__init__.py", "hub_acme/channel.py", "hub_acme/sandbox.py"} <= set(files)
+    for path, source in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in [m for m in sys.modules if m == "hub_acme" or m.startswith("hub_acme.")]:
+        monkeypatch.delitem(sys.modules, name)
+    import hub_acme
+
+    assert "acme" in PluginHost.load([hub_acme], entry_points=False).channel_types
+    passed = check_channel(hub_acme.AcmeChannel)
+    assert len(passed) == 5, passed
