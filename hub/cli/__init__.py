@@ -19,7 +19,7 @@ from rich.table import Table
 
 from hub.cli import customers as customers_cli
 from hub.cli import imports as _imports  # noqa: F401  (hub orders import, template)
-from hub.cli import orders, planning, stock, sync
+from hub.cli import orders, planning, plugin_new, stock, sync
 from hub.cli import tokens as tokens_cli
 from hub.cli import users as users_cli
 from hub.cli.common import ConfigOption, one_line_errors, open_hub
@@ -41,6 +41,7 @@ app.add_typer(customers_cli.app, name="customers")
 app.add_typer(sync.sync_app, name="sync")
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(users_cli.app, name="users")
+app.add_typer(plugin_new.app, name="plugin")
 app.command()(sync.run)
 app.command()(sync.status)
 app.command()(sync.retry)
