@@ -118,10 +118,14 @@ def test_an_existing_folder_that_is_not_empty_is_refused_and_left_alone(tmp_path
     assert (tmp_path / "hub-bazaar" / "hub_bazaar" / "channel.py").is_file()
 
 
-def test_a_dir_that_is_a_file_is_refused(tmp_path):
+def test_a_dir_or_target_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(InvalidInput, match="it is a file, not a folder"):
         new_plugin("bazaar", tmp_path / "file")
+    (tmp_path / "hub-bazaar").write_text("mine")
+    with pytest.raises(InvalidInput, match="hub-bazaar exists and is a file"):
+        new_plugin("bazaar", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "hub-bazaar"]
 
 
 def test_names_are_spelt_for_each_place():

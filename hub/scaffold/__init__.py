@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import importlib.metadata
 import keyword
-import os
 import re
+import secrets
 import shutil
-import tempfile
 from pathlib import Path
 
 from hub.errors import InvalidInput
@@ -92,14 +91,17 @@ def new_plugin(name: str, where: Path) -> Path:
     target = where / f"hub-{name}"
     if where.exists() and not where.is_dir():
         raise InvalidInput(f"cannot write into {where}: it is a file, not a folder", field="dir")
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if target.exists() and not target.is_dir():
+        raise InvalidInput(f"{target} exists and is a file; remove it or choose another --dir")
+    if target.is_dir() and any(target.iterdir()):
         raise InvalidInput(
             f"{target} exists and is not empty; remove it or choose another --dir", field="dir"
         )
     content = files(name)
     try:
         where.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".hub-{name}-", dir=where))
+        staging = where / f".hub-{name}-{secrets.token_hex(4)}.partial"
+        staging.mkdir()  # beside the target, so that one rename puts it in place
     except OSError as error:
         raise InvalidInput(f"cannot write into {where}: {error.strerror}", field="dir") from None
     try:
@@ -107,7 +109,6 @@ def new_plugin(name: str, where: Path) -> Path:
             path = staging / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-        staging.chmod(0o777 & ~_umask())
         if target.is_dir():
             target.rmdir()  # empty, checked above
         staging.rename(target)
@@ -115,9 +116,3 @@ def new_plugin(name: str, where: Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise InvalidInput(f"cannot write {target}: {error.strerror}", field="dir") from None
     return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
