@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hub_acme import AcmeChannel, AcmeConfig, AcmeSandbox
 
@@ -60,16 +62,18 @@ def test_a_pull_takes_only_orders_updated_since(store, served):
 
 def test_a_forged_webhook_is_refused(store, served):
     channel = connect(store, served)
-    body = b'{"topic":"stock.updated","item":{"sku":"MUG","quantity":0,"updated_at":"2026-11-02T10:00:00+00:00"}}'  # noqa: E501
+    item = {"sku": "MUG", "quantity": 0, "updated_at": "2026-11-02T10:00:00+00:00"}
+    body = json.dumps({"topic": "stock.updated", "item": item}).encode()
     genuine = {
         "X-Acme-Topic": "stock.updated",
         "X-Acme-Signature": hmac_base64(store.webhook_secret, body),
-    }  # noqa: E501
+    }
     forged = {**genuine, "X-Acme-Signature": hmac_base64("guessed secret", body)}
     assert channel.verify_webhook(genuine, body)
     assert not channel.verify_webhook(forged, body)
     assert not channel.verify_webhook({"X-Acme-Topic": "stock.updated"}, body)
     assert channel.parse_webhook(genuine, body).quantities == {"MUG": 0}
+    assert not channel.verify_webhook(genuine, body.replace(b"0", b"9"))  # a tampered body
 
 
 def test_stock_is_pushed_in_batches_the_api_accepts(store, served):
