@@ -103,7 +103,7 @@ def test_the_docs_site_builds_strictly(tmp_path):
     assert (tmp_path / "site" / "reference" / "hooks" / "index.html").is_file()
 
 
-def test_the_tutorials_plugin_keeps_the_contract(tmp_path, monkeypatch):
+def test_the_tutorials_plugin_keeps_the_contract(tmp_path, monkeypatch, sqlite_url):
     """docs/guide/tutorial.md's files, put where their first lines say, make a plugin that
     registers and passes hub.testing.check_channel against its own sandbox."""
     from hub.core.plugins import PluginHost
@@ -127,3 +127,76 @@ def test_the_tutorials_plugin_keeps_the_contract(tmp_path, monkeypatch):
     assert "acme" in PluginHost.load([hub_acme], entry_points=False).channel_types
     passed = check_channel(hub_acme.AcmeChannel)
     assert len(passed) == 5, passed
+    _run_the_tutorials_plugin_in_a_hub(hub_acme, sqlite_url)
+
+
+def _run_the_tutorials_plugin_in_a_hub(hub_acme, sqlite_url):
+    """The tutorial's channel in a hub: listings over pages, an order pull of several pages
+    resumed by cursor, a stock push, a signed webhook carrying the store's quantities."""
+    from builders import make_hub
+
+    from hub.core import ledger
+    from hub.core.listings import import_listings
+    from hub.core.sync import Sync
+    from hub.sandbox import DemoItem
+
+    store = hub_acme.channel.AcmeDemoStore()
+    store.seed([DemoItem(f"SKU-{i}", f"Item {i}", "5.00", 9) for i in range(5)])
+    server = store.serve().start()
+    try:
+        channels = {"acme-eu": {**store.config_for(server.url), "locations": ["main"]}}
+        with make_hub(
+            sqlite_url, plugins=(hub_acme,), entry_points=False, channels=channels
+        ) as hub:
+            for i in range(5):
+                hub.write(lambda c, i=i: ledger.receive(c, f"SKU-{i}", "main", 20))
+            sync = Sync(hub, backoff=0.01)
+            items = sync.fetch_listings("acme-eu")
+            assert sorted(item.sku for item in items) == [f"SKU-{i}" for i in range(5)]
+            hub.write(lambda c: import_listings(c, "acme-eu", items))
+            orders = [store.sell("SKU-0", 1) for _ in range(3)]
+            pulled = sync.pull_orders("acme-eu")
+            assert (pulled.pages, pulled.created, pulled.complete) == (2, 3, True)
+            assert sync.pull_orders("acme-eu").created == 0  # the overlap repeats: harmless
+            sync.full_push("acme-eu")
+            assert store.stock("SKU-0") == 17 and store.stock("SKU-4") == 20
+            store.cancel(orders[0])  # the store restocks 1: it now shows 18
+            hook = hub.channel("acme-eu")
+            body = b'{"sku": "SKU-0", "quantity": 18, "updated_at": "2099-01-01T00:00:00Z"}'
+            headers = {"X-Acme-Topic": "stock.updated", "X-Delivery-Id": "1"}
+            headers["X-Acme-Signature"] = hub_acme.sandbox.hmac_base64(
+                hub_acme.sandbox.WEBHOOK_SECRET, body
+            )
+            assert sync.accept_webhook("acme-eu", headers, body)
+            assert hook.parse_webhook(headers, body).quantities == {"SKU-0": 18}
+            sync.process_inbox()
+            sync.push_stock("acme-eu")
+            assert store.stock("SKU-0") == 17  # the hub's figure, put back at once
+    finally:
+        server.stop()
+
+
+def _calls_let_through(rate: float, burst: float, seconds: float) -> list[float]:
+    """When the channel's token bucket lets calls through, from full, calling as fast as
+    it allows (a clock stepped by a millisecond)."""
+    from hub.core.ratelimit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(capacity=burst, restore_rate=rate, clock=lambda: now[0])
+    times = []
+    for step in range(int(seconds * 1000) + 1):
+        now[0] = step / 1000
+        while limiter.headroom().available >= 1:
+            limiter.acquire()
+            times.append(now[0])
+    return times
+
+
+def test_the_guides_token_bucket_figures():
+    """docs/guide/concepts.md#rate-limits: rate 5 and burst 5 let 10 calls through in the
+    first second; burst 1 and rate 4 never let more than 5 through in any second."""
+    guide = (REPO / "docs" / "guide" / "concepts.md").read_text()
+    assert "rate_burst = 1, rate_per_second = 4" in guide and "saw 10 requests" in guide
+    assert len(_calls_let_through(5, 5, 1.002)) == 10  # the 11th waits until 1.2 s
+    times = _calls_let_through(4, 1, 5.0)
+    assert max(len([t for t in times if start <= t < start + 1.002]) for start in times) == 5
