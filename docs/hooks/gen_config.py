@@ -84,6 +84,9 @@ def _comments(model: type[BaseModel]) -> dict[str, str]:
             if token.type == tokenize.COMMENT:
                 comments[token.start[0]] = token.string.lstrip("#").strip()
         own = cls.__dict__.get("__annotations__", {})
+        # A comment block above a one-line field that has no comment of its own speaks of
+        # the one-line field right below it too (rate_per_second and rate_burst).
+        shared, shared_line = "", 0
         for number, line in enumerate(lines, start=1):
             match = re.match(r"^    (\w+)\s*:", line)
             if not match or match.group(1) not in own:
@@ -93,12 +96,13 @@ def _comments(model: type[BaseModel]) -> dict[str, str]:
             while k >= 1 and lines[k - 1].strip().startswith("#"):
                 above.insert(0, comments.get(k, ""))
                 k -= 1
-            parts = [*above]
-            if number in comments and not line.strip().startswith("#"):
-                parts.append(comments[number])
-            text = " ".join(p for p in parts if p and not p.startswith("noqa"))
-            if text:
-                found[match.group(1)] = text
+            trailing = comments.get(number, "")
+            parts = [p for p in [*above, trailing] if p and not p.startswith("noqa")]
+            if not parts and shared and shared_line == number - 1:
+                parts = [shared]
+            shared, shared_line = ("", 0) if trailing or not above else (" ".join(parts), number)
+            if parts:
+                found[match.group(1)] = " ".join(parts)
     return found
 
 
