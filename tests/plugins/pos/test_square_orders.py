@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import pytest
 import requests
-from conftest import SHOP_A, SHOP_B
+from builders import make_hub
+from conftest import LOCATION_MAP, SHOP_A, SHOP_B, new_sandbox
 
 from hub import ChannelError, OrderStatus, PaymentStatus, utc
 from hub.core.orderbook import list_orders
+from hub.core.sync import Sync
 
 
 def _ids(pages) -> list[str]:  # type: ignore[no-untyped-def]
@@ -171,11 +173,6 @@ def test_a_line_sold_by_measure_takes_no_stock_and_a_custom_amount_neither() -> 
 
 
 def test_the_hub_resumes_a_failed_pull_from_its_last_committed_page(db_url):
-    from builders import make_hub
-    from conftest import LOCATION_MAP, new_sandbox
-
-    from hub.core.sync import Sync
-
     square = new_sandbox()
     square.add_variation("MUG", price="1.00", stock={SHOP_A: 50})
     sales = [square.sell("MUG", 1, SHOP_A)["id"] for _ in range(7)]

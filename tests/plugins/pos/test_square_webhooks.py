@@ -7,7 +7,7 @@ import json
 
 import requests
 import sqlalchemy as sa
-from conftest import PUBLIC_URL, SHOP_B
+from conftest import PUBLIC_URL, SHOP_B, make_channel
 
 from hub.core.models import inbox_t, order_t
 from hub.core.orderbook import list_orders
@@ -136,8 +136,6 @@ def test_an_order_event_is_read_back_and_a_count_event_names_its_skus(sandbox, c
 
 
 def test_a_count_event_carries_the_figure_when_the_channel_maps_one_shop(sandbox, server, receiver):
-    from conftest import make_channel
-
     single = make_channel(sandbox, server.url, location_map={"LSHOPA": "main"}, locations=[])
     receiver.channel = single
     sandbox.add_variation("MUG", price="12.50", stock={"LSHOPA": 4})
