@@ -18,6 +18,10 @@ from .sandbox_store import SandboxError
 
 #: The 2026-01-01 fulfilment statuses as the demo's three.
 STATUSES = {"SHIPPED": "fulfilled", "CANCELLED": "cancelled"}
+#: The calls that change stock: a patch, or a feed's document, its upload and the feed.
+STOCK_OPERATIONS = ("patchListingsItem", "createFeedDocument", "s3put", "createFeed")
+#: The calls that read a feed's outcome once it was created.
+REPORT_OPERATIONS = ("getFeed", "getFeedDocument", "s3get")
 
 
 class AmazonDemoStore:
@@ -81,9 +85,15 @@ class AmazonDemoStore:
         return self.sandbox.stock(sku)
 
     def stock_calls(self) -> int:
-        """Calls that set stock so far: accepted patches and processed feeds (a feed
-        also took createFeedDocument, getFeed polls and getFeedDocument)."""
-        return len(self.sandbox.store.calls)
+        """Calls made to change stock so far: each patchListingsItem, and the three calls
+        every feed needs before Amazon has it (createFeedDocument, the document's upload,
+        createFeed). Reading a feed's outcome afterwards is :meth:`report_calls`."""
+        return sum(self.sandbox.operations(name) for name in STOCK_OPERATIONS)
+
+    def report_calls(self) -> int:
+        """Calls made to read feeds' outcomes: getFeed polls, getFeedDocument and the
+        processing report's download."""
+        return sum(self.sandbox.operations(name) for name in REPORT_OPERATIONS)
 
     def fulfil(self, order_id: str) -> None:
         """The order ships (every item fulfilled)."""

@@ -369,10 +369,12 @@ class AmazonSandbox:
         return web.json_response({"feedDocumentId": document_id, "url": url})
 
     async def _s3_put(self, request: web.Request) -> web.Response:
+        self.requests.append(("s3put", f"PUT {request.path}"))  # a call the feed needs
         self.store.upload(request.match_info["documentId"], await request.read())
         return web.Response(status=200)
 
     async def _s3_get(self, request: web.Request) -> web.Response:
+        self.requests.append(("s3get", f"GET {request.path}"))
         content = self.store.documents.get(request.match_info["documentId"])
         if content is None:
             return web.Response(status=404, text="NoSuchKey")
