@@ -18,6 +18,11 @@ from builders import make_hub
 
 from hub.core.runtime import Hub
 
+# Wide tables for the CLI's output, in every worker, before any console is made: under
+# pytest-xdist a worker's console would otherwise be 80 columns wide and wrap the rows
+# the CLI tests read.
+os.environ.setdefault("COLUMNS", "250")
+
 REPO = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get(
     "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
