@@ -20,8 +20,8 @@ test: $(STAMP)
 	$(PY) -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check hub plugins tests bench
-	$(VENV)/bin/ruff format --check hub plugins tests bench
+	$(VENV)/bin/ruff check hub plugins tests bench tools
+	$(VENV)/bin/ruff format --check hub plugins tests bench tools
 	$(VENV)/bin/mypy hub
 
 # The site is built into site/; --strict fails on a broken link or a missing reference.

@@ -59,7 +59,7 @@ REFERENCE = SLICE_FOLDER / "2026-04-admin-schema.graphql"
 #: Said with every "not in Shopify's schema": the slice holds only what is used so far.
 RECUT = (
     "(tests/reference/shopify holds what the plugin uses of Shopify's schema; if Shopify's "
-    "full schema has it, run tests/reference/cut_shopify_schema.py)"
+    "full schema has it, run tools/reference/cut_shopify_schema.py)"
 )
 DOCUMENTS = resources.files("hub_plugins.shopify") / "graphql"
 DOCUMENT_NAMES = sorted(p.name for p in DOCUMENTS.iterdir() if p.name.endswith(".graphql"))
@@ -83,7 +83,7 @@ def test_the_official_slice_is_as_the_script_cut_it():
     first, _, body = REFERENCE.read_text().partition("\n")
     digest = hashlib.sha256(body.encode()).hexdigest()
     assert first == f"# sha256 of the rest of this file: {digest}", (
-        f"{REFERENCE} was edited after tests/reference/cut_shopify_schema.py cut it; "
+        f"{REFERENCE} was edited after tools/reference/cut_shopify_schema.py cut it; "
         "run the script again instead"
     )
 

@@ -2,7 +2,7 @@
 
 Run by hand when a test starts reading another schema or operation::
 
-    .venv/bin/python tests/reference/cut_square_spec.py [--reference DIR]
+    .venv/bin/python tools/reference/cut_square_spec.py [--reference DIR]
 
 ``DIR`` holds ``square/api.json.gz`` (default: the ``shared/reference`` folder beside the
 repository). The slice ``tests/reference/square/api-slice.json`` keeps the document's
@@ -19,8 +19,8 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = Path(__file__).resolve().parents[2]
+HERE = REPO / "tests" / "reference"  # where the slices live
 SLICE = HERE / "square" / "api-slice.json"
 #: The endpoints the plugin calls and the sandbox serves.
 PATHS = [

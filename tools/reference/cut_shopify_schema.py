@@ -4,7 +4,7 @@ Run by hand when the plugin's documents (``plugins/shopify/graphql/*.graphql``) 
 sandbox's schema (``plugins/shopify/sandbox_schema.graphql``) start using something the
 slice lacks::
 
-    .venv/bin/python tests/reference/cut_shopify_schema.py [--reference DIR]
+    .venv/bin/python tools/reference/cut_shopify_schema.py [--reference DIR]
 
 ``DIR`` holds ``shopify/2026-04-admin-schema.graphql`` (default: the ``shared/reference``
 folder beside the repository). The slice, ``tests/reference/shopify/2026-04-admin-schema.graphql``,
@@ -69,8 +69,8 @@ from graphql import (
     visit,
 )
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = Path(__file__).resolve().parents[2]
+HERE = REPO / "tests" / "reference"  # where the slices live
 OFFICIAL_NAME = "shopify/2026-04-admin-schema.graphql"
 SLICE = HERE / OFFICIAL_NAME
 PLUGIN = REPO / "plugins" / "shopify"

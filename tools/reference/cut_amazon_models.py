@@ -2,7 +2,7 @@
 
 Run by hand when a test starts reading another operation or schema::
 
-    .venv/bin/python tests/reference/cut_amazon_models.py --reference DIR
+    .venv/bin/python tools/reference/cut_amazon_models.py --reference DIR
 
 ``DIR`` holds ``amazon/*.json`` (the reference folder beside the repository on the
 project's machines). For each OpenAPI model in ``OPERATIONS`` the slice keeps the listed
@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[2]
+HERE = REPO / "tests" / "reference"  # where the slices live
 SLICES = HERE / "amazon"
 #: model → the paths the tests read (tests/plugins/amazon/test_amazon_reference.py).
 OPERATIONS = {

@@ -2,7 +2,7 @@
 
 Run by hand when a test starts reading another section::
 
-    .venv/bin/python tests/reference/cut_woocommerce_docs.py [--reference DIR]
+    .venv/bin/python tools/reference/cut_woocommerce_docs.py [--reference DIR]
 
 ``DIR`` holds ``woocommerce/*.md`` (default: the ``shared/reference`` folder
 beside the repository). Each slice in ``tests/reference/woocommerce`` keeps its file's
@@ -17,8 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
+REPO = Path(__file__).resolve().parents[2]
+HERE = REPO / "tests" / "reference"  # where the slices live
 SLICES = HERE / "woocommerce"
 #: file → the sections the tests read (tests/plugins/woocommerce/test_woo_*.py).
 SECTIONS = {
