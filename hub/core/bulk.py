@@ -42,14 +42,18 @@ def add_to_balances(
 ) -> int:
     """Add (product, location, on hand delta, reserved delta) to balances, guarded.
 
-    A row is only changed when neither figure would go negative and reserved stays within
-    on hand; returns how many rows changed, so the caller can refuse a shortfall.
+    The guard of :func:`hub.core.ledger`'s single updates: a row is only changed when
+    reserved stays at zero or more and within on hand, and on hand at zero or more; a
+    balance a final sale took below zero (an oversell at a shop) may still rise while
+    nothing is reserved there. Returns how many rows changed, so the caller can refuse a
+    shortfall.
     """
     if not deltas:
         return 0
     guard = (
-        "b.reserved + v.dr >= 0 AND b.on_hand + v.doh >= 0 "
-        "AND b.reserved + v.dr <= b.on_hand + v.doh"
+        "b.reserved + v.dr >= 0 "
+        "AND (b.on_hand + v.doh >= 0 OR (v.doh >= 0 AND b.reserved + v.dr = 0)) "
+        "AND (b.reserved + v.dr <= b.on_hand + v.doh OR b.reserved + v.dr = 0)"
     )
     if is_sqlite(conn):
         sql = (

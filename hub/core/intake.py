@@ -893,17 +893,6 @@ class _Intake:
             delta[0] += move["on_hand_delta"]
             delta[1] += move["reserved_delta"]
         changed = [(p, loc, d[0], d[1]) for (p, loc), d in sorted(deltas.items()) if d != [0, 0]]
-        # A balance a final sale took below zero only rises here (a return, a restock):
-        # the guard below refuses a figure under zero, so it is raised on its own.
-        rising = [c for c in changed if c[2] >= 0 and c[3] == 0 and self._below_zero(c)]
-        changed = [c for c in changed if c not in rising]
-        for product, location, units, _ in rising:
-            b = balance_t.c
-            self.conn.execute(
-                balance_t.update()
-                .where(b.product_id == product, b.location_id == location)
-                .values(on_hand=b.on_hand + units)
-            )
         if bulk.add_to_balances(self.conn, balance_t, changed) != len(changed):
             raise StockError(
                 "intake's reservation guard refused a balance update; "
@@ -913,18 +902,6 @@ class _Intake:
         bulk.insert_rows(self.conn, movement_t, self.moves)
         mark_dirty(self.conn, {move["product_id"] for move in self.moves})
         self._report_changes()
-
-    def _below_zero(self, change: tuple[int, int, int, int]) -> bool:
-        """Whether the balance of a (product, location, Δ on hand, Δ reserved) change was
-        below zero before it (as locked, before this page's moves)."""
-        product, location, d_on_hand, _ = change
-        level = self.free.get((product, location), [0, 0])
-        beyond = sum(
-            -m["on_hand_delta"]
-            for m in self.beyond
-            if (m["product_id"], m["location_id"]) == (product, location)
-        )
-        return level[0] - d_on_hand + beyond < 0
 
     def _apply_beyond(self) -> None:
         """Book final sales past the free stock: on hand down and ``oversold`` up by the
