@@ -15,7 +15,7 @@ import threading
 import uuid
 from typing import Any
 
-import jsonschema
+import jsonschema_rs
 import requests
 
 from hub.sandbox import Faults
@@ -113,7 +113,7 @@ class Publisher:
         self.pending: list[bytes] = []
         self.sent: list[bytes] = []  # every body that went out, in order
         self._lock = threading.Lock()
-        self._schema = schema("OrderChangeNotification.json")
+        self._validator = jsonschema_rs.validator_for(schema("OrderChangeNotification.json"))
         store.listeners.append(self.enqueue)
 
     def to_queue(
@@ -130,7 +130,7 @@ class Publisher:
         if not self.queue_url and not self.urls:
             return
         body = order_change(self.store, order_id, change)
-        jsonschema.validate(body, self._schema)
+        self._validator.validate(body)  # built once: every change of every order passes here
         with self._lock:
             self.pending.append(json.dumps(body, separators=(",", ":")).encode())
 
