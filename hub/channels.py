@@ -13,7 +13,7 @@ the channel failing until it recovers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
@@ -150,6 +150,14 @@ class Channel:
         self.name = name
         self.config = config
         self.listing_problems: list[ListingProblem] = []
+
+    def receive_notifications(self, accept: Callable[[Any, bytes], Any]) -> int | None:
+        """One blocking read of the channel's own notification queue (e.g. Amazon's SQS),
+        handing each message to ``accept(headers, body)`` (the hub verifies and stores it
+        once, as a webhook) and returning how many arrived; None (the default) when the
+        channel has no queue of its own, whose events come by webhook or polling. ``hub
+        run`` calls it over and over from a worker thread until it answers None."""
+        return None
 
     def stock_location(self, location_id: str) -> str | None:
         """The hub location code whose stock a listing at the channel's own

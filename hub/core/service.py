@@ -286,19 +286,16 @@ class Service:
     async def _notification_loop(self, channel: str) -> None:
         """Read a channel's own notification queue into the webhook inbox, in a thread.
 
-        A channel whose notifications wait in a queue it reads itself (Amazon's SQS) has
-        ``receive_notifications(accept)``: one blocking long poll handing each message to
-        ``accept(headers, body)`` (:meth:`Sync.accept_webhook`: verified and stored once)
-        and returning how many arrived, or None when it has no queue to read (the loop
-        ends). A failing poll is logged and tried again after a pause.
+        :meth:`hub.Channel.receive_notifications` is one blocking long poll handing each
+        message to ``accept(headers, body)`` (:meth:`Sync.accept_webhook`: verified and
+        stored once); None means the channel has no queue (the loop ends). A failing poll
+        is logged and tried again after a pause.
         """
         try:
-            receive = getattr(self.hub.channel(channel), "receive_notifications", None)
+            receive = self.hub.channel(channel).receive_notifications
         except Exception as error:  # the channel's other jobs report it too
             log.warning("channel %s: no notifications read: %s", channel, error)
             return
-        if not callable(receive):
-            return  # the channel's events come by webhook or by polling
         accept = partial(self.sync.accept_webhook, channel)
         while not self.sync.stopping.is_set():
             try:
