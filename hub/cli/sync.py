@@ -87,7 +87,7 @@ def status(
             f"+{r.headroom['restore_rate']:g}/s"
             if r.headroom
             else "—",
-            ", ".join(f"{k} {n}" for k, n in sorted(r.oversold.items()))[:60] or "—",
+            r.oversold_text[:60] or "—",
             "; ".join(f"{k}: {v}" for k, v in r.errors.items())[:80],
         )
     console.print(table)

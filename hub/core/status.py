@@ -52,6 +52,11 @@ class ChannelStatus:
         return sum(self.oversold.values())
 
     @property
+    def oversold_text(self) -> str:
+        """:attr:`oversold` in words, as status listings show it: ``"MUG@store 1, TEE@store 2"``."""
+        return ", ".join(f"{where} {units}" for where, units in sorted(self.oversold.items()))
+
+    @property
     def failing(self) -> bool:
         """A job of this channel failed on its last run."""
         return any(self.failures.values())

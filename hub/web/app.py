@@ -196,7 +196,7 @@ async def status_page(request: web.Request) -> web.Response:
                 "inbox": s.inbox,
                 "dead_letters": s.dead_letters,
                 "drift": s.drift,
-                "oversold": ", ".join(f"{where} {n}" for where, n in sorted(s.oversold.items())),
+                "oversold": s.oversold_text,
                 "errors": "; ".join(f"{job}: {text}" for job, text in s.errors.items()),
             }
         )
