@@ -44,7 +44,9 @@ def server(sandbox: ShopifySandbox) -> Iterator[SandboxServer]:
 
 def make_channel(shop: ShopifySandbox, served_at: str, **overrides: object) -> ShopifyChannel:
     """A channel for ``shop`` served at ``served_at``; ``overrides`` change config keys."""
-    settings = {**shop.config_for(served_at, timeout=2.0), **overrides}
+    # generous: a loaded machine (tests on every core) must not turn a slow answer into a
+    # time-out; the time-out tests set their own short one
+    settings = {**shop.config_for(served_at, timeout=10.0), **overrides}
     return ShopifyChannel("shop", ShopifyConfig(**settings))
 
 
