@@ -651,3 +651,68 @@ api_token_t = ApiToken.__table__  # type: ignore[attr-defined]
 web_user_t = WebUser.__table__  # type: ignore[attr-defined]
 idempotency_key_t = IdempotencyKey.__table__  # type: ignore[attr-defined]
 order_import_t = OrderImport.__table__  # type: ignore[attr-defined]
+
+
+class CarrierLabel(SQLModel, table=True):
+    """A carrier label bought (or being bought) for an order: postage, tracking, the file.
+
+    ``generation`` counts the order's labels: the first is 1, and only an explicit
+    void-and-re-buy starts the next, so (order_id, generation) being unique makes a
+    second label for the same generation impossible, whoever clicks "ship" twice.
+    ``reference`` is sent to the carrier as the shipment's own reference, so a buy whose
+    answer was lost is found again by reading the carrier's shipment back. ``state``:
+    buying (asked, outcome not yet known), bought, refund_asked (voided, the carrier asked
+    to refund the postage), voided (refund confirmed or no postage to refund), failed.
+    """
+
+    __tablename__ = "carrier_label"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "generation", name="uq_carrier_label_order_generation"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    generation: int = 1
+    reference: str = Field(sa_column=sa.Column(sa.String(128), nullable=False, unique=True))
+    carrier: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    carrier_type: str = Field(default="", sa_column=sa.Column(sa.String(32), nullable=False))
+    service: str = ""
+    rate_id: str = ""
+    postage: Decimal = Field(default=Decimal("0"), sa_column=_money())
+    currency: str = Field(default="", sa_column=sa.Column(sa.String(3), nullable=False))
+    carrier_shipment_id: str = Field(default="", index=True)
+    tracking_number: str = Field(default="", index=True)
+    tracking_url: str = ""
+    label_path: str = ""
+    state: str = Field(default="buying", sa_column=sa.Column(sa.String(16), nullable=False))
+    refund_status: str = ""
+    shipment_id: int | None = Field(default=None, foreign_key="shipment.id")
+    tracking_status: str = ""
+    estimated_delivery: date | None = Field(default=None, sa_column=sa.Column(sa.Date))
+    delivered_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    last_error: str = ""
+    actor: str = ""
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    bought_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    voided_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class TrackingEvent(SQLModel, table=True):
+    """One tracking event of a label as the carrier (or the driver app) reported it, once."""
+
+    __tablename__ = "tracking_event"
+    __table_args__ = (
+        sa.UniqueConstraint("label_id", "status", "occurred_at", name="uq_tracking_event_label_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    label_id: int = Field(foreign_key="carrier_label.id", index=True)
+    status: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    message: str = ""
+    location: str = ""
+    occurred_at: datetime = Field(sa_column=_ts())
+    received_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+carrier_label_t = CarrierLabel.__table__  # type: ignore[attr-defined]
+tracking_event_t = TrackingEvent.__table__  # type: ignore[attr-defined]
