@@ -1,4 +1,4 @@
-"""carrier labels bought for shipments (rates, label files, postage, void and refund) and fleet run sheets
+"""carrier labels (rates, label files, postage, void and refund) and tracking events
 
 ``carrier_label``: one row per label the hub buys (or is buying) for an order, unique per
 (order, generation) so a double click or a retry never buys a second one; ``reference``
