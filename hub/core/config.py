@@ -211,6 +211,20 @@ class FleetVehicle(_Strict):
         return self
 
 
+class DriverSection(_Strict):
+    """The driver app (``/driver``): proof-of-delivery files, pings, sign-in links."""
+
+    # Where signatures and photos are kept; unset: ``driver-media`` beside the database
+    # (SQLite) or the config file.
+    media_dir: Path | None = None
+    photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    ping_seconds: int = Field(default=30, ge=5, le=3600)  # how often phones send positions
+    link_hours: float = Field(default=24.0, gt=0, le=24 * 14)  # a sign-in link's lifetime
+    # the address drivers' phones reach the hub at, for sign-in links; unset: the web
+    # section's host and port over http
+    public_url: str = ""
+
+
 class Settings(_Strict):
     """The validated configuration. ``path`` is the file it came from."""
 
@@ -218,6 +232,7 @@ class Settings(_Strict):
     database: DatabaseSection = DatabaseSection()
     web: WebSection = WebSection()
     routing: RoutingSection = RoutingSection()
+    driver: DriverSection = DriverSection()
     locations: dict[Annotated[str, Field(pattern=CODE_PATTERN)], LocationSection] = {}
     fleet: dict[Name, FleetVehicle] = {}
     channels: dict[Annotated[str, Field(pattern=CODE_PATTERN)], dict[str, Any]] = {}
