@@ -716,3 +716,191 @@ class TrackingEvent(SQLModel, table=True):
 
 carrier_label_t = CarrierLabel.__table__  # type: ignore[attr-defined]
 tracking_event_t = TrackingEvent.__table__  # type: ignore[attr-defined]
+
+
+# -- customer notifications (migration 0012, hub.core.notify) ---------------------------------
+
+
+class NotificationMessage(SQLModel, table=True):
+    """A message to a customer about an order, written before it is sent.
+
+    ``idempotency_key`` (order, event, kind and an optional discriminator) is unique, so
+    an event reported twice records and sends one message. ``status``: queued (waiting,
+    ``next_attempt_at`` after quiet hours or a failure), sending (handed to the provider;
+    the row is committed so before the call), sent, delivered, undelivered, failed,
+    suppressed (opted out, no contact, or a next-stop message in quiet hours).
+    ``status_detail`` says why, in words.
+    """
+
+    __tablename__ = "notification_message"
+    __table_args__ = (sa.Index("ix_notification_message_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    event: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
+    kind: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # email, sms
+    notifier: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    provider: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    recipient: str = Field(sa_column=sa.Column(sa.String(320), nullable=False))
+    template: str = Field(sa_column=sa.Column(sa.String(255), nullable=False))
+    language: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    subject: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    body: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    idempotency_key: str = Field(sa_column=sa.Column(sa.String(160), nullable=False, unique=True))
+    status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    status_detail: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    provider_id: str = Field(
+        default="", sa_column=sa.Column(sa.String(255), nullable=False, index=True)
+    )
+    attempts: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False))
+    next_attempt_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    claimed_by: str = Field(default="", sa_column=sa.Column(sa.String, nullable=False))
+    claimed_until: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    sent_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    delivered_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    failed_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    status_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class NotificationOptOut(SQLModel, table=True):
+    """A recipient (e-mail address in lower case, or phone number) who wants no messages."""
+
+    __tablename__ = "notification_opt_out"
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(sa_column=sa.Column(sa.String(320), nullable=False, unique=True))
+    source: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))  # link, cli, sms
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class TrackingToken(SQLModel, table=True):
+    """The unguessable token of an order's public tracking page, and what the page shows
+    beside the order's status: the ETA window and how many stops the driver has before."""
+
+    __tablename__ = "tracking_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("sales_order.id"), nullable=False, unique=True
+        )
+    )
+    token: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    eta_start: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    eta_end: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    stops_before: int | None = None
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+    updated_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class TrackingFeedback(SQLModel, table=True):
+    """A delivery note or a rating (1 to 5) a customer left on the tracking page."""
+
+    __tablename__ = "tracking_feedback"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_one_to_five"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    rating: int | None = None
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+notification_message_t = NotificationMessage.__table__  # type: ignore[attr-defined]
+notification_opt_out_t = NotificationOptOut.__table__  # type: ignore[attr-defined]
+tracking_token_t = TrackingToken.__table__  # type: ignore[attr-defined]
+tracking_feedback_t = TrackingFeedback.__table__  # type: ignore[attr-defined]
+
+
+class Driver(SQLModel, table=True):
+    """A driver of the own fleet: signs in to the driver app with a token kept only as
+    its SHA-256 (shown once), and drives the routes of ``vehicle`` (a ``[fleet.*]`` name)."""
+
+    __tablename__ = "driver"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    phone: str = ""
+    vehicle: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
+    token_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    token_prefix: str = Field(default="", sa_column=sa.Column(sa.String(16), nullable=False))
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class DriverLink(SQLModel, table=True):
+    """A one-time sign-in link: its token's SHA-256, until when it works, when it was used."""
+
+    __tablename__ = "driver_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    driver_id: int = Field(foreign_key="driver.id", index=True)
+    token_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    expires_at: datetime = Field(sa_column=_ts())
+    used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class RouteAction(SQLModel, table=True):
+    """What a driver did at a stop (arrive, deliver, fail), as the phone recorded it.
+
+    ``client_id`` is the phone's own id of the action: unique per driver, so an action
+    sent twice (an offline queue replayed) is recorded once. ``phone_at`` is when it
+    happened on the phone, ``received_at`` when the hub got it; a stop's outcome is read
+    in ``phone_at`` order. Signature and photo are paths below the driver media folder.
+    """
+
+    __tablename__ = "route_action"
+    __table_args__ = (
+        sa.UniqueConstraint("driver_id", "client_id", name="uq_route_action_client"),
+        sa.Index("ix_route_action_stop", "route_id", "stop_seq", "phone_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    driver_id: int = Field(foreign_key="driver.id")
+    client_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    route_id: int = Field(foreign_key="planned_route.id")
+    stop_seq: int = 0
+    kind: str = Field(sa_column=sa.Column(sa.String(8), nullable=False))  # arrive, deliver, fail
+    reason: str = Field(default="", sa_column=sa.Column(sa.String(32), nullable=False))
+    note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    recipient_name: str = ""
+    signature_path: str = ""
+    photo_path: str = ""
+    phone_at: datetime = Field(sa_column=_ts())
+    received_at: datetime = Field(default_factory=now, sa_column=_ts())
+    device_id: str = Field(default="", sa_column=sa.Column(sa.String(64), nullable=False))
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+
+
+class PositionPing(SQLModel, table=True):
+    """Where a driver's phone was at ``phone_at`` (degrees, accuracy in metres); one per
+    driver and phone time, so a replayed ping is kept once."""
+
+    __tablename__ = "position_ping"
+    __table_args__ = (
+        sa.UniqueConstraint("driver_id", "phone_at", name="uq_position_ping_driver_time"),
+        sa.Index("ix_position_ping_route", "route_id", "phone_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    driver_id: int = Field(foreign_key="driver.id")
+    route_id: int | None = Field(default=None, foreign_key="planned_route.id")
+    latitude: float
+    longitude: float
+    accuracy_m: float | None = None
+    phone_at: datetime = Field(sa_column=_ts())
+    received_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+driver_t = Driver.__table__  # type: ignore[attr-defined]
+driver_link_t = DriverLink.__table__  # type: ignore[attr-defined]
+route_action_t = RouteAction.__table__  # type: ignore[attr-defined]
+position_ping_t = PositionPing.__table__  # type: ignore[attr-defined]
