@@ -904,3 +904,92 @@ driver_t = Driver.__table__  # type: ignore[attr-defined]
 driver_link_t = DriverLink.__table__  # type: ignore[attr-defined]
 route_action_t = RouteAction.__table__  # type: ignore[attr-defined]
 position_ping_t = PositionPing.__table__  # type: ignore[attr-defined]
+
+
+class Driver(SQLModel, table=True):
+    """A driver of the own fleet: signs in to the driver app with a token kept only as
+    its SHA-256 (shown once), and drives the routes of ``vehicle`` (a ``[fleet.*]`` name)."""
+
+    __tablename__ = "driver"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    phone: str = ""
+    vehicle: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, index=True))
+    token_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    token_prefix: str = Field(default="", sa_column=sa.Column(sa.String(16), nullable=False))
+    disabled: bool = False
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class DriverLink(SQLModel, table=True):
+    """A one-time sign-in link: its token's SHA-256, until when it works, when it was used."""
+
+    __tablename__ = "driver_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    driver_id: int = Field(foreign_key="driver.id", index=True)
+    token_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    expires_at: datetime = Field(sa_column=_ts())
+    used_at: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    created_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+class RouteAction(SQLModel, table=True):
+    """What a driver did at a stop (arrive, deliver, fail), as the phone recorded it.
+
+    ``client_id`` is the phone's own id of the action: unique per driver, so an action
+    sent twice (an offline queue replayed) is recorded once. ``phone_at`` is when it
+    happened on the phone, ``received_at`` when the hub got it; a stop's outcome is read
+    in ``phone_at`` order. Signature and photo are paths below the driver media folder.
+    """
+
+    __tablename__ = "route_action"
+    __table_args__ = (
+        sa.UniqueConstraint("driver_id", "client_id", name="uq_route_action_client"),
+        sa.Index("ix_route_action_stop", "route_id", "stop_seq", "phone_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    driver_id: int = Field(foreign_key="driver.id")
+    client_id: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    route_id: int = Field(foreign_key="planned_route.id")
+    stop_seq: int = 0
+    kind: str = Field(sa_column=sa.Column(sa.String(8), nullable=False))  # arrive, deliver, fail
+    reason: str = Field(default="", sa_column=sa.Column(sa.String(32), nullable=False))
+    note: str = Field(default="", sa_column=sa.Column(sa.Text, nullable=False))
+    recipient_name: str = ""
+    signature_path: str = ""
+    photo_path: str = ""
+    phone_at: datetime = Field(sa_column=_ts())
+    received_at: datetime = Field(default_factory=now, sa_column=_ts())
+    device_id: str = Field(default="", sa_column=sa.Column(sa.String(64), nullable=False))
+    latitude: float | None = None
+    longitude: float | None = None
+    accuracy_m: float | None = None
+
+
+class PositionPing(SQLModel, table=True):
+    """Where a driver's phone was at ``phone_at`` (degrees, accuracy in metres); one per
+    driver and phone time, so a replayed ping is kept once."""
+
+    __tablename__ = "position_ping"
+    __table_args__ = (
+        sa.UniqueConstraint("driver_id", "phone_at", name="uq_position_ping_driver_time"),
+        sa.Index("ix_position_ping_route", "route_id", "phone_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    driver_id: int = Field(foreign_key="driver.id")
+    route_id: int | None = Field(default=None, foreign_key="planned_route.id")
+    latitude: float
+    longitude: float
+    accuracy_m: float | None = None
+    phone_at: datetime = Field(sa_column=_ts())
+    received_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+driver_t = Driver.__table__  # type: ignore[attr-defined]
+driver_link_t = DriverLink.__table__  # type: ignore[attr-defined]
+route_action_t = RouteAction.__table__  # type: ignore[attr-defined]
+position_ping_t = PositionPing.__table__  # type: ignore[attr-defined]
