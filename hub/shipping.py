@@ -1,12 +1,23 @@
-"""Shipments, carriers and notifiers: what carrier and notifier plugins implement."""
+"""Shipments, carriers and notifiers: what carrier and notifier plugins implement.
+
+A carrier plugin registers a subclass of :class:`Carrier` from the
+``register_carrier_types`` hook; the hub makes one instance per ``[carriers.NAME]``
+section whose ``type`` matches its ``type_name`` and calls it from worker threads. How
+the hub uses a carrier to buy a label exactly once is told in :class:`Carrier`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
+
+from hub.errors import HubError
 
 
 @dataclass(frozen=True)
@@ -34,19 +45,229 @@ class PluginConfig(BaseModel):
     type: str
 
 
+class CarrierError(HubError):
+    """A carrier's API refused or failed a call.
+
+    ``retryable`` is True for 429, 5xx and time-outs (the outcome of a buy is then
+    unknown: the hub reads the carrier's shipment back before it tries again).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None):
+        super().__init__(message, field="carrier")
+        self.retryable = retryable
+        self.status = status
+
+
+class AlreadyPurchased(CarrierError):
+    """The carrier refused a buy because the shipment already has a label: the hub reads
+    the shipment back and keeps that label (a buy whose answer was lost did succeed)."""
+
+
+@dataclass(frozen=True)
+class Address:
+    """A postal address; ``country`` is the ISO 3166-1 alpha-2 code."""
+
+    name: str = ""
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postcode: str = ""
+    country: str = ""
+    phone: str = ""
+    email: str = ""
+    company: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True)
+class LabelRequest:
+    """What a carrier needs to quote and label one parcel of an order.
+
+    ``reference`` is the hub's idempotency reference of the label (unique, e.g.
+    ``hub-42-1``): a carrier that can store a reference on its shipment does, so the hub
+    can recognise its shipment again. ``weight_grams`` is the parcel's weight in grams.
+    ``promised_by`` is the last calendar day delivery was promised for (None: no
+    promise). ``route`` and ``stop`` say where an own-fleet parcel travels.
+    """
+
+    reference: str
+    order_channel: str
+    order_external_id: str
+    order_number: str
+    to_address: Address
+    from_address: Address
+    weight_grams: int
+    promised_by: date | None = None
+    route: str = ""
+    stop: int | None = None
+
+
+@dataclass(frozen=True)
+class Rate:
+    """One price a carrier offers: ``amount`` in ``currency`` for ``service``.
+
+    ``rate_id`` is the carrier's id to buy this rate; ``delivery_days`` the business
+    days it promises (None: not said); ``delivery_date`` the day it promises, when said.
+    """
+
+    service: str
+    amount: Decimal
+    currency: str
+    rate_id: str = ""
+    delivery_days: int | None = None
+    delivery_date: date | None = None
+    carrier: str = ""  # the carrier behind an aggregator's rate (USPS, UPS, ...)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A shipment created at the carrier, with the rates it offers for it."""
+
+    carrier_shipment_id: str
+    rates: tuple[Rate, ...]
+
+
+@dataclass(frozen=True)
+class Label:
+    """A bought label: what the parcel carries and what it cost.
+
+    ``postage`` is in ``currency``; ``label_url`` is where the carrier serves the label
+    file ("" when the carrier makes it itself: :meth:`Carrier.label_file`).
+    """
+
+    carrier_shipment_id: str
+    tracking_number: str
+    service: str
+    postage: Decimal
+    currency: str
+    tracking_url: str = ""
+    label_url: str = ""
+    rate_id: str = ""
+
+
+@dataclass(frozen=True)
+class TrackingUpdate:
+    """One tracking event as the carrier reports it.
+
+    ``status`` is the carrier's status word (``in_transit``, ``out_for_delivery``,
+    ``delivered``, ...), ``occurred_at`` aware UTC, ``estimated_delivery`` the calendar
+    day the carrier now expects delivery in the recipient's zone (see
+    :func:`delivery_day`), or None.
+    """
+
+    tracking_number: str
+    status: str
+    occurred_at: datetime
+    message: str = ""
+    location: str = ""
+    estimated_delivery: date | None = None
+    carrier_shipment_id: str = ""
+
+
+def delivery_day(value: str | None, zone: str | ZoneInfo) -> date | None:
+    """The calendar day a carrier's estimated delivery means for a recipient in ``zone``.
+
+    A bare date (``2024-08-09``) is that day, never shifted (read as a UTC midnight and
+    shown in America/Denver it would become 8 August). A time with an offset
+    (``2024-08-09T00:00:00-06:00``) is converted to ``zone`` and its day taken; one
+    without an offset is taken as the recipient's local time. None or "" gives None.
+    Raises ValueError naming the value when it is neither.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"estimated delivery {value!r} is not an ISO 8601 date or time") from None
+    if moment.tzinfo is None:
+        return moment.date()
+    tz = zone if isinstance(zone, ZoneInfo) else ZoneInfo(zone)
+    return moment.astimezone(tz).date()
+
+
+def spoken_day(day: date) -> str:
+    """A day as told to a customer, e.g. ``Friday 9 August``."""
+    return f"{day:%A} {day.day} {day:%B}"
+
+
 class Carrier:
-    """Base class of carriers: buy a label for a shipment, follow its tracking."""
+    """Base class of carriers: quote rates, buy a label, read it back, void it, follow it.
+
+    Class attributes: ``type_name`` (the ``type`` of the config sections it serves),
+    ``Config`` (a :class:`PluginConfig` subclass validating them), ``sandbox`` (a
+    zero-argument factory of an emulator of the service, or None).
+
+    The hub buys a label exactly once per order (until a person voids it):
+
+    1. it records the label as ``buying`` under its reference before calling the carrier;
+    2. :meth:`quote` creates the carrier's shipment (with ``request.reference``) and the
+       hub stores its ``carrier_shipment_id`` at once;
+    3. before every :meth:`buy`, and after any buy whose answer did not come,
+       :meth:`read_back` asks the carrier whether the shipment already has a label, and
+       the hub keeps that one;
+    4. a buy refused with :class:`AlreadyPurchased` is answered by reading back too.
+
+    Every method may block on the network and raises :class:`CarrierError`
+    (``retryable=True`` for 429, 5xx and time-outs).
+    """
 
     type_name: ClassVar[str] = ""
     Config: ClassVar[type[PluginConfig]] = PluginConfig
+    sandbox: ClassVar[object] = None
 
     def __init__(self, name: str, config: PluginConfig) -> None:
         self.name = name
         self.config = config
 
-    def buy_label(self, shipment: Shipment, weight_grams: int) -> Shipment:
-        """Buy a label; return the shipment with tracking number and URL filled in."""
+    def serves(self, request: LabelRequest) -> bool:
+        """Whether this carrier can take the parcel at all (an own fleet: inside its
+        delivery area). The default serves everywhere."""
+        return True
+
+    def quote(self, request: LabelRequest) -> Quote:
+        """Create the carrier's shipment for ``request`` and return it with its rates."""
         raise NotImplementedError
+
+    def buy(self, carrier_shipment_id: str, rate: Rate) -> Label:
+        """Buy ``rate`` for the shipment; raise :class:`AlreadyPurchased` when the
+        carrier says it already has a label."""
+        raise NotImplementedError
+
+    def read_back(self, carrier_shipment_id: str) -> Label | None:
+        """The label the carrier's shipment already has, or None when it has none."""
+        raise NotImplementedError
+
+    def void(self, label: Label) -> str:
+        """Void the label and ask for its postage back; returns the refund's status in
+        the carrier's words (``submitted``, ``refunded``, ``rejected``, or
+        ``not_applicable`` when there is nothing to refund)."""
+        raise NotImplementedError
+
+    def label_file(self, label: Label, request: LabelRequest) -> bytes:
+        """The label's file (PDF bytes by default: ``label_suffix``)."""
+        raise NotImplementedError
+
+    label_suffix: ClassVar[str] = ".pdf"
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """True when a tracking webhook's signature is valid; compare in constant time."""
+        return False
+
+    def parse_tracking(
+        self, headers: Mapping[str, str], body: bytes, zone: ZoneInfo
+    ) -> list[TrackingUpdate]:
+        """The tracking updates a verified webhook delivery carries; ``zone`` is the
+        recipient's time zone, for :func:`delivery_day`. Raise ValueError naming what is
+        missing for a body that cannot be read."""
+        return []
+
+    def close(self) -> None:
+        """Release connections; called once when the hub stops."""
 
 
 class Notifier:
