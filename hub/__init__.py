@@ -33,7 +33,15 @@ from hub.orders import (
     money,
     utc,
 )
-from hub.shipping import Carrier, Notifier, PluginConfig, Shipment
+from hub.shipping import (
+    Carrier,
+    DeliveryReport,
+    NotificationRefused,
+    Notifier,
+    OutgoingMessage,
+    PluginConfig,
+    Shipment,
+)
 from hub.stock import Listing, ListingProblem, StockChange, StockLevel, StockResult, StockUpdate
 
 __version__ = "0.1.0"
@@ -51,17 +59,20 @@ __all__ = [
     "ConfigError",
     "Customer",
     "CustomerHistory",
+    "DeliveryReport",
     "DeliveryWindow",
     "Hold",
     "HubError",
     "InvalidInput",
     "Listing",
     "ListingProblem",
+    "NotificationRefused",
     "Notifier",
     "Order",
     "OrderLine",
     "OrderPage",
     "OrderStatus",
+    "OutgoingMessage",
     "PaymentStatus",
     "PluginConfig",
     "PluginError",

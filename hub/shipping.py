@@ -270,16 +270,85 @@ class Carrier:
         """Release connections; called once when the hub stops."""
 
 
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message a notifier is asked to send, as rendered from the merchant's templates.
+
+    ``to`` is an e-mail address (kind ``email``) or a phone number in E.164 form
+    (``+15551234567``, kind ``sms``); ``subject`` is empty for SMS. ``reference`` is the
+    hub's idempotency key of the message (the same on every attempt): an e-mail notifier
+    derives its Message-ID from it, so a receiving system can recognise a repeat.
+    ``status_callback`` is the URL the service should report delivery status to (empty
+    when the hub has no public URL configured or the kind has no status reports).
+    """
+
+    to: str
+    subject: str
+    body: str
+    reference: str = ""
+    status_callback: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What a service reported about a sent message: its id and its new status.
+
+    ``status`` is the hub's word: ``sent``, ``delivered``, ``undelivered`` or ``failed``;
+    ``detail`` the service's own status and error code, for people.
+    """
+
+    provider_id: str
+    status: str
+    detail: str = ""
+
+
+class NotificationRefused(Exception):
+    """The service refused the message for good (a bad address, an unknown number, the
+    recipient blocked us): sending it again cannot help. Other exceptions from
+    :meth:`Notifier.send` are taken as passing failures and retried with backoff."""
+
+
 class Notifier:
-    """Base class of notifiers: send a short message to a customer."""
+    """Base class of notifiers: send a short message to a customer.
+
+    Class attributes: ``type_name``, the ``type`` of the ``[notifiers.NAME]`` sections it
+    serves; ``Config``, the :class:`PluginConfig` subclass validating them; ``kind``,
+    ``"email"`` or ``"sms"``: which of the order's contacts it writes to and which
+    templates it sends (``<event>.email.txt`` or ``<event>.sms.txt``).
+
+    The hub calls :meth:`send` from a worker thread, at most once per message and attempt;
+    a message whose attempt failed is only tried again after the notifier raised.
+    Services that report delivery later (Twilio's status callbacks) implement
+    :meth:`verify_callback` and :meth:`parse_callback`; the hub serves them at
+    ``POST /notifications/<notifier name>/status``.
+    """
 
     type_name: ClassVar[str] = ""
     Config: ClassVar[type[PluginConfig]] = PluginConfig
+    kind: ClassVar[str] = "email"
 
     def __init__(self, name: str, config: PluginConfig) -> None:
         self.name = name
         self.config = config
 
-    def send(self, to: str, subject: str, body: str) -> str:
-        """Send the message; return the service's message id."""
+    def send(self, message: OutgoingMessage) -> str:
+        """Send ``message``; return the service's message id (Twilio's ``SM...`` sid, the
+        e-mail's Message-ID). Raise :class:`NotificationRefused` when the service refuses
+        it for good, any other exception when it may succeed later (5xx, time-out)."""
         raise NotImplementedError
+
+    def verify_callback(
+        self, url: str, headers: Mapping[str, str], form: Mapping[str, str]
+    ) -> bool:
+        """True when a status callback posted to ``url`` (the public URL the service was
+        given) with ``form`` (its decoded form fields) carries a valid signature; compare
+        in constant time. The default refuses every callback."""
+        return False
+
+    def parse_callback(self, form: Mapping[str, str]) -> DeliveryReport:
+        """Turn a verified status callback into a :class:`DeliveryReport`; raise
+        ``KeyError`` or ``ValueError`` for one that cannot be read."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections; called once when the hub stops."""
