@@ -225,6 +225,62 @@ class DriverSection(_Strict):
     public_url: str = ""
 
 
+def _language(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})?", value):
+        raise ValueError(f"{value!r} is not a language tag such as en, de or pt-BR")
+    return value
+
+
+Language = Annotated[str, AfterValidator(_language)]
+
+
+class NotificationsSection(_Strict):
+    """Customer notifications (:mod:`hub.core.notify`): which events, in which language,
+    when not to write, where the merchant's own templates are."""
+
+    enabled: bool = True
+    # Events customers are told of: confirmed, dispatched, next_stop, delivered, failed.
+    events: UniqueNames = ["confirmed", "dispatched", "next_stop", "delivered", "failed"]
+    # Languages with templates; a customer's is picked from ship_country by
+    # country_languages, else default_language.
+    default_language: Language = "en"
+    country_languages: dict[Annotated[str, Field(pattern=r"^[A-Z]{2}$")], Language] = {
+        "DE": "de",
+        "AT": "de",
+        "CH": "de",
+        "LI": "de",
+    }
+    # The customers' time zone (IANA); unset: the routing (else the hub's) time zone.
+    timezone: str = ""
+    # Quiet hours in the customers' time zone: messages due then wait until quiet_end; a
+    # next-stop message is dropped (suppressed) instead. Equal times: no quiet hours.
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
+    # A folder of the merchant's own templates (<lang>/<event>.<kind>.txt, optionally
+    # under a channel's name first); unset: the templates shipped with the hub.
+    templates: Path | None = None
+    # The address customers and the SMS service reach the hub at, for tracking links and
+    # status callbacks; unset: the web section's host and port over http.
+    public_url: str = ""
+    # Half the width of the ETA window told to customers, around the planned arrival.
+    eta_margin_minutes: int = Field(default=30, ge=5, le=240)
+    # How to rebook a failed delivery, quoted in the "failed" message.
+    rebook: str = "Reply to this message or call us to choose a new day."
+    max_attempts: int = Field(default=5, ge=1, le=50)  # tries before a message fails
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return value and _zone(value)
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("public_url is an http:// or https:// address")
+        return value.rstrip("/")
+
+
 class Settings(_Strict):
     """The validated configuration. ``path`` is the file it came from."""
 
@@ -233,6 +289,7 @@ class Settings(_Strict):
     web: WebSection = WebSection()
     routing: RoutingSection = RoutingSection()
     driver: DriverSection = DriverSection()
+    notifications: NotificationsSection = NotificationsSection()
     locations: dict[Annotated[str, Field(pattern=CODE_PATTERN)], LocationSection] = {}
     fleet: dict[Name, FleetVehicle] = {}
     channels: dict[Annotated[str, Field(pattern=CODE_PATTERN)], dict[str, Any]] = {}
