@@ -19,7 +19,7 @@ from rich.table import Table
 
 from hub.cli import customers as customers_cli
 from hub.cli import imports as _imports  # noqa: F401  (hub orders import, template)
-from hub.cli import orders, planning, plugin_new, stock, sync
+from hub.cli import orders, oversells, planning, plugin_new, stock, sync
 from hub.cli import tokens as tokens_cli
 from hub.cli import users as users_cli
 from hub.cli.common import ConfigOption, one_line_errors, open_hub
@@ -36,6 +36,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stock.app, name="stock")
+app.add_typer(oversells.app, name="oversells")
 app.add_typer(orders.app, name="orders")
 app.add_typer(customers_cli.app, name="customers")
 app.add_typer(sync.sync_app, name="sync")

@@ -442,6 +442,44 @@ def show_product(ctx: Ctx) -> tuple[int, s.ProductOut]:
     return 200, found[0]
 
 
+# -- oversells -----------------------------------------------------------------------------
+
+
+def _oversell_out(view: Any) -> s.OversellOut:
+    return s.OversellOut(
+        id=view.id,
+        channel=view.channel,
+        order_reference=view.reference,
+        sku=view.sku,
+        location=view.location,
+        quantity=view.quantity,
+        created_at=view.created_at,
+        resolved_at=view.resolved_at,
+    )
+
+
+def list_oversells(ctx: Ctx) -> tuple[int, s.OversellList]:
+    """Units shops' tills handed over beyond the stock, oldest first: the open ones, or
+    every one with `include_resolved`."""
+    from hub.core import oversells
+
+    q: s.OversellQuery = ctx.query
+    rows = ctx.hub.read(lambda c: oversells.list_oversells(c, q.include_resolved))
+    return 200, s.OversellList(oversells=[_oversell_out(r) for r in rows])
+
+
+def resolve_oversell(ctx: Ctx) -> tuple[int, s.OversellOut]:
+    """Mark an oversell investigated; the note goes into its order's history (409 when it
+    was already resolved)."""
+    from hub.core import oversells
+
+    text = ctx.params["id"]
+    if not text.isdigit() or len(text) > 18:
+        raise ApiError(404, "not_found", f"no oversell {text!r}", "id")
+    view = ctx.hub.write(lambda c: oversells.resolve(c, int(text), ctx.body.note, _actor(ctx)))
+    return 200, _oversell_out(view)
+
+
 # -- customers -----------------------------------------------------------------------------
 
 
@@ -677,6 +715,30 @@ ROUTES: tuple[Route, ...] = (
         s.Availability,
         query=s.AvailabilityQuery,
         params={"channel": "A configured channel."},
+        errors=(404,),
+    ),
+    Route(
+        "GET",
+        "/oversells",
+        list_oversells,
+        "listOversells",
+        "List oversells",
+        "viewer",
+        "stock",
+        s.OversellList,
+        query=s.OversellQuery,
+    ),
+    Route(
+        "POST",
+        "/oversells/{id}/resolve",
+        resolve_oversell,
+        "resolveOversell",
+        "Resolve an oversell",
+        "sales",
+        "stock",
+        s.OversellOut,
+        body=s.ResolveIn,
+        params={"id": "The oversell's id."},
         errors=(404,),
     ),
     Route(

@@ -147,6 +147,10 @@ class ReleaseIn(Request):
     note: Text = Field(default="", examples=["credit approved by finance"])
 
 
+class ResolveIn(Request):
+    note: Text = Field(min_length=1, examples=["two mugs found behind the counter"])
+
+
 class CancelIn(Request):
     reason: Text = Field(min_length=1, examples=["customer cancelled by phone"])
 
@@ -282,6 +286,27 @@ class ProductOut(Answer):
 class ProductPage(Answer):
     products: list[ProductOut]
     next_cursor: str | None
+
+
+class OversellOut(Answer):
+    """Units a final sale (a shop's till) handed over beyond the hub's stock."""
+
+    id: int
+    channel: str
+    order_reference: str
+    sku: str
+    location: str
+    quantity: int
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class OversellList(Answer):
+    oversells: list[OversellOut]
+
+
+class OversellQuery(Request):
+    include_resolved: bool = Field(default=False, description="Resolved ones too.")
 
 
 class ContactOut(Answer):
