@@ -166,6 +166,40 @@ class TrackingUpdate:
     carrier_shipment_id: str = ""
 
 
+@dataclass(frozen=True)
+class RunSheetStop:
+    """One drop of a route's run sheet: where, when, and what to hand over.
+
+    ``window_start``/``window_end`` and ``arrival`` are aware times (shown in the
+    sheet's zone); ``items`` are (SKU, title, units) to hand over.
+    """
+
+    seq: int
+    order_ref: str
+    order_number: str
+    customer: str
+    address: tuple[str, ...]
+    phone: str = ""
+    arrival: datetime | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    items: tuple[tuple[str, str, int], ...] = ()
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class RunSheet:
+    """A driver's sheet for one route of a stored plan: its stops in order."""
+
+    plan_id: int
+    route_id: int
+    vehicle: str
+    day: date
+    departure: datetime
+    zone: str
+    stops: tuple[RunSheetStop, ...]
+
+
 def delivery_day(value: str | None, zone: str | ZoneInfo) -> date | None:
     """The calendar day a carrier's estimated delivery means for a recipient in ``zone``.
 
@@ -254,6 +288,10 @@ class Carrier:
 
     label_suffix: ClassVar[str] = ".pdf"
 
+    def run_sheet(self, sheet: RunSheet) -> bytes:
+        """A route's run sheet as PDF bytes; only an own fleet makes them."""
+        raise NotImplementedError
+
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
         """True when a tracking webhook's signature is valid; compare in constant time."""
         return False
@@ -268,44 +306,6 @@ class Carrier:
 
     def close(self) -> None:
         """Release connections; called once when the hub stops."""
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One message a notifier is asked to send, as rendered from the merchant's templates.
-
-    ``to`` is an e-mail address (kind ``email``) or a phone number in E.164 form
-    (``+15551234567``, kind ``sms``); ``subject`` is empty for SMS. ``reference`` is the
-    hub's idempotency key of the message (the same on every attempt): an e-mail notifier
-    derives its Message-ID from it, so a receiving system can recognise a repeat.
-    ``status_callback`` is the URL the service should report delivery status to (empty
-    when the hub has no public URL configured or the kind has no status reports).
-    """
-
-    to: str
-    subject: str
-    body: str
-    reference: str = ""
-    status_callback: str = ""
-
-
-@dataclass(frozen=True)
-class DeliveryReport:
-    """What a service reported about a sent message: its id and its new status.
-
-    ``status`` is the hub's word: ``sent``, ``delivered``, ``undelivered`` or ``failed``;
-    ``detail`` the service's own status and error code, for people.
-    """
-
-    provider_id: str
-    status: str
-    detail: str = ""
-
-
-class NotificationRefused(Exception):
-    """The service refused the message for good (a bad address, an unknown number, the
-    recipient blocked us): sending it again cannot help. Other exceptions from
-    :meth:`Notifier.send` are taken as passing failures and retried with backoff."""
 
 
 class Notifier:
