@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli import customers as customers_cli
+from hub.cli import dbmove, orders, oversells, planning, plugin_new, stock, sync
 from hub.cli import imports as _imports  # noqa: F401  (hub orders import, template)
-from hub.cli import orders, oversells, planning, plugin_new, stock, sync
 from hub.cli import tokens as tokens_cli
 from hub.cli import users as users_cli
 from hub.cli.common import ConfigOption, one_line_errors, open_hub
@@ -92,6 +92,9 @@ def db_upgrade(config: ConfigOption = None) -> None:
     with open_hub(config, check_schema=False) as hub:
         hub.upgrade()
         console.print("database is at the latest revision")
+
+
+db_app.command("move")(dbmove.move)
 
 
 @app.command()
