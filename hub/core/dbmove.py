@@ -167,9 +167,9 @@ def _live_lease(conn: Connection) -> str | None:
         columns = {c["name"] for c in inspector.get_columns(name)}
         if not {"claimed_by", "claimed_until"} <= columns:
             continue
-        rows: sa.Result[Any] = conn.execute(
+        rows = conn.execute(
             sa.select(
-                sa.column("claimed_by"),
+                sa.column("claimed_by", sa.String()),
                 sa.func.max(sa.column("claimed_until", sa.DateTime())),
             )
             .select_from(sa.table(name))
