@@ -35,6 +35,9 @@ from hub.errors import DatabaseUnavailable, HubError, InvalidInput
 #: Rows read from the source and written to the target at a time.
 BATCH_SIZE = 1000
 VERSION_TABLE = "alembic_version"
+#: Tables every hub command fills from the configuration (``hub db upgrade`` among them):
+#: rows there alone are no hub data, and make way for the source's.
+FROM_CONFIG = frozenset({"location"})
 
 
 @dataclass(frozen=True)
@@ -241,17 +244,24 @@ def _source_tables(conn: Connection) -> set[str]:
 
 
 def _refuse_hub_data(conn: Connection, names: set[str], place: str) -> None:
-    """Refuse a target holding any row of a hub table (an empty, migrated one is fine)."""
-    present = sorted(set(sa.inspect(conn).get_table_names()) & (names | {VERSION_TABLE}))
-    for name in present:
-        if name == VERSION_TABLE:
-            continue
-        if conn.execute(sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)).first():
-            raise InvalidInput(
-                f"the PostgreSQL database {place} already holds hub data (table {name!r} "
-                "has rows): give an empty database",
-                field="to",
-            )
+    """Refuse a target holding any row of a hub table. An empty database is fine, and so
+    is one where ``hub db upgrade`` ran: its only rows are the configured locations,
+    which are cleared (in the transaction) for the source's own."""
+    present = sorted(set(sa.inspect(conn).get_table_names()) & names)
+    filled = [
+        name
+        for name in present
+        if conn.execute(sa.select(sa.literal(1)).select_from(sa.table(name)).limit(1)).first()
+    ]
+    held = [name for name in filled if name not in FROM_CONFIG]
+    if held:
+        raise InvalidInput(
+            f"the PostgreSQL database {place} already holds hub data (table {held[0]!r} "
+            "has rows): give an empty database",
+            field="to",
+        )
+    for name in filled:
+        conn.execute(sa.table(name).delete())
 
 
 def _migrate(conn: Connection) -> None:

@@ -251,10 +251,12 @@ def test_a_target_that_holds_hub_data_is_refused_and_left_alone(
     assert every_row(pg_database) == before
 
 
-def test_an_empty_migrated_target_is_accepted(sqlite_hub_with_history, pg_database):
-    engine = make_engine(pg_database)
-    migrate.upgrade(engine)  # what `hub db upgrade` does: the schema, no rows yet
-    engine.dispose()
+def test_a_target_where_only_hub_db_upgrade_ran_is_accepted(
+    sqlite_hub_with_history, pg_database, hub_cli, tmp_path
+):
+    pg_config = write_config(tmp_path / "pg.toml", pg_database)
+    assert hub_cli("db", "upgrade", "--config", str(pg_config)).code == 0  # adds locations
+    assert _tables(pg_database) != []
     report = dbmove.move(sqlite_hub_with_history, pg_database)
     assert report.rows > 0
     assert every_row(pg_database) == every_row(sqlite_hub_with_history)
