@@ -91,7 +91,9 @@ def _auth(store: EbaySandbox) -> Any:
 
 
 def _refuse(api: str, path: str, method: str, error_id: int, **values: str) -> web.Response:
-    return web.json_response(documented_error(api, path, method, 400, error_id, **values), 400)
+    return web.json_response(
+        documented_error(api, path, method, 400, error_id, **values), status=400
+    )
 
 
 class Routes:
