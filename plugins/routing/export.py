@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from html import escape
 from typing import Any
 
 from hub.routing import Location, Plan, Route, RoutingProblem
+
+from .matrix import HaversineMatrix
 
 CSV_FIELDS = (
     "vehicle_id",
@@ -93,53 +96,200 @@ def plan_to_csv(plan: Plan) -> str:
     return out.getvalue()
 
 
-def plan_to_svg(plan: Plan, problem: RoutingProblem, size: int = 800) -> str:
-    """Routes drawn as coloured polylines over stops (grey crosses: unassigned)."""
-    stops = {s.id: s.location for s in problem.stops}
+LEGEND_WIDTH = 300  # pixels right of the map for the legend
+LABELLED_STOPS = 200  # above this many stops, labels give way to tooltips (hover)
+METRES_PER_DEGREE = 6_371_008.8 * math.pi / 180  # along a meridian, mean Earth radius
+NICE_LENGTHS = (1, 2, 5)  # a scale bar is 1, 2 or 5 times a power of ten metres
+
+
+def plan_to_svg(
+    plan: Plan, problem: RoutingProblem, size: int = 800, geographic: bool | None = None
+) -> str:
+    """The plan as a map a person can read: ``size`` x ``size`` pixels of map plus a legend.
+
+    Each route is a line in a colour of its own from the depot (black square) through its
+    stops, numbered in visiting order and labelled with the order reference (the stop's
+    location name) and the planned start of service in ``problem.timezone``; stops left
+    out are grey crosses with their reason on hover. The legend names each route's vehicle,
+    day, stops, hours and distance. ``geographic`` (default: the problem measures by
+    great-circle distance, so its points are latitude and longitude) draws north up with
+    longitudes narrowed by the cosine of the latitude, and a scale bar in metres or
+    kilometres; planar benchmark coordinates get neither.
+    """
+    if geographic is None:
+        geographic = problem.matrix is None or isinstance(problem.matrix, HaversineMatrix)
+    stops = {s.id: s for s in problem.stops}
     vehicles = {v.id: v for v in problem.vehicles}
-    points = [*stops.values(), *(v.start for v in problem.vehicles)]
-    project = _projection(points, size)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}">']
-    parts.append(f'<rect width="{size}" height="{size}" fill="white"/>')
+    depots = {(v.start.lat, v.start.lon): v.start for v in problem.vehicles}
+    depots.update(
+        {(v.end_location.lat, v.end_location.lon): v.end_location for v in problem.vehicles}
+    )
+    points = [*(s.location for s in problem.stops), *depots.values()]
+    project, metres_per_pixel = _projection(points, size, geographic)
+    zone = problem.timezone
+    width = size + LEGEND_WIDTH
+    labelled = len(problem.stops) <= LABELLED_STOPS
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{size}" '
+        f'viewBox="0 0 {width} {size}" font-family="sans-serif" font-size="11">',
+        f'<rect width="{width}" height="{size}" fill="white"/>',
+        f'<rect x="0.5" y="0.5" width="{size - 1}" height="{size - 1}" fill="#fafafa" '
+        'stroke="#ccc"/>',
+    ]
     for n, route in enumerate(plan.routes):
         vehicle = vehicles[route.vehicle_id]
-        path = [vehicle.start, *(stops[s] for s in route.stop_ids), vehicle.end_location]
         colour = COLOURS[n % len(COLOURS)]
+        path = [vehicle.start, *(stops[s].location for s in route.stop_ids), vehicle.end_location]
         coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in map(project, path))
         title = escape(f"{route.vehicle_id} {route.day} ({len(route.visits)} stops)")
         parts.append(
-            f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="1.5">'
-            f"<title>{title}</title></polyline>"
+            f'<polyline class="route" points="{coords}" fill="none" stroke="{colour}" '
+            f'stroke-width="2.5" stroke-opacity="0.8"><title>{title}</title></polyline>'
         )
-        parts.extend(_dot(project(stops[s]), colour, s) for s in route.stop_ids)
+        for number, visit in enumerate(route.visits, start=1):
+            stop = stops[visit.stop_id]
+            parts.append(
+                _stop_mark(
+                    project(stop.location), colour, number, stop, visit, zone, labelled, size
+                )
+            )
     for u in plan.unassigned:
-        x, y = project(stops[u.stop_id])
+        x, y = project(stops[u.stop_id].location)
+        name = stops[u.stop_id].location.name or u.stop_id
         parts.append(
-            f'<text x="{x:.1f}" y="{y:.1f}" fill="grey" text-anchor="middle">×'
-            f"<title>{escape(u.stop_id)}: {escape(u.reason)}</title></text>"
+            f'<g class="unassigned"><text x="{x:.1f}" y="{y + 5:.1f}" fill="grey" '
+            f'font-size="16" text-anchor="middle">×<title>{escape(name)}: not planned, '
+            f"{escape(u.reason)}</title></text>"
+            + (
+                _label(x + 9, y + 4, f"{name} (not planned)", fill="grey", size=size)
+                if labelled
+                else ""
+            )
+            + "</g>"
         )
-    for x, y in {project(v.start) for v in problem.vehicles}:
-        parts.append(f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="black"/>')
+    for depot in depots.values():
+        x, y = project(depot)
+        name = depot.name or "Depot"
+        parts.append(
+            f'<rect class="depot" x="{x - 7:.1f}" y="{y - 7:.1f}" width="14" height="14" '
+            f'fill="black"><title>{escape(name)}</title></rect>'
+        )
+        parts.append(_label(x + 10, y - 8, name, weight="bold", size=size))
+    if geographic and metres_per_pixel > 0:
+        parts.extend(_scale_bar(metres_per_pixel, size))
+    parts.extend(_legend(plan, size, zone))
     parts.append("</svg>")
     return "\n".join(parts)
 
 
-def _dot(xy: tuple[float, float], colour: str, stop_id: str) -> str:
+def _label(
+    x: float, y: float, text: str, weight: str = "normal", fill: str = "black", size: int = 0
+) -> str:
+    """Text with a white halo, readable over lines, right of ``x``; left of it instead in
+    the right quarter of a map ``size`` pixels wide, so it stays on the map."""
+    anchor = "start"
+    if size and x > size * 0.75:
+        x, anchor = x - 20, "end"
     return (
-        f'<circle cx="{xy[0]:.1f}" cy="{xy[1]:.1f}" r="3" fill="{colour}">'
-        f"<title>{escape(stop_id)}</title></circle>"
+        f'<text x="{x:.1f}" y="{y:.1f}" font-weight="{weight}" fill="{fill}" stroke="white" '
+        f'stroke-width="3" paint-order="stroke" text-anchor="{anchor}">{escape(text)}</text>'
     )
 
 
-def _projection(points: list[Location], size: int):  # noqa: ANN202 - a closure
-    """Equirectangular projection of ``points`` into the square, north up, with a margin."""
+def _stop_mark(
+    xy: tuple[float, float],
+    colour: str,
+    number: int,
+    stop: Any,
+    visit: Any,
+    zone: Any,
+    labelled: bool,
+    size: int,
+) -> str:
+    x, y = xy
+    ref = stop.location.name or stop.id
+    planned = visit.start.astimezone(zone).strftime("%H:%M")
+    mark = (
+        f'<g class="stop"><circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="{colour}" '
+        f'stroke="white" stroke-width="1.5"><title>{escape(f"{number}. {ref} at {planned}")}'
+        f"</title></circle>"
+        f'<text x="{x:.1f}" y="{y + 3.5:.1f}" fill="white" font-size="9" font-weight="bold" '
+        f'text-anchor="middle">{number}</text>'
+    )
+    if labelled:
+        mark += _label(x + 10, y + 4, f"{ref} {planned}", size=size)
+    return mark + "</g>"
+
+
+def _scale_bar(metres_per_pixel: float, size: int) -> list[str]:
+    """A bar of a round length (1, 2 or 5 times a power of ten metres) near a fifth of the
+    map's width, at its bottom left."""
+    target = metres_per_pixel * size / 5
+    power = 10 ** math.floor(math.log10(target))
+    length = max(n * power for n in NICE_LENGTHS if n * power <= target)
+    pixels = length / metres_per_pixel
+    text = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    x, y = size - 16 - pixels, size - 18
+    return [
+        f'<g class="scale"><rect x="{x - 4}" y="{y - 16}" width="{pixels + 8:.1f}" height="24" '
+        'fill="white" fill-opacity="0.8"/>'
+        f'<path d="M{x},{y - 4} v4 h{pixels:.1f} v-4" fill="none" stroke="black" '
+        'stroke-width="1.5"/>'
+        f'<text x="{x + pixels / 2:.1f}" y="{y - 6}" text-anchor="middle">{text}</text></g>'
+    ]
+
+
+def _legend(plan: Plan, size: int, zone: Any) -> list[str]:
+    """One line per route (colour, vehicle, day, stops, hours, distance), then the stops
+    left out; routes that do not fit are counted."""
+    x = size + 16
+    parts = [f'<text x="{x}" y="24" font-size="13" font-weight="bold">Routes</text>']
+    rows = max(1, (size - 90) // 30)
+    shown = plan.routes if len(plan.routes) <= rows else plan.routes[: rows - 1]
+    y = 44
+    for n, route in enumerate(shown):
+        colour = COLOURS[n % len(COLOURS)]
+        hours = f"{route.departure.astimezone(zone):%H:%M}–{route.arrival.astimezone(zone):%H:%M}"
+        parts.append(
+            f'<rect class="swatch" x="{x}" y="{y - 9}" width="14" height="10" fill="{colour}"/>'
+            f'<text x="{x + 20}" y="{y}">{escape(f"{route.vehicle_id} · {route.day:%a %d %b}")}'
+            "</text>"
+            f'<text x="{x + 20}" y="{y + 13}" fill="#555">'
+            f"{escape(f'{len(route.visits)} stops · {hours} · {route.distance / 1000:.1f} km')}"
+            "</text>"
+        )
+        y += 30
+    if len(shown) < len(plan.routes):
+        parts.append(f'<text x="{x}" y="{y}">+ {len(plan.routes) - len(shown)} more routes</text>')
+        y += 30
+    if plan.unassigned:
+        parts.append(
+            f'<text x="{x}" y="{y}" fill="grey">× {len(plan.unassigned)} not planned '
+            "(hover for why)</text>"
+        )
+        y += 30
+    parts.append(
+        f'<text x="{x}" y="{size - 16}" fill="#555">■ depot · times in {escape(str(zone))}</text>'
+    )
+    return parts
+
+
+def _projection(points: list[Location], size: int, geographic: bool):  # noqa: ANN202 - a closure
+    """Project ``points`` into the square with a margin, north up; with ``geographic``,
+    longitudes are narrowed by the cosine of the mean latitude (so distances look right).
+    Returns the projection and the metres one pixel stands for (0 when not geographic)."""
     lats = [p.lat for p in points] or [0.0]
     lons = [p.lon for p in points] or [0.0]
-    span = max(max(lats) - min(lats), max(lons) - min(lons)) or 1.0
-    margin = size * 0.05
-    scale = (size - 2 * margin) / span
+    squeeze = math.cos(math.radians((max(lats) + min(lats)) / 2)) if geographic else 1.0
+    span = max(max(lats) - min(lats), (max(lons) - min(lons)) * squeeze) or 0.01
+    margin = size * 0.06
+    scale = (size - 2 * margin) / span  # pixels per (latitude) degree
+    west, south = min(lons), min(lats)
 
     def project(p: Location) -> tuple[float, float]:
-        return margin + (p.lon - min(lons)) * scale, size - margin - (p.lat - min(lats)) * scale
+        return (
+            margin + (p.lon - west) * squeeze * scale,
+            size - margin - (p.lat - south) * scale,
+        )
 
-    return project
+    return project, (METRES_PER_DEGREE / scale if geographic else 0.0)

@@ -259,7 +259,7 @@ def test_the_status_page_shows_the_latest_plans_map_once_there_is_one(fleet_db_h
         inline = page[page.index("<svg") : page.index("</svg>") + len("</svg>")]
         root = ET.fromstring(inline)
         assert len(root.findall(f"{SVG}polyline")) == len(second.plan.routes) >= 1
-        assert len(root.findall(f"{SVG}circle")) == 3
+        assert len(list(root.iter(f"{SVG}circle"))) == 3  # a numbered mark per stop
         status, kind, svg = get(server.url + "/plans/latest.svg")
         assert status == 200 and kind.startswith("image/svg+xml")
         assert ET.fromstring(svg).tag == f"{SVG}svg" and svg == inline
