@@ -19,6 +19,7 @@ from rich.table import Table
 
 from hub.cli import customers as customers_cli
 from hub.cli import dbmove, orders, oversells, planning, plugin_new, stock, sync
+from hub.cli import drivers as drivers_cli
 from hub.cli import imports as _imports  # noqa: F401  (hub orders import, template)
 from hub.cli import tokens as tokens_cli
 from hub.cli import users as users_cli
@@ -42,6 +43,7 @@ app.add_typer(customers_cli.app, name="customers")
 app.add_typer(sync.sync_app, name="sync")
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(users_cli.app, name="users")
+app.add_typer(drivers_cli.app, name="drivers")
 app.add_typer(plugin_new.app, name="plugin")
 app.command()(sync.run)
 app.command()(sync.status)

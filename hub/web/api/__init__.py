@@ -42,7 +42,7 @@ def api_app(hub: Hub, *, token_cache_seconds: float = 2.0) -> web.Application:
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs)
     for route in ROUTES:
-        app.router.add_route(route.method, route.path, endpoint(route))
+        app.router.add_route(route.method, route.path, (route.custom or endpoint)(route))
     return app
 
 

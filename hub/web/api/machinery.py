@@ -108,6 +108,9 @@ class Route:
     params: dict[str, str] = field(default_factory=dict)  # path parameter: description
     errors: tuple[int, ...] = ()
     batched: bool = False  # claims its idempotency key with its batch (see Ctx.claim)
+    # an endpoint of its own instead of :func:`endpoint`'s (the driver app's: signed in as
+    # a driver, no Idempotency-Key); ``role`` is then "driver"
+    custom: Callable[[Route], Callable[[web.Request], Awaitable[web.Response]]] | None = None
 
     @property
     def mutating(self) -> bool:

@@ -32,6 +32,13 @@ ERROR_TEXT = {
 }
 
 
+DRIVER_TEXT = (
+    "\n\nDrivers only, on their own routes: a driver token (`hub drivers add`) as "
+    "`Authorization: Bearer drv_...`, or the driver page's session with its CSRF token in "
+    "`X-CSRF-Token`. No Idempotency-Key: actions carry their own `client_id`."
+)
+
+
 def _schemas(routes: Sequence[Route]) -> tuple[dict[Any, Any], dict[str, Any]]:
     models: list[tuple[type[BaseModel], Any]] = [(Error, "serialization")]
     for route in routes:
@@ -75,7 +82,8 @@ def build_document(routes: Sequence[Route], title: str = "hub", version: str = "
             for name, text in route.params.items()
         ]
         parameters += _query_parameters(route.query)
-        if route.mutating:
+        driver = route.role == "driver"
+        if route.mutating and not driver:
             parameters.append(
                 {
                     "name": "Idempotency-Key",
@@ -86,12 +94,12 @@ def build_document(routes: Sequence[Route], title: str = "hub", version: str = "
                     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                 }
             )
-        roles = [r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK[route.role]]
+        roles = [r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK.get(route.role, 9)]
         operation: dict[str, Any] = {
             "operationId": route.operation_id,
             "summary": route.summary,
             "description": inspect.cleandoc(route.handler.__doc__ or "")
-            + f"\n\nRoles: {', '.join(roles)}.",
+            + (DRIVER_TEXT if driver else f"\n\nRoles: {', '.join(roles)}."),
             "tags": [route.tag],
             "parameters": parameters,
             "responses": {
@@ -103,6 +111,8 @@ def build_document(routes: Sequence[Route], title: str = "hub", version: str = "
                 }
             },
         }
+        if driver:
+            operation["security"] = [{"driverToken": []}, {"driverSession": []}]
         if route.body is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -131,7 +141,11 @@ def build_document(routes: Sequence[Route], title: str = "hub", version: str = "
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "driverToken": {"type": "http", "scheme": "bearer"},
+                "driverSession": {"type": "apiKey", "in": "cookie", "name": "hub_desk"},
+            },
         },
     }
 

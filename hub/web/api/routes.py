@@ -30,6 +30,7 @@ from hub.orders import Address
 from hub.skus import normalise_sku
 from hub.web.api import schemas as s
 from hub.web.api.batching import Creation
+from hub.web.api.driver import DRIVER_ROUTES
 from hub.web.api.machinery import (
     ApiError,
     Ctx,
@@ -800,3 +801,6 @@ ROUTES: tuple[Route, ...] = (
         body=s.CustomerCreate,
     ),
 )
+
+# The driver app's endpoints (signed in as a driver): hub.web.api.driver.
+ROUTES += DRIVER_ROUTES
