@@ -374,12 +374,13 @@ def _in_range(orders: list[dict[str, Any]], name: str, value: str) -> list[dict[
         return 30810
     now = datetime.now(UTC)
     first = datetime.fromisoformat(start)
-    last = datetime.fromisoformat(end) if end else now
-    if first > last:
+    last = datetime.fromisoformat(end) if end else None  # open-ended: up to the newest
+    if last is not None and first > last:
         return 30840
     if first > now + timedelta(minutes=1):
         return 30850
     if first < now - WINDOW:
         return 30830
     field = "lastModifiedDate" if name == "lastmodifieddate" else "creationDate"
-    return [o for o in orders if first <= datetime.fromisoformat(o[field]) <= last]
+    kept = [o for o in orders if first <= datetime.fromisoformat(o[field])]
+    return kept if last is None else [o for o in kept if datetime.fromisoformat(o[field]) <= last]
