@@ -6,10 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench docs clean
 
-$(STAMP): pyproject.toml
+# examples/hub-ebay is installed from its folder after the hub, exactly as a third party
+# installs a plugin (not editable: a change to it reinstalls through this stamp)
+EBAY := examples/hub-ebay
+
+$(STAMP): pyproject.toml $(EBAY)/pyproject.toml $(wildcard $(EBAY)/hub_ebay/*.py $(EBAY)/hub_ebay/reference/*)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev,docs]"
+	$(PY) -m pip install --quiet ./$(EBAY)
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -20,8 +25,8 @@ test: $(STAMP)
 	$(PY) -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check hub plugins tests bench tools
-	$(VENV)/bin/ruff format --check hub plugins tests bench tools
+	$(VENV)/bin/ruff check hub plugins tests bench tools examples
+	$(VENV)/bin/ruff format --check hub plugins tests bench tools examples
 	$(VENV)/bin/mypy hub
 
 # The site is built into site/; --strict fails on a broken link or a missing reference.
