@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from hub.errors import HubError
+from hub.orders import Address
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,13 @@ class PluginConfig(BaseModel):
     type: str
 
 
+class CarrierConfig(PluginConfig):
+    """Base of carrier sections: ``channels`` names the channels whose orders the carrier
+    may carry (empty: every channel), for the hub's carrier choice."""
+
+    channels: list[str] = []
+
+
 class CarrierError(HubError):
     """A carrier's API refused or failed a call.
 
@@ -64,30 +72,13 @@ class AlreadyPurchased(CarrierError):
 
 
 @dataclass(frozen=True)
-class Address:
-    """A postal address; ``country`` is the ISO 3166-1 alpha-2 code."""
-
-    name: str = ""
-    line1: str = ""
-    line2: str = ""
-    city: str = ""
-    region: str = ""
-    postcode: str = ""
-    country: str = ""
-    phone: str = ""
-    email: str = ""
-    company: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
-
-
-@dataclass(frozen=True)
 class LabelRequest:
     """What a carrier needs to quote and label one parcel of an order.
 
-    ``reference`` is the hub's idempotency reference of the label (unique, e.g.
-    ``hub-42-1``): a carrier that can store a reference on its shipment does, so the hub
-    can recognise its shipment again. ``weight_grams`` is the parcel's weight in grams.
+    Addresses are :class:`hub.Address`. ``reference`` is the hub's idempotency
+    reference of the label (unique, e.g. ``hub-42-1``): a carrier that can store a
+    reference on its shipment does, so the hub can recognise its shipment again.
+    ``weight_grams`` is the parcel's weight in grams.
     ``promised_by`` is the last calendar day delivery was promised for (None: no
     promise). ``route`` and ``stop`` say where an own-fleet parcel travels.
     """
@@ -102,6 +93,7 @@ class LabelRequest:
     promised_by: date | None = None
     route: str = ""
     stop: int | None = None
+    to_email: str = ""
 
 
 @dataclass(frozen=True)
@@ -145,6 +137,7 @@ class Label:
     tracking_url: str = ""
     label_url: str = ""
     rate_id: str = ""
+    carrier: str = ""  # who carries it (USPS, UPS): told to the channel; "" for the carrier
 
 
 @dataclass(frozen=True)
@@ -251,8 +244,10 @@ class Carrier:
     """
 
     type_name: ClassVar[str] = ""
-    Config: ClassVar[type[PluginConfig]] = PluginConfig
+    Config: ClassVar[type[PluginConfig]] = CarrierConfig
     sandbox: ClassVar[object] = None
+    own_fleet: ClassVar[bool] = False  # the merchant's vans: chosen first inside its area
+    hands_over: ClassVar[bool] = True  # a bought label ships the order (not for own vans)
 
     def __init__(self, name: str, config: PluginConfig) -> None:
         self.name = name

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from hub.shipping import (
     AlreadyPurchased,
     Carrier,
+    CarrierConfig,
     CarrierError,
     Label,
     LabelRequest,
@@ -57,7 +58,7 @@ class FromAddress(BaseModel):
     phone: str = ""
 
 
-class EasyPostConfig(PluginConfig):
+class EasyPostConfig(CarrierConfig):
     """``[carriers.NAME]`` with ``type = "easypost"``."""
 
     api_key: SecretStr = Field(min_length=1)
@@ -107,7 +108,7 @@ class EasyPostCarrier(Carrier):
                 "zip": to.postcode,
                 "country": to.country,
                 "phone": to.phone,
-                "email": to.email,
+                "email": request.to_email,
             },
             "from_address": self.config.from_address.model_dump(),
             "parcel": {"weight": round(max(request.weight_grams, 1) / OUNCE_GRAMS, 1)},
@@ -205,7 +206,8 @@ class EasyPostCarrier(Carrier):
 
 def _carrier_error(error: ApiError) -> CarrierError:
     status = error.http_status
-    text = f"EasyPost answered {status} {error.code or ''}: {error.message}".replace("  ", " ")
+    code = f" {error.code}" if error.code else ""
+    text = f"EasyPost answered {status}{code}: {error.message}" if status else f"EasyPost: {error}"
     if error.code == "SHIPMENT.POSTAGE.EXISTS":
         return AlreadyPurchased(text, status=status)
     retryable = status is None or status in RETRYABLE_STATUSES
@@ -239,6 +241,7 @@ def _label(shipment: Mapping[str, Any]) -> Label | None:
         tracking_url=tracker.get("public_url") or "",
         label_url=postage.get("label_pdf_url") or postage.get("label_url") or "",
         rate_id=rate.get("id") or "",
+        carrier=rate.get("carrier") or "",
     )
 
 

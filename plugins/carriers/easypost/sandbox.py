@@ -13,12 +13,14 @@ the API reference. Buying a shipment that has a label already answers 422
 Fault knobs (:class:`EasyPostFaults`): those of :class:`hub.sandbox.Faults` (429, 503,
 time-outs, ``lost_answers``: the buy is carried out and its answer held past the
 client's time-out, malformed bodies) and ``already_purchased``: the next buy is carried
-out but answered with the 422 a repeated request gets. ``charges`` counts postage
+out but answered with the 422 a repeated request gets; ``lost_buy_answers``: the next
+buy is carried out and its answer held past the client's time-out. ``charges`` counts postage
 charged per shipment, so a test sees one label bought once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import io
@@ -49,9 +51,13 @@ SERVICES = (
 @dataclass
 class EasyPostFaults(Faults):
     """The common fault knobs, plus ``already_purchased``: the next buy is carried out
-    but answered 422 ``SHIPMENT.POSTAGE.EXISTS``, as a repeated request would be."""
+    but answered 422 ``SHIPMENT.POSTAGE.EXISTS``, as a repeated request would be; and
+    ``lost_buy_answers``: the next buy is carried out and its answer held
+    ``timeout_seconds`` (past the client's time-out), as ``lost_answers`` does for any
+    request."""
 
     already_purchased: int = 0
+    lost_buy_answers: int = 0  # the next buy is carried out; its answer is held too long
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -221,9 +227,11 @@ class EasyPostSandbox:
             if rate is None:
                 return _error(422, "SHIPMENT.RATE.INVALID", f"Rate {rate_id} is not a rate of it.")
             self._purchase(shipment, rate)
-            if self.faults.take("already_purchased"):
-                return self._already()
-            return web.json_response(shipment)
+            answer = self._already() if self.faults.take("already_purchased") else None
+            lost = self.faults.take("lost_buy_answers")
+        if lost:
+            await asyncio.sleep(self.faults.timeout_seconds)
+        return answer or web.json_response(shipment)
 
     def _already(self) -> web.Response:
         return _error(

@@ -23,9 +23,9 @@ from pydantic import Field
 from hub import hookimpl
 from hub.shipping import (
     Carrier,
+    CarrierConfig,
     Label,
     LabelRequest,
-    PluginConfig,
     Quote,
     Rate,
     RunSheet,
@@ -37,7 +37,7 @@ EARTH_RADIUS_KM = 6371.0088
 SERVICE = "own-fleet"
 
 
-class FleetConfig(PluginConfig):
+class FleetConfig(CarrierConfig):
     """``[carriers.NAME]`` with ``type = "fleet"``: the delivery area and the price."""
 
     postcodes: list[str] = []  # prefixes of the postcodes it delivers to
@@ -55,6 +55,8 @@ class FleetCarrier(Carrier):
     type_name = "fleet"
     Config = FleetConfig
     config: FleetConfig
+    own_fleet = True
+    hands_over = False  # the driver takes the parcel: the driver app ships the order
 
     def serves(self, request: LabelRequest) -> bool:
         """Inside the area: a postcode with a configured prefix, or within ``radius_km``
