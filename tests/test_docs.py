@@ -4,10 +4,12 @@ and the guide's example plugin works as written."""
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -103,23 +105,71 @@ def test_the_docs_site_builds_strictly(tmp_path):
     assert (tmp_path / "site" / "reference" / "hooks" / "index.html").is_file()
 
 
+TUTORIAL = REPO / "docs" / "guide" / "tutorial.md"
+#: A code block of the tutorial that names the scaffold's file it shows.
+BLOCK = re.compile(r'```\w+ title="([^"]+)"\n(.*?)```', re.S)
+SNIPPET = re.compile(r'--8<-- "([^"]+)"\n')
+
+
+def _tutorial_blocks() -> list[tuple[str, str]]:
+    return BLOCK.findall(TUTORIAL.read_text())
+
+
+def test_every_code_block_of_the_tutorial_is_the_scaffolds_own_code():
+    """docs/guide/tutorial.md shows what `hub plugin new acme` writes, word for word: a
+    block titled with a file of the package is a piece of that file as generated, or
+    includes the template's file itself (pymdownx.snippets)."""
+    from hub.scaffold import TEMPLATE, files
+
+    generated = {str(path): text for path, text in files("acme").items()}
+    blocks = _tutorial_blocks()
+    assert {name for name, _ in blocks} >= {
+        "pyproject.toml",
+        "hub_acme/__init__.py",
+        "hub_acme/channel.py",
+        "hub_acme/sandbox.py",
+        "tests/test_contract.py",
+    }
+    for name, code in blocks:
+        assert name in generated, f"the tutorial shows {name}, which the scaffold does not write"
+        included = SNIPPET.fullmatch(code)
+        if included:
+            assert (REPO / included.group(1)) == TEMPLATE / name
+            continue
+        assert code in generated[name], (
+            f"a block of {name} in docs/guide/tutorial.md is not the scaffold's code; copy "
+            f"it again from hub/scaffold/template/{name}: {code[:80]!r}"
+        )
+    untitled = re.findall(r"```python\n", TUTORIAL.read_text())
+    assert not untitled, "every python block of the tutorial names the file it is from"
+
+
+def test_the_tutorial_shows_the_whole_adapter_and_counts_its_lines():
+    from hub.scaffold import files
+
+    adapter = files("acme")[Path("hub_acme/channel.py")]
+    shown = [0] * len(adapter)
+    for name, code in _tutorial_blocks():
+        if name == "hub_acme/channel.py":
+            start = adapter.index(code)
+            shown[start : start + len(code)] = [1] * len(code)
+    left_out = "".join(c for c, seen in zip(adapter, shown, strict=True) if not seen)
+    assert not left_out.strip(), f"the tutorial leaves out of channel.py: {left_out.strip()!r}"
+    lines = len(adapter.splitlines())
+    assert f"That is the whole adapter: {lines} lines" in TUTORIAL.read_text()
+    assert lines < 150
+
+
 def test_the_tutorials_plugin_keeps_the_contract(tmp_path, monkeypatch, sqlite_url):
-    """docs/guide/tutorial.md's files, put where their first lines say, make a plugin that
-    registers and passes hub.testing.check_channel against its own sandbox."""
+    """The package `hub plugin new acme` writes, as the tutorial walks through it,
+    registers, passes hub.testing.check_channel against its own sandbox and works in a
+    hub."""
     from hub.core.plugins import PluginHost
+    from hub.scaffold import new_plugin
     from hub.testing import check_channel
 
-    tutorial = (REPO / "docs" / "guide" / "tutorial.md").read_text()
-    files: dict[str, str] = {}
-    for block in re.findall(r"```python\n(.*?)```", tutorial, re.S):
-        name = re.match(r"# (\S+\.py)( \(continued\))?\n", block)
-        assert name, f"a tutorial code block does not name its file: {block[:60]!r}"
-        files[name.group(1)] = files.get(name.group(1), "") + block
-    assert {"hub_acme/__init__.py", "hub_acme/channel.py", "hub_acme/sandbox.py"} <= set(files)
-    for path, source in files.items():
-        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(source)
-    monkeypatch.syspath_prepend(str(tmp_path))
+    package = new_plugin("acme", tmp_path)
+    monkeypatch.syspath_prepend(str(package))
     for name in [m for m in sys.modules if m == "hub_acme" or m.startswith("hub_acme.")]:
         monkeypatch.delitem(sys.modules, name)
     import hub_acme
@@ -127,50 +177,55 @@ def test_the_tutorials_plugin_keeps_the_contract(tmp_path, monkeypatch, sqlite_u
     assert "acme" in PluginHost.load([hub_acme], entry_points=False).channel_types
     passed = check_channel(hub_acme.AcmeChannel)
     assert len(passed) == 5, passed
+    sections = re.findall(r"```toml\n(.*?)```", TUTORIAL.read_text(), re.S)
+    assert sections, "the tutorial shows a hub configuration section for the channel"
+    for text in sections:  # the configuration the tutorial shows is one the plugin takes
+        for section in tomllib.loads(text)["channels"].values():
+            hub_acme.AcmeConfig(**section)
     _run_the_tutorials_plugin_in_a_hub(hub_acme, sqlite_url)
 
 
 def _run_the_tutorials_plugin_in_a_hub(hub_acme, sqlite_url):
-    """The tutorial's channel in a hub: listings over pages, an order pull of several pages
-    resumed by cursor, a stock push, a signed webhook carrying the store's quantities."""
+    """The tutorial's channel in a hub: listings, an order pull of several pages, a
+    repeated pull changing nothing, a stock push, a signed webhook carrying the store's
+    quantities, corrected at once."""
     from builders import make_hub
 
     from hub.core import ledger
     from hub.core.listings import import_listings
     from hub.core.sync import Sync
     from hub.sandbox import DemoItem
+    from hub.signing import hmac_base64
 
-    store = hub_acme.channel.AcmeDemoStore()
+    store = hub_acme.AcmeSandbox()
     store.seed([DemoItem(f"SKU-{i}", f"Item {i}", "5.00", 9) for i in range(5)])
     server = store.serve().start()
     try:
-        channels = {"acme-eu": {**store.config_for(server.url), "locations": ["main"]}}
+        section = store.config_for(server.url, page_size=2, locations=["main"])
         with make_hub(
-            sqlite_url, plugins=(hub_acme,), entry_points=False, channels=channels
+            sqlite_url, plugins=(hub_acme,), entry_points=False, channels={"acme": section}
         ) as hub:
             for i in range(5):
                 hub.write(lambda c, i=i: ledger.receive(c, f"SKU-{i}", "main", 20))
             sync = Sync(hub, backoff=0.01)
-            items = sync.fetch_listings("acme-eu")
+            items = sync.fetch_listings("acme")
             assert sorted(item.sku for item in items) == [f"SKU-{i}" for i in range(5)]
-            hub.write(lambda c: import_listings(c, "acme-eu", items))
+            hub.write(lambda c: import_listings(c, "acme", items))
             orders = [store.sell("SKU-0", 1) for _ in range(3)]
-            pulled = sync.pull_orders("acme-eu")
+            pulled = sync.pull_orders("acme")
             assert (pulled.pages, pulled.created, pulled.complete) == (2, 3, True)
-            assert sync.pull_orders("acme-eu").created == 0  # the overlap repeats: harmless
-            sync.full_push("acme-eu")
+            assert sync.pull_orders("acme").created == 0  # the overlap repeats: harmless
+            sync.full_push("acme")
             assert store.stock("SKU-0") == 17 and store.stock("SKU-4") == 20
             store.cancel(orders[0])  # the store restocks 1: it now shows 18
-            hook = hub.channel("acme-eu")
-            body = b'{"sku": "SKU-0", "quantity": 18, "updated_at": "2099-01-01T00:00:00Z"}'
-            headers = {"X-Acme-Topic": "stock.updated", "X-Delivery-Id": "1"}
-            headers["X-Acme-Signature"] = hub_acme.sandbox.hmac_base64(
-                hub_acme.sandbox.WEBHOOK_SECRET, body
-            )
-            assert sync.accept_webhook("acme-eu", headers, body)
-            assert hook.parse_webhook(headers, body).quantities == {"SKU-0": 18}
+            item = {"sku": "SKU-0", "quantity": 18, "updated_at": "2099-01-01T00:00:00+00:00"}
+            body = json.dumps({"topic": "stock.updated", "item": item}).encode()
+            headers = {"X-Acme-Topic": "stock.updated", "X-Acme-Delivery": "1"}
+            headers["X-Acme-Signature"] = hmac_base64(store.webhook_secret, body)
+            assert sync.accept_webhook("acme", headers, body)
+            assert hub.channel("acme").parse_webhook(headers, body).quantities == {"SKU-0": 18}
             sync.process_inbox()
-            sync.push_stock("acme-eu")
+            sync.push_stock("acme")
             assert store.stock("SKU-0") == 17  # the hub's figure, put back at once
     finally:
         server.stop()

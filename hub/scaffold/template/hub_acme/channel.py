@@ -37,7 +37,8 @@ class AcmeChannel(Channel):
     type_name: ClassVar[str] = "acme"
     Config: ClassVar[type[ChannelConfig]] = AcmeConfig
     stock_batch_size: ClassVar[int] = 50  # the most updates one POST /v1/stock may carry
-    rate_per_second: ClassVar[float] = 5.0  # the request budget Acme documents
+    rate_per_second: ClassVar[float] = 4.0  # Acme allows 5 calls in any second: 1 at once
+    rate_burst: ClassVar[float] = 1.0  # and 4 a second never make more than 5 in one
     sandbox: ClassVar[Any] = AcmeSandbox
 
     def __init__(self, name: str, config: ChannelConfig) -> None:

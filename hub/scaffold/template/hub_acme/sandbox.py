@@ -12,12 +12,19 @@ memory and served over real HTTP by aiohttp, with the fault knobs of :mod:`hub.s
 It implements :class:`hub.sandbox.DemoStore`, so ``hub.testing.check_channel``, ``hub
 demo`` and the benchmarks drive it. When you adapt the plugin to a real service, make
 this emulate that service: its paths, field names, paging, error bodies and signatures.
+
+``python -m hub_acme.sandbox`` serves one on a local port for a hub of your own to
+connect to (``--help`` for its options).
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import json
+import random
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -315,3 +322,41 @@ def _key(mark: JSON) -> tuple[Any, ...]:
     if "at" in mark:
         return (datetime.fromisoformat(mark["at"]), str(mark["id"]))
     return (int(str(mark["id"])[3:]),)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve an Acme store with a few items until Ctrl-C; print the ``[channels.acme]``
+    section that connects a hub to it. With ``--sell-every N`` a customer buys one unit
+    every N seconds and the webhooks go to ``--webhooks``."""
+    parser = argparse.ArgumentParser(prog="python -m hub_acme.sandbox", description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8765, help="local port (default 8765)")
+    parser.add_argument("--webhooks", default="", help="the hub's URL for this channel's webhooks")
+    parser.add_argument("--sell-every", type=float, default=0.0, help="seconds between sales")
+    args = parser.parse_args(argv)
+    store = AcmeSandbox()
+    store.seed([DemoItem("MUG", "Mug", "12.50", 20), DemoItem("TEE", "T-shirt", "19.00", 10)])
+    if args.webhooks:
+        store.subscribe(args.webhooks)
+    server = store.serve(port=args.port).start()
+    section = "".join(f"{k} = {json.dumps(v)}\n" for k, v in store.config_for(server.url).items())
+    print(
+        f"Acme sandbox at {server.url}; connect a hub with:\n\n[channels.acme]\n{section}",
+        flush=True,
+    )
+    try:
+        while True:
+            time.sleep(args.sell_every or 3600)
+            if args.sell_every:
+                try:
+                    order_id = store.sell(random.choice(["MUG", "TEE"]), 1)
+                    print(f"sold order {order_id}; webhooks posted: {store.deliver()}", flush=True)
+                except SoldOut as sold_out:
+                    print(f"no sale: {sold_out}", flush=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
