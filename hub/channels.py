@@ -136,6 +136,11 @@ class Channel:
       instead of holding the order; units other orders only reserved there are taken
       first (those orders go on hold and are decided again). Other channels are never
       offered less than zero.
+      ``compare_and_set``: True for a channel whose stock API refuses an update whose
+      ``expected`` quantity is no longer current (reported ``stale``); the contract suite
+      (:mod:`hub.testing.contract`) holds the plugin to what it declares.
+      ``skuless_lines``: False for a service whose every order line has a SKU (Amazon's
+      order items are offers with a seller SKU); the suite then sells no such line.
     """
 
     type_name: ClassVar[str] = ""
@@ -143,6 +148,8 @@ class Channel:
     stock_batch_size: ClassVar[int] = 100
     sandbox: ClassVar[Any] = None
     final_sales: ClassVar[bool] = False  # completed orders are goods already handed over
+    compare_and_set: ClassVar[bool] = False  # push_stock refuses a stale ``expected``
+    skuless_lines: ClassVar[bool] = True  # orders may have lines without a SKU
     rate_per_second: ClassVar[float] = 2.0  # sustained requests per second the API allows
     rate_burst: ClassVar[float] = 40.0  # requests it allows at once after a quiet spell
 

@@ -255,6 +255,27 @@ class DemoStore(Protocol):
     def reactivate_webhooks(self) -> int:
         """Turn subscriptions the store disabled after failed deliveries back on."""
 
+    # The channel contract suite (hub.testing.contract) also needs these four.
+
+    def page_config(self, orders_per_page: int) -> dict[str, Any]:
+        """Extra keys of the channel's section that make the plugin read orders
+        ``orders_per_page`` at a time (e.g. ``{"page_size": 2}``), so a few orders span
+        several pages."""
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, stamp every change with the time the clock was held at (a service
+        that gives milliseconds still moves on by one millisecond a change), so two versions
+        of an order fall in the same second; ``False`` lets the clock run again."""
+
+    def sell_without_sku(self, title: str, quantity: int) -> str:
+        """A customer buys a custom item without a SKU (one the merchant typed in, not in
+        the catalogue); returns the order id. A service whose every order line has a SKU
+        (the channel declares ``skuless_lines = False``) raises NotImplementedError."""
+
+    def deliver_unreadable(self) -> int:
+        """Post a correctly signed delivery whose body is not the service's JSON (cut off
+        halfway) to every subscribed address; returns how many were posted."""
+
 
 # -- webhooks ------------------------------------------------------------------------------
 
@@ -352,6 +373,17 @@ class WebhookDispatcher:
                 owner = next(s for s in self.subscriptions if s.id == old.webhook_id)
                 done.append(self._post(owner, old.topic, old.body, next(self._delivery_ids)))
         return done
+
+    def post_unreadable(self, body: bytes = b'{"id": 1, "status": "open", "line_items": [{') -> int:
+        """Post ``body`` (by default JSON cut off halfway), signed as every delivery is, once
+        to each address subscribed (under its first subscription's topic); returns how many
+        were posted (:meth:`DemoStore.deliver_unreadable`)."""
+        with self._cond:
+            firsts = {sub.delivery_url: sub for sub in reversed(self.subscriptions)}
+            targets = [s for s in reversed(list(firsts.values())) if s.status == "active"]
+        for sub in targets:
+            self._post(sub, sub.topic, body, next(self._delivery_ids))
+        return len(targets)
 
     def reactivate(self) -> int:
         """Turn disabled subscriptions back on, as a merchant would; returns how many."""

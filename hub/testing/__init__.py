@@ -1,6 +1,14 @@
 """The plugin kit: check a channel plugin against the hub's contract, using its sandbox.
 
-A plugin author runs, in their own tests::
+The whole behavioural suite is one line of a test module (see :mod:`hub.testing.contract`
+for every rule, :mod:`hub.testing.plugin` for the databases it runs on)::
+
+    from hub.testing import channel_contract
+    from hub_acme import AcmeChannel
+
+    TestAcmeContract = channel_contract(AcmeChannel)
+
+A quicker smoke check, without a hub or a database, is one test::
 
     from hub.testing import check_channel
     from hub_acme import AcmeChannel
@@ -29,6 +37,9 @@ from hub.channels import Channel
 from hub.orders import Order
 from hub.sandbox import DemoItem, SandboxServer
 from hub.stock import StockUpdate
+from hub.testing.contract import ChannelContract, channel_contract
+
+__all__ = ["ChannelContract", "channel_contract", "check_channel"]
 
 KIT_ITEMS = [DemoItem("KIT-MUG", "Kit mug", "12.50", 7), DemoItem("KIT-TEE", "Kit tee", "20.00", 3)]
 

@@ -104,6 +104,7 @@ class AmazonChannel(Channel):
     type_name: ClassVar[str] = "amazon"
     Config: ClassVar[type[ChannelConfig]] = AmazonConfig
     stock_batch_size: ClassVar[int] = stockpush.FEED_LIMIT
+    skuless_lines: ClassVar[bool] = False  # every order item is an offer with a seller SKU
     # Each operation is paced by its own usage plan (usage.py); the hub's limiter for
     # the channel as a whole only needs to stay out of their way.
     rate_per_second: ClassVar[float] = 10.0

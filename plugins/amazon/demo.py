@@ -116,6 +116,25 @@ class AmazonDemoStore:
                 found.append(DemoOrder(order["orderId"], STATUSES.get(state, "open"), lines))
             return found
 
+    # -- what the channel contract suite (hub.testing.contract) also asks ----------------
+
+    def page_config(self, orders_per_page: int) -> dict[str, Any]:
+        """The section's keys that make the plugin read ``orders_per_page`` orders a page."""
+        return {"page_size": orders_per_page}
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, changes stay in one second (one millisecond apart)."""
+        self.sandbox.store.hold_clock(held)
+
+    def sell_without_sku(self, title: str, quantity: int) -> str:
+        """Every Amazon order item is an offer with a seller SKU: raises NotImplementedError
+        (AmazonChannel declares ``skuless_lines = False``)."""
+        raise NotImplementedError("every Amazon order item has a seller SKU")
+
+    def deliver_unreadable(self) -> int:
+        """Post a signed delivery whose JSON is cut off halfway to every subscribed address."""
+        return self.sandbox.publisher.post_unreadable()
+
     @property
     def faults(self) -> Faults:
         """The fault knobs of the account's API and notifications."""

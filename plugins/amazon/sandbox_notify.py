@@ -149,6 +149,26 @@ class Publisher:
                 sends += self._send(self.faults.rng.choice(self.sent))
         return sends
 
+    def post_unreadable(
+        self, body: bytes = b'{"NotificationType": "ORDER_CHANGE", "Payload"'
+    ) -> int:
+        """Post ``body`` (by default JSON cut off halfway), signed, to every HTTP subscriber;
+        returns how many were posted (hub.sandbox.DemoStore.deliver_unreadable)."""
+        headers = {
+            "Content-Type": "application/json",
+            DELIVERY_HEADER: f"unreadable-{len(self.sent)}",
+            TOPIC_HEADER: "ORDER_CHANGE",
+            SIGNATURE_HEADER: hmac_base64(self.secret, body),
+        }
+        posted = 0
+        for url in self.urls:
+            try:
+                requests.post(url, data=body, headers=headers, timeout=5)
+                posted += 1
+            except requests.RequestException:
+                continue
+        return posted
+
     def _send(self, body: bytes) -> int:
         self.sent.append(body)
         sends = 0

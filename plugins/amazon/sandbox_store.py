@@ -146,6 +146,7 @@ class AmazonStore:
         self.listeners: list[Callable[[str, str], None]] = []  # (order id, change type)
         self._ids = itertools.count(1)
         self._clock = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+        self._clock_held: datetime | None = None  # hold_clock()
         self._feed_validator = jsonschema_rs.validator_for(schema("listings-feed-schema-v2.json"))
 
     # -- time and ids ------------------------------------------------------------------------
@@ -153,9 +154,15 @@ class AmazonStore:
     def now(self) -> datetime:
         """The store's clock: real time, but strictly increasing from call to call."""
         with self.lock:
-            real = datetime.now(UTC)
+            real = self._clock_held or datetime.now(UTC)
             self._clock = max(real, self._clock + timedelta(milliseconds=1))
             return self._clock
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, the clock stays in the second it was held at, one millisecond on
+        per change (Amazon's times give milliseconds)."""
+        with self.lock:
+            self._clock_held = max(datetime.now(UTC), self._clock) if held else None
 
     def _order_id(self) -> str:
         n = next(self._ids)

@@ -64,7 +64,11 @@ class SquareDemoStore:
         """Cancel an open order; a completed sale is undone by a return (restocked)."""
         order = self.sandbox.store.orders[order_id]
         if order["state"] == "COMPLETED":  # a handed-over sale is undone by a return
-            lines = [(i["catalog_object_id"], int(i["quantity"])) for i in order["line_items"]]
+            lines = [
+                (i["catalog_object_id"], int(i["quantity"]))
+                for i in order["line_items"]
+                if "catalog_object_id" in i
+            ]
             self.sandbox.store.refund(order_id, lines)
         else:
             self.sandbox.store.cancel(order_id)
@@ -111,11 +115,32 @@ class SquareDemoStore:
                             "item_variation_data"
                         ]["sku"]: int(i["quantity"])
                         for i in o.get("line_items") or []
+                        if "catalog_object_id" in i  # a CUSTOM_AMOUNT line has no SKU
                     },
                 )
                 for o in self.sandbox.store.orders.values()
                 if o.get("line_items")
             ]
+
+    # -- what the channel contract suite (hub.testing.contract) also asks ----------------
+
+    def page_config(self, orders_per_page: int) -> dict[str, Any]:
+        """The section's keys that make the plugin read ``orders_per_page`` orders a page."""
+        return {"page_size": orders_per_page}
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, changes stay in one second (one millisecond apart)."""
+        self.sandbox.store.hold_clock(held)
+
+    def sell_without_sku(self, title: str, quantity: int) -> str:
+        """An ad-hoc amount keyed in at the till (CUSTOM_AMOUNT, no SKU); returns the order id."""
+        lid = self.location
+        custom = {"name": title, "quantity": quantity, "price": 500}
+        return str(self.sandbox.store.create_order(lid, [custom])["id"])
+
+    def deliver_unreadable(self) -> int:
+        """Post a signed delivery whose JSON is cut off halfway to every subscribed address."""
+        return self.sandbox.hooks.post_unreadable()
 
     @property
     def faults(self) -> Faults:

@@ -95,6 +95,7 @@ class SquareStore:
     change_keys: dict[str, tuple[Any, JSON]] = field(default_factory=dict)
     listeners: list[Callable[[str, JSON], None]] = field(default_factory=list)
     clock: datetime = field(default_factory=lambda: datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    held: datetime | None = None  # hold_clock()
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     # -- time and ids ---------------------------------------------------------------------
@@ -102,9 +103,15 @@ class SquareStore:
     def now(self) -> datetime:
         """The store's clock: real time, but never twice the same millisecond."""
         with self.lock:
-            real = datetime.now(UTC)
+            real = self.held or datetime.now(UTC)
             self.clock = max(real, self.clock + timedelta(milliseconds=1))
             return self.clock
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, the clock stays in the second it was held at, one millisecond on
+        per change (Square's times give milliseconds)."""
+        with self.lock:
+            self.held = max(datetime.now(UTC), self.clock) if held else None
 
     def new_id(self, prefix: str) -> str:
         """An id in Square's style: upper-case letters and digits."""
@@ -251,14 +258,16 @@ class SquareStore:
     def create_order(
         self,
         location_id: str,
-        lines: list[tuple[str, int]],
+        lines: list[tuple[str, int] | JSON],
         *,
         idempotency_key: str | None = None,
         state: str = "COMPLETED",
         source: str = "Square Point of Sale",
         sold_at: datetime | None = None,
     ) -> JSON:
-        """A sale at a location: lines of (SKU or variation id, units).
+        """A sale at a location: lines of (SKU or variation id, units), or an ad-hoc item
+        ``{"name", "quantity", "price"}`` (cents) keyed in at the till (no catalog object:
+        Square's CUSTOM_AMOUNT line, which moves no stock).
 
         A COMPLETED sale is paid with one card tender and moves its units from IN_STOCK
         to SOLD at ``sold_at`` (the till's time; an offline till submits it later). The
@@ -279,7 +288,12 @@ class SquareStore:
             oid = self.new_id("O")
             items = []
             total = 0
-            for n, (ref, units) in enumerate(lines):
+            for n, spec in enumerate(lines):
+                if isinstance(spec, dict):
+                    items.append(self._custom_line(n, oid, spec))
+                    total += int(spec["price"]) * int(spec["quantity"])
+                    continue
+                ref, units = spec
                 variation = self.variation(ref)
                 data = variation["item_variation_data"]
                 price = data["price_money"]["amount"]
@@ -331,7 +345,7 @@ class SquareStore:
                 self.order_keys[idempotency_key] = oid
             self.emit("order.created", order)
             if state == "COMPLETED":
-                for item in items:
+                for item in (i for i in items if "catalog_object_id" in i):
                     self.adjust(
                         item["catalog_object_id"],
                         location_id,
@@ -341,6 +355,21 @@ class SquareStore:
                         sold_at or moment,
                     )
             return order
+
+    def _custom_line(self, n: int, oid: str, spec: JSON) -> JSON:
+        """An ad-hoc line (CUSTOM_AMOUNT): a name and a price, no catalog object."""
+        price, units = int(spec["price"]), int(spec["quantity"])
+        return {
+            "uid": f"LI{n + 1}{oid[-6:]}",
+            "name": str(spec["name"]),
+            "quantity": str(units),
+            "item_type": "CUSTOM_AMOUNT",
+            "base_price_money": {"amount": price, "currency": self.currency},
+            "gross_sales_money": {"amount": price * units, "currency": self.currency},
+            "total_tax_money": {"amount": 0, "currency": self.currency},
+            "total_discount_money": {"amount": 0, "currency": self.currency},
+            "total_money": {"amount": price * units, "currency": self.currency},
+        }
 
     def touch(self, order: JSON) -> None:
         """A new version of an order: updated_at and version move, order.updated is sent."""

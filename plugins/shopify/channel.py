@@ -150,6 +150,7 @@ class ShopifyChannel(Channel):
     type_name: ClassVar[str] = "shopify"
     Config: ClassVar[type[ChannelConfig]] = ShopifyConfig
     stock_batch_size: ClassVar[int] = 250  # the API's cap on input arrays
+    compare_and_set: ClassVar[bool] = True  # inventorySetQuantities' compareQuantity
     # Points of query cost (Standard plan: 100 restored per second); the client itself
     # waits for the points each document costs, the hub's limiter follows rate_status.
     rate_per_second: ClassVar[float] = 100.0

@@ -75,6 +75,25 @@ class ShopifyDemoStore:
                 for o in self.sandbox.store.orders.values()
             ]
 
+    # -- what the channel contract suite (hub.testing.contract) also asks ----------------
+
+    def page_config(self, orders_per_page: int) -> dict[str, Any]:
+        """The section's keys that make the plugin read ``orders_per_page`` orders a page."""
+        return {"order_page_size": orders_per_page}
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, every change is stamped with the same second."""
+        self.sandbox.store.hold_clock(held)
+
+    def sell_without_sku(self, title: str, quantity: int) -> str:
+        """A custom item (no variant, no SKU) sold with the order; returns the order id."""
+        custom = {"title": title, "quantity": quantity, "price": "5.00"}
+        return str(self.sandbox.create_order([custom]).id)
+
+    def deliver_unreadable(self) -> int:
+        """Post a signed delivery whose JSON is cut off halfway to every subscribed address."""
+        return self.sandbox.hooks.post_unreadable()
+
     @property
     def faults(self) -> Faults:
         return self.sandbox.faults

@@ -149,6 +149,7 @@ class ShopStore:
         self._ids = itertools.count(1001)
         self._numbers = itertools.count(1001)
         self._offset = timedelta(0)
+        self._held: datetime | None = None  # hold_clock()
         self.locations: dict[int, JSON] = {}
         self.products: dict[int, JSON] = {}
         self.variants: dict[int, JSON] = {}
@@ -162,7 +163,15 @@ class ShopStore:
 
     def now(self) -> datetime:
         """The store's clock: real UTC time, moved on by :meth:`advance`, whole seconds."""
+        if self._held is not None:
+            return self._held
         return (datetime.now(UTC) + self._offset).replace(microsecond=0)
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, every change is stamped with the same second (see DemoStore)."""
+        moment = (datetime.now(UTC) + self._offset).replace(microsecond=0) if held else None
+        with self.lock:
+            self._held = moment
 
     def advance(self, seconds: float) -> None:
         """Move the store's clock forward."""

@@ -78,6 +78,25 @@ class WooDemoStore:
     def reactivate_webhooks(self) -> int:
         return self.sandbox.hooks.reactivate()
 
+    # -- what the channel contract suite (hub.testing.contract) also asks ----------------
+
+    def page_config(self, orders_per_page: int) -> dict[str, Any]:
+        """The section's keys that make the plugin read ``orders_per_page`` orders a page."""
+        return {"page_size": orders_per_page}
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, every change is stamped with the same second."""
+        self.sandbox.store.hold_clock(held)
+
+    def sell_without_sku(self, title: str, quantity: int) -> str:
+        """A custom line added in wp-admin (product_id 0, no SKU); returns the order id."""
+        order = self.sandbox.create_order([{"name": title, "quantity": quantity, "price": "5.00"}])
+        return str(order["id"])
+
+    def deliver_unreadable(self) -> int:
+        """Post a signed delivery whose JSON is cut off halfway to every subscribed address."""
+        return self.sandbox.hooks.post_unreadable()
+
 
 #: Woo's order statuses as the demo's three: open, fulfilled, cancelled.
 STATUSES = {"processing": "open", "completed": "fulfilled", "cancelled": "cancelled"}

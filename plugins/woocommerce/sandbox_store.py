@@ -62,12 +62,21 @@ class WooStore:
         self.listeners: list[Listener] = []
         self._ids = itertools.count(101)
         self._offset = timedelta()
+        self._held: datetime | None = None  # hold_clock()
 
     # -- time ---------------------------------------------------------------------------
 
     def now(self) -> datetime:
         """The store's clock (UTC, whole seconds as Woo stores them); see :meth:`advance`."""
+        if self._held is not None:
+            return self._held
         return (datetime.now(UTC) + self._offset).replace(microsecond=0)
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, every change is stamped with the same second (see DemoStore)."""
+        moment = (datetime.now(UTC) + self._offset).replace(microsecond=0) if held else None
+        with self.lock:
+            self._held = moment
 
     def advance(self, seconds: float) -> None:
         """Move the store's clock forward, so later changes get later ``date_modified``."""
