@@ -264,8 +264,11 @@ class NotificationsSection(_Strict):
     public_url: str = ""
     # Half the width of the ETA window told to customers, around the planned arrival.
     eta_margin_minutes: int = Field(default=30, ge=5, le=240)
-    # How to rebook a failed delivery, quoted in the "failed" message.
-    rebook: str = "Reply to this message or call us to choose a new day."
+    # How to rebook a failed delivery, per language, quoted in the "failed" message.
+    rebook: dict[Language, str] = {
+        "en": "Reply to this message or call us to choose a new day.",
+        "de": "Antworten Sie auf diese Nachricht oder rufen Sie uns an.",
+    }
     max_attempts: int = Field(default=5, ge=1, le=50)  # tries before a message fails
 
     @field_validator("timezone")

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from hub.channels import Channel
 from hub.checks import CheckContext, ChecksConfig
-from hub.core import allocation, fulfilment, ledger, migrate, shipments
+from hub.core import allocation, fulfilment, ledger, migrate, notify, shipments
 from hub.core.checkcontext import PageContext, page_context
 from hub.core.config import Settings, load_settings, validate_plugin_sections
 from hub.core.db import make_engine, run_in_transaction
@@ -23,7 +23,7 @@ from hub.core.orderbook import HeldOrder, held_orders, to_order
 from hub.core.plugins import PluginHost
 from hub.errors import ConfigError, NotFound
 from hub.orders import Hold, Order
-from hub.shipping import Shipment
+from hub.shipping import Notifier, Shipment
 from hub.stock import StockChange
 
 log = logging.getLogger("hub")
@@ -46,7 +46,9 @@ class Hub:
             routers=plugins.routers,
         )
         self.channel_configs = validated["channels"]
+        self.notifier_configs = validated["notifiers"]
         self._channels: dict[str, Channel] = {}
+        self._notifiers: dict[str, Notifier] = {}
         # Called with the channel's name after a shipment is committed (the service wakes
         # its shipment push).
         self.on_shipped: list[Callable[[str], None]] = []
@@ -74,6 +76,11 @@ class Hub:
                 channel.close()
             except Exception:
                 log.exception("channel %s failed to close", channel.name)
+        for notifier in self._notifiers.values():
+            try:
+                notifier.close()
+            except Exception:
+                log.exception("notifier %s failed to close", notifier.name)
         self.engine.dispose()
 
     def __enter__(self) -> Hub:
@@ -175,6 +182,27 @@ class Hub:
             config = self.channel_configs[self.require_channel(name)]
             self._channels[name] = self.plugins.channel_types[config.type](name, config)
         return self._channels[name]
+
+    def notifier(self, name: str) -> Notifier:
+        """The notifier of configured ``[notifiers.NAME]`` ``name`` (created on first use);
+        :class:`NotFound` naming the configured ones otherwise."""
+        if name not in self._notifiers:
+            config = self.notifier_configs.get(name)
+            if config is None:
+                known = ", ".join(sorted(self.notifier_configs)) or "none configured"
+                raise NotFound(f"no notifier {name!r} (known: {known})", field="notifier")
+            self._notifiers[name] = self.plugins.notifier_types[config.type](name, config)
+        return self._notifiers[name]
+
+    def _notify(self, what: str, work: Callable[[Connection], Any]) -> None:
+        """Queue customer messages after a committed change; a failure is logged, never
+        raised (the change stands; :mod:`hub.core.notify`)."""
+        if not self.notifier_configs:
+            return
+        try:
+            run_in_transaction(self.engine, work)
+        except Exception:
+            log.exception("queueing the %s message failed", what)
 
     def channel_allocation(self, name: str) -> str:
         """Channel ``name``'s allocation policy: priority, nearest or fewest_splits
@@ -298,6 +326,13 @@ class Hub:
                 self.plugins.call_each(
                     "order_received", order=by_id[outcome.external_id], status=outcome.status
                 )
+        opened = [
+            o.external_id
+            for o in report.outcomes
+            if o.action in ("created", "updated") and o.status == "open"
+        ]
+        if opened:
+            self._notify("confirmed", lambda c: notify.confirm_orders(self, c, channel, opened))
         if report.changes:
             self.stock_changed(report.changes)
         return report
@@ -384,6 +419,7 @@ class Hub:
                 tell_channel=self.tells_channel,
             ),
         )
+        self._notify("dispatched", lambda c: notify.dispatched(self, c, record.order["id"]))
         self.stock_changed(changes)
         self.plugins.call_each("order_shipped", order=to_order(record), shipment=shipment)
         for callback in self.on_shipped:
@@ -411,6 +447,7 @@ class Hub:
         record, shipment = run_in_transaction(
             self.engine, lambda c: fulfilment.deliver(c, ref, carrier, actor)
         )
+        self._notify("delivered", lambda c: notify.delivered(self, c, record.order["id"]))
         self.plugins.call_each("order_delivered", order=to_order(record), shipment=shipment)
         return shipment
 

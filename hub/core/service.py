@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from hub.core import secrets
+from hub.core import notify, secrets
 from hub.core.desk import cancel_unpaid
 from hub.core.locks import job_lock
 from hub.core.ratelimit import Priority
@@ -42,6 +42,7 @@ log = logging.getLogger("hub.service")
 SCHEDULER_LOGGERS = ("apscheduler.executors", "apscheduler.scheduler")
 #: Seconds between looks for claims of dead workers of this host (another may go on).
 RECOVER_INTERVAL = 10.0
+NOTIFY_INTERVAL = 2.0  # seconds between sends of due customer messages
 #: Seconds to wait after a failed read of a channel's notification queue.
 NOTIFICATION_PAUSE = 5.0
 
@@ -218,6 +219,25 @@ class Service:
                 max_instances=1,
                 coalesce=True,
             )
+        if self.hub.notifier_configs:  # customer messages (hub.core.notify)
+            self.scheduler.add_job(
+                self.run_job,
+                "interval",
+                seconds=NOTIFY_INTERVAL,
+                args=["notify", partial(notify.send_due, self.hub, self.sync.worker)],
+                id="notify",
+                max_instances=1,
+                coalesce=True,
+            )
+            self.scheduler.add_job(
+                self.run_job,
+                "interval",
+                seconds=RECOVER_INTERVAL,
+                args=["notify-recover", notify.recover, self.hub],
+                id="notify-recover",
+                max_instances=1,
+                coalesce=True,
+            )
         self.scheduler.add_job(
             self.run_job,
             "interval",
@@ -351,6 +371,11 @@ def changed(job: str, result: Any) -> str:
     if job.startswith("reconcile:") and isinstance(result, list) and result:
         drift = [f"{sku} {theirs} -> {ours}" for sku, theirs, ours in result]
         return f"drift corrected on {_count(len(drift), 'SKU')} ({_some(drift)})"
+    if isinstance(result, notify.SendReport) and result:
+        return (
+            f"customer messages: {len(result.sent)} sent, {len(result.retrying)} to retry, "
+            f"{len(result.failed)} failed"
+        )
     if job == "cancel-unpaid" and isinstance(result, list) and result:
         return f"cancelled {_count(len(result), 'unpaid order')} ({_some(result)})"
     if job == "recheck-holds" and isinstance(result, dict):

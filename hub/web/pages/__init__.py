@@ -18,7 +18,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from hub.core.runtime import Hub
 from hub.core.users import web_secret_key
-from hub.web.pages import auth, dashboard, entry, orders, stock, uploads
+from hub.web.pages import auth, dashboard, driver, entry, orders, stock, tracking, uploads
 from hub.web.pages.common import HUB_KEY, ago, day, local, zone_of
 
 HERE = Path(__file__).resolve().parent.parent
@@ -60,5 +60,5 @@ def mount(app: web.Application, hub: Hub) -> None:
         ),
     )
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
-    for module in (auth, dashboard, orders, entry, stock, uploads):
+    for module in (auth, dashboard, driver, orders, entry, stock, uploads, tracking):
         module.routes(app)

@@ -1,0 +1,1 @@
+"""Customer notifiers: ``smtp`` (e-mail) and ``twilio`` (SMS), each a plugin of its own."""
