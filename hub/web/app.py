@@ -32,6 +32,7 @@ from hub.core.sync import Sync
 from hub.errors import HubError, NotFound, WebhookRejected
 from hub.routing import Plan, RoutingProblem
 from hub.web.api import mount as mount_api
+from hub.web.carriers import mount as mount_carriers
 from hub.web.pages import mount as mount_pages
 from hub.web.pages.common import USER, current_user, render
 
@@ -55,6 +56,7 @@ def make_app(sync: Sync, wake: Callable[[str], None] | None = None) -> web.Appli
     app.router.add_get("/sync", status_page)
     mount_api(app, sync.hub)  # the REST API under /api/v1
     mount_pages(app, sync.hub)  # the order desk: dashboard at /, orders, stock, import
+    mount_carriers(app, sync.hub)  # carriers' tracking webhooks
     return app
 
 
