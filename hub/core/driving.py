@@ -55,6 +55,7 @@ from hub.core.models import (
     planned_route_t,
     planned_stop_t,
     position_ping_t,
+    product_t,
     route_action_t,
 )
 from hub.errors import Conflict, HubError, InvalidInput, NotFound
@@ -330,7 +331,7 @@ def todays_route(conn: Connection, driver: DriverInfo, day: date) -> RouteView |
 def route_view(conn: Connection, route: dict[str, Any]) -> RouteView:
     """The stops of stored route ``route`` (a planned_route row) with their orders, items
     and the state the driver's actions left them in."""
-    s, o, line = planned_stop_t.c, order_t.c, order_line_t.c
+    s, o = planned_stop_t.c, order_t.c
     rows = conn.execute(
         sa.select(
             s.seq,
@@ -401,15 +402,7 @@ def route_view(conn: Connection, route: dict[str, Any]) -> RouteView:
         )
         order_ids[row["id"]] = row["seq"]
     if order_ids:
-        items = conn.execute(
-            sa.select(line.order_id, line.sku, line.title, line.quantity)
-            .where(line.order_id.in_(list(order_ids)), line.quantity > 0)
-            .order_by(line.order_id, line.line_no)
-        ).mappings()
-        for item in items:
-            stops[order_ids[item["order_id"]]].items.append(
-                {"sku": item["sku"], "title": item["title"], "quantity": int(item["quantity"])}
-            )
+        _add_items(conn, stops, order_ids)
     for stop in stops.values():
         if all(o["status"] == OrderStatus.CANCELLED.value for o in stop.orders):
             stop.state = "cancelled"
@@ -421,6 +414,26 @@ def route_view(conn: Connection, route: dict[str, Any]) -> RouteView:
         departure=route["departure"],
         stops=[stops[k] for k in sorted(stops)],
     )
+
+
+def _add_items(conn: Connection, stops: dict[int, StopView], order_ids: dict[int, int]) -> None:
+    """What to hand over at each stop: units per SKU over the stop's orders, named as
+    the catalogue names them (else as the order line does)."""
+    line, p = order_line_t.c, product_t.c
+    rows = conn.execute(
+        sa.select(line.order_id, line.sku, line.title, p.name, line.quantity)
+        .outerjoin(product_t, p.id == line.product_id)
+        .where(line.order_id.in_(list(order_ids)), line.quantity > 0)
+        .order_by(line.order_id, line.line_no)
+    )
+    for order_id, sku, title, name, quantity in rows:
+        items = stops[order_ids[order_id]].items
+        found = next((i for i in items if i["sku"] == sku), None)
+        if found is None:
+            label = name or (title if title and title != sku else "") or sku
+            items.append({"sku": sku, "title": label, "quantity": int(quantity)})
+        else:
+            found["quantity"] += int(quantity)
 
 
 def _apply_states(conn: Connection, route_id: int, stops: dict[int, StopView]) -> None:

@@ -47,13 +47,17 @@ def today() -> datetime:
     return datetime(day.year, day.month, day.day, 8, tzinfo=UTC)
 
 
-def driver_site(url: str, media: Path) -> Site:
+def driver_site(url: str, media: Path, ping_seconds: int = 10) -> Site:
     """The migrated, seeded hub (see the module's docstring)."""
     raw = {
         "hub": {"name": "Crate & Co", "timezone": ZONE, "currency": "GBP"},
         "database": {"url": url},
         "web": {"secret_key": "test secret key of the driver app"},
-        "driver": {"media_dir": str(media), "photo_max_bytes": PHOTO_LIMIT, "ping_seconds": 10},
+        "driver": {
+            "media_dir": str(media),
+            "photo_max_bytes": PHOTO_LIMIT,
+            "ping_seconds": ping_seconds,
+        },
         "locations": {"main": {"name": "London depot", "latitude": 51.51, "longitude": -0.13}},
         "fleet": {"van-1": {"depot": "main"}, "van-2": {"depot": "main"}},
         "channels": {"b2b": {"type": "manual", "locations": ["main"]}},

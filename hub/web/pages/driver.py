@@ -1,0 +1,107 @@
+"""The driver app: a page for the driver's phone at ``/driver`` (any phone browser, no app
+store). Drivers sign in with their token or a one-time link (``hub drivers link``);
+either opens a session of its own (the desk's cookie, naming the driver, never a desk
+user). The page itself is a shell: ``/static/driver.js`` reads the route from
+``/api/v1/driver/route``, queues actions and positions on the phone while it is offline
+and sends them when it is back (:mod:`hub.web.api.driver`).
+
+A one-time link is used only by the button on its page (a POST), so a messenger app
+that opens links to preview them does not spend it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from aiohttp_session import get_session, new_session
+
+from hub.core import driving
+from hub.web.api.driver import SESSION_KEY
+from hub.web.pages.common import csrf_ok, csrf_token, hub_of, render
+
+USED_LINK = (
+    "This sign-in link was used already, has expired or is not one the hub made: "
+    "ask the office for a new one."
+)
+
+
+async def _signed_in(request: web.Request) -> driving.DriverInfo | None:
+    session = await get_session(request)
+    driver_id = session.get(SESSION_KEY)
+    if not isinstance(driver_id, int):
+        return None
+    hub = hub_of(request)
+    driver = await asyncio.to_thread(hub.read, lambda c: driving.active_driver(c, driver_id))
+    if driver is None:
+        session.invalidate()
+    return driver  # type: ignore[no-any-return]
+
+
+async def _open_session(request: web.Request, driver: driving.DriverInfo) -> None:
+    fresh = await new_session(request)  # nothing of an earlier session carries over
+    fresh[SESSION_KEY] = driver.id
+    csrf_token(fresh)
+
+
+async def app_page(request: web.Request) -> web.Response:
+    """The driver's route (signed in) or the sign-in form."""
+    driver = await _signed_in(request)
+    if driver is None:
+        return render(request, "driver_sign_in.html", {})
+    return render(request, "driver.html", {"driver": driver})
+
+
+async def sign_in(request: web.Request) -> web.Response:
+    """Sign in with the driver token from ``hub drivers add``."""
+    form = await request.post()
+    token = str(form.get("token", "")).strip()
+    if not await csrf_ok(request):
+        error = "The form had expired: try again."
+        return render(request, "driver_sign_in.html", {"error": error}, status=403)
+    hub = hub_of(request)
+    driver = await asyncio.to_thread(hub.read, lambda c: driving.authenticate(c, token))
+    if driver is None:
+        error = "That token does not belong to an active driver."
+        return render(request, "driver_sign_in.html", {"error": error}, status=401)
+    await _open_session(request, driver)
+    raise web.HTTPSeeOther("/driver")
+
+
+async def link_page(request: web.Request) -> web.Response:
+    """A one-time link's page: whose it is and a button to sign in (not used yet)."""
+    token = request.match_info["token"]
+    hub = hub_of(request)
+    await get_session(request)  # the form's CSRF token needs a session
+    driver = await asyncio.to_thread(hub.read, lambda c: driving.peek_link(c, token))
+    if driver is None:
+        return render(request, "driver_sign_in.html", {"error": USED_LINK}, status=404)
+    return render(request, "driver_link.html", {"driver": driver, "token": token})
+
+
+async def use_link(request: web.Request) -> web.Response:
+    """Spend the one-time link and open the driver's session."""
+    token = request.match_info["token"]
+    if not await csrf_ok(request):
+        error = "The page had expired: open the link again."
+        return render(request, "driver_sign_in.html", {"error": error}, status=403)
+    hub = hub_of(request)
+    driver = await asyncio.to_thread(hub.write, lambda c: driving.use_link(c, token))
+    if driver is None:
+        return render(request, "driver_sign_in.html", {"error": USED_LINK}, status=404)
+    await _open_session(request, driver)
+    raise web.HTTPSeeOther("/driver")
+
+
+async def sign_out(request: web.Request) -> web.Response:
+    if await csrf_ok(request):
+        (await get_session(request)).invalidate()
+    raise web.HTTPSeeOther("/driver")
+
+
+def routes(app: web.Application) -> None:
+    app.router.add_get("/driver", app_page)
+    app.router.add_post("/driver/sign-in", sign_in)
+    app.router.add_get("/driver/link/{token}", link_page)
+    app.router.add_post("/driver/link/{token}", use_link)
+    app.router.add_post("/driver/sign-out", sign_out)
