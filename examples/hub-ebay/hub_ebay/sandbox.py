@@ -94,6 +94,7 @@ class EbaySandbox:
         self.lock = threading.Lock()
         self._ids = itertools.count(10001)
         self._last = datetime(2026, 1, 1, tzinfo=UTC)
+        self._held = False  # hold_clock
 
     # -- the store's side: what buyers and the seller do ----------------------------------
 
@@ -124,43 +125,16 @@ class EbaySandbox:
                 raise SoldOut(f"only {held} of {sku!r} left")
             if held is not None:
                 self._set_quantity(item, held - quantity)
-            n, now = next(self._ids), self._tick()
-            order_id = f"{n % 100:02d}-{n:05d}-{n * 7 % 100000:05d}"
-            cost = amount(Decimal(item["price"]) * quantity, self.currency)
-            line = {
-                "lineItemId": str(10000000000 + n),
-                "legacyItemId": str(110000000000 + n),
-                "sku": sku,
-                "title": item["product"]["title"],
-                "quantity": quantity,
-                "lineItemCost": cost,
-                "total": cost,
-                "soldFormat": "FIXED_PRICE",
-                "listingMarketplaceId": "EBAY_US",
-                "purchaseMarketplaceId": "EBAY_US",
-                "lineItemFulfillmentStatus": "NOT_STARTED",
-            }
-            order: JSON = {
-                "orderId": order_id,
-                "legacyOrderId": f"{110000000000 + n}-{n}",
-                "creationDate": now,
-                "lastModifiedDate": now,
-                "orderFulfillmentStatus": "NOT_STARTED",
-                "orderPaymentStatus": "PAID",
-                "sellerId": "hub_sandbox_seller",
-                "buyer": {"username": f"buyer_{n}"},
-                "salesRecordReference": str(n),
-                "pricingSummary": {"priceSubtotal": cost, "total": cost},
-                "cancelStatus": {"cancelState": "NONE_REQUESTED", "cancelRequests": []},
-                "fulfillmentHrefs": [],
-                "lineItems": [line],
-            }
-            self.by_id[order_id] = order
-            self.fulfillments[order_id] = []
-            self._notify("ORDER_CHANGE", {"order": order})
+            order_id = self._place(sku, item["product"]["title"], item["price"], quantity)
             if held is not None:
                 self._notify("INVENTORY_CHANGE", {"inventoryItem": self._public(item)})
             return order_id
+
+    def sell_without_sku(self, title: str, quantity: int) -> str:
+        """A buyer checks out a listing that has no SKU (made in Seller Hub, not through the
+        Inventory API); returns the orderId. Its line item carries no ``sku``."""
+        with self.lock:
+            return self._place(None, title, "5.00", quantity)
 
     def cancel(self, order_id: str) -> None:
         """The seller cancels an unshipped order: refunded, its units back on sale."""
@@ -176,7 +150,7 @@ class EbaySandbox:
             order["orderPaymentStatus"] = "FULLY_REFUNDED"
             if order["orderFulfillmentStatus"] == "NOT_STARTED":
                 for line in order["lineItems"]:
-                    item = self.items.get(line["sku"])
+                    item = self.items.get(line.get("sku", ""))
                     held = None if item is None else self._quantity(item)
                     if item is not None and held is not None:
                         self._set_quantity(item, held + line["quantity"])
@@ -222,10 +196,28 @@ class EbaySandbox:
                     else "fulfilled"
                     if o["orderFulfillmentStatus"] == "FULFILLED"
                     else "open",
-                    {ln["sku"]: ln["quantity"] for ln in o["lineItems"]},
+                    {ln.get("sku", ""): ln["quantity"] for ln in o["lineItems"]},
                 )
                 for o in self.by_id.values()
             ]
+
+    def page_config(self, orders_per_page: int) -> dict[str, Any]:
+        """The section's keys that make the plugin read ``orders_per_page`` at a time."""
+        return {"page_size": orders_per_page}
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, every change is stamped one millisecond after the one before,
+        from the start of the next whole second on, whatever the time: versions of an
+        order then share a second."""
+        with self.lock:
+            self._held = held
+            if held:
+                self._last = self._last.replace(microsecond=0) + timedelta(seconds=1)
+
+    def deliver_unreadable(self) -> int:
+        """Post a correctly signed notification cut off halfway to every subscribed address."""
+        body = b'{"metadata":{"topic":"ORDER_CHANGE","schemaVersion":"1.0"},"notification":{"da'
+        return self.hooks.post_unreadable(body)
 
     def expire_tokens(self) -> None:
         """Every access token issued so far expires now, as two hours would make it."""
@@ -294,6 +286,44 @@ class EbaySandbox:
 
     # -- bookkeeping (call with the lock held) ---------------------------------------------
 
+    def _place(self, sku: str | None, title: str, price: str, quantity: int) -> str:
+        """A paid order of one line; returns its orderId."""
+        n, now = next(self._ids), self._tick()
+        order_id = f"{n % 100:02d}-{n:05d}-{n * 7 % 100000:05d}"
+        cost = amount(Decimal(price) * quantity, self.currency)
+        line: JSON = {
+            "lineItemId": str(10000000000 + n),
+            "legacyItemId": str(110000000000 + n),
+            "title": title,
+            "quantity": quantity,
+            "lineItemCost": cost,
+            "total": cost,
+            "soldFormat": "FIXED_PRICE",
+            "listingMarketplaceId": "EBAY_US",
+            "purchaseMarketplaceId": "EBAY_US",
+            "lineItemFulfillmentStatus": "NOT_STARTED",
+        }
+        if sku is not None:
+            line["sku"] = sku
+        self.by_id[order_id] = {
+            "orderId": order_id,
+            "legacyOrderId": f"{110000000000 + n}-{n}",
+            "creationDate": now,
+            "lastModifiedDate": now,
+            "orderFulfillmentStatus": "NOT_STARTED",
+            "orderPaymentStatus": "PAID",
+            "sellerId": "hub_sandbox_seller",
+            "buyer": {"username": f"buyer_{n}"},
+            "salesRecordReference": str(n),
+            "pricingSummary": {"priceSubtotal": cost, "total": cost},
+            "cancelStatus": {"cancelState": "NONE_REQUESTED", "cancelRequests": []},
+            "fulfillmentHrefs": [],
+            "lineItems": [line],
+        }
+        self.fulfillments[order_id] = []
+        self._notify("ORDER_CHANGE", {"order": self.by_id[order_id]})
+        return order_id
+
     def ship(self, order: JSON, lines: list[JSON], carrier: str, tracking: str, at: str) -> str:
         """Record a shipping fulfilment of ``lines``; returns its fulfillmentId."""
         fulfillment_id = f"{tracking}-{len(self.fulfillments[order['orderId']]) + 1}"
@@ -323,7 +353,8 @@ class EbaySandbox:
     def _tick(self) -> str:
         """Now, a millisecond after every earlier change at the least: eBay's times have
         milliseconds, and ``lastmodifieddate`` must tell the changes apart."""
-        self._last = max(datetime.now(UTC), self._last + timedelta(milliseconds=1))
+        step = self._last + timedelta(milliseconds=1)
+        self._last = step if self._held else max(datetime.now(UTC), step)
         return ebay_time(self._last)
 
     def _changed(self, order: JSON) -> None:

@@ -54,14 +54,15 @@ def make_app(store: EbaySandbox) -> web.Application:
 
 
 def _throttled(faults: Faults) -> web.Response:
-    # eBay's answer when a call limit is reached; it documents no Retry-After.
+    # eBay's answer when a call limit is reached, with the wait in Retry-After (which the
+    # contracts do not document; integrators report eBay sending it, and hub.rest reads it).
     body = error_body(
         2001,
         "ACCESS",
         "REQUEST",
         "Too many requests. The request limit has been reached for the resource.",
     )
-    return web.json_response(body, status=429)
+    return web.json_response(body, status=429, headers={"Retry-After": f"{faults.retry_after:g}"})
 
 
 def _auth(store: EbaySandbox) -> Any:

@@ -15,6 +15,7 @@ def test_a_rate_limited_call_is_retryable(store, served, connect):
     with pytest.raises(ChannelError) as refused:
         list(channel.fetch_orders(None, None))
     assert refused.value.retryable and refused.value.status == 429
+    assert refused.value.retry_after == pytest.approx(store.faults.retry_after)
     assert "Too many requests" in str(refused.value)
     assert list(channel.fetch_orders(None, None)) != []  # answered again
 
