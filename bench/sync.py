@@ -81,9 +81,9 @@ def push_calls(type_name: str, cls: Any, skus: int, folder: Path) -> dict[str, f
     hub = open_hub(folder, {name: store.config_for(server.url, locations=["main"])})
     try:
         hub.write(lambda c: [ledger.receive(c, i.sku, "main", 50) for i in items])
-        listings = list(hub.channel(name).fetch_listings())
-        hub.write(lambda c: import_listings(c, name, listings))
         sync = Sync(hub)
+        listings = sync.fetch_listings(name)  # through the limiter: paced, 429s retried
+        hub.write(lambda c: import_listings(c, name, listings))
         batch = cls.stock_batch_size
         hub.write(lambda c: [ledger.receive(c, i.sku, "main", 1) for i in items])  # all change
         before = store.stock_calls()

@@ -22,6 +22,7 @@ from hub import (
     Listing,
     ListingProblem,
     OrderPage,
+    RateLimited,
     StockResult,
     StockUpdate,
     UnreadableWebhook,
@@ -35,6 +36,9 @@ from .demo import AmazonDemoStore
 from .pull import INCLUDED_DATA, OrderCursor
 
 log = logging.getLogger(__name__)
+
+PAGE_RETRIES = 3  # a throttled page of listings is read again this many times
+PAGE_RETRY_WAIT = 2.0  # seconds: a 429 whose next token is nearer is waited out here
 
 
 def _url(name: str, value: str) -> str:
@@ -148,6 +152,20 @@ class AmazonChannel(Channel):
             **params,
         )
 
+    def _listings_page(self, params: dict[str, Any]) -> Any:
+        """One page of searchListingsItems. A 429 whose next token is near (the plan allows
+        5 calls a second; Amazon's clock and ours differ by the time a request travels) is
+        waited out here, up to ``PAGE_RETRIES`` times, so a read of thousands of SKUs does
+        not start again from its first page; a longer wait goes to the hub's limiter."""
+        for attempt in range(PAGE_RETRIES + 1):
+            try:
+                return self._search_listings(**params)
+            except RateLimited as error:
+                if attempt == PAGE_RETRIES or (error.retry_after or 0.0) > PAGE_RETRY_WAIT:
+                    raise
+                log.info("%s: searchListingsItems throttled; reading the page again", self.name)
+        raise AssertionError("unreachable")
+
     def check_connection(self) -> list[str]:
         """Take an access token and read one listing; return what a person must fix."""
         try:
@@ -170,7 +188,7 @@ class AmazonChannel(Channel):
             params: dict[str, Any] = {"pageSize": 20}
             if token:
                 params["pageToken"] = token
-            reply = self._search_listings(**params)
+            reply = self._listings_page(params)
             for item in reply.payload["items"]:
                 yield from collector.accept(mapping.listing(item))
             token = reply.next_token  # the library lifts "pagination" out of the payload

@@ -20,3 +20,25 @@ def test_every_page_is_read_and_only_the_merchants_quantity_counts(amazon, chann
     problems = [(p.kind, p.sku) for p in channel.listing_problems]
     assert problems == [("unmanaged", "FBAONLY")]
     assert "only fulfilled by Amazon" in channel.listing_problems[0].message
+
+
+def test_a_throttled_page_is_read_again_not_the_whole_catalogue(amazon, channel):
+    """A 429 in the middle of a long read (the sandbox's clock and the adapter's differ
+    by the time a request travels) costs one call again, not a restart from page one."""
+    for n in range(100):
+        amazon.add_listing(f"S{n:03}", quantity=n)
+    seen: list[str] = []
+
+    def throttle_the_third_page(method: str, path: str, body: bytes) -> None:
+        if "/listings/2021-08-01/items/" in path:
+            seen.append(path)
+            if len(seen) == 3:
+                amazon.faults.rate_limited = 1
+
+    amazon.faults.observers.append(throttle_the_third_page)
+
+    listings = [item.sku for item in channel.fetch_listings()]
+
+    assert listings == [f"S{n:03}" for n in range(100)]  # every SKU once, in order
+    assert len(seen) == 6  # 5 pages and the throttled one again
+    assert amazon.operations("searchListingsItems") == 5  # answered (the 429 came first)

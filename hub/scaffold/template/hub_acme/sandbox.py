@@ -77,6 +77,7 @@ class AcmeSandbox:
         self.lock = threading.Lock()
         self._ids = itertools.count(1001)
         self._last = datetime(2026, 1, 1, tzinfo=UTC)
+        self._held: datetime | None = None  # hold_clock()
 
     # -- the store's side: what customers and the merchant do -----------------------------
 
@@ -196,6 +197,35 @@ class AcmeSandbox:
         """Turn subscriptions disabled after failed deliveries back on."""
         return self.hooks.reactivate()
 
+    # -- what the contract suite also asks (hub.testing.channel_contract) -------------------
+
+    def page_config(self, orders_per_page: int) -> dict[str, Any]:
+        """The section's keys that make the adapter read ``orders_per_page`` orders a page."""
+        return {"page_size": orders_per_page}
+
+    def hold_clock(self, held: bool) -> None:
+        """While ``held``, changes stay in one second (a microsecond apart)."""
+        with self.lock:
+            self._held = max(datetime.now(UTC), self._last) if held else None
+
+    def sell_without_sku(self, title: str, quantity: int) -> str:
+        """A custom item the merchant typed in (no SKU, no stock); returns the order id."""
+        with self.lock:
+            now, order_id = self._tick(), f"A-{next(self._ids)}"
+            line = {"id": f"ln_{next(self._ids)}", "sku": "", "quantity": quantity}
+            order: JSON = {
+                **{"id": order_id, "status": "open", "currency": self.currency, "note": ""},
+                **{"total": str(5 * quantity), "created_at": now, "updated_at": now},
+                "lines": [{**line, "name": title, "price": "5.00"}],
+            }
+            self.by_id[order_id] = order
+        self.hooks.enqueue("order.created", {"topic": "order.created", "order": order})
+        return order_id
+
+    def deliver_unreadable(self) -> int:
+        """Post a signed delivery whose JSON is cut off halfway to every subscribed address."""
+        return self.hooks.post_unreadable()
+
     def _headers(self, sub: Subscription, topic: str, body: bytes, delivery: int) -> dict[str, str]:
         return {
             "Content-Type": "application/json",
@@ -302,7 +332,7 @@ class AcmeSandbox:
 
     def _tick(self) -> str:
         """Now, strictly later than every earlier change: updated_at orders the changes."""
-        self._last = max(datetime.now(UTC), self._last + timedelta(microseconds=1))
+        self._last = max(self._held or datetime.now(UTC), self._last + timedelta(microseconds=1))
         return self._last.isoformat()
 
     def _change(self, order: JSON, **fields: Any) -> None:
