@@ -22,6 +22,7 @@ the end of its delivery window); when none meets it, the fastest.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -287,6 +288,8 @@ def buy(
     carrier: str | None = None,
     service: str | None = None,
     actor: str = "",
+    route: str = "",
+    stop: int | None = None,
 ) -> LabelOutcome:
     """Buy the label of order ``ref`` once: a label already bought for the order's
     current generation is returned as it is, whoever asks and however often.
@@ -297,7 +300,7 @@ def buy(
     reason; buying again resumes it) or stays unreachable.
     """
     row = hub.write(lambda c: _claim(c, carriers, ref, carrier, actor, rebuy=False))
-    outcome = _complete(hub, carriers, row, service)
+    outcome = _complete(hub, carriers, row, service, route=route, stop=stop)
     after_commit(hub, outcome)
     return outcome
 
@@ -386,7 +389,13 @@ def _require_open(order: Mapping[str, Any]) -> None:
 
 
 def _complete(
-    hub: Hub, carriers: Carriers, row: dict[str, Any], service: str | None
+    hub: Hub,
+    carriers: Carriers,
+    row: dict[str, Any],
+    service: str | None,
+    *,
+    route: str = "",
+    stop: int | None = None,
 ) -> LabelOutcome:
     """Carry a claimed label to ``bought``: quote once, read back, buy, keep the file."""
     if row["state"] == BOUGHT:
@@ -398,6 +407,7 @@ def _complete(
         )
     )
     request = hub.read(lambda c: label_request(c, order, row["reference"]))
+    request = dataclasses.replace(request, route=route, stop=stop)
     try:
         row = _quoted(hub, carrier, row, request, service)
         rate = Rate(row["service"], row["postage"], row["currency"], rate_id=row["rate_id"])

@@ -67,27 +67,28 @@ class World:
         return self.hub.read(lambda c: find_order(c, ref)).order
 
 
-def make_world(
-    db_url: str, tmp_path: Path, carriers: dict[str, Any] | None = None, **hub_section: Any
-) -> World:
+def make_world(db_url: str, tmp_path: Path, *, fleet: bool = False, **easypost: Any) -> World:
+    """A hub with the ``easypost`` carrier on a fresh sandbox (its config extended by
+    ``easypost``) and, with ``fleet``, the own vans ``vans`` serving postcodes 802*."""
     sandbox = EasyPostSandbox()
     sandbox.faults.timeout_seconds = 2.0
     server = sandbox.serve().start()
-    configured = (
-        carriers
-        if carriers is not None
-        else {
-            "easypost": sandbox.config_for(server.url, timeout=0.5),
-        }
-    )
+    configured: dict[str, Any] = {
+        "easypost": sandbox.config_for(server.url, timeout=0.5, **easypost)
+    }
+    if fleet:
+        configured["vans"] = FLEET
     settings = parse_settings(
         {
-            "hub": {"timezone": "America/Denver", **hub_section},
+            "hub": {"timezone": "America/Denver"},
             "database": {"url": db_url},
             "locations": {
                 "main": {"name": "Main warehouse", "latitude": 39.75, "longitude": -104.99}
             },
-            "channels": {"desk": {"type": "manual", "locations": ["main"]}},
+            "channels": {
+                "desk": {"type": "manual", "locations": ["main"]},
+                "web": {"type": "manual", "locations": ["main"]},
+            },
             "carriers": configured,
         },
         tmp_path / "hub.toml",
@@ -102,6 +103,18 @@ def make_world(
 @pytest.fixture
 def world(db_url: str, tmp_path: Path) -> Iterator[World]:
     built = make_world(db_url, tmp_path)
+    try:
+        yield built
+    finally:
+        built.carriers.close()
+        built.hub.close()
+        built.server.stop()
+
+
+@pytest.fixture
+def fleet_world(db_url: str, tmp_path: Path) -> Iterator[World]:
+    """As ``world``, with the own vans (``vans``, postcodes 802*) configured too."""
+    built = make_world(db_url, tmp_path, fleet=True)
     try:
         yield built
     finally:
