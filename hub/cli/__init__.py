@@ -21,6 +21,7 @@ from hub.cli import customers as customers_cli
 from hub.cli import dbmove, orders, oversells, planning, plugin_new, stock, sync
 from hub.cli import drivers as drivers_cli
 from hub.cli import imports as _imports  # noqa: F401  (hub orders import, template)
+from hub.cli import labels as labels_cli
 from hub.cli import tokens as tokens_cli
 from hub.cli import users as users_cli
 from hub.cli.common import ConfigOption, one_line_errors, open_hub
@@ -45,6 +46,7 @@ app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(users_cli.app, name="users")
 app.add_typer(drivers_cli.app, name="drivers")
 app.add_typer(plugin_new.app, name="plugin")
+app.add_typer(labels_cli.app, name="labels")
 app.command()(sync.run)
 app.command()(sync.status)
 app.command()(sync.retry)
@@ -58,6 +60,7 @@ except ImportError:  # pragma: no cover - routing is part of the distribution
 route_app.command("plan")(planning.plan)
 route_app.command("show")(planning.show)
 route_app.command("dispatch")(planning.dispatch_routes)
+route_app.command("sheets")(labels_cli.sheets)
 app.add_typer(route_app, name="route", help="Plan delivery routes.")
 
 console = Console()
