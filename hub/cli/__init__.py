@@ -22,6 +22,7 @@ from hub.cli import dbmove, orders, oversells, planning, plugin_new, stock, sync
 from hub.cli import drivers as drivers_cli
 from hub.cli import imports as _imports  # noqa: F401  (hub orders import, template)
 from hub.cli import labels as labels_cli
+from hub.cli import notifications as notifications_cli
 from hub.cli import tokens as tokens_cli
 from hub.cli import users as users_cli
 from hub.cli.common import ConfigOption, one_line_errors, open_hub
@@ -44,6 +45,7 @@ app.add_typer(customers_cli.app, name="customers")
 app.add_typer(sync.sync_app, name="sync")
 app.add_typer(tokens_cli.app, name="tokens")
 app.add_typer(users_cli.app, name="users")
+app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(drivers_cli.app, name="drivers")
 app.add_typer(plugin_new.app, name="plugin")
 app.add_typer(labels_cli.app, name="labels")

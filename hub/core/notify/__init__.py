@@ -419,8 +419,9 @@ def opt_out(conn: Connection, recipient: str, source: str = "cli") -> bool:
         maker(notification_opt_out_t)
         .values(recipient=key, source=source, created_at=now())
         .on_conflict_do_nothing(index_elements=["recipient"])
+        .returning(notification_opt_out_t.c.id)
     )
-    new = bool(conn.execute(stmt).rowcount)
+    new = conn.scalar(stmt) is not None
     m = notification_message_t.c
     conn.execute(
         notification_message_t.update()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import socket
 import ssl
 from collections.abc import Iterator
@@ -157,6 +158,7 @@ class Shop:
     url: str
     twilio: TwilioSandbox
     mail: MailServer
+    raw: dict[str, Any]
 
     def order(self, external_id: str, **fields: Any) -> int:
         """Ingest an open order of one MUG for Ada (e-mail and phone); its hub id."""
@@ -191,7 +193,25 @@ def _order_id(conn: Any, external_id: str) -> int:
     )
 
 
-def shop_settings(
+def write_toml(raw: dict[str, Any], path: Path) -> Path:
+    """``raw`` as a hub.toml (JSON strings and numbers are valid TOML values)."""
+    lines: list[str] = []
+
+    def table(prefix: str, values: dict[str, Any]) -> None:
+        plain = {k: v for k, v in values.items() if not isinstance(v, dict)}
+        if prefix:
+            lines.append(f"[{prefix}]")
+        lines.extend(f"{k} = {json.dumps(v)}" for k, v in plain.items())
+        for key, value in values.items():
+            if isinstance(value, dict):
+                table(f"{prefix}.{key}" if prefix else key, value)
+
+    table("", raw)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def shop_raw(
     url: str, sandbox_url: str, sandbox: TwilioSandbox, mail: MailServer, **notifications: Any
 ):  # type: ignore[no-untyped-def]
     raw = {
@@ -215,19 +235,20 @@ def shop_settings(
         },
         "notifications": {"quiet_start": "00:00:00", "quiet_end": "00:00:00", **notifications},
     }
-    return parse_settings(raw)
+    return raw
 
 
 def open_shop(
     db_url: str, twilio: tuple[TwilioSandbox, str], mail: MailServer, **notifications: Any
 ) -> Iterator[Shop]:
     sandbox, sandbox_url = twilio
-    hub = Hub.open(settings=shop_settings(db_url, sandbox_url, sandbox, mail, **notifications))
+    raw = shop_raw(db_url, sandbox_url, sandbox, mail, **notifications)
+    hub = Hub.open(settings=parse_settings(raw))
     hub.upgrade()
     server = SandboxServer(make_app(Sync(hub))).start()
     hub.settings.notifications.public_url = server.url
     try:
-        yield Shop(hub, server.url, sandbox, mail)
+        yield Shop(hub, server.url, sandbox, mail, raw)
     finally:
         server.stop()
         hub.close()
