@@ -143,7 +143,8 @@ class EbayChannel(Channel):
                 params["filter"] = f"lastmodifieddate:[{since}..]"
             page = self._call("GET", FULFILLMENT + "/order", params=params)
             following = _next(page)
-            return page.get("orders") or [], following and str(following.get("offset", ""))
+            after = str(following["offset"]) if following and "offset" in following else None
+            return page.get("orders") or [], after
 
         for orders, offset in paged(fetch, state.get("offset")):
             following = encode_cursor({"since": since, "offset": offset}) if offset else None
