@@ -13,8 +13,8 @@ It implements :class:`hub.sandbox.DemoStore`, so ``hub.testing.check_channel``, 
 demo`` and the benchmarks drive it. When you adapt the plugin to a real service, make
 this emulate that service: its paths, field names, paging, error bodies and signatures.
 
-``python -m hub_acme.sandbox`` serves one on a local port for a hub of your own to
-connect to (``--help`` for its options).
+``hub-acme-sandbox`` (installed with the package) serves one on a local port for a hub
+of your own to connect to (``--help`` for its options).
 """
 
 from __future__ import annotations
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> None:
     """Serve an Acme store with a few items until Ctrl-C; print the ``[channels.acme]``
     section that connects a hub to it. With ``--sell-every N`` a customer buys one unit
     every N seconds and the webhooks go to ``--webhooks``."""
-    parser = argparse.ArgumentParser(prog="python -m hub_acme.sandbox", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="hub-acme-sandbox", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8765, help="local port (default 8765)")
     parser.add_argument("--webhooks", default="", help="the hub's URL for this channel's webhooks")
     parser.add_argument("--sell-every", type=float, default=0.0, help="seconds between sales")
@@ -377,11 +377,15 @@ def main(argv: list[str] | None = None) -> None:
         while True:
             time.sleep(args.sell_every or 3600)
             if args.sell_every:
+                store.reactivate_webhooks()  # while the hub was down, Acme gave up on it
                 try:
                     order_id = store.sell(random.choice(["MUG", "TEE"]), 1)
-                    print(f"sold order {order_id}; webhooks posted: {store.deliver()}", flush=True)
                 except SoldOut as sold_out:
                     print(f"no sale: {sold_out}", flush=True)
+                    continue
+                sent = store.hooks.deliver()
+                taken = sum(1 for d in sent if d.status is not None and d.status < 300)
+                print(f"sold {order_id}; the hub took {taken} of {len(sent)} webhooks", flush=True)
     except KeyboardInterrupt:
         pass
     finally:
