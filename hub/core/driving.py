@@ -30,7 +30,6 @@ import io
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -42,7 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from hub.core import fulfilment
+from hub.core import fulfilment, notify
 from hub.core.config import Settings
 from hub.core.db import run_in_transaction
 from hub.core.models import (
@@ -84,6 +83,7 @@ FAIL_REASONS = {
 }
 IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 SIGNATURE_MAX_BYTES = 512 * 1024
+NEXT_STOP_FRESH = timedelta(minutes=30)  # older actions tell no customer "you're next"
 FUTURE_SLACK = timedelta(minutes=10)  # a phone's clock may run this far ahead of ours
 MAX_PINGS = 500  # in one batch
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")
@@ -642,10 +642,13 @@ def record_actions(
     actions: list[Action],
     media: Media,
     photo_max_bytes: int,
-    tell_channel: Callable[[str], bool] = lambda channel: True,
+    hub: Hub | None = None,
 ) -> Outcome:
     """Record a batch of ``driver``'s actions in the phone's time order, in one
     transaction: each once per client id, its effects on the stop's orders applied.
+    With ``hub``, shipments are told to channels that take them and the customers'
+    messages (delivered, failed, next stop) are queued in the same transaction
+    (:mod:`hub.core.notify`).
 
     Raises (and records nothing of the batch) InvalidInput for a malformed action or
     image, NotYourRoute for another's route, NotFound for a stop the route does not
@@ -696,7 +699,9 @@ def record_actions(
         if not _insert_once(conn, row):
             outcome.results[action.client_id] = "duplicate"
             continue
-        _apply(conn, driver, action, orders, outcome, tell_channel)
+        _apply(conn, driver, action, orders, outcome, hub)
+        if hub is not None and action.kind != "arrive":
+            _tell_next_stop(hub, conn, action)
         outcome.results[action.client_id] = "recorded"
     outcome.results = {a.client_id: outcome.results[a.client_id] for a in actions}
     return outcome
@@ -792,18 +797,21 @@ def _apply(
     action: Action,
     orders: list[dict[str, Any]],
     outcome: Outcome,
-    tell_channel: Callable[[str], bool],
+    hub: Hub | None,
 ) -> None:
-    """The action's effect on the stop's orders and their history."""
+    """The action's effect on the stop's orders, their history and their customers."""
     actor = f"driver:{driver.name}"
     if action.kind == "arrive":
         return
     if action.kind == "fail":
         text = FAIL_REASONS[action.reason]
         note = f"delivery failed: {text}" + (f" ({action.note.strip()})" if action.note else "")
+        attempt = _attempts(conn, action)
         for order in orders:
             _event(conn, order["id"], note, actor, action.phone_at)
             outcome.failed.append((order["id"], action.reason))
+            if hub is not None:
+                notify.failed(hub, conn, order["id"], text, attempt=attempt)
         return
     proof = [f"received by {action.recipient_name.strip()}"]
     proof += [w for w, v in (("signature", action.signature), ("photo", action.photo)) if v]
@@ -811,13 +819,58 @@ def _apply(
         ref = str(order["id"])
         if order["status"] == OrderStatus.OPEN.value:
             _, shipment, changes = fulfilment.ship(
-                conn, ref, CARRIER, driver.vehicle, actor=actor, tell_channel=tell_channel
+                conn,
+                ref,
+                CARRIER,
+                driver.vehicle,
+                actor=actor,
+                tell_channel=hub.tells_channel if hub else lambda channel: True,
             )
             outcome.shipped.append((order["id"], shipment))
             outcome.changes.extend(changes)
         _, shipment = fulfilment.deliver(conn, ref, CARRIER, actor)
         outcome.delivered.append((order["id"], shipment))
         _event(conn, order["id"], "proof of delivery: " + ", ".join(proof), actor, action.phone_at)
+        if hub is not None:
+            notify.delivered(hub, conn, order["id"], proof=", ".join(proof), at=action.phone_at)
+
+
+def _attempts(conn: Connection, action: Action) -> int:
+    """Which failed attempt at the stop ``action`` is (1, 2, ...), counting it."""
+    a = route_action_t.c
+    return int(
+        conn.scalar(
+            sa.select(sa.func.count()).where(
+                a.route_id == action.route_id, a.stop_seq == action.stop_seq, a.kind == "fail"
+            )
+        )
+        or 1
+    )
+
+
+def _tell_next_stop(hub: Hub, conn: Connection, action: Action) -> None:
+    """The driver left a stop: tell the customers of the next stop still to do that they
+    are next, expected after the planned drive from this stop to that one. Only for an
+    action of the last :data:`NEXT_STOP_FRESH` (an offline queue sent hours later would
+    announce a driver long gone)."""
+    if now() - action.phone_at > NEXT_STOP_FRESH:
+        return
+    s, a = planned_stop_t.c, route_action_t.c
+    done = sa.select(a.stop_seq).where(a.route_id == action.route_id, a.kind != "arrive")
+    rows = conn.execute(
+        sa.select(s.seq, s.order_id, s.arrival, s.departure)
+        .where(s.route_id == action.route_id, s.seq >= action.stop_seq)
+        .order_by(s.seq, s.id)
+    ).all()
+    here = [r for r in rows if r.seq == action.stop_seq]
+    finished = set(conn.scalars(done))
+    ahead = [r for r in rows if r.seq > action.stop_seq and r.seq not in finished]
+    if not here or not ahead:
+        return
+    following = [r for r in ahead if r.seq == ahead[0].seq]
+    eta = action.phone_at + max(timedelta(0), following[0].arrival - here[0].departure)
+    for row in following:
+        notify.next_stop(hub, conn, row.order_id, eta)
 
 
 def _event(conn: Connection, order_id: int, note: str, actor: str, at: datetime) -> None:
@@ -939,7 +992,7 @@ def submit_actions(
 
     def work(conn: Connection) -> Outcome:
         media.written.clear()  # a retried transaction: the files are still there
-        return record_actions(conn, driver, device_id, actions, media, limit, hub.tells_channel)
+        return record_actions(conn, driver, device_id, actions, media, limit, hub)
 
     try:
         with lock or nullcontext():

@@ -61,6 +61,11 @@ def driver_site(url: str, media: Path, ping_seconds: int = 10) -> Site:
         "locations": {"main": {"name": "London depot", "latitude": 51.51, "longitude": -0.13}},
         "fleet": {"van-1": {"depot": "main"}, "van-2": {"depot": "main"}},
         "channels": {"b2b": {"type": "manual", "locations": ["main"]}},
+        # customers are told by e-mail; nothing sends in these tests, messages only queue
+        "notifiers": {
+            "mail": {"type": "smtp", "host": "127.0.0.1", "tls": "none", "sender": "a@b.example"}
+        },
+        "notifications": {"quiet_start": "00:00:00", "quiet_end": "00:00:00"},
     }
     hub = Hub.open(settings=parse_settings(raw))
     hub.upgrade()
@@ -71,7 +76,13 @@ def driver_site(url: str, media: Path, ping_seconds: int = 10) -> Site:
         ledger.receive(conn, "CRATE", "main", 50)
         ledger.receive(conn, "LID", "main", 50)
         for number, street, lat in (("ACME", "1 Strand", 51.507), ("CASH", "9 Mall", 51.503)):
-            customers.create_account(conn, number, f"{number.title()} Ltd", payment_terms_days=30)
+            customers.create_account(
+                conn,
+                number,
+                f"{number.title()} Ltd",
+                email=f"goods-in@{number.lower()}.example",
+                payment_terms_days=30,
+            )
             customers.add_address(
                 conn,
                 number,

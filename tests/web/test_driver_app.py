@@ -18,7 +18,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from driver_site import PHOTO_LIMIT, Site, driver_site, jpeg, phone_time, png
 
 from hub.core import driving
-from hub.core.models import order_event_t, order_t, position_ping_t, route_action_t, shipment_t
+from hub.core.models import (
+    notification_message_t,
+    order_event_t,
+    order_t,
+    position_ping_t,
+    route_action_t,
+    shipment_t,
+)
 from hub.core.sync import Sync
 from hub.web.app import make_app
 
@@ -225,6 +232,44 @@ async def test_a_late_failure_before_the_delivery_is_kept_but_changes_nothing(cl
     refused = await post(client, site, "actions", {"actions": [later]})
     assert refused.status == 409
     assert "cannot fail after that" in (await refused.json())["error"]["message"]
+
+
+def messages(site: Site) -> list[tuple[str, int]]:
+    """The customers' messages the driver's actions queued: (event, order id), in the
+    order written (intake's "confirmed" left out)."""
+    m = notification_message_t.c
+    query = sa.select(m.event, m.order_id).where(m.event != "confirmed").order_by(m.id)
+    rows = site.hub.read(lambda c: c.execute(query).all())
+    return [tuple(r) for r in rows]
+
+
+async def test_customers_are_told_once_of_delivery_and_failure(client, site):
+    route = site.routes["van-1"]
+    a1, a2, c1 = (int(site.orders[k]) for k in ("A1", "A2", "C1"))
+    batch = [
+        delivery(route, 1, 22),
+        action(route, 2, "fail", 44, reason="closed"),
+        delivery(route, 2, 50),
+    ]
+    for _ in range(2):  # the phone sends its queue twice
+        answer = await post(client, site, "actions", {"actions": batch})
+        assert answer.status == 200, await answer.text()
+    assert messages(site) == [
+        ("delivered", a1),
+        ("delivered", a2),
+        ("failed", c1),
+        ("delivered", c1),
+    ]
+
+
+async def test_leaving_a_stop_tells_the_next_stops_customer_they_are_next(client, site):
+    route = site.routes["van-1"]
+    now_ = phone_time(119)  # a minute ago: the driver is on the road now
+    fresh = {**delivery(route, 1, 0), "at": now_.isoformat()}
+    answer = await post(client, site, "actions", {"actions": [fresh]})
+    assert answer.status == 200, await answer.text()
+    c1 = int(site.orders["C1"])
+    assert ("next_stop", c1) in messages(site)
 
 
 # -- pings ---------------------------------------------------------------------------------------
