@@ -359,7 +359,16 @@ class ChannelContract:
             world.hub.write(
                 lambda c: [ledger.receive(c, i.sku, "main", 2) for i in items]  # each 1 -> 3
             )
-            result = world.sync.push_stock(CHANNEL)
+            try:
+                result = world.sync.push_stock(CHANNEL)
+            except Exception as error:
+                pytest.fail(
+                    _rule(
+                        f"a push of {count} SKUs goes through in batches of at most {size} "
+                        "(stock_batch_size), each as large as the service accepts"
+                    )
+                    + f"the push failed: {type(error).__name__}: {error}"
+                )
             calls = world.store.stock_calls() - before
             wrong = {i.sku: world.store.stock(i.sku) for i in items}
             wrong = {sku: q for sku, q in wrong.items() if q != 3}
