@@ -37,9 +37,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from hub.core import fulfilment
+from hub.core import fulfilment, notify
 from hub.core.models import (
     carrier_label_t,
+    customer_account_t,
+    customer_contact_t,
+    notification_message_t,
     now,
     order_line_t,
     order_t,
@@ -594,7 +597,10 @@ def _ship_or_retrack(
 
 
 def after_commit(hub: Hub, outcome: LabelOutcome) -> None:
-    """Tell plugins and the service what a committed label shipped."""
+    """Tell plugins, the customer and the service what a committed label shipped: a B2B
+    order of a channel that cannot be told (the desk) e-mails its account's contact
+    (:func:`tell_account`), any other order gets the customer's "dispatched" message
+    (:mod:`hub.core.notify`). Queueing a message never undoes the shipment."""
     hub.stock_changed(list(outcome.changes))
     if outcome.shipped is None:
         return
@@ -602,6 +608,15 @@ def after_commit(hub: Hub, outcome: LabelOutcome) -> None:
     record = hub.read(
         lambda c: find_order(c, f"{shipment.order_channel}:{shipment.order_external_id}")
     )
+    order = record.order
+    b2b = order["account_id"] is not None and not hub.tells_channel(order["channel"])
+    try:
+        if b2b:
+            hub.write(lambda c: tell_account(hub, c, order["id"], outcome.label))
+        elif hub.notifier_configs:
+            hub.write(lambda c: notify.dispatched(hub, c, order["id"]))
+    except Exception:
+        log.exception("queueing the shipping message of order %s failed", order["id"])
     hub.plugins.call_each("order_shipped", order=to_order(record), shipment=shipment)
     for callback in hub.on_shipped:
         callback(shipment.order_channel)
@@ -782,3 +797,87 @@ def estimated_delivery_text(label: Mapping[str, Any]) -> str:
     """The label's estimated delivery as told to a customer (``Friday 9 August``), or ""."""
     day = label.get("estimated_delivery")
     return spoken_day(day) if day else ""
+
+
+# -- B2B: the account's contact is told by e-mail ----------------------------------------------
+
+
+def account_contact(conn: Connection, account_id: int) -> tuple[str, str]:
+    """(name, e-mail) of the B2B account's contact for shipments: its first contact with
+    an e-mail (one whose role mentions shipping or delivery first), else the account's
+    own e-mail; ("", "") when it has none."""
+    k = customer_contact_t.c
+    contacts = conn.execute(
+        sa.select(k.name, k.email, k.role)
+        .where(k.account_id == account_id, k.email != "")
+        .order_by(k.id)
+    ).all()
+    ranked = sorted(
+        contacts, key=lambda r: not any(w in r.role.lower() for w in ("ship", "deliver"))
+    )
+    if ranked:
+        return ranked[0].name, ranked[0].email
+    account = conn.execute(
+        sa.select(customer_account_t.c.name, customer_account_t.c.email).where(
+            customer_account_t.c.id == account_id
+        )
+    ).one()
+    return account.name, account.email
+
+
+def tell_account(hub: Hub, conn: Connection, order_id: int, label: Mapping[str, Any]) -> int | None:
+    """Queue, in ``conn``'s transaction, the e-mail telling a B2B order's account contact
+    that it shipped: carrier, service, tracking number and URL. It goes out through the
+    notification outbox (:func:`hub.core.notify.send_due`: retried with backoff, sent
+    once), keyed per order and label generation, so it is written once. Returns the
+    message id, or None when no e-mail notifier is configured, the account has no
+    e-mail, or the message exists already."""
+    email = notify.notifier_kinds(hub).get("email")
+    order = conn.execute(sa.select(order_t).where(order_t.c.id == order_id)).mappings().one()
+    if email is None or order["account_id"] is None:
+        return None
+    name, address = account_contact(conn, order["account_id"])
+    recipient = notify.recipient_key("email", address)
+    if not recipient:
+        log.warning("order %s: its B2B account has no e-mail to tell of the shipment", order_id)
+        return None
+    stamp = now()
+    number = order["number"] or order["external_id"]
+    po = f" (your PO {order['po_number']})" if order["po_number"] else ""
+    merchant = hub.settings.hub.name
+    body = (
+        f"Hello {name or 'there'},\n\n"
+        f"your order {number}{po} has shipped with {label['service'] or label['carrier']}.\n"
+        f"Tracking number: {label['tracking_number']}\n"
+        + (f"Follow it: {label['tracking_url']}\n" if label["tracking_url"] else "")
+        + f"\n{merchant}\n"
+    )
+    status = notify.SUPPRESSED if notify.opted_out(conn, recipient) else notify.QUEUED
+    row = {
+        "order_id": order_id,
+        "event": "dispatched",
+        "kind": "email",
+        "notifier": email[0],
+        "provider": email[1],
+        "recipient": recipient,
+        "template": "b2b-shipped",
+        "language": hub.settings.notifications.default_language,
+        "subject": f"{merchant}: order {number}{po} has shipped",
+        "body": body,
+        "idempotency_key": f"{order_id}:dispatched:email:account:{label['generation']}",
+        "status": status,
+        "status_detail": "the recipient opted out" if status == notify.SUPPRESSED else "",
+        "provider_id": "",
+        "attempts": 0,
+        "next_attempt_at": stamp,
+        "claimed_by": "",
+        "created_at": stamp,
+        "status_at": stamp,
+    }
+    try:
+        with conn.begin_nested():
+            return conn.scalar(
+                notification_message_t.insert().values(**row).returning(notification_message_t.c.id)
+            )
+    except IntegrityError:  # told already
+        return None
