@@ -202,3 +202,30 @@ def test_channel_contract_refuses_what_is_not_a_channel() -> None:
 
     with pytest.raises(TypeError, match="takes a hub.Channel subclass, not 'AcmeChannel'"):
         channel_contract("AcmeChannel")  # type: ignore[arg-type]
+
+
+def test_a_sandbox_without_a_method_the_suite_needs_is_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_old=f"""{HEADER}
+from hub_acme import AcmeSandbox
+
+
+class OldSandbox(AcmeSandbox):
+    page_config = None  # written before the suite asked for it
+
+
+class Old(AcmeChannel):
+    sandbox = OldSandbox
+
+
+TestOld = channel_contract(Old)
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-k", "test_orders_paged")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*OldSandbox (the sandbox of Old) has no page_config(): the contract suite needs it, "
+            "see hub.sandbox.DemoStore.page_config*"
+        ]
+    )
