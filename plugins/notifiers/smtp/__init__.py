@@ -25,7 +25,7 @@ import smtplib
 import ssl
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -44,6 +44,8 @@ class SmtpConfig(PluginConfig):
     tls: Literal["starttls", "implicit", "none"] = "starttls"
     username: str = ""
     password: SecretStr | None = None
+    # AUTH mechanism: "auto" (the strongest both sides offer), "plain" or "login"
+    auth: Literal["auto", "plain", "login"] = "auto"
     sender: str = Field(min_length=3)  # the From: header, "Name <address>" or an address
     ca_file: Path | None = None  # certificate authorities to trust instead of the system's
     timeout: float = Field(default=30.0, gt=0, le=300)  # seconds per SMTP command
@@ -63,8 +65,7 @@ class SmtpNotifier(Notifier):
         try:
             with self._connect() as smtp:
                 if self.config.username:
-                    secret = self.config.password.get_secret_value() if self.config.password else ""
-                    smtp.login(self.config.username, secret)
+                    self._log_in(smtp)
                 smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _ in error.recipients.values()]
@@ -81,13 +82,29 @@ class SmtpNotifier(Notifier):
             raise
         return str(mail["Message-ID"])
 
+    def _log_in(self, smtp: smtplib.SMTP) -> None:
+        secret = self.config.password.get_secret_value() if self.config.password else ""
+        if self.config.auth == "auto":
+            smtp.login(self.config.username, secret)
+            return
+        smtp.ehlo_or_helo_if_needed()
+        smtp.user, smtp.password = self.config.username, secret
+        if self.config.auth == "plain":
+            smtp.auth("PLAIN", smtp.auth_plain)
+        else:
+            smtp.auth("LOGIN", smtp.auth_login, initial_response_ok=False)
+
     def _compose(self, message: OutgoingMessage) -> EmailMessage:
         mail = EmailMessage()
         mail["From"] = self.config.sender
         mail["To"] = message.to
         mail["Subject"] = message.subject
         mail["Date"] = formatdate(localtime=False, usegmt=True)
-        mail["Message-ID"] = message_id(message.reference, self.config.sender)
+        mail["Message-ID"] = (
+            message_id(message.reference, self.config.sender)
+            if message.reference
+            else make_msgid(domain=_domain(self.config.sender))
+        )
         mail.set_content(message.body)
         return mail
 
@@ -110,10 +127,13 @@ class SmtpNotifier(Notifier):
 
 def message_id(reference: str, sender: str) -> str:
     """``<hex@domain>``: the same for every attempt at one message (the hub's key)."""
-    address = parseaddr(sender)[1]
-    domain = Address(addr_spec=address).domain if "@" in address else "hub.invalid"
     digest = hashlib.sha256(reference.encode()).hexdigest()[:32]
-    return f"<{digest}@{domain}>"
+    return f"<{digest}@{_domain(sender)}>"
+
+
+def _domain(sender: str) -> str:
+    address = parseaddr(sender)[1]
+    return Address(addr_spec=address).domain if "@" in address else "hub.invalid"
 
 
 @hookimpl

@@ -101,7 +101,7 @@ class Mailbox:
             return AuthResult(success=False, handled=False)
         user, password = auth_data.login.decode(), auth_data.password.decode()
         self.logins.append((mechanism, user))
-        return AuthResult(success=user == SMTP_USER and password == SMTP_PASSWORD)
+        return AuthResult(success=user == SMTP_USER and password == SMTP_PASSWORD, handled=False)
 
 
 def _free_port() -> int:
