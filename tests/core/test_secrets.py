@@ -134,12 +134,15 @@ def toml_value(value: Any) -> str:
     return json.dumps(value)  # a JSON string, number, bool or list is valid TOML
 
 
-def write_config(path: Path, db: Path, channels: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Write a config whose secrets are ``${ENV}`` references; returns that environment."""
+def write_config(
+    path: Path, db: Path, channels: dict[str, dict[str, Any]], kind: str = "channels"
+) -> dict[str, str]:
+    """Write a config whose secrets are ``${ENV}`` references; returns that environment.
+    ``kind`` is the table the sections go in (channels, carriers, notifiers)."""
     env: dict[str, str] = {}
     lines = [f'database.url = "sqlite:///{db}"', "[locations.main]"]
     for name, section in channels.items():
-        lines.append(f'[channels."{name}"]')
+        lines.append(f'[{kind}."{name}"]')
         for key, value in section.items():
             if isinstance(value, str) and "SeCrEt-" in value:
                 variable = f"HUB_T_{len(env)}"
@@ -201,29 +204,47 @@ def bad_variants(type_name: str, section: dict, model: type[BaseModel]) -> Itera
         yield {**marked, field: [marker(type_name, field)]}
 
 
-def channel_types_with_secrets() -> list[str]:
-    return sorted(t for t, m in config_models().items() if secret_fields(m))
+def types_with_secrets() -> list[tuple[str, str]]:
+    """(config table, type name) of every channel, carrier and notifier type with secrets."""
+    host = PluginHost.load()
+    registries = {
+        "channels": host.channel_types,
+        "carriers": host.carrier_types,
+        "notifiers": host.notifier_types,
+    }
+    return sorted(
+        (kind, t)
+        for kind, registry in registries.items()
+        for t, cls in registry.items()
+        if secret_fields(cls.Config)
+    )
 
 
-@pytest.mark.parametrize("type_name", channel_types_with_secrets())
-def test_a_refused_section_never_shows_its_secrets(type_name, tmp_path, caplog, capsys):
+@pytest.mark.parametrize(("kind", "type_name"), types_with_secrets())
+def test_a_refused_section_never_shows_its_secrets(kind, type_name, tmp_path, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     host = PluginHost.load()
-    cls = host.channel_types[type_name]
+    registry = {
+        "channels": host.channel_types,
+        "carriers": host.carrier_types,
+        "notifiers": host.notifier_types,
+    }[kind]
+    cls = registry[type_name]
     model = cls.Config
-    base = sandbox_sections(cls, "http://127.0.0.1:9")[0] if cls.sandbox else {"type": type_name}
+    has_sandbox = getattr(cls, "sandbox", None) is not None
+    base = sandbox_sections(cls, "http://127.0.0.1:9")[0] if has_sandbox else {"type": type_name}
     for i, section in enumerate(bad_variants(type_name, base, model)):
         raw = {
             "database": {"url": f"sqlite:///{tmp_path / 'hub.db'}"},
             "locations": {"main": {}},
-            "channels": {"shop": section},
+            kind: {"shop": section},
         }
         with pytest.raises(ConfigError) as error:
             Hub.open(settings=parse_settings(raw, tmp_path / "hub.toml")).close()
         assert_no_secret(str(error.value), f"the ConfigError of variant {i}")
-        assert "channels.shop" in str(error.value)
+        assert f"{kind}.shop" in str(error.value)
         config = tmp_path / f"bad{i}.toml"
-        env = write_config(config, tmp_path / "hub.db", {"shop": section})
+        env = write_config(config, tmp_path / "hub.db", {"shop": section}, kind)
         code, output = hub_main(["status", "--config", str(config)], env, capsys)
         assert code == 1
         assert len(output.strip().splitlines()) == 1, output
