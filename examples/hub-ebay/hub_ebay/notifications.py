@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 PUBLIC_KEY_PATH = "/commerce/notification/v1/public_key/"
 KEY_LIFETIME = 3600.0  # seconds a fetched key is kept, as eBay recommends
+UNKNOWN_LIFETIME = 300.0  # seconds a key id eBay does not know is not asked for again
 DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {"SHA1": hashes.SHA1, "SHA256": hashes.SHA256}
 
 
@@ -48,6 +49,7 @@ class PublicKeys:
     def __init__(self, fetch: Callable[[str], Any]) -> None:
         self.fetch = fetch
         self._keys: dict[str, tuple[ec.EllipticCurvePublicKey, str, float]] = {}
+        self._unknown: dict[str, float] = {}  # forged key ids cost one getPublicKey a while
         self._lock = threading.Lock()
 
     def verify(self, header_value: str, body: bytes) -> bool:
@@ -70,8 +72,11 @@ class PublicKeys:
             held = self._keys.get(kid)
             if held is not None and time.monotonic() < held[2]:
                 return held
+            if time.monotonic() < self._unknown.get(kid, 0.0):
+                return None
             answer = self.fetch(kid)  # None: eBay knows no such key
             if not isinstance(answer, dict):
+                self._unknown[kid] = time.monotonic() + UNKNOWN_LIFETIME
                 return None
             # The key's own answer names the digest: the header's claim is the sender's.
             digest = str(answer.get("digest", "")).upper()

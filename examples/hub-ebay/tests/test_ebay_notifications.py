@@ -71,7 +71,10 @@ def test_forged_and_tampered_notifications_are_refused(store, connect, inbox):
     # a key id eBay never issued
     fields["kid"] = "made-up-key-id"
     unknown = base64.b64encode(json.dumps(fields).encode()).decode()
+    asked = store.calls["getPublicKey"]
     assert not channel.verify_webhook({"X-EBAY-SIGNATURE": unknown}, body)
+    assert not channel.verify_webhook({"X-EBAY-SIGNATURE": unknown}, body)
+    assert store.calls["getPublicKey"] == asked + 1  # an unknown key id is asked for once
     assert not channel.verify_webhook({"X-EBAY-SIGNATURE": "bm90IGpzb24="}, body)
     assert not channel.verify_webhook({}, body)
     assert channel.verify_webhook(headers, body)  # the genuine one still passes
