@@ -53,10 +53,13 @@ def _sections() -> dict[str, tuple[type[BaseModel], type[BaseModel] | None]]:
         "fraud.country_mismatch": (CountryMismatchRule, None),
         "fraud.value_spike": (ValueSpikeRule, None),
         "fraud.address_velocity": (AddressVelocityRule, None),
+        "notifications": (config.NotificationsSection, None),
         "plugin": (PluginConfig, None),
     }
     for type_name, kind in _channel_types().items():
         sections[f"channel-type.{type_name}"] = (kind.Config, ChannelConfig)
+    for type_name, kind in _notifier_types().items():
+        sections[f"notifier-type.{type_name}"] = (kind.Config, PluginConfig)
     return sections
 
 
@@ -66,6 +69,14 @@ def _channel_types() -> dict[str, Any]:
 
     host = PluginHost.load(log_problems=False)
     return dict(sorted(host.channel_types.items()))
+
+
+def _notifier_types() -> dict[str, Any]:
+    """The notifier types of the installed plugins (``smtp``, ``twilio``, ...)."""
+    from hub.core.plugins import PluginHost
+
+    host = PluginHost.load(log_problems=False)
+    return dict(sorted(host.notifier_types.items()))
 
 
 def _comments(model: type[BaseModel]) -> dict[str, str]:

@@ -256,7 +256,7 @@ class NotificationsSection(_Strict):
     # next-stop message is dropped (suppressed) instead. Equal times: no quiet hours.
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
-    # A folder of the merchant's own templates (<lang>/<event>.<kind>.txt, optionally
+    # A folder of the merchant's own templates (LANG/EVENT.KIND.txt, optionally
     # under a channel's name first); unset: the templates shipped with the hub.
     templates: Path | None = None
     # The address customers and the SMS service reach the hub at, for tracking links and
