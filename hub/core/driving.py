@@ -907,13 +907,22 @@ class Ping:
     accuracy_m: float | None = None
 
 
-def record_pings(
-    conn: Connection, driver: DriverInfo, route_id: int | None, pings: list[Ping]
-) -> int:
-    """Keep ``pings`` of ``driver`` (on ``route_id``, one of theirs, or None between
-    routes); returns how many were new (one per driver and phone time, so a replayed
-    ping is kept once). NotYourRoute for another's route; InvalidInput naming the ping
-    for a position off the globe or a time in the future; nothing kept then."""
+_r = planned_route_t.c
+# Built once: pings are the hot path (building a statement costs more than running it).
+_OWN_ROUTE = sa.select(_r.id).where(
+    _r.id == sa.bindparam("route"), _r.vehicle == sa.bindparam("vehicle"), _r.dispatched.is_(True)
+)
+_PING_INSERT = {
+    name: dialect.insert(position_ping_t)
+    .on_conflict_do_nothing(index_elements=["driver_id", "phone_at"])
+    .returning(position_ping_t.c.id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def check_pings(pings: list[Ping]) -> None:
+    """InvalidInput naming the first ping off the globe or in the future, or a batch
+    over :data:`MAX_PINGS`."""
     if len(pings) > MAX_PINGS:
         raise InvalidInput(f"pings: at most {MAX_PINGS} in one batch", field="pings")
     latest = now() + FUTURE_SLACK
@@ -926,8 +935,21 @@ def record_pings(
                 "phone's clock right?",
                 field=f"pings[{i}].at",
             )
-    if route_id is not None:
-        own_routes(conn, driver, {route_id})
+
+
+def record_pings(
+    conn: Connection, driver: DriverInfo, route_id: int | None, pings: list[Ping]
+) -> int:
+    """Keep ``pings`` of ``driver`` (on ``route_id``, one of theirs, or None between
+    routes); returns how many were new (one per driver and phone time, so a replayed
+    ping is kept once). NotYourRoute for another's route; InvalidInput naming the ping
+    for a position off the globe or a time in the future; nothing kept then."""
+    check_pings(pings)
+    if (
+        route_id is not None
+        and conn.scalar(_OWN_ROUTE, {"route": route_id, "vehicle": driver.vehicle}) is None
+    ):
+        own_routes(conn, driver, {route_id})  # raises, naming it
     if not pings:
         return 0
     received = now()
@@ -943,12 +965,7 @@ def record_pings(
         }
         for p in pings
     ]
-    statement = (
-        _dialect_insert(conn, position_ping_t)
-        .on_conflict_do_nothing(index_elements=["driver_id", "phone_at"])
-        .returning(position_ping_t.c.id)
-    )
-    return len(conn.execute(statement, rows).all())
+    return len(conn.execute(_PING_INSERT[conn.dialect.name], rows).all())
 
 
 def route_pings(conn: Connection, route_id: int) -> list[dict[str, Any]]:

@@ -15,12 +15,15 @@ SQLite possible.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
+import inspect
 import json
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -31,6 +34,7 @@ from aiohttp_session import get_session
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from hub.core import driving
+from hub.core.db import run_in_transaction
 from hub.errors import HubError
 from hub.web.api.machinery import (
     API_KEY,
@@ -255,14 +259,82 @@ def post_actions(ctx: Ctx) -> tuple[int, ActionsOut]:
     )
 
 
-def post_pings(ctx: Ctx) -> tuple[int, PingsOut]:
+async def post_pings(ctx: Ctx) -> tuple[int, PingsOut]:
     """Keep the phone's positions (a batch: what was queued while offline, or one).
     A ping sent before (same phone time) is kept once. 403 for another driver's route."""
     driver: driving.DriverInfo = ctx.driver  # type: ignore[attr-defined]
     body: PingsIn = ctx.body
     pings = [driving.Ping(p.latitude, p.longitude, p.at, p.accuracy) for p in body.pings]
-    recorded = ctx.api.writer.run(lambda c: driving.record_pings(c, driver, body.route, pings))
+    driving.check_pings(pings)
+    writer = ctx.api.extras.get("pings")
+    if writer is None:
+        writer = ctx.api.extras["pings"] = PingWriter(ctx.api)
+    recorded = await writer.write(driver, body.route, pings)
     return 200, PingsOut(received=len(pings), recorded=recorded)
+
+
+class PingWriter:
+    """Pings of every request waiting at a moment written in one transaction.
+
+    A request hands its pings over and awaits the answer; one task on the event loop
+    writes what waits in a worker thread, batch after batch, so under load one thread
+    hop and one commit serve a hundred requests. A batch that fails (one request named
+    another driver's route) is written again request by request, so each gets its own
+    answer and no request fails for another's.
+    """
+
+    MOST = 200  # requests in one transaction
+
+    def __init__(self, api: ApiConfig) -> None:
+        self.api = api
+        self.waiting: list[tuple[Any, int | None, list[driving.Ping], asyncio.Future[int]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def write(self, driver: Any, route: int | None, pings: list[driving.Ping]) -> int:
+        """How many of ``pings`` were new, once they are committed."""
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.waiting.append((driver, route, pings, done))
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._drain())
+        return await done
+
+    async def _drain(self) -> None:
+        while self.waiting:
+            batch, self.waiting = self.waiting[: self.MOST], self.waiting[self.MOST :]
+            jobs = [(driver, route, pings) for driver, route, pings, _ in batch]
+            try:
+                results = await self.api.run(self._write, jobs)
+            except Exception as error:  # the database is gone: every request hears it
+                results = [error] * len(batch)
+            for (*_, done), result in zip(batch, results, strict=True):
+                if done.done():  # the request went away meanwhile
+                    continue
+                if isinstance(result, BaseException):
+                    done.set_exception(result)
+                else:
+                    done.set_result(result)
+
+    def _write(self, jobs: list[tuple[Any, int | None, list[driving.Ping]]]) -> list[Any]:
+        engine, lock = self.api.hub.engine, self.api.writer.lock
+        with lock or nullcontext():
+            try:
+                return run_in_transaction(  # type: ignore[no-any-return]
+                    engine, lambda c: [driving.record_pings(c, *job) for job in jobs]
+                )
+            except Exception:
+                if len(jobs) == 1:
+                    raise
+            out: list[Any] = []
+            for driver, route, pings in jobs:
+
+                def one(c: Any, d: Any = driver, r: Any = route, p: Any = pings) -> int:
+                    return driving.record_pings(c, d, r, p)
+
+                try:
+                    out.append(run_in_transaction(engine, one))
+                except Exception as error:
+                    out.append(error)
+            return out
 
 
 # -- signing in, and the way through ------------------------------------------------------------
@@ -276,7 +348,7 @@ async def _remembered(api: ApiConfig, key: str, load: Callable[[], Any]) -> Any:
     """``load()`` (a driver or None) run in a worker thread, remembered for a moment:
     pings come every few seconds from every phone, and a hit costs no thread at all; a
     disabled driver is refused within :data:`AUTH_CACHE_SECONDS`."""
-    cache: dict[str, tuple[float, Any]] = api.__dict__.setdefault(DRIVERS_KEY, {})
+    cache: dict[str, tuple[float, Any]] = api.extras.setdefault(DRIVERS_KEY, {})
     clock = time.monotonic()
     hit = cache.get(key)
     if hit is not None and clock - hit[0] < AUTH_CACHE_SECONDS:
@@ -351,6 +423,24 @@ async def _body(request: web.Request, limit: int) -> Any:
         raise ApiError(400, "invalid", f"the body is not valid JSON: {error}", "body") from None
 
 
+async def _answer(work: Awaitable[tuple[int, BaseModel]], ctx: DriverCtx) -> tuple[int, str]:
+    try:
+        status, answer = await work
+    except (ApiError, HubError) as error:
+        return _failure(error, ctx)
+    return status, answer.model_dump_json()
+
+
+def _failure(error: ApiError | HubError, ctx: DriverCtx) -> tuple[int, str]:
+    """The answer for a refusal: 403 for another's route, the API's 4xx for the rest."""
+    if isinstance(error, ApiError):
+        return error.status, error.body()
+    if isinstance(error, driving.NotYourRoute):
+        return 403, error_body("forbidden", str(error), from_hub_error(error, ctx.data).field)
+    failure = from_hub_error(error, ctx.data)
+    return failure.status, failure.body()
+
+
 def _run(route: Route, ctx: DriverCtx) -> tuple[int, str]:
     try:
         status, answer = route.handler(ctx)
@@ -377,7 +467,10 @@ def endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.Response]]:
             if route.body is not None:
                 ctx.data = await _body(request, body_limit(api))
                 ctx.body = _parse(route.body, ctx.data, "body")
-            status, text = await api.run(_run, route, ctx)
+            if inspect.iscoroutinefunction(route.handler):  # waits on the loop, no thread
+                status, text = await _answer(route.handler(ctx), ctx)  # type: ignore[arg-type]
+            else:
+                status, text = await api.run(_run, route, ctx)
             return json_answer(status, text)
         except ApiError as error:
             return json_answer(error.status, error.body(), error.headers)
@@ -430,7 +523,7 @@ DRIVER_ROUTES = (
     Route(
         "POST",
         "/driver/pings",
-        post_pings,
+        post_pings,  # type: ignore[arg-type]  # awaited on the loop
         "driverPings",
         "Record the phone's positions",
         "driver",

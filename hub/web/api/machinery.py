@@ -47,6 +47,8 @@ class ApiConfig:
     token_cache_seconds: float = 0.0  # 0: look the token up on every request
     _tokens: dict[str, tuple[float, tokens.TokenInfo | None]] = field(default_factory=dict)
     _touched: dict[int, float] = field(default_factory=dict)
+    # what other route modules keep per API (the driver app's ping writer and sign-ins)
+    extras: dict[str, Any] = field(default_factory=dict)
     batcher: Batcher = field(init=False)
     # Handlers wait on the database (and on a batch of orders): more threads than cores.
     executor: ThreadPoolExecutor = field(init=False)
