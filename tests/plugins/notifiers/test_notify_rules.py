@@ -249,3 +249,24 @@ def test_a_missing_template_is_named():
 def test_templates_are_plain_text_not_html_escaped():
     env = rendering.environment(None)
     assert isinstance(env.loader, jinja2.FileSystemLoader) and not env.autoescape
+
+
+def test_a_held_order_is_confirmed_only_once_it_opens(shop: Shop):
+    from dataclasses import replace
+
+    from builders import order
+
+    from hub.core import ledger
+    from hub.orders import Customer
+
+    waiting = replace(
+        order("2008", ("LAMP", 1)), customer=Customer(name="Ada", email=EMAIL, phone=PHONE)
+    )
+    shop.hub.write(lambda c: ledger.ensure_product(c, "LAMP"))
+    shop.hub.ingest("web", [waiting])  # no LAMP in stock: held
+    order_id = shop.hub.read(lambda c: notify.order_ids(c, "web", ["2008"]))["2008"]
+    assert messages(shop, order_id) == []
+    shop.hub.write(lambda c: ledger.receive(c, "LAMP", "main", 1))  # decided again: open
+    assert {(m["event"], m["status"]) for m in messages(shop, order_id)} == {
+        ("confirmed", "queued")
+    }
