@@ -82,7 +82,10 @@ def register_notifiers(register: Callable[[type], None]) -> None:
     """Register customer notifiers (SMS, e-mail).
 
     Called once at start. Call ``register(NotifierClass)`` with a subclass of
-    :class:`hub.Notifier` naming itself in ``type_name``. Returns nothing.
+    :class:`hub.Notifier` naming itself in ``type_name``, its ``kind`` (``"email"`` or
+    ``"sms"``) and ``send(message)`` taking a :class:`hub.OutgoingMessage` and returning
+    the service's message id. The hub records every message before it calls ``send`` and
+    sends it once (see ``hub.core.notify``). Returns nothing.
     """
 
 
