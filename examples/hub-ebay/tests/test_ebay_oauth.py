@@ -70,3 +70,18 @@ def test_wrong_client_credentials_are_reported(store, connect):
     problems = connect(client_secret="SBX-not-the-cert-id").check_connection()
     assert len(problems) == 2 and all("invalid_client" in p for p in problems)
     assert not any("SBX-not-the-cert-id" in p for p in problems)
+
+
+def test_threads_calling_at_once_share_one_renewal(store, connect):
+    from concurrent.futures import ThreadPoolExecutor
+
+    channel = connect()
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: len(list(channel.fetch_listings())), range(16)))
+    assert seen == [2] * 16
+    store.expire_tokens()
+    with ThreadPoolExecutor(8) as pool:
+        orders = list(pool.map(lambda _: list(channel.fetch_orders(None, None)), range(16)))
+    assert len(orders) == 16
+    # one token at first and one renewal after expiry, not one per thread
+    assert store.grants["refresh_token"] == 2
