@@ -198,7 +198,8 @@ class EbayChannel(Channel):
         self._call("POST", path + "/shipping_fulfillment", body=body)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> bool:
-        # An asymmetric signature: nothing secret to compare, so no timing to guard.
+        # An asymmetric signature: nothing secret to compare, so no timing to guard. The
+        # one API call: getPublicKey, the first time a key id is seen (then kept an hour).
         value = header(headers, "X-EBAY-SIGNATURE")
         return bool(value) and self.keys.verify(value, body)
 
