@@ -6,6 +6,7 @@ wrong and records nothing."""
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
+from conftest import csrf_of
 from driver_site import PHOTO_LIMIT, Site, driver_site, jpeg, phone_time, png
 
 from hub.core import driving
@@ -404,3 +406,27 @@ async def test_a_disabled_driver_is_refused(client, site):
     site.hub.write(lambda c: driving.set_disabled(c, "Dora"))
     answer = await client.get("/api/v1/driver/route", headers=auth(site))
     assert answer.status == 401
+
+
+# -- the page's session ------------------------------------------------------------------------
+
+
+async def test_a_session_post_needs_the_pages_csrf_token(client, site):
+    form = await (await client.get("/driver")).text()
+    signed_in = await client.post(
+        "/driver/sign-in", data={"token": site.tokens["Dora"], "_csrf": csrf_of(form)}
+    )
+    assert signed_in.status == 200 and "Dora · van-1" in await signed_in.text()
+    token = re.search(r'name="csrf-token" content="([^"]+)"', await signed_in.text())
+    assert token
+    body = {"actions": [action(site.routes["van-1"], 1, "arrive", 10)]}
+    before = counts(site)
+    refused = await client.post("/api/v1/driver/actions", json=body)
+    await assert_refused(refused, 403, "X-CSRF-Token header does not match", "X-CSRF-Token")
+    assert counts(site) == before
+    accepted = await client.post(
+        "/api/v1/driver/actions", json=body, headers={"X-CSRF-Token": token.group(1)}
+    )
+    assert accepted.status == 200, await accepted.text()
+    route = await (await client.get("/api/v1/driver/route")).json()  # GET needs no token
+    assert route["driver"] == "Dora" and route["stops"][0]["state"] == "arrived"
