@@ -13,6 +13,7 @@ migrated), never a list kept here: a table added by a new migration is moved too
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -157,7 +158,34 @@ def _check_source(source: Engine) -> str:
             f"a hub is working on {place} (worker {holder} holds a lease): stop every "
             "`hub run` on it, then move"
         )
+    opener = _other_opener(Path(sqlite_path(str(source.url))))
+    if opener is not None:
+        raise InvalidInput(
+            f"another process has {place} open ({opener}): stop it (`hub run`, a hub "
+            "command, sqlite3), then move"
+        )
     return current
+
+
+def _other_opener(database: Path) -> str | None:
+    """``pid N: command`` of another process of this machine with ``database`` (or its
+    WAL) open, as far as /proc shows (Linux, processes this user may see); else None."""
+    try:
+        wanted = {database.resolve(), Path(f"{database.resolve()}-wal")}
+        processes = [p for p in Path("/proc").iterdir() if p.name.isdigit()]
+    except OSError:
+        return None
+    for process in processes:
+        if int(process.name) == os.getpid():
+            continue
+        try:
+            opened = {Path(os.readlink(fd)) for fd in (process / "fd").iterdir()}
+            if opened & wanted:
+                command = (process / "cmdline").read_bytes().decode(errors="replace")
+                return f"pid {process.name}: {' '.join(command.replace(chr(0), ' ').split())[:80]}"
+        except OSError:  # gone meanwhile, or not ours to look at
+            continue
+    return None
 
 
 def _live_lease(conn: Connection) -> str | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -322,6 +324,34 @@ def test_a_hub_still_running_on_the_source_is_refused(sqlite_hub_with_history, p
         )
     engine.dispose()
     assert dbmove.move(sqlite_hub_with_history, pg_database).rows > 0
+
+
+def test_a_source_another_process_has_open_is_refused_naming_it(
+    sqlite_hub_with_history, pg_database
+):
+    path = sqlite_hub_with_history.split("///", 1)[1]
+    holder = subprocess.Popen(  # a hub command, sqlite3, `hub run` on an idle hub...
+        [sys.executable, "-c", OPEN_AND_WAIT, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"open\n"
+        with pytest.raises(InvalidInput) as refused:
+            dbmove.move(sqlite_hub_with_history, pg_database)
+        assert str(refused.value).startswith(f"another process has {path} open (pid {holder.pid}: ")
+        assert "\n" not in str(refused.value)
+    finally:
+        holder.communicate(b"done\n", timeout=30)
+    assert _tables(pg_database) == []
+    assert dbmove.move(sqlite_hub_with_history, pg_database).rows > 0  # closed: it moves
+
+
+OPEN_AND_WAIT = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("SELECT count(*) FROM product").fetchone()
+print("open", flush=True)
+sys.stdin.readline()
+"""
 
 
 def test_a_row_postgresql_refuses_midway_leaves_the_target_empty(
