@@ -10,23 +10,22 @@ from datetime import date
 import pytest
 import requests
 import sqlalchemy as sa
-from aiohttp import web
 from conftest import World
 
 from hub.core import labels
 from hub.core.models import carrier_label_t, tracking_event_t
+from hub.core.sync import Sync
 from hub.sandbox import SandboxServer
 from hub.shipping import delivery_day, spoken_day
-from hub.web.carriers import mount
+from hub.web.app import make_app
 from hub_plugins.carriers.easypost.sandbox import signature
 
 
 @pytest.fixture
 def endpoint(world: World) -> Iterator[str]:
-    """The hub's carrier webhook endpoint, served; the sandbox posts tracker events to it."""
-    app = web.Application()
-    mount(app, world.hub)
-    with SandboxServer(app) as server:
+    """The hub's carrier webhook endpoint in the web app ``hub run`` serves; the sandbox
+    posts tracker events to it."""
+    with SandboxServer(make_app(Sync(world.hub))) as server:
         url = f"{server.url}/carriers/easypost/tracking"
         world.easypost.subscribe(url)
         yield url
