@@ -36,7 +36,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Upgrade the database schema; move to PostgreSQL.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stock.app, name="stock")
 app.add_typer(oversells.app, name="oversells")
