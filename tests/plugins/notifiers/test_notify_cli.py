@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EMAIL, PHONE, Shop, write_toml
+from notify_site import EMAIL, PHONE, Shop, write_toml
 from typer.testing import CliRunner, Result
 
 from hub.cli import app as cli

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 import sqlalchemy as sa
-from conftest import EMAIL, PHONE, SMTP_USER, Shop
+from notify_site import EMAIL, PHONE, SMTP_USER, Shop
 
 from hub.core import notify
 from hub.core.models import notification_message_t, now, tracking_token_t

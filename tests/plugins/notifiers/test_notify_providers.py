@@ -7,7 +7,7 @@ import smtplib
 import ssl
 
 import pytest
-from conftest import SMTP_PASSWORD, SMTP_USER, MailServer
+from notify_site import SMTP_PASSWORD, SMTP_USER, MailServer
 from pydantic import ValidationError
 
 from hub import NotificationRefused, OutgoingMessage

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 import pytest
 import requests
-from conftest import EMAIL, PHONE, Shop, open_shop
+from notify_site import EMAIL, PHONE, Shop, open_shop
 
 from hub.core import notify
 from hub.core.config import NotificationsSection

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from conftest import PHONE, Shop
+from notify_site import PHONE, Shop
 
 from hub.core import notify
 from hub.core.service import Service, changed
