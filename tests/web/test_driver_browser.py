@@ -167,3 +167,31 @@ def test_a_wrong_token_is_refused_and_a_right_one_signs_in(
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("li.stop")).to_have_count(1)
     expect(page.locator("header.bar")).to_contain_text("Vic · van-2")
+
+
+def test_the_route_opens_again_while_the_phone_is_offline(
+    served: tuple[Site, str], browser: Browser, tmp_path: Path
+) -> None:
+    site, url = served
+    page = phone(browser)
+    page.goto(f"{url}/driver")
+    page.get_by_label("Driver token").fill(site.tokens["Dora"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("li.stop")).to_have_count(2)
+    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    page.reload()  # the service worker keeps this copy of the page, script and style
+    expect(page.locator("li.stop")).to_have_count(2)
+
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("li.stop")).to_have_count(2)  # from the phone: page and route
+    expect(page.locator("#sync")).to_contain_text("Offline")
+    page.locator("li.stop").nth(0).get_by_role("button", name="Arrived").click()
+    expect(page.locator("#sync")).to_contain_text("Offline: 1 action waiting")
+    page.screenshot(path=str(tmp_path / "driver-offline-reload.png"), full_page=True)
+    page.context.set_offline(False)
+    expect(page.locator("#sync")).to_contain_text("All sent", timeout=15000)
+    kinds = [
+        a["kind"] for a in site.hub.read(lambda c: driving.stop_actions(c, site.routes["van-1"]))
+    ]
+    assert kinds == ["arrive"]

@@ -12,6 +12,7 @@ that opens links to preview them does not spend it.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp_session import get_session, new_session
@@ -20,6 +21,7 @@ from hub.core import driving
 from hub.web.api.driver import SESSION_KEY
 from hub.web.pages.common import csrf_ok, csrf_token, hub_of, render
 
+SERVICE_WORKER = Path(__file__).resolve().parent.parent / "static" / "driver-sw.js"
 USED_LINK = (
     "This sign-in link was used already, has expired or is not one the hub made: "
     "ask the office for a new one."
@@ -99,8 +101,21 @@ async def sign_out(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther("/driver")
 
 
+async def service_worker(request: web.Request) -> web.FileResponse:
+    """The service worker that keeps the page on the phone (its scope is /driver)."""
+    return web.FileResponse(
+        SERVICE_WORKER,
+        headers={
+            "Content-Type": "text/javascript",
+            "Cache-Control": "no-cache",
+            "Service-Worker-Allowed": "/driver",
+        },
+    )
+
+
 def routes(app: web.Application) -> None:
     app.router.add_get("/driver", app_page)
+    app.router.add_get("/driver/sw.js", service_worker)
     app.router.add_post("/driver/sign-in", sign_in)
     app.router.add_get("/driver/link/{token}", link_page)
     app.router.add_post("/driver/link/{token}", use_link)

@@ -428,6 +428,9 @@
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible") flush();
   });
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/driver/sw.js", { scope: "/driver" }).catch(() => {});
+  }
   render();
   watchPosition();
   flush();
