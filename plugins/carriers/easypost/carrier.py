@@ -23,7 +23,7 @@ import requests
 from easypost.errors import ApiError, EasyPostError, SignatureVerificationError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from hub.shipping import (
+from hub import (
     AlreadyPurchased,
     Carrier,
     CarrierConfig,

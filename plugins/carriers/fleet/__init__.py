@@ -20,8 +20,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from hub import hookimpl
-from hub.shipping import (
+from hub import (
     Carrier,
     CarrierConfig,
     Label,
@@ -29,6 +28,7 @@ from hub.shipping import (
     Quote,
     Rate,
     RunSheet,
+    hookimpl,
 )
 from hub_plugins.carriers.fleet.pdfs import label_pdf, run_sheet_pdf
 

@@ -17,7 +17,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from hub.shipping import LabelRequest, RunSheet, RunSheetStop
+from hub import LabelRequest, RunSheet, RunSheetStop
 
 LABEL_SIZE = (102 * mm, 152 * mm)  # 4 x 6 inches, the thermal printers' roll
 
