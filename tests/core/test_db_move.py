@@ -181,7 +181,7 @@ def test_a_used_hub_moves_to_postgresql_and_works_there(
     total = sum(len(rows) for rows in before.values())
     assert f"moved {total:,} rows in {len(before)} tables at revision" in moved.out
     assert "balances equal the journal" in moved.out
-    assert "@" in moved.out and "postgres@127.0.0.1:5432/move_" in moved.out
+    assert f"-> postgres@127.0.0.1:5432/{_name(pg_database)}" in moved.out
 
     assert every_row(pg_database) == before  # every row, value for value
     assert every_row(sqlite_hub_with_history) == before  # the source is only read
