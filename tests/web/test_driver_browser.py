@@ -111,6 +111,7 @@ def test_sign_in_by_link_deliver_with_signature_and_photo_and_fail_a_stop(
     page.screenshot(path=str(tmp_path / "driver-deliver.png"))
     dialog.get_by_role("button", name="Confirm delivery").click()
     expect(stops.nth(0).locator(".state")).to_have_text("delivered")
+    expect(page.locator("#sync")).to_have_attribute("data-waiting", "0")
     expect(page.locator("#sync")).to_contain_text("All sent")
     assert status(site, site.orders["A1"]) == "delivered"
     (proof,) = site.hub.read(lambda c: driving.stop_actions(c, site.routes["van-1"]))
@@ -134,6 +135,7 @@ def test_sign_in_by_link_deliver_with_signature_and_photo_and_fail_a_stop(
     dialog.get_by_role("textbox", name="Note").fill("shutters down, sign says back at 2")
     dialog.get_by_role("button", name="Record failed stop").click()
     expect(stops.nth(1).locator(".state")).to_have_text("failed")
+    expect(page.locator("#sync")).to_have_attribute("data-waiting", "0")
     expect(page.locator("#sync")).to_contain_text("All sent")
     page.screenshot(path=str(tmp_path / "driver-done.png"), full_page=True)
 

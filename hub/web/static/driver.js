@@ -165,6 +165,7 @@
     queue.push(action);
     save("queue", queue);
     render();
+    showQueue();
     flush();
   }
 
@@ -263,6 +264,7 @@
 
   function showQueue() {
     const waiting = queue.length;
+    document.getElementById("sync").dataset.waiting = String(waiting);
     if (!navigator.onLine) {
       showStatus("Offline: " + waiting + " action" + (waiting === 1 ? "" : "s") + " waiting; they are sent when you are back online.", true);
     } else if (waiting) {
