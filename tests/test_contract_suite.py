@@ -181,7 +181,7 @@ def test_the_suite_catches_a_broken_rule(pytester: pytest.Pytester, body, rule, 
 def test_the_intact_template_channel_keeps_every_rule(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_intact=f"{HEADER}\n\nTestAcme = channel_contract(AcmeChannel)\n")
     result = pytester.runpytest("-p", "no:cacheprovider", "-v")
-    result.assert_outcomes(passed=17)
+    result.assert_outcomes(passed=18)
     result.stdout.fnmatch_lines(
         ["*TestAcme::test_orders_resume_from_cursor_after_crash[[]sqlite[]] PASSED*"]
     )

@@ -63,7 +63,7 @@ def test_the_scaffolded_package_installs_passes_its_tests_and_is_listed(tmp_path
 
     tests = run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider"], package, site)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "18 passed" in tests.stdout and "skipped" not in tests.stdout  # 17 contract rules
+    assert "19 passed" in tests.stdout and "skipped" not in tests.stdout  # 18 contract rules
 
     listed = run([*HUB, "plugins", "--json"], tmp_path, site)
     assert listed.returncode == 0, listed.stderr

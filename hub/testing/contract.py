@@ -470,6 +470,22 @@ class ChannelContract:
             _rule("the faults fired") + "the store's faults were not consumed"
         )
 
+    def test_malformed_answer_retried(self, world: ContractWorld) -> None:
+        """An answer cut off halfway (200 with broken JSON) is retried, not taken for data."""
+        sold = world.store.sell("MUG", 1)
+        world.store.faults.malformed = 1
+        try:
+            world.sync.pull_orders(CHANNEL)
+        except Exception as error:
+            pytest.fail(
+                _rule("an answer that is not valid JSON raises a retryable ChannelError")
+                + f"the pull failed: {type(error).__name__}: {error}"
+            )
+        assert world.order(sold) is not None and world.store.faults.malformed == 0, (
+            _rule("the order arrives once the answer is read whole")
+            + f"the hub holds {world.order(sold)!r} after the truncated answer"
+        )
+
     # -- webhooks --------------------------------------------------------------------------------
 
     def test_malformed_webhook_quarantined(self, world: ContractWorld) -> None:
