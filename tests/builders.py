@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,10 @@ from hub import (
 from hub.core.config import parse_settings
 from hub.core.runtime import Hub
 
+#: The test PostgreSQL server's database (``HUB_TEST_DATABASE_URL``, default the local one).
+PG_URL = os.environ.get(
+    "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 ADDRESS = Address(
     name="Ada Lovelace", line1="1 Analytical Row", city="London", postcode="N1 1AA", country="GB"

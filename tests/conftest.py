@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from builders import make_hub
+from builders import PG_URL, make_hub
 
 from hub.core.runtime import Hub
 
@@ -24,9 +24,6 @@ from hub.core.runtime import Hub
 os.environ.setdefault("COLUMNS", "250")
 
 REPO = Path(__file__).resolve().parents[1]
-PG_URL = os.environ.get(
-    "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 
 
 @pytest.fixture

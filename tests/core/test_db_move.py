@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from builders import ADDRESS, make_hub, order
-from conftest import PG_URL
+from builders import ADDRESS, PG_URL, make_hub, order
 
 from hub.cli import main
 from hub.core import dbmove, inbox, ledger, migrate
