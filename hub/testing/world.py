@@ -24,6 +24,7 @@ from hub.core.models import dead_letter_t, inbox_t, order_t
 from hub.core.orderbook import find_order
 from hub.core.runtime import Hub
 from hub.core.sync import Sync
+from hub.errors import NotFound
 from hub.hookspecs import hookimpl
 from hub.sandbox import DemoItem, SandboxServer
 from hub.web.app import make_app
@@ -167,7 +168,7 @@ class ContractWorld:
         ref = f"{CHANNEL}:{external_id}"
         try:
             return dict(self.hub.read(lambda c: find_order(c, ref)).order)
-        except Exception:
+        except NotFound:
             return None
 
     def order_count(self) -> int:
