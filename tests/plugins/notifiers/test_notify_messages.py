@@ -159,7 +159,7 @@ def test_a_refused_number_fails_at_once_and_is_not_retried(shop: Shop):
 def test_a_message_left_sending_by_a_crash_is_not_sent_again(shop: Shop):
     order_id = shop.order("1007")
     stamp = now()
-    claimed = shop.hub.write(lambda c: notify._claim(c, "dead-worker", stamp, 10))
+    claimed = shop.hub.write(lambda c: notify.sending._claim(c, "dead-worker", stamp, 10))
     assert len(claimed) == 2  # the worker died after committing "sending"
     assert notify.recover(shop.hub, at=stamp + timedelta(minutes=1)) == 0  # lease still runs
     assert notify.recover(shop.hub, at=stamp + timedelta(minutes=6)) == 2
