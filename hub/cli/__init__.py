@@ -23,6 +23,7 @@ from hub.cli import drivers as drivers_cli
 from hub.cli import imports as _imports  # noqa: F401  (hub orders import, template)
 from hub.cli import labels as labels_cli
 from hub.cli import notifications as notifications_cli
+from hub.cli import reports as reports_cli
 from hub.cli import tokens as tokens_cli
 from hub.cli import users as users_cli
 from hub.cli.common import ConfigOption, one_line_errors, open_hub
@@ -49,6 +50,7 @@ app.add_typer(notifications_cli.app, name="notifications")
 app.add_typer(drivers_cli.app, name="drivers")
 app.add_typer(plugin_new.app, name="plugin")
 app.add_typer(labels_cli.app, name="labels")
+app.add_typer(reports_cli.app, name="report")
 app.command()(sync.run)
 app.command()(sync.status)
 app.command()(sync.retry)
