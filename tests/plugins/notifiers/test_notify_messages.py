@@ -311,3 +311,18 @@ def test_message_rows_keep_the_rendered_text_and_template(shop: Shop):
     assert email["template"] == "en/confirmed.email.txt" and email["language"] == "en"
     assert email["idempotency_key"] == f"{order_id}:confirmed:email"
     assert "/track/" in email["body"] and "/opt-out" in email["body"]
+
+
+def test_an_unreadable_signed_callback_is_a_400_naming_the_problem(shop: Shop):
+    order_id = shop.order("1012")
+    notify.send_due(shop.hub)
+    sid = next(m for m in messages(shop, order_id) if m["kind"] == "sms")["provider_id"]
+    url = f"{shop.url}/notifications/sms/status"
+    for form, why in (
+        ({"MessageSid": sid}, "unreadable status report: 'MessageStatus'"),
+        ({"MessageSid": sid, "MessageStatus": "canceled"}, "status 'canceled' is not one"),
+    ):
+        signed = {"X-Twilio-Signature": shop.twilio.sign(url, form)}
+        answer = requests.post(url, data=form, headers=signed, timeout=10)
+        assert answer.status_code == 400 and why in answer.json()["error"]
+    assert next(m for m in messages(shop, order_id) if m["kind"] == "sms")["status"] == "sent"
