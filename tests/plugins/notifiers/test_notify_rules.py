@@ -270,3 +270,32 @@ def test_a_held_order_is_confirmed_only_once_it_opens(shop: Shop):
     assert {(m["event"], m["status"]) for m in messages(shop, order_id)} == {
         ("confirmed", "queued")
     }
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+@pytest.mark.parametrize("kind", ["email", "sms"])
+@pytest.mark.parametrize("event", notify.EVENTS)
+def test_every_shipped_template_renders_with_its_tracking_link(event, kind, language):
+    eta = datetime(2024, 3, 10, 19, 30, tzinfo=UTC)
+    context = {
+        "merchant": "Corner Shop",
+        "order_number": "1001",
+        "customer_name": "Ada",
+        "tracking_url": "https://t.example/track/abc",
+        "opt_out_url": "https://t.example/track/abc/opt-out",
+        "rebook": "Call us.",
+        "eta_start": eta,
+        "eta_end": eta + timedelta(hours=1),
+        "minutes": 10,
+        "proof": "signed by Ada",
+        "reason": "nobody home",
+        "delivered_at": eta,
+    }
+    done = rendering.render(
+        rendering.environment(None), event, kind, language, "en", CHICAGO, context
+    )
+    assert done.template == f"{language}/{event}.{kind}.txt"
+    assert "https://t.example/track/abc" in done.body
+    assert bool(done.subject) == (kind == "email")
+    if kind == "sms":
+        assert len(done.body) <= 320, "an SMS of more than two segments"
