@@ -102,9 +102,19 @@ class ChannelContract:
     @pytest.fixture
     def world(self, hub_database_url: str) -> Iterator[ContractWorld]:
         """The store holding MUG 10 and TEE 4, a hub on the database selling them, in step."""
+        if getattr(self.channel, "sandbox", None) is None:
+            pytest.fail(f"{self.channel.__name__}.sandbox is None: set it to a DemoStore factory")
         made = ContractWorld(self.channel, hub_database_url, dict(self.config))
         try:
-            yield made.start()
+            try:
+                made.start()
+            except Exception as error:
+                error.add_note(
+                    "(while setting up the contract's hub: seeding and serving the sandbox, "
+                    "fetch_listings through the hub, the first push)"
+                )
+                raise
+            yield made
         finally:
             made.close()
 
