@@ -31,6 +31,10 @@ in every message, or ``hub notifications opt-out``) gets nothing; the message is
 recorded ``suppressed`` with the reason, as is one for an order without that contact.
 Status reports (Twilio's status callbacks) move a sent message to ``delivered``,
 ``undelivered`` or ``failed`` (:func:`record_report`).
+
+Sending and status reports live in :mod:`hub.core.notify.sending`, templates in
+:mod:`hub.core.notify.render`, the tracking page's tokens, ETA and feedback in
+:mod:`hub.core.notify.tracking`; everything a caller needs is importable from here.
 """
 
 from __future__ import annotations
@@ -387,9 +391,10 @@ def next_stop(
 def delivered(
     hub: Hub, conn: Connection, order_id: int, *, proof: str = "", at: datetime | None = None
 ) -> list[int]:
-    """The order was delivered; ``proof`` in words ("signed by J. Smith", "photo at the
-    door"). For the driver app, in its own transaction; ``hub orders deliver`` sends it
-    without proof. Once per order: the first call's message is the one sent."""
+    """The order was delivered at ``at`` (aware; default now); ``proof`` in words
+    ("signed by J. Smith", "photo at the door"). For the driver app, in its own
+    transaction; ``hub orders deliver`` sends it without proof. Once per order: the
+    first call's message is the one sent."""
     stamp = at or now()
     set_eta(conn, order_id, None, None, None)
     return queue(hub, conn, order_id, "delivered", {"proof": proof, "delivered_at": stamp})
