@@ -1,7 +1,7 @@
 """The order desk: server-rendered pages for the merchant's people (aiohttp-jinja2).
 
 :func:`mount` adds them to the web app: sign in and out, the dashboard at ``/``, orders
-(list, page, release, cancel, new B2B order), stock and the spreadsheet import, a small
+(list, page, release, cancel, new B2B order), stock, the spreadsheet import, reports, a small
 stylesheet and script under ``/static/``. Sessions live in an encrypted, signed cookie
 (aiohttp-session); every form carries the session's CSRF token.
 """
@@ -18,7 +18,17 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from hub.core.runtime import Hub
 from hub.core.users import web_secret_key
-from hub.web.pages import auth, dashboard, driver, entry, orders, stock, tracking, uploads
+from hub.web.pages import (
+    auth,
+    dashboard,
+    driver,
+    entry,
+    orders,
+    reports,
+    stock,
+    tracking,
+    uploads,
+)
 from hub.web.pages.common import HUB_KEY, ago, day, local, zone_of
 
 HERE = Path(__file__).resolve().parent.parent
@@ -60,5 +70,5 @@ def mount(app: web.Application, hub: Hub) -> None:
         ),
     )
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
-    for module in (auth, dashboard, driver, orders, entry, stock, uploads, tracking):
+    for module in (auth, dashboard, driver, orders, entry, stock, uploads, tracking, reports):
         module.routes(app)

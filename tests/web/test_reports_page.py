@@ -1,0 +1,111 @@
+"""The reports page of the order desk (aiohttp's test client), on SQLite and PostgreSQL:
+refused to anonymous users like every desk page; for a signed-in user the figures of
+orders made through the desk, the charts as PNG images and the audit CSV and PDF of the
+range; a bad date named in one line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
+from html import unescape
+from zoneinfo import ZoneInfo
+
+from conftest import sign_in
+from PIL import Image
+from pypdf import PdfReader
+
+from hub.core import desk
+from hub.core.desk import Actor, LineInput, NewOrder
+
+SAM = Actor("sam", "web")
+LONDON = ZoneInfo("Europe/London")
+
+
+def text_of(html: str) -> str:
+    inline = re.sub(r"</?(a|strong|span|small|time|code|em|br)\b[^>]*>", " ", html)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", inline))).strip()
+
+
+def three_orders(site) -> None:
+    """ACME orders R-1 (2 CRATE at 12.50, shipped), R-2 (1 at 12.50, held then
+    released) and R-3 (1 at 12.50, cancelled), all today."""
+    for ref, units in (("R-1", 2), ("R-2", 1), ("R-3", 1)):
+        desk.create_order(
+            site,
+            NewOrder("ACME", (LineInput("CRATE", units, Decimal("12.50")),), reference=ref),
+            SAM,
+        )
+    site.ship("b2b:R-1", "dhl", "JD0001", actor="web:sam")
+    desk.hold_order(site, "b2b:R-2", "customer asked to wait", SAM)
+    desk.release_order(site, "b2b:R-2", "customer called back", SAM)
+    desk.cancel_order(site, "b2b:R-3", "ordered twice", SAM)
+
+
+async def test_reports_refuse_anonymous_users_as_every_desk_page(client):
+    for path in ("/reports", "/reports/charts/orders_per_day.png", "/reports/audit.csv"):
+        answer = await client.get(path, allow_redirects=False)
+        assert answer.status == 303, path
+        assert answer.headers["Location"].startswith("/sign-in?next=")
+
+
+async def test_the_page_shows_the_figures_charts_and_audit_of_the_range(site, client):
+    three_orders(site)
+    today = datetime.now(LONDON).date()
+    week = (today - timedelta(days=6)).isoformat()  # the default range: the last 7 days
+    await sign_in(client, "vic")  # a viewer may read reports
+    answer = await client.get("/reports")
+    assert answer.status == 200
+    html = await answer.text()
+    text = text_of(html)
+    assert f'name="to" type="date" value="{today}"' in html and f'value="{week}"' in html
+    # today: 3 orders on b2b, one cancelled; revenue of the two not cancelled
+    assert re.search(r"b2b 3 1 37\.50 GBP", text), text
+    assert "b2b, all days 37.50 GBP" in text
+    assert re.search(r"Holds Reason Orders Ended Still held Median Longest manual 1 1 0", text)
+    assert re.search(r"Time to ship Channel Shipped Median 90th percentile b2b 1", text)
+    charts = re.findall(r'<img src="([^"]+)"', html)
+    assert len(charts) == 3
+    for src in charts:
+        image = await client.get(unescape(src))
+        assert image.status == 200 and image.content_type == "image/png"
+        with Image.open(io.BytesIO(await image.read())) as png:
+            assert png.format == "PNG" and png.size == (800, 360)
+    csv_link, pdf_link = re.findall(r'href="(/reports/audit\.(?:csv|pdf)\?[^"]+)"', html)
+    answer = await client.get(unescape(csv_link))
+    assert answer.status == 200
+    assert f'filename="audit-{week}-to-{today}.csv"' in answer.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(await answer.text())))
+    assert [(r["kind"], r["actor"]) for r in rows if r["order"] == "b2b:R-2"][:3] == [
+        ("intake", "web:sam"),
+        ("hold", "web:sam"),
+        ("release", "web:sam"),
+    ]
+    assert {r["order"] for r in rows} == {"b2b:R-1", "b2b:R-2", "b2b:R-3"}
+    answer = await client.get(unescape(pdf_link))
+    assert answer.status == 200 and answer.content_type == "application/pdf"
+    pdf = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(await answer.read())).pages)
+    pdf = " ".join(pdf.split())
+    for needle in (
+        "Order b2b:R-1",
+        "shipped by dhl JD0001",
+        "customer called back",
+        "ordered twice",
+    ):
+        assert needle in pdf, needle
+
+
+async def test_a_bad_range_is_named_in_one_line(site, client):
+    await sign_in(client, "vic")
+    answer = await client.get("/reports?from=2026-13-01&to=2026-12-01")
+    assert answer.status == 400
+    assert "from '2026-13-01' is not a date; give YYYY-MM-DD" in text_of(await answer.text())
+    answer = await client.get("/reports?from=2026-12-02&to=2026-12-01")
+    assert answer.status == 400
+    assert "from 2026-12-02 is after to 2026-12-01" in text_of(await answer.text())
+    answer = await client.get("/reports/audit.pdf?from=2026-12-02&to=2026-12-01")
+    assert answer.status == 400
+    chart = await client.get("/reports/charts/nothing.png")
+    assert chart.status == 404
