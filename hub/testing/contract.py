@@ -53,7 +53,9 @@ from hub.testing.world import CHANNEL, ContractWorld
 #: Orders sold for the paging rules, and the page size the store is asked to answer with.
 PAGED_ORDERS = 5
 PAGE_SIZE = 2
-#: Items pushed at most in the batching rule (a channel taking more per call gets one call).
+#: The batching rule pushes ``stock_batch_size + 1`` SKUs, so the push splits, for batch
+#: sizes up to LARGEST_SPLIT; a channel taking more per call gets MOST_ITEMS in one batch.
+LARGEST_SPLIT = 250
 MOST_ITEMS = 120
 
 
@@ -360,7 +362,7 @@ class ChannelContract:
     def test_stock_batches_fewest_calls(self, hub_database_url: str) -> None:
         """A push of many SKUs goes in batches of ``stock_batch_size``, in the fewest calls."""
         size = self.channel.stock_batch_size
-        count = size + 1 if size < 250 else min(MOST_ITEMS, size)
+        count = size + 1 if size <= LARGEST_SPLIT else min(MOST_ITEMS, size)
         items = [DemoItem(f"SKU-{n:03d}", f"Item {n}", "1.00", 1) for n in range(count)]
         world = ContractWorld(self.channel, hub_database_url, dict(self.config))
         try:
