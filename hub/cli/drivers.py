@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, open_hub, utc_minute
-from hub.core import driving
+from hub.core import drivers
 from hub.core.config import Settings
 
 app = typer.Typer(help="Drivers of the own fleet and their sign-in.", no_args_is_help=True)
@@ -32,7 +32,7 @@ def add(
     """Add a driver and print their token once: the hub keeps only its hash."""
     with open_hub(config) as hub:
         token, info = hub.write(
-            lambda c: driving.create_driver(c, name, vehicle, phone, hub.settings)
+            lambda c: drivers.create_driver(c, name, vehicle, phone, hub.settings)
         )
     typer.echo(token)
     typer.echo(
@@ -56,7 +56,7 @@ def link(name: Name, config: ConfigOption = None) -> None:
     """Print a one-time sign-in link for the driver's phone (valid [driver] link_hours)."""
     with open_hub(config) as hub:
         hours = hub.settings.driver.link_hours
-        token, info, expires = hub.write(lambda c: driving.create_link(c, name, hours))
+        token, info, expires = hub.write(lambda c: drivers.create_link(c, name, hours))
         url = f"{base_url(hub.settings)}/driver/link/{token}"
     typer.echo(url)
     typer.echo(
@@ -68,7 +68,7 @@ def link(name: Name, config: ConfigOption = None) -> None:
 def list_(config: ConfigOption = None) -> None:
     """Every driver: name, vehicle, phone, token prefix, added, disabled."""
     with open_hub(config) as hub:
-        rows = hub.read(driving.list_drivers)
+        rows = hub.read(drivers.list_drivers)
     table = Table("name", "vehicle", "phone", "token", "added", "disabled")
     for d in rows:
         table.add_row(
@@ -86,7 +86,7 @@ def list_(config: ConfigOption = None) -> None:
 def disable(name: Name, config: ConfigOption = None) -> None:
     """Stop a driver signing in (token, links and open sessions) until enabled again."""
     with open_hub(config) as hub:
-        info = hub.write(lambda c: driving.set_disabled(c, name, True))
+        info = hub.write(lambda c: drivers.set_disabled(c, name, True))
     typer.echo(f"driver {info.name!r} disabled")
 
 
@@ -94,5 +94,5 @@ def disable(name: Name, config: ConfigOption = None) -> None:
 def enable(name: Name, config: ConfigOption = None) -> None:
     """Let a disabled driver sign in again."""
     with open_hub(config) as hub:
-        info = hub.write(lambda c: driving.set_disabled(c, name, False))
+        info = hub.write(lambda c: drivers.set_disabled(c, name, False))
     typer.echo(f"driver {info.name!r} enabled")

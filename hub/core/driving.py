@@ -1,6 +1,6 @@
-"""The driver app's rules: drivers and how they sign in, today's route as a driver sees
-it, what they do at a stop (arrive, deliver with proof of delivery, fail with a reason)
-and where their phone is (position pings).
+"""The driver app's rules: today's route as a driver sees it, what they do at a stop
+(arrive, deliver with proof of delivery, fail with a reason) and where their phone is
+(position pings). Drivers themselves and how they sign in: :mod:`hub.core.drivers`.
 
 Rules, whatever the client:
 
@@ -25,7 +25,6 @@ Rules, whatever the client:
 from __future__ import annotations
 
 import hashlib
-import hmac
 import io
 import re
 import secrets
@@ -39,13 +38,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from hub.core import fulfilment, notify
 from hub.core.config import Settings
 from hub.core.db import run_in_transaction
+from hub.core.drivers import DriverInfo
 from hub.core.models import (
-    driver_link_t,
     driver_t,
     now,
     order_event_t,
@@ -53,7 +51,6 @@ from hub.core.models import (
     order_t,
     planned_route_t,
     planned_stop_t,
-    position_ping_t,
     product_t,
     route_action_t,
 )
@@ -65,9 +62,6 @@ if TYPE_CHECKING:
 
     from hub.core.runtime import Hub
 
-TOKEN_PREFIX = "drv_"
-LINK_PREFIX = "drl_"
-PREFIX_LENGTH = 12
 CARRIER = "fleet"  # the carrier a driver's deliveries ship with: the own fleet
 KINDS = ("arrive", "deliver", "fail")
 #: why a delivery failed: code -> what the driver reads
@@ -85,184 +79,11 @@ IMAGE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 SIGNATURE_MAX_BYTES = 512 * 1024
 NEXT_STOP_FRESH = timedelta(minutes=30)  # older actions tell no customer "you're next"
 FUTURE_SLACK = timedelta(minutes=10)  # a phone's clock may run this far ahead of ours
-MAX_PINGS = 500  # in one batch
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,63}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
 
 class NotYourRoute(HubError):
     """A driver named a route (or stop) that is not theirs to drive."""
-
-
-@dataclass(frozen=True)
-class DriverInfo:
-    """A driver as the hub keeps them (never the token)."""
-
-    id: int
-    name: str
-    phone: str
-    vehicle: str
-    prefix: str
-    disabled: bool
-    created_at: datetime
-
-
-# -- drivers and signing in ------------------------------------------------------------------
-
-
-def token_hash(token: str) -> str:
-    """The SHA-256 hex digest the hub stores for a driver token or link token."""
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def create_driver(
-    conn: Connection, name: str, vehicle: str, phone: str = "", settings: Settings | None = None
-) -> tuple[str, DriverInfo]:
-    """Add a driver of ``vehicle``; returns their token (to show once) and what is kept.
-
-    InvalidInput naming ``name`` or ``vehicle`` (one not in ``settings``' fleet, when
-    given); Conflict when a driver of that name exists.
-    """
-    name = name.strip()
-    if not _NAME.match(name):
-        raise InvalidInput(
-            f"driver name {name!r}: use 1 to 64 letters, digits, spaces, '.', '_', '@' or '-'",
-            field="name",
-        )
-    vehicle = vehicle.strip()
-    if settings is not None and vehicle not in settings.fleet:
-        known = ", ".join(sorted(settings.fleet)) or "none configured"
-        raise InvalidInput(
-            f"vehicle {vehicle!r} is not in the fleet ([fleet.NAME] in the config: {known})",
-            field="vehicle",
-        )
-    if not vehicle:
-        raise InvalidInput("vehicle must not be empty", field="vehicle")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = {
-        "name": name,
-        "phone": phone.strip()[:64],
-        "vehicle": vehicle,
-        "token_hash": token_hash(token),
-        "token_prefix": token[:PREFIX_LENGTH],
-        "disabled": False,
-        "created_at": now(),
-    }
-    try:
-        with conn.begin_nested():
-            inserted = conn.execute(driver_t.insert().values(**row)).inserted_primary_key
-            new_id = inserted[0] if inserted else None
-    except IntegrityError:
-        raise Conflict(
-            f"a driver named {name!r} exists; choose another name", field="name"
-        ) from None
-    return token, _info({**row, "id": new_id})
-
-
-def list_drivers(conn: Connection) -> list[DriverInfo]:
-    """Every driver, by name."""
-    rows = conn.execute(sa.select(driver_t).order_by(driver_t.c.name)).mappings()
-    return [_info(dict(r)) for r in rows]
-
-
-def find_driver(conn: Connection, name: str) -> DriverInfo:
-    """The driver ``name``; NotFound naming the known ones otherwise."""
-    row = (
-        conn.execute(sa.select(driver_t).where(driver_t.c.name == name.strip())).mappings().first()
-    )
-    if row is None:
-        known = ", ".join(d.name for d in list_drivers(conn)) or "none yet: hub drivers add"
-        raise NotFound(f"no driver named {name!r} (drivers: {known})", field="name")
-    return _info(dict(row))
-
-
-def set_disabled(conn: Connection, name: str, disabled: bool = True) -> DriverInfo:
-    """Stop (or allow again) a driver signing in; their sessions end at the next request."""
-    driver = find_driver(conn, name)
-    conn.execute(driver_t.update().where(driver_t.c.id == driver.id).values(disabled=disabled))
-    return find_driver(conn, name)
-
-
-def authenticate(conn: Connection, token: str) -> DriverInfo | None:
-    """The active driver whose token ``token`` is, or None."""
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
-        return None
-    digest = token_hash(token)
-    row = (
-        conn.execute(sa.select(driver_t).where(driver_t.c.token_hash == digest)).mappings().first()
-    )
-    if row is None or not hmac.compare_digest(row["token_hash"], digest) or row["disabled"]:
-        return None
-    return _info(dict(row))
-
-
-def active_driver(conn: Connection, driver_id: int) -> DriverInfo | None:
-    """Driver ``driver_id`` when they may still sign in (a session's check), else None."""
-    row = conn.execute(sa.select(driver_t).where(driver_t.c.id == driver_id)).mappings().first()
-    return None if row is None or row["disabled"] else _info(dict(row))
-
-
-def create_link(conn: Connection, name: str, hours: float) -> tuple[str, DriverInfo, datetime]:
-    """A one-time sign-in token for driver ``name``, valid ``hours``: (token, driver,
-    expiry). Only its hash is kept. NotFound for an unknown driver, InvalidInput for a
-    disabled one."""
-    driver = find_driver(conn, name)
-    if driver.disabled:
-        raise InvalidInput(f"driver {driver.name!r} is disabled", field="name")
-    token = LINK_PREFIX + secrets.token_urlsafe(32)
-    expires = now() + timedelta(hours=hours)
-    conn.execute(
-        driver_link_t.insert().values(
-            driver_id=driver.id, token_hash=token_hash(token), expires_at=expires, created_at=now()
-        )
-    )
-    return token, driver, expires
-
-
-def peek_link(conn: Connection, token: str) -> DriverInfo | None:
-    """The driver a usable (unused, unexpired) link token signs in, without using it."""
-    row = _link_row(conn, token)
-    return None if row is None else active_driver(conn, row["driver_id"])
-
-
-def use_link(conn: Connection, token: str) -> DriverInfo | None:
-    """Use a one-time link token: the driver it signs in, or None when it is unknown,
-    used, expired or its driver disabled. Of two uses at once only one succeeds."""
-    row = _link_row(conn, token)
-    if row is None:
-        return None
-    link = driver_link_t.c
-    taken = conn.execute(
-        driver_link_t.update()
-        .where(link.id == row["id"], link.used_at.is_(None), link.expires_at > now())
-        .values(used_at=now())
-    )
-    return active_driver(conn, row["driver_id"]) if taken.rowcount == 1 else None
-
-
-def _link_row(conn: Connection, token: str) -> Any:
-    if not token.startswith(LINK_PREFIX) or len(token) > 200:
-        return None
-    digest = token_hash(token)
-    link = driver_link_t.c
-    row = conn.execute(sa.select(driver_link_t).where(link.token_hash == digest)).mappings().first()
-    if row is None or not hmac.compare_digest(row["token_hash"], digest):
-        return None
-    if row["used_at"] is not None or row["expires_at"] <= now():
-        return None
-    return row
-
-
-def _info(row: dict) -> DriverInfo:
-    return DriverInfo(
-        id=int(row["id"]),
-        name=row["name"],
-        phone=row.get("phone") or "",
-        vehicle=row["vehicle"],
-        prefix=row.get("token_prefix") or "",
-        disabled=bool(row.get("disabled")),
-        created_at=row["created_at"],
-    )
 
 
 # -- the route as the driver sees it ---------------------------------------------------------
@@ -890,91 +711,6 @@ def stop_actions(conn: Connection, route_id: int) -> list[dict[str, Any]]:
         .join(driver_t, d.id == a.driver_id)
         .where(a.route_id == route_id)
         .order_by(a.phone_at, a.id)
-    ).mappings()
-    return [dict(r) for r in rows]
-
-
-# -- position pings ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ping:
-    """Where the phone was at ``phone_at`` (aware UTC): degrees, accuracy in metres."""
-
-    latitude: float
-    longitude: float
-    phone_at: datetime
-    accuracy_m: float | None = None
-
-
-_r = planned_route_t.c
-# Built once: pings are the hot path (building a statement costs more than running it).
-_OWN_ROUTE = sa.select(_r.id).where(
-    _r.id == sa.bindparam("route"), _r.vehicle == sa.bindparam("vehicle"), _r.dispatched.is_(True)
-)
-_PING_INSERT = {
-    name: dialect.insert(position_ping_t)
-    .on_conflict_do_nothing(index_elements=["driver_id", "phone_at"])
-    .returning(position_ping_t.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
-
-
-def check_pings(pings: list[Ping]) -> None:
-    """InvalidInput naming the first ping off the globe or in the future, or a batch
-    over :data:`MAX_PINGS`."""
-    if len(pings) > MAX_PINGS:
-        raise InvalidInput(f"pings: at most {MAX_PINGS} in one batch", field="pings")
-    latest = now() + FUTURE_SLACK
-    for i, ping in enumerate(pings):
-        if not (-90 <= ping.latitude <= 90 and -180 <= ping.longitude <= 180):
-            raise InvalidInput(f"pings[{i}]: not a position on Earth", field=f"pings[{i}]")
-        if ping.phone_at > latest:
-            raise InvalidInput(
-                f"pings[{i}].at: {ping.phone_at.isoformat()} is in the future; is the "
-                "phone's clock right?",
-                field=f"pings[{i}].at",
-            )
-
-
-def record_pings(
-    conn: Connection, driver: DriverInfo, route_id: int | None, pings: list[Ping]
-) -> int:
-    """Keep ``pings`` of ``driver`` (on ``route_id``, one of theirs, or None between
-    routes); returns how many were new (one per driver and phone time, so a replayed
-    ping is kept once). NotYourRoute for another's route; InvalidInput naming the ping
-    for a position off the globe or a time in the future; nothing kept then."""
-    check_pings(pings)
-    if (
-        route_id is not None
-        and conn.scalar(_OWN_ROUTE, {"route": route_id, "vehicle": driver.vehicle}) is None
-    ):
-        own_routes(conn, driver, {route_id})  # raises, naming it
-    if not pings:
-        return 0
-    received = now()
-    rows = [
-        {
-            "driver_id": driver.id,
-            "route_id": route_id,
-            "latitude": p.latitude,
-            "longitude": p.longitude,
-            "accuracy_m": p.accuracy_m,
-            "phone_at": p.phone_at,
-            "received_at": received,
-        }
-        for p in pings
-    ]
-    return len(conn.execute(_PING_INSERT[conn.dialect.name], rows).all())
-
-
-def route_pings(conn: Connection, route_id: int) -> list[dict[str, Any]]:
-    """The positions of route ``route_id`` in the phone's time order."""
-    p = position_ping_t.c
-    rows = conn.execute(
-        sa.select(p.driver_id, p.latitude, p.longitude, p.accuracy_m, p.phone_at, p.received_at)
-        .where(p.route_id == route_id)
-        .order_by(p.phone_at)
     ).mappings()
     return [dict(r) for r in rows]
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 from driver_site import Site, driver_site, jpeg, phone_time, png  # noqa: E402
 
-from hub.core import driving  # noqa: E402
+from hub.core import drivers, driving  # noqa: E402
 from hub.core.db import is_sqlite  # noqa: E402
 from hub.core.models import driver_link_t, order_t, route_action_t  # noqa: E402
 from hub.errors import Conflict  # noqa: E402
@@ -30,8 +30,8 @@ def site(db_url: str, tmp_path: Path) -> Iterator[Site]:
         yield made
 
 
-def dora(site: Site) -> driving.DriverInfo:
-    return site.hub.read(lambda c: driving.find_driver(c, "Dora"))  # type: ignore[no-any-return]
+def dora(site: Site) -> drivers.DriverInfo:
+    return site.hub.read(lambda c: drivers.find_driver(c, "Dora"))  # type: ignore[no-any-return]
 
 
 def deliver(site: Site, stop: int, minutes: int, client_id: str = "") -> driving.Action:
@@ -48,25 +48,25 @@ def deliver(site: Site, stop: int, minutes: int, client_id: str = "") -> driving
 
 
 def test_a_link_works_once_and_not_after_it_expired(site):
-    token, driver, expires = site.hub.write(lambda c: driving.create_link(c, "Dora", 1))
+    token, driver, expires = site.hub.write(lambda c: drivers.create_link(c, "Dora", 1))
     assert driver.name == "Dora" and timedelta(minutes=59) < expires - driving.now()
     assert (
-        site.hub.read(lambda c: driving.peek_link(c, token)).name == "Dora"
+        site.hub.read(lambda c: drivers.peek_link(c, token)).name == "Dora"
     )  # peeking spends nothing
-    assert site.hub.write(lambda c: driving.use_link(c, token)).name == "Dora"
-    assert site.hub.write(lambda c: driving.use_link(c, token)) is None
+    assert site.hub.write(lambda c: drivers.use_link(c, token)).name == "Dora"
+    assert site.hub.write(lambda c: drivers.use_link(c, token)) is None
 
-    stale, _, _ = site.hub.write(lambda c: driving.create_link(c, "Dora", 1))
+    stale, _, _ = site.hub.write(lambda c: drivers.create_link(c, "Dora", 1))
     site.hub.write(
         lambda c: c.execute(
             driver_link_t.update()
-            .where(driver_link_t.c.token_hash == driving.token_hash(stale))
+            .where(driver_link_t.c.token_hash == drivers.token_hash(stale))
             .values(expires_at=driving.now() - timedelta(seconds=1))
         )
     )
-    assert site.hub.read(lambda c: driving.peek_link(c, stale)) is None
-    assert site.hub.write(lambda c: driving.use_link(c, stale)) is None
-    assert site.hub.write(lambda c: driving.use_link(c, "drl_made-up")) is None
+    assert site.hub.read(lambda c: drivers.peek_link(c, stale)) is None
+    assert site.hub.write(lambda c: drivers.use_link(c, stale)) is None
+    assert site.hub.write(lambda c: drivers.use_link(c, "drl_made-up")) is None
 
 
 def test_the_same_action_sent_twice_at_the_same_moment_is_recorded_once(site):

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
-from hub.core import customers, driving, ledger
+from hub.core import customers, drivers, ledger
 from hub.core.config import parse_settings
 from hub.core.desk import Actor, LineInput, NewOrder, create_order
 from hub.core.planning import store_plan
@@ -144,7 +144,7 @@ def driver_site(url: str, media: Path, ping_seconds: int = 10) -> Site:
     tokens = {}
     for name, vehicle in (("Dora", "van-1"), ("Vic", "van-2")):
         token, _ = hub.write(
-            lambda c, n=name, v=vehicle: driving.create_driver(c, n, v, "", hub.settings)
+            lambda c, n=name, v=vehicle: drivers.create_driver(c, n, v, "", hub.settings)
         )
         tokens[name] = token
     return Site(hub, tokens, routes, orders, media)

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from conftest import csrf_of
 from driver_site import PHOTO_LIMIT, Site, driver_site, jpeg, phone_time, png
 
-from hub.core import driving
+from hub.core import drivers, driving, positions
 from hub.core.models import (
     notification_message_t,
     order_event_t,
@@ -295,7 +295,7 @@ async def test_pings_in_a_batch_are_kept_once_each(client, site):
     assert await answer.json() == {"received": 20, "recorded": 20}
     replay = await post(client, site, "pings", body)
     assert await replay.json() == {"received": 20, "recorded": 0}
-    kept = site.hub.read(lambda c: driving.route_pings(c, route))
+    kept = site.hub.read(lambda c: positions.route_pings(c, route))
     assert len(kept) == 20 and kept[0]["latitude"] == 51.5 and kept[-1]["accuracy_m"] == 5
 
 
@@ -403,7 +403,7 @@ async def test_a_ping_off_the_globe_is_refused(client, site):
 
 
 async def test_a_disabled_driver_is_refused(client, site):
-    site.hub.write(lambda c: driving.set_disabled(c, "Dora"))
+    site.hub.write(lambda c: drivers.set_disabled(c, "Dora"))
     answer = await client.get("/api/v1/driver/route", headers=auth(site))
     assert answer.status == 401
 

@@ -16,7 +16,7 @@ from driver_site import Site, driver_site, jpeg
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from test_browser import ARGS, CHROMIUM
 
-from hub.core import driving
+from hub.core import drivers, driving
 from hub.core.models import order_t, position_ping_t
 from hub.core.sync import Sync
 from hub.sandbox import SandboxServer
@@ -81,7 +81,7 @@ def test_sign_in_by_link_deliver_with_signature_and_photo_and_fail_a_stop(
     served: tuple[Site, str], browser: Browser, tmp_path: Path
 ) -> None:
     site, url = served
-    token, _, _ = site.hub.write(lambda c: driving.create_link(c, "Dora", 24))
+    token, _, _ = site.hub.write(lambda c: drivers.create_link(c, "Dora", 24))
     page = phone(browser)
 
     page.goto(f"{url}/driver/link/{token}")

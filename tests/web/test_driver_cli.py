@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hub.core import driving
+from hub.core import drivers
 from hub.core.models import driver_t
 from hub.core.runtime import Hub
 
@@ -74,13 +74,13 @@ def test_drivers_are_added_linked_listed_and_disabled(tmp_path):
 
     with Hub.open(config) as opened:
         stored = opened.read(lambda c: c.execute(sa.select(driver_t.c.token_hash)).scalar())
-        assert stored == driving.token_hash(token)  # only the hash is kept
-        assert opened.read(lambda c: driving.authenticate(c, token)).name == "Dora"
+        assert stored == drivers.token_hash(token)  # only the hash is kept
+        assert opened.read(lambda c: drivers.authenticate(c, token)).name == "Dora"
         link_token = url.rsplit("/", 1)[1]
-        assert opened.write(lambda c: driving.use_link(c, link_token)).name == "Dora"
-        assert opened.write(lambda c: driving.use_link(c, link_token)) is None  # once only
+        assert opened.write(lambda c: drivers.use_link(c, link_token)).name == "Dora"
+        assert opened.write(lambda c: drivers.use_link(c, link_token)) is None  # once only
 
     assert hub("drivers", "disable", "Dora", config=config).returncode == 0
     assert "yes" in hub("drivers", "list", config=config).stdout
     with Hub.open(config) as opened:
-        assert opened.read(lambda c: driving.authenticate(c, token)) is None
+        assert opened.read(lambda c: drivers.authenticate(c, token)) is None

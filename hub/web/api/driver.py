@@ -33,7 +33,7 @@ from aiohttp import web
 from aiohttp_session import get_session
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from hub.core import driving
+from hub.core import drivers, driving, positions
 from hub.core.db import run_in_transaction
 from hub.errors import HubError
 from hub.web.api.machinery import (
@@ -164,7 +164,7 @@ class PingIn(_In):
 class PingsIn(_In):
     device_id: str = Field(default="", max_length=64)
     route: int | None = Field(default=None, ge=1, description="The route driven; None: none.")
-    pings: Annotated[list[PingIn], Field(min_length=1, max_length=driving.MAX_PINGS)]
+    pings: Annotated[list[PingIn], Field(min_length=1, max_length=positions.MAX_PINGS)]
 
 
 class PingsOut(BaseModel):
@@ -178,7 +178,7 @@ class PingsOut(BaseModel):
 def show_route(ctx: Ctx) -> tuple[int, DriverRoute]:
     """The driver's dispatched route of the day: stops in order with address, time
     window, what to hand over, a navigation link and how each stop went so far."""
-    driver: driving.DriverInfo = ctx.driver  # type: ignore[attr-defined]
+    driver: drivers.DriverInfo = ctx.driver  # type: ignore[attr-defined]
     settings = ctx.hub.settings
     day = ctx.query.day or datetime.now(ZoneInfo(settings.routing.timezone)).date()
     route = ctx.hub.read(lambda c: driving.todays_route(c, driver, day))
@@ -233,7 +233,7 @@ def post_actions(ctx: Ctx) -> tuple[int, ActionsOut]:
     (``/actions/2/photo``) and records nothing. An action sent before is answered
     ``duplicate`` and recorded once. A delivery ships the stop's open orders with the
     own fleet and marks them delivered with the proof (recipient, signature, photo)."""
-    driver: driving.DriverInfo = ctx.driver  # type: ignore[attr-defined]
+    driver: drivers.DriverInfo = ctx.driver  # type: ignore[attr-defined]
     body: ActionsIn = ctx.body
     actions = [
         driving.Action(
@@ -262,10 +262,10 @@ def post_actions(ctx: Ctx) -> tuple[int, ActionsOut]:
 async def post_pings(ctx: Ctx) -> tuple[int, PingsOut]:
     """Keep the phone's positions (a batch: what was queued while offline, or one).
     A ping sent before (same phone time) is kept once. 403 for another driver's route."""
-    driver: driving.DriverInfo = ctx.driver  # type: ignore[attr-defined]
+    driver: drivers.DriverInfo = ctx.driver  # type: ignore[attr-defined]
     body: PingsIn = ctx.body
-    pings = [driving.Ping(p.latitude, p.longitude, p.at, p.accuracy) for p in body.pings]
-    driving.check_pings(pings)
+    pings = [positions.Ping(p.latitude, p.longitude, p.at, p.accuracy) for p in body.pings]
+    positions.check_pings(pings)
     writer = ctx.api.extras.get("pings")
     if writer is None:
         writer = ctx.api.extras["pings"] = PingWriter(ctx.api)
@@ -287,10 +287,10 @@ class PingWriter:
 
     def __init__(self, api: ApiConfig) -> None:
         self.api = api
-        self.waiting: list[tuple[Any, int | None, list[driving.Ping], asyncio.Future[int]]] = []
+        self.waiting: list[tuple[Any, int | None, list[positions.Ping], asyncio.Future[int]]] = []
         self.task: asyncio.Task[None] | None = None
 
-    async def write(self, driver: Any, route: int | None, pings: list[driving.Ping]) -> int:
+    async def write(self, driver: Any, route: int | None, pings: list[positions.Ping]) -> int:
         """How many of ``pings`` were new, once they are committed."""
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.waiting.append((driver, route, pings, done))
@@ -314,12 +314,12 @@ class PingWriter:
                 else:
                     done.set_result(result)
 
-    def _write(self, jobs: list[tuple[Any, int | None, list[driving.Ping]]]) -> list[Any]:
+    def _write(self, jobs: list[tuple[Any, int | None, list[positions.Ping]]]) -> list[Any]:
         engine, lock = self.api.hub.engine, self.api.writer.lock
         with lock or nullcontext():
             try:
                 return run_in_transaction(  # type: ignore[no-any-return]
-                    engine, lambda c: [driving.record_pings(c, *job) for job in jobs]
+                    engine, lambda c: [positions.record_pings(c, *job) for job in jobs]
                 )
             except Exception:
                 if len(jobs) == 1:
@@ -328,7 +328,7 @@ class PingWriter:
             for driver, route, pings in jobs:
 
                 def one(c: Any, d: Any = driver, r: Any = route, p: Any = pings) -> int:
-                    return driving.record_pings(c, d, r, p)
+                    return positions.record_pings(c, d, r, p)
 
                 try:
                     out.append(run_in_transaction(engine, one))
@@ -360,14 +360,14 @@ async def _remembered(api: ApiConfig, key: str, load: Callable[[], Any]) -> Any:
     return found
 
 
-async def _driver_of(request: web.Request, api: ApiConfig) -> driving.DriverInfo:
+async def _driver_of(request: web.Request, api: ApiConfig) -> drivers.DriverInfo:
     header = request.headers.get("Authorization", "")
     scheme, _, presented = header.partition(" ")
     presented = presented.strip()
     if scheme.lower() == "bearer" and presented:
-        digest = driving.token_hash(presented)  # the cache keeps only hashes
+        digest = drivers.token_hash(presented)  # the cache keeps only hashes
         driver = await _remembered(
-            api, "t:" + digest, lambda: api.hub.read(lambda c: driving.authenticate(c, presented))
+            api, "t:" + digest, lambda: api.hub.read(lambda c: drivers.authenticate(c, presented))
         )
         if driver is None:
             raise ApiError(
@@ -392,7 +392,7 @@ async def _driver_of(request: web.Request, api: ApiConfig) -> driving.DriverInfo
                 403, "forbidden", f"the {CSRF_HEADER} header does not match the page", CSRF_HEADER
             )
     driver = await _remembered(
-        api, f"s:{driver_id}", lambda: api.hub.read(lambda c: driving.active_driver(c, driver_id))
+        api, f"s:{driver_id}", lambda: api.hub.read(lambda c: drivers.active_driver(c, driver_id))
     )
     if driver is None:
         session.invalidate()

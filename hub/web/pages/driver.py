@@ -17,7 +17,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from hub.core import driving
+from hub.core import drivers
 from hub.web.api.driver import SESSION_KEY
 from hub.web.pages.common import csrf_ok, csrf_token, hub_of, render
 
@@ -28,19 +28,19 @@ USED_LINK = (
 )
 
 
-async def _signed_in(request: web.Request) -> driving.DriverInfo | None:
+async def _signed_in(request: web.Request) -> drivers.DriverInfo | None:
     session = await get_session(request)
     driver_id = session.get(SESSION_KEY)
     if not isinstance(driver_id, int):
         return None
     hub = hub_of(request)
-    driver = await asyncio.to_thread(hub.read, lambda c: driving.active_driver(c, driver_id))
+    driver = await asyncio.to_thread(hub.read, lambda c: drivers.active_driver(c, driver_id))
     if driver is None:
         session.invalidate()
     return driver  # type: ignore[no-any-return]
 
 
-async def _open_session(request: web.Request, driver: driving.DriverInfo) -> None:
+async def _open_session(request: web.Request, driver: drivers.DriverInfo) -> None:
     fresh = await new_session(request)  # nothing of an earlier session carries over
     fresh[SESSION_KEY] = driver.id
     csrf_token(fresh)
@@ -62,7 +62,7 @@ async def sign_in(request: web.Request) -> web.Response:
         error = "The form had expired: try again."
         return render(request, "driver_sign_in.html", {"error": error}, status=403)
     hub = hub_of(request)
-    driver = await asyncio.to_thread(hub.read, lambda c: driving.authenticate(c, token))
+    driver = await asyncio.to_thread(hub.read, lambda c: drivers.authenticate(c, token))
     if driver is None:
         error = "That token does not belong to an active driver."
         return render(request, "driver_sign_in.html", {"error": error}, status=401)
@@ -75,7 +75,7 @@ async def link_page(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     hub = hub_of(request)
     await get_session(request)  # the form's CSRF token needs a session
-    driver = await asyncio.to_thread(hub.read, lambda c: driving.peek_link(c, token))
+    driver = await asyncio.to_thread(hub.read, lambda c: drivers.peek_link(c, token))
     if driver is None:
         return render(request, "driver_sign_in.html", {"error": USED_LINK}, status=404)
     return render(request, "driver_link.html", {"driver": driver, "token": token})
@@ -88,7 +88,7 @@ async def use_link(request: web.Request) -> web.Response:
         error = "The page had expired: open the link again."
         return render(request, "driver_sign_in.html", {"error": error}, status=403)
     hub = hub_of(request)
-    driver = await asyncio.to_thread(hub.write, lambda c: driving.use_link(c, token))
+    driver = await asyncio.to_thread(hub.write, lambda c: drivers.use_link(c, token))
     if driver is None:
         return render(request, "driver_sign_in.html", {"error": USED_LINK}, status=404)
     await _open_session(request, driver)
