@@ -41,7 +41,7 @@ def open_hub(config: Path | str | None, *, check_schema: bool = True) -> Hub:
     """Open the hub for a command; refuses an outdated database unless told not to check."""
     hub = Hub.open(config)
     _opened.append(hub.engine.url)
-    _secrets[:0] = secret_values(hub.channel_configs.values())
+    _secrets[:0] = secret_values([*hub.channel_configs.values(), *hub.notifier_configs.values()])
     if check_schema:
         try:
             hub.require_schema()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from notify_site import EMAIL, PHONE, Shop, write_toml
+from notify_site import EMAIL, PHONE, SMTP_PASSWORD, Shop, write_toml
 from typer.testing import CliRunner, Result
 
 from hub.cli import app as cli
@@ -78,3 +78,11 @@ def test_send_test_reaches_both_services(shop: Shop, tmp_path: Path, capsys):
     err = refused(shop, tmp_path, capsys, "notifications", "send-test", PHONE)
     assert err.startswith(f"error: notifier sms could not send to {PHONE}: NotificationRefused")
     assert "21610" in err
+
+
+def test_a_notifier_secret_in_an_error_is_masked(shop: Shop, tmp_path: Path, capsys):
+    # a badly behaved mail server that quotes the password back in its refusal
+    shop.mail.mailbox.refuse["grace@example.com"] = f"450 4.7.1 not now, {SMTP_PASSWORD}"
+    err = refused(shop, tmp_path, capsys, "notifications", "send-test", "grace@example.com")
+    assert "could not send to grace@example.com: SMTPRecipientsRefused" in err
+    assert SMTP_PASSWORD not in err and "***" in err
