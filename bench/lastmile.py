@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 import sqlalchemy as sa
 
+from hub.core import drivers as driver_accounts
 from hub.core.config import parse_settings
 from hub.core.models import planned_route_t, position_ping_t
 from hub.core.planning import store_plan
@@ -71,7 +72,7 @@ def prepare(folder: Path, drivers: int) -> tuple[list[str], list[int]]:
             }
         )
         tokens = [
-            hub.write(lambda c, n=n: drivers.create_driver(c, f"driver {n}", f"van-{n}"))[0]
+            hub.write(lambda c, n=n: driver_accounts.create_driver(c, f"driver {n}", f"van-{n}"))[0]
             for n in range(drivers)
         ]
     return tokens, [ids[f"van-{n}"] for n in range(drivers)]
