@@ -106,6 +106,16 @@ def test_buy_twice_show_and_void_rebuy_from_the_command_line(desk: Desk):
     assert sorted(desk.sandbox.charges.values()) == [1, 1]
 
 
+def test_rates_lists_every_service_cheapest_first_and_buys_nothing(desk: Desk):
+    code, out, err = desk.run("labels", "rates", "desk:D-1")
+
+    assert code == 0 and err == ""
+    lines = [line for line in out.splitlines() if "easypost" in line]
+    services = [line.split("│")[2].strip() for line in lines]
+    assert services == ["USPS GroundAdvantage", "USPS Priority", "UPS NextDayAir"]
+    assert desk.sandbox.buy_calls == 0 and desk.sandbox.charges == {} and desk.labels() == []
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
