@@ -303,6 +303,44 @@ class Carrier:
         """Release connections; called once when the hub stops."""
 
 
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message a notifier is asked to send, as rendered from the merchant's templates.
+
+    ``to`` is an e-mail address (kind ``email``) or a phone number in E.164 form
+    (``+15551234567``, kind ``sms``); ``subject`` is empty for SMS. ``reference`` is the
+    hub's idempotency key of the message (the same on every attempt): an e-mail notifier
+    derives its Message-ID from it, so a receiving system can recognise a repeat.
+    ``status_callback`` is the URL the service should report delivery status to (empty
+    when the hub has no public URL configured or the kind has no status reports).
+    """
+
+    to: str
+    subject: str
+    body: str
+    reference: str = ""
+    status_callback: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What a service reported about a sent message: its id and its new status.
+
+    ``status`` is the hub's word: ``sent``, ``delivered``, ``undelivered`` or ``failed``;
+    ``detail`` the service's own status and error code, for people.
+    """
+
+    provider_id: str
+    status: str
+    detail: str = ""
+
+
+class NotificationRefused(Exception):
+    """The service refused the message for good (a bad address, an unknown number, the
+    recipient blocked us): sending it again cannot help. Other exceptions from
+    :meth:`Notifier.send` are taken as passing failures and retried with backoff."""
+
+
 class Notifier:
     """Base class of notifiers: send a short message to a customer.
 
