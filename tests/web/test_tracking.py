@@ -157,3 +157,14 @@ async def test_tokens_are_long_random_and_one_per_order(site: Hub):
     assert len(token) == 32 and token == site.write(lambda c: tracking.ensure_token(c, order_id))
     _, other = tracked(site, "T3")
     assert other != token
+
+
+async def test_one_order_takes_a_bounded_number_of_notes(site: Hub, client: TestClient):
+    _, token = tracked(site)
+    for i in range(tracking.MAX_FEEDBACK):
+        answer = await client.post(f"/track/{token}/feedback", data={"note": f"note {i}"})
+        assert answer.status == 200
+    refused = await client.post(f"/track/{token}/feedback", data={"note": "one more"})
+    assert refused.status == 400
+    assert "this delivery has 20 notes already" in await refused.text()
+    assert len(feedback_rows(site)) == tracking.MAX_FEEDBACK

@@ -27,6 +27,7 @@ from hub.errors import InvalidInput, NotFound
 
 TOKEN_BYTES = 24
 MAX_NOTE = 1000  # characters of a delivery note
+MAX_FEEDBACK = 20  # notes and ratings one order takes (the page is public: no floods)
 #: The stage the page shows, from the newest event the customer was told of.
 STAGES = ("confirmed", "dispatched", "next_stop", "delivered", "failed")
 _BY_STATUS = {
@@ -126,7 +127,8 @@ def leave_feedback(conn: Connection, token: str, note: str, rating: str | int | 
 
     ``rating`` is 1 to 5 (or empty); the note at most :data:`MAX_NOTE` characters.
     Raises :class:`NotFound` for a token no order has and :class:`InvalidInput` naming
-    the field for a bad rating, a note too long, or neither given; nothing is stored then.
+    the field for a bad rating, a note too long, neither given, or an order that has
+    :data:`MAX_FEEDBACK` already; nothing is stored then.
     """
     row = _token_row(conn, token)
     if row is None:
@@ -146,6 +148,16 @@ def leave_feedback(conn: Connection, token: str, note: str, rating: str | int | 
             raise InvalidInput(f"a rating is 1 to 5 stars, not {rating!r}", field="rating")
     if not text and stars is None:
         raise InvalidInput("write a note or choose a rating", field="note")
+    f = tracking_feedback_t.c
+    count = conn.scalar(
+        sa.select(sa.func.count())
+        .select_from(tracking_feedback_t)
+        .where(f.order_id == row["order_id"])
+    )
+    if int(count or 0) >= MAX_FEEDBACK:
+        raise InvalidInput(
+            f"this delivery has {MAX_FEEDBACK} notes already; call us instead", field="note"
+        )
     result = conn.execute(
         tracking_feedback_t.insert().values(
             order_id=row["order_id"], note=text, rating=stars, created_at=now()
