@@ -22,7 +22,7 @@ from hub.cli import main
 from hub.core import ledger
 from hub.core.desk import Actor
 from hub.core.desk.actions import cancel_order, hold_order, release_order
-from hub.core.reports import orders_report
+from hub.core.reports import charts, orders_report
 from hub.core.runtime import Hub
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -169,8 +169,8 @@ def test_report_orders_prints_tables_and_writes_csv_and_png_charts(site, tmp_pat
     assert ran.code == 0, ran
     assert "Orders per day" in ran.out and "19.98 EUR" in ran.out
     names = ["orders_by_day.csv", "holds.csv", "time_to_ship.csv"]
-    charts = ["orders_per_day.png", "revenue_per_channel.png", "hold_durations.png"]
-    for name in names + charts:
+    pictures = ["orders_per_day.png", "revenue_per_channel.png", "hold_durations.png"]
+    for name in names + pictures:
         assert f"wrote {out / name}" in ran.out
     assert _csv(out / "orders_by_day.csv") == [
         {
@@ -194,11 +194,11 @@ def test_report_orders_prints_tables_and_writes_csv_and_png_charts(site, tmp_pat
     assert (out / "holds.csv").read_text().splitlines()[0] == (
         "reason,orders,ended,still_open,median_hours,max_hours"
     )
-    for name in charts:
+    for name in pictures:
         assert (out / name).stat().st_size > 0
         with Image.open(out / name) as image:
-            assert image.format == "PNG" and image.size == (800, 360)
-    assert sorted(p.name for p in out.iterdir()) == sorted(names + charts)
+            assert image.format == "PNG" and image.size == charts.SIZE
+    assert sorted(p.name for p in out.iterdir()) == sorted(names + pictures)
 
 
 def test_audit_exports_every_touched_order_with_its_history_in_order(site, tmp_path):

@@ -19,6 +19,7 @@ from pypdf import PdfReader
 
 from hub.core import desk
 from hub.core.desk import Actor, LineInput, NewOrder
+from hub.core.reports import charts
 
 SAM = Actor("sam", "web")
 LONDON = ZoneInfo("Europe/London")
@@ -66,13 +67,13 @@ async def test_the_page_shows_the_figures_charts_and_audit_of_the_range(site, cl
     assert "b2b, all days 37.50 GBP" in text
     assert re.search(r"Holds Reason Orders Ended Still held Median Longest manual 1 1 0", text)
     assert re.search(r"Time to ship Channel Shipped Median 90th percentile b2b 1", text)
-    charts = re.findall(r'<img src="([^"]+)"', html)
-    assert len(charts) == 3
-    for src in charts:
+    images = re.findall(r'<img src="([^"]+)"', html)
+    assert len(images) == 3
+    for src in images:
         image = await client.get(unescape(src))
         assert image.status == 200 and image.content_type == "image/png"
         with Image.open(io.BytesIO(await image.read())) as png:
-            assert png.format == "PNG" and png.size == (800, 360)
+            assert png.format == "PNG" and png.size == charts.SIZE
     csv_link, pdf_link = re.findall(r'href="(/reports/audit\.(?:csv|pdf)\?[^"]+)"', html)
     answer = await client.get(unescape(csv_link))
     assert answer.status == 200

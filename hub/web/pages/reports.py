@@ -15,7 +15,7 @@ from aiohttp import web
 
 from hub.core.audit import audit_csv, audit_orders, audit_pdf
 from hub.core.reports import OrdersReport, check_range, money_text, orders_report, parse_day
-from hub.core.reports.charts import CHARTS
+from hub.core.reports.charts import CHARTS, SIZE
 from hub.core.runtime import Hub
 from hub.errors import InvalidInput
 from hub.web.pages.common import PAGE_HEADERS, hub_of, page, render, zone_of
@@ -73,6 +73,7 @@ async def reports_page(request: web.Request) -> web.Response:
             "revenue": report.revenue_by_channel(),
             "money": money_text,
             "query": query,
+            "size": SIZE,
             "charts": [(f"/reports/charts/{name}?{query}", t) for name, t in CHART_TITLES.items()],
         },
     )
