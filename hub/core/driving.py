@@ -53,6 +53,7 @@ from hub.core.models import (
     planned_stop_t,
     product_t,
     route_action_t,
+    tracking_feedback_t,
 )
 from hub.errors import Conflict, HubError, InvalidInput, NotFound
 from hub.orders import OrderStatus
@@ -224,6 +225,7 @@ def route_view(conn: Connection, route: dict[str, Any]) -> RouteView:
         order_ids[row["id"]] = row["seq"]
     if order_ids:
         _add_items(conn, stops, order_ids)
+        _add_customer_notes(conn, stops, order_ids)
     for stop in stops.values():
         if all(o["status"] == OrderStatus.CANCELLED.value for o in stop.orders):
             stop.state = "cancelled"
@@ -255,6 +257,22 @@ def _add_items(conn: Connection, stops: dict[int, StopView], order_ids: dict[int
             items.append({"sku": sku, "title": label, "quantity": int(quantity)})
         else:
             found["quantity"] += int(quantity)
+
+
+def _add_customer_notes(
+    conn: Connection, stops: dict[int, StopView], order_ids: dict[int, int]
+) -> None:
+    """Delivery notes customers left on the tracking page ("ring twice, side door"),
+    oldest first, after the orders' own notes."""
+    f = tracking_feedback_t.c
+    rows = conn.execute(
+        sa.select(f.order_id, f.note)
+        .where(f.order_id.in_(list(order_ids)), f.note != "")
+        .order_by(f.created_at, f.id)
+    )
+    for order_id, note in rows:
+        stop = stops[order_ids[order_id]]
+        stop.notes = "; ".join(n for n in (stop.notes, f"customer: {note.strip()}") if n)
 
 
 def _apply_states(conn: Connection, route_id: int, stops: dict[int, StopView]) -> None:

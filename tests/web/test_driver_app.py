@@ -130,6 +130,19 @@ async def test_a_driver_sees_their_own_route_in_order(client, site):
     assert [o["number"] for s in other["stops"] for o in s["orders"]] == ["V1"]
 
 
+async def test_the_customers_delivery_notes_reach_the_driver(client, site):
+    from hub.core.notify import tracking
+
+    def leave(conn: sa.Connection) -> None:  # as the tracking page does
+        token = tracking.ensure_token(conn, int(site.orders["C1"]))
+        tracking.leave_feedback(conn, token, "ring twice, side door", None)
+
+    site.hub.write(leave)
+    route = await (await client.get("/api/v1/driver/route", headers=auth(site))).json()
+    assert route["stops"][1]["notes"] == "customer: ring twice, side door"
+    assert route["stops"][0]["notes"] == ""
+
+
 async def test_without_a_driver_token_the_route_is_refused(client, site):
     assert (await client.get("/api/v1/driver/route")).status == 401
     answer = await client.get(
