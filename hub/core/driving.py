@@ -601,6 +601,11 @@ def _check_stop(conn: Connection, action: Action, orders: list[dict[str, Any]], 
                 "do not hand it over (call the office)",
                 field=f"{where}.stop",
             )
+        if status == OrderStatus.DELIVERED.value and action.kind == "deliver":
+            raise Conflict(
+                f"{where}: order {ref} at stop {action.stop_seq} is delivered already",
+                field=f"{where}.stop",
+            )
     if action.kind == "arrive":
         return
     a = route_action_t.c

@@ -364,6 +364,19 @@ async def test_a_delivery_on_a_cancelled_order_is_refused(client, site):
     assert not list(site.media.rglob("*.*"))
 
 
+async def test_a_delivery_of_an_order_the_office_delivered_is_refused(client, site):
+    site.hub.ship(site.orders["C1"], "fleet")
+    site.hub.deliver(site.orders["C1"], "fleet", actor="office")
+    before = counts(site)
+    answer = await post(
+        client, site, "actions", {"actions": [delivery(site.routes["van-1"], 2, 40)]}
+    )
+    await assert_refused(
+        answer, 409, "order b2b:C1 at stop 2 is delivered already", "/actions/0/stop"
+    )
+    assert counts(site) == before
+
+
 async def test_a_photo_that_is_not_an_image_is_refused(client, site):
     bad = delivery(site.routes["van-1"], 1, 20)
     bad["photo"] = data_url(b"%PDF-1.7 this is no picture", "jpeg")
