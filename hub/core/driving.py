@@ -738,6 +738,20 @@ def stop_actions(conn: Connection, route_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+def proof_file(conn: Connection, settings: Settings, action_id: int, kind: str) -> Path:
+    """The file of action ``action_id``'s ``kind`` ("signature" or "photo"), for people
+    checking a proof of delivery; NotFound when the action has none."""
+    if kind not in ("signature", "photo"):
+        raise NotFound(f"{kind!r} is not a proof (signature or photo)", field="kind")
+    column = route_action_t.c[f"{kind}_path"]
+    relative = conn.scalar(sa.select(column).where(route_action_t.c.id == action_id))
+    root = media_root(settings).resolve()
+    path = (root / relative).resolve() if relative else None
+    if path is None or root not in path.parents or not path.is_file():
+        raise NotFound(f"route action {action_id} has no {kind}", field="action")
+    return path
+
+
 def order_ids_by_stop(conn: Connection, route_id: int) -> dict[int, list[int]]:
     """Route ``route_id``'s stops: seq -> the ids of the orders dropped there."""
     s = planned_stop_t.c

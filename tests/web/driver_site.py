@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
-from hub.core import customers, drivers, ledger
+from hub.core import customers, drivers, ledger, users
 from hub.core.config import parse_settings
 from hub.core.desk import Actor, LineInput, NewOrder, create_order
 from hub.core.planning import store_plan
@@ -99,6 +99,7 @@ def driver_site(url: str, media: Path, ping_seconds: int = 10) -> Site:
             )
 
     hub.write(seed)
+    hub.write(lambda c: users.create_user(c, "ada", "correct horse 42", "viewer"))  # the office
     actor = Actor("test", "cli")
     orders = {}
     for ref, account, lines in (

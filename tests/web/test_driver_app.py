@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import csrf_of
+from conftest import csrf_of, sign_in
 from driver_site import PHOTO_LIMIT, Site, driver_site, jpeg, phone_time, png
 
 from hub.core import drivers, driving, positions
@@ -173,6 +173,25 @@ async def test_deliver_with_signature_and_photo_marks_the_orders_delivered(clien
     assert sorted(shipped) == [("fleet", "van-1"), ("fleet", "van-1")]
     page = await (await client.get("/api/v1/driver/route", headers=auth(site))).json()
     assert [s["state"] for s in page["stops"]] == ["delivered", "pending"]
+
+
+async def test_the_office_sees_the_proof_and_nobody_else(client, site):
+    route = site.routes["van-1"]
+    assert (
+        await post(client, site, "actions", {"actions": [delivery(route, 1, 25)]})
+    ).status == 200
+    (stored,) = site.hub.read(lambda c: driving.stop_actions(c, route))
+    path = f"/driver/proof/{stored['id']}/signature"
+    anonymous = await client.get(path, allow_redirects=False)
+    assert anonymous.status == 303 and anonymous.headers["Location"].startswith("/sign-in")
+    await sign_in(client, "ada")
+    signature = await client.get(path)
+    assert signature.status == 200 and signature.headers["Content-Type"] == "image/png"
+    assert await signature.read() == png()
+    photo = await client.get(f"/driver/proof/{stored['id']}/photo")
+    assert photo.headers["Content-Type"] == "image/jpeg" and await photo.read() == jpeg()
+    assert (await client.get(f"/driver/proof/{stored['id']}/passport")).status == 404
+    assert (await client.get("/driver/proof/999/photo")).status == 404
 
 
 async def test_fail_records_the_reason_in_the_orders_history(client, site):

@@ -17,9 +17,9 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp_session import get_session, new_session
 
-from hub.core import drivers
+from hub.core import drivers, driving
 from hub.web.api.driver import SESSION_KEY
-from hub.web.pages.common import csrf_ok, csrf_token, hub_of, render
+from hub.web.pages.common import csrf_ok, csrf_token, hub_of, page, render
 
 SERVICE_WORKER = Path(__file__).resolve().parent.parent / "static" / "driver-sw.js"
 USED_LINK = (
@@ -113,6 +113,29 @@ async def service_worker(request: web.Request) -> web.FileResponse:
     )
 
 
+@page("viewer")
+async def proof(request: web.Request) -> web.StreamResponse:
+    """A delivery's signature or photo, for the office (desk users, any role)."""
+    hub = hub_of(request)
+    try:
+        action_id = int(request.match_info["action"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    kind = request.match_info["kind"]
+    path = await asyncio.to_thread(
+        hub.read, lambda c: driving.proof_file(c, hub.settings, action_id, kind)
+    )
+    kinds = {".png": "image/png", ".jpg": "image/jpeg", ".webp": "image/webp"}
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": kinds[path.suffix],
+            "Cache-Control": "private, max-age=3600",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 def routes(app: web.Application) -> None:
     app.router.add_get("/driver", app_page)
     app.router.add_get("/driver/sw.js", service_worker)
@@ -120,3 +143,4 @@ def routes(app: web.Application) -> None:
     app.router.add_get("/driver/link/{token}", link_page)
     app.router.add_post("/driver/link/{token}", use_link)
     app.router.add_post("/driver/sign-out", sign_out)
+    app.router.add_get("/driver/proof/{action}/{kind}", proof)
