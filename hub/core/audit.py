@@ -24,8 +24,11 @@ from sqlalchemy.engine import Connection
 from hub.core.models import (
     NotificationMessage,
     carrier_label_t,
+    driver_t,
     order_event_t,
     order_t,
+    planned_stop_t,
+    route_action_t,
     shipment_t,
     tracking_event_t,
 )
@@ -40,7 +43,7 @@ CSV_COLUMNS = ["order", "channel", "local_time", "utc_time", "kind", "actor", "o
 class AuditEvent:
     """One thing that happened to an order: when (aware UTC), ``kind`` (intake, update,
     hold, release, edit, cancellation, return, fulfilment, delivery, status, driver,
-    shipment, label, tracking, notification), who (``actor``, "" for jobs), from where
+    driver_app, shipment, label, tracking, notification), who (``actor``, "" for jobs), from where
     (``origin``) and what."""
 
     at: datetime
@@ -104,6 +107,14 @@ def touched_orders(conn: Connection, start: datetime, end: datetime) -> list[int
     if "notification_message" in present:
         n = notification_t.c
         queries.append(sa.select(n.order_id).where(n.created_at >= start, n.created_at < end))
+    if {"route_action", "planned_stop"} <= present:
+        a, p = route_action_t.c, planned_stop_t.c
+        at_stop = sa.and_(p.route_id == a.route_id, p.seq == a.stop_seq)
+        queries.append(
+            sa.select(p.order_id)
+            .join(route_action_t, at_stop)
+            .where(a.phone_at >= start, a.phone_at < end)
+        )
     found: set[int] = set()
     for query in queries:
         found.update(conn.scalars(query))
@@ -137,6 +148,8 @@ def _history(conn: Connection, ids: Sequence[int]) -> dict[int, list[AuditEvent]
             _labels(conn, chunk, out, "tracking_event" in present)
         if "notification_message" in present:
             _notifications(conn, chunk, out)
+        if {"route_action", "driver"} <= present:
+            _driver_actions(conn, chunk, out)
     for events in out.values():
         events.sort(key=lambda ev: ev.at)
     return out
@@ -185,6 +198,47 @@ def _notifications(conn: Connection, ids: Sequence[int], out: dict[int, list[Aud
         )
         out[row.order_id].append(
             AuditEvent(_aware(row.created_at), "notification", "", row.notifier, what)
+        )
+
+
+def _position(row: sa.Row) -> str:
+    if row.latitude is None or row.longitude is None:
+        return "no position"
+    accuracy = f" ±{row.accuracy_m:.0f} m" if row.accuracy_m is not None else ""
+    return f"at {row.latitude:.5f},{row.longitude:.5f}{accuracy}"
+
+
+def _driver_actions(conn: Connection, ids: Sequence[int], out: dict[int, list[AuditEvent]]) -> None:
+    """What drivers did at the orders' stops as their phones recorded it (kind
+    ``driver_app``, at the phone's time): device and position included."""
+    a, p, d = route_action_t.c, planned_stop_t.c, driver_t.c
+    query = (
+        sa.select(
+            p.order_id,
+            a.kind,
+            a.reason,
+            a.note,
+            a.recipient_name,
+            a.phone_at,
+            a.device_id,
+            a.latitude,
+            a.longitude,
+            a.accuracy_m,
+            d.name,
+        )
+        .join(planned_stop_t, sa.and_(p.route_id == a.route_id, p.seq == a.stop_seq))
+        .join(driver_t, d.id == a.driver_id)
+        .where(p.order_id.in_(ids))
+    )
+    for row in conn.execute(query):
+        what = row.kind + (f" ({row.reason})" if row.reason else "")
+        if row.recipient_name:
+            what += f", received by {row.recipient_name}"
+        if row.note:
+            what += f": {row.note}"
+        what += f"; device {row.device_id or 'unknown'}, {_position(row)}"
+        out[row.order_id].append(
+            AuditEvent(_aware(row.phone_at), "driver_app", f"driver:{row.name}", "driver", what)
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,11 +20,15 @@ from PIL import Image
 from pypdf import PdfReader
 
 from hub.cli import main
-from hub.core import ledger
+from hub.core import drivers, driving, ledger
+from hub.core.audit import audit_csv, audit_orders
 from hub.core.desk import Actor
 from hub.core.desk.actions import cancel_order, hold_order, release_order
 from hub.core.reports import charts, orders_report
 from hub.core.runtime import Hub
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
+from driver_site import driver_site, phone_time  # noqa: E402
 
 CHICAGO = ZoneInfo("America/Chicago")
 ANA = Actor("ana", "cli")
@@ -278,3 +283,36 @@ def test_an_out_folder_that_does_not_exist_is_refused(site, tmp_path):
             f"error: --out {missing} does not exist; create the folder first"
         ]
     assert not missing.exists()
+
+
+def test_the_audit_shows_a_drivers_action_with_device_and_position(db_url, tmp_path):
+    made = driver_site(db_url, tmp_path / "media")
+    with made.hub as hub:
+        dora = hub.read(lambda c: drivers.find_driver(c, "Dora"))
+        failed = driving.Action(
+            client_id="phone-7:1",
+            route_id=made.routes["van-1"],
+            stop_seq=2,
+            kind="fail",
+            phone_at=phone_time(15),
+            reason="no_access",
+            note="gate locked",
+            latitude=51.50735,
+            longitude=-0.12776,
+            accuracy_m=8,
+        )
+        driving.submit_actions(hub, dora, "phone-7", [failed])
+        zone = ZoneInfo("Europe/London")
+        day = failed.phone_at.astimezone(zone).date()
+        found = hub.read(lambda c: audit_orders(c, day, day, zone))
+    rows = list(csv.DictReader(io.StringIO(audit_csv(found, zone).decode())))
+    mine = [r for r in rows if r["order"] == "b2b:C1" and r["origin"] == "driver"]
+    app = [r for r in mine if r["kind"] == "driver_app"]
+    assert [(r["actor"], r["what"]) for r in app] == [
+        (
+            "driver:Dora",
+            "fail (no_access): gate locked; device phone-7, at 51.50735,-0.12776 ±8 m",
+        )
+    ]
+    assert app[0]["utc_time"] == failed.phone_at.isoformat(timespec="seconds")
+    assert any(r["kind"] == "driver" and "gate locked" in r["what"] for r in mine)
