@@ -5,6 +5,7 @@ channel passes the same rules."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -246,3 +247,34 @@ TestOld = channel_contract(Old)
             "see hub.sandbox.DemoStore.page_config*"
         ]
     )
+
+
+# the PostgreSQL the rest of the suite uses (tests/conftest.py reads the same variable)
+PG_URL = os.environ.get(
+    "HUB_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def test_the_command_line_names_the_databases(pytester: pytest.Pytester, monkeypatch) -> None:
+    monkeypatch.delenv("HUB_TEST_DATABASE_URL", raising=False)
+    pytester.makepyfile(test_intact=f"{HEADER}\n\nTestAcme = channel_contract(AcmeChannel)\n")
+    args = ["--hub-database", "sqlite", "--hub-database", PG_URL, "-k", "cursor_after_crash"]
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v", *args)
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_orders_resume_from_cursor_after_crash[[]sqlite[]] PASSED*",
+            "*test_orders_resume_from_cursor_after_crash[[]postgresql[]] PASSED*",
+        ]
+    )
+
+
+def test_hub_test_database_url_replaces_the_ini_server(
+    pytester: pytest.Pytester, monkeypatch
+) -> None:
+    monkeypatch.setenv("HUB_TEST_DATABASE_URL", PG_URL)
+    pytester.makeini("[pytest]\nhub_databases = postgresql+psycopg://nobody@db.invalid/x\n")
+    pytester.makepyfile(test_intact=f"{HEADER}\n\nTestAcme = channel_contract(AcmeChannel)\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v", "-k", "same_order_twice")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_same_order_twice[[]postgresql[]] PASSED*"])
