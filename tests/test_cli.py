@@ -282,7 +282,7 @@ def test_route_plan_and_show_draw_svg_maps(workdir):
         assert root.tag == "{http://www.w3.org/2000/svg}svg"
         lines = root.findall("{http://www.w3.org/2000/svg}polyline")
         assert len(lines) == len(routes), name
-        assert len(root.findall("{http://www.w3.org/2000/svg}circle")) == 4, name
+        assert len(list(root.iter("{http://www.w3.org/2000/svg}circle"))) == 4, name
         assert sorted(len(line.get("points").split()) for line in lines) == [3, 5], name
     missing = hub("route", "show", "7", "--svg", "none.svg", cwd=workdir)
     assert missing.returncode == 1 and "no route plan 7" in missing.stderr
