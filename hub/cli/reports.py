@@ -15,7 +15,8 @@ from rich.table import Table
 from hub.cli.common import ConfigOption, open_hub
 from hub.core.audit import audit_csv, audit_orders, audit_pdf
 from hub.core.reports import OrdersReport, check_range, orders_report, parse_day
-from hub.core.reports.files import check_folder, report_files, write_files
+from hub.core.reports.deliveries import DeliveriesReport, deliveries_report
+from hub.core.reports.files import check_folder, delivery_files, report_files, write_files
 
 app = typer.Typer(help="Order figures and the audit export.", no_args_is_help=True)
 console = Console()
@@ -91,6 +92,64 @@ def orders(
     print_report(report)
     if out is not None:
         for path in write_files(out, report_files(report)):
+            typer.echo(f"wrote {path}")
+
+
+def print_deliveries(report: DeliveriesReport) -> None:
+    """The delivery figures as two rich tables."""
+    console.print(f"deliveries {report.first} to {report.last} (local days, {report.zone})")
+    table = Table(
+        "day",
+        "driver",
+        "delivered",
+        "failed",
+        "orders delivered",
+        "in window",
+        "median min vs plan",
+        title="Drops per day and driver",
+    )
+    for d in report.days:
+        window = f"{d.in_window} of {d.with_window}" if d.with_window else "–"
+        table.add_row(
+            d.day.isoformat(),
+            d.driver,
+            str(d.delivered),
+            str(d.failed),
+            str(d.orders_delivered),
+            window,
+            _hours(d.median_minutes_vs_plan),
+        )
+    console.print(table if report.days else "no drops in this range")
+    if report.failures:
+        reasons = Table("reason", "drops", title="Failed drops")
+        for reason, drops in report.failures.items():
+            reasons.add_row(reason, str(drops))
+        console.print(reasons)
+
+
+@app.command("deliveries")
+def deliveries(
+    first: FromOption = None,
+    last: ToOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Existing folder for the CSV files and the PNG chart.", file_okay=False),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Drops delivered and failed per local day and driver (from the driver app), orders
+    delivered, deliveries inside the customer's window, minutes against the plan, and
+    why drops failed; with --out also deliveries_by_day.csv, failures.csv and
+    drops_per_day.png."""
+    if out is not None:
+        check_folder(out)
+    with open_hub(config) as hub:
+        zone = ZoneInfo(hub.settings.hub.timezone)
+        start, end = day_range(first, last, zone)
+        report = hub.read(lambda conn: deliveries_report(conn, start, end, zone))
+    print_deliveries(report)
+    if out is not None:
+        for path in write_files(out, delivery_files(report)):
             typer.echo(f"wrote {path}")
 
 

@@ -25,10 +25,12 @@ from hub.core.audit import audit_csv, audit_orders
 from hub.core.desk import Actor
 from hub.core.desk.actions import cancel_order, hold_order, release_order
 from hub.core.reports import charts, orders_report
+from hub.core.reports.deliveries import deliveries_report
+from hub.core.reports.files import delivery_files
 from hub.core.runtime import Hub
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
-from driver_site import driver_site, phone_time  # noqa: E402
+from driver_site import driver_site, jpeg, phone_time, png, today  # noqa: E402
 
 CHICAGO = ZoneInfo("America/Chicago")
 ANA = Actor("ana", "cli")
@@ -316,3 +318,69 @@ def test_the_audit_shows_a_drivers_action_with_device_and_position(db_url, tmp_p
     ]
     assert app[0]["utc_time"] == failed.phone_at.isoformat(timespec="seconds")
     assert any(r["kind"] == "driver" and "gate locked" in r["what"] for r in mine)
+
+
+def test_deliveries_count_each_drop_on_its_local_day_with_failures_and_minutes_vs_plan(
+    db_url, tmp_path
+):
+    made = driver_site(db_url, tmp_path / "media")
+    van = made.routes["van-1"]
+    delivered = driving.Action(
+        "phone-7:1",
+        van,
+        1,
+        "deliver",
+        phone_time(10),
+        recipient_name="Jo",
+        signature=png(),
+        photo=jpeg(),
+    )
+    failed = driving.Action("phone-7:2", van, 2, "fail", phone_time(30), reason="no_access")
+    with made.hub as hub:
+        dora = hub.read(lambda c: drivers.find_driver(c, "Dora"))
+        driving.submit_actions(hub, dora, "phone-7", [delivered, failed])
+        zone = ZoneInfo("Europe/London")
+        day = delivered.phone_at.astimezone(zone).date()
+        report = hub.read(lambda c: deliveries_report(c, day, day, zone))
+        before = hub.read(
+            lambda c: deliveries_report(c, day - timedelta(days=1), day - timedelta(days=1), zone)
+        )
+    # the plan: stop 1 (A1 and A2 together) at 08:20 UTC, stop 2 (C1) at 08:40
+    late = [
+        (delivered.phone_at - (today() + timedelta(minutes=20))).total_seconds() / 60,
+        (failed.phone_at - (today() + timedelta(minutes=40))).total_seconds() / 60,
+    ]
+    [dora_day] = report.days
+    assert (dora_day.day, dora_day.driver, dora_day.delivered, dora_day.failed) == (
+        day,
+        "Dora",
+        1,
+        1,
+    )
+    assert dora_day.orders_delivered == 2
+    assert (dora_day.with_window, dora_day.in_window) == (0, 0)
+    assert dora_day.median_minutes_vs_plan == pytest.approx(sum(late) / 2)
+    assert report.failures == {"no_access": 1}
+    assert before.days == [] and before.failures == {}
+    files = delivery_files(report)
+    rows = list(csv.DictReader(io.StringIO(files["deliveries_by_day.csv"].decode())))
+    assert [
+        (r["day"], r["driver"], r["delivered"], r["failed"], r["orders_delivered"]) for r in rows
+    ] == [(day.isoformat(), "Dora", "1", "1", "2")]
+    assert files["failures.csv"].decode().splitlines() == ["reason,drops", "no_access,1"]
+    with Image.open(io.BytesIO(files["drops_per_day.png"])) as image:
+        assert image.format == "PNG" and image.size == charts.SIZE
+
+
+def test_report_deliveries_refuses_bad_input_in_one_line(site, tmp_path):
+    ran = site.run("report", "deliveries", "--from", "2026-04-02", "--to", "2026-04-01")
+    assert (ran.code, ran.err.splitlines()) == (
+        1,
+        ["error: --from 2026-04-02 is after --to 2026-04-01"],
+    )
+    ran = site.run("report", "deliveries", "--out", str(tmp_path / "nowhere"))
+    assert ran.err.splitlines() == [
+        f"error: --out {tmp_path / 'nowhere'} does not exist; create the folder first"
+    ]
+    ran = site.run("report", "deliveries", "--from", "2026-03-31", "--to", "2026-04-01")
+    assert ran.code == 0 and "no drops in this range" in ran.out

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 from hub.core.reports import OrdersReport, money_text
-from hub.core.reports.charts import CHARTS
+from hub.core.reports.charts import CHARTS, drops_per_day
+from hub.core.reports.deliveries import DeliveriesReport
 from hub.errors import InvalidInput
 
 
@@ -77,6 +78,44 @@ def report_files(report: OrdersReport) -> dict[str, bytes]:
     }
     files.update({name: draw(report) for name, draw in CHARTS.items()})
     return files
+
+
+def delivery_files(report: DeliveriesReport) -> dict[str, bytes]:
+    """File name -> contents: deliveries_by_day.csv (day, driver, delivered, failed,
+    orders_delivered, with_window, in_window, median_minutes_vs_plan), failures.csv
+    (reason, drops) and drops_per_day.png."""
+    rows: list[list[object]] = [
+        [
+            "day",
+            "driver",
+            "delivered",
+            "failed",
+            "orders_delivered",
+            "with_window",
+            "in_window",
+            "median_minutes_vs_plan",
+        ]
+    ]
+    for d in report.days:
+        minutes = d.median_minutes_vs_plan
+        rows.append(
+            [
+                d.day.isoformat(),
+                d.driver,
+                d.delivered,
+                d.failed,
+                d.orders_delivered,
+                d.with_window,
+                d.in_window,
+                "" if minutes is None else f"{minutes:.1f}",
+            ]
+        )
+    failures: list[list[object]] = [["reason", "drops"], *map(list, report.failures.items())]
+    return {
+        "deliveries_by_day.csv": _csv(rows),
+        "failures.csv": _csv(failures),
+        "drops_per_day.png": drops_per_day(report),
+    }
 
 
 def write_files(folder: Path, files: dict[str, bytes]) -> list[Path]:
