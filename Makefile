@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 # one worker per core, each test file on one worker (its module fixtures built once)
 test: $(STAMP)
-	$(PY) -m pytest -n auto --dist loadfile
+	$(PY) -m pytest -n auto --dist loadfile --durations=30
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check hub plugins tests bench tools examples
