@@ -13,13 +13,17 @@ from decimal import Decimal
 from html import unescape
 from zoneinfo import ZoneInfo
 
+from aiohttp.test_utils import TestClient, TestServer
 from conftest import sign_in
+from driver_site import driver_site, phone_time
 from PIL import Image
 from pypdf import PdfReader
 
-from hub.core import desk
+from hub.core import desk, drivers, driving
 from hub.core.desk import Actor, LineInput, NewOrder
 from hub.core.reports import charts
+from hub.core.sync import Sync
+from hub.web.app import make_app
 
 SAM = Actor("sam", "web")
 LONDON = ZoneInfo("Europe/London")
@@ -68,7 +72,7 @@ async def test_the_page_shows_the_figures_charts_and_audit_of_the_range(site, cl
     assert re.search(r"Holds Reason Orders Ended Still held Median Longest manual 1 1 0", text)
     assert re.search(r"Time to ship Channel Shipped Median 90th percentile b2b 1", text)
     images = re.findall(r'<img src="([^"]+)"', html)
-    assert len(images) == 3
+    assert len(images) == 4
     for src in images:
         image = await client.get(unescape(src))
         assert image.status == 200 and image.content_type == "image/png"
@@ -110,3 +114,18 @@ async def test_a_bad_range_is_named_in_one_line(site, client):
     assert answer.status == 400
     chart = await client.get("/reports/charts/nothing.png")
     assert chart.status == 404
+
+
+async def test_the_page_shows_a_drivers_failed_drop(db_url, tmp_path):
+    made = driver_site(db_url, tmp_path / "media")
+    failed = driving.Action(
+        "phone-7:1", made.routes["van-1"], 2, "fail", phone_time(30), reason="no_access"
+    )
+    with made.hub as hub:
+        dora = hub.read(lambda c: drivers.find_driver(c, "Dora"))
+        driving.submit_actions(hub, dora, "phone-7", [failed])
+        async with TestClient(TestServer(make_app(Sync(hub)))) as client:
+            await sign_in(client, "ada")
+            text = text_of(await (await client.get("/reports")).text())
+    assert re.search(r"Deliveries Day Driver .* Dora 0 1 0 – [+-]\d+ ", text), text
+    assert "Failed drops: no access 1." in text

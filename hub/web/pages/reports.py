@@ -1,5 +1,5 @@
-"""The reports page: order figures for a range of local days (default the last 7), their
-charts as PNG images, and the audit export of the range as CSV or PDF to download.
+"""The reports page: order and delivery figures for a range of local days (default the
+last 7), their charts as PNG images, and the audit export of the range as CSV or PDF to download.
 
 The figures are read and the charts drawn in worker threads, never on the event loop.
 Charts are separate images (``/reports/charts/<name>.png``), since the desk's content
@@ -15,7 +15,8 @@ from aiohttp import web
 
 from hub.core.audit import audit_csv, audit_orders, audit_pdf
 from hub.core.reports import OrdersReport, check_range, money_text, orders_report, parse_day
-from hub.core.reports.charts import CHARTS, SIZE
+from hub.core.reports.charts import CHARTS, SIZE, drops_per_day
+from hub.core.reports.deliveries import DeliveriesReport, deliveries_report
 from hub.core.runtime import Hub
 from hub.errors import InvalidInput
 from hub.web.pages.common import PAGE_HEADERS, hub_of, page, render, zone_of
@@ -24,6 +25,7 @@ CHART_TITLES = {
     "orders_per_day.png": "Orders per day and channel",
     "revenue_per_channel.png": "Revenue per channel",
     "hold_durations.png": "How long holds lasted",
+    "drops_per_day.png": "Drops per day, delivered and failed",
 }
 
 
@@ -46,6 +48,18 @@ def _report(hub: Hub, first: date, last: date) -> OrdersReport:
     return result
 
 
+def _deliveries(hub: Hub, first: date, last: date) -> DeliveriesReport:
+    zone = zone_of(hub)
+    result: DeliveriesReport = hub.read(lambda conn: deliveries_report(conn, first, last, zone))
+    return result
+
+
+def _draw(hub: Hub, name: str, first: date, last: date) -> bytes:
+    if name == "drops_per_day.png":
+        return drops_per_day(_deliveries(hub, first, last))
+    return CHARTS[name](_report(hub, first, last))
+
+
 @page("viewer")
 async def reports_page(request: web.Request) -> web.Response:
     hub = hub_of(request)
@@ -61,6 +75,7 @@ async def reports_page(request: web.Request) -> web.Response:
         }
         return render(request, "reports.html", context, status=400)
     report = await asyncio.to_thread(_report, hub, first, last)
+    drops = await asyncio.to_thread(_deliveries, hub, first, last)
     query = f"from={first.isoformat()}&to={last.isoformat()}"
     return render(
         request,
@@ -70,6 +85,7 @@ async def reports_page(request: web.Request) -> web.Response:
             "last": last.isoformat(),
             "today": today.isoformat(),
             "report": report,
+            "drops": drops,
             "revenue": report.revenue_by_channel(),
             "money": money_text,
             "query": query,
@@ -83,15 +99,11 @@ async def reports_page(request: web.Request) -> web.Response:
 async def chart(request: web.Request) -> web.Response:
     """One chart of the range as a PNG image."""
     name = request.match_info["name"]
-    if name not in CHARTS:
+    if name not in CHART_TITLES:
         raise web.HTTPNotFound()
     hub = hub_of(request)
     first, last = requested_range(request)
-
-    def draw() -> bytes:
-        return CHARTS[name](_report(hub, first, last))
-
-    png = await asyncio.to_thread(draw)
+    png = await asyncio.to_thread(_draw, hub, name, first, last)
     return web.Response(body=png, content_type="image/png", headers=PAGE_HEADERS)
 
 
