@@ -167,6 +167,34 @@ BROKEN = [
         ],
     ),
     (
+        "cancelled_read_as_open",
+        """
+    def _order(self, raw):
+        return super()._order({**raw, "status": "open"})  # Acme's cancelled status unread
+""",
+        "test_cancellation_releases",
+        [
+            "*Contract rule: an order cancelled in the store is cancelled in the hub*",
+            "*What the plugin did: the hub holds it as 'open'*",
+        ],
+    ),
+    (
+        "external_id_changes_per_read",
+        """
+    reads = 0
+
+    def _order(self, raw):
+        type(self).reads += 1  # the id of the read, not of the order
+        return super()._order({**raw, "id": f"{raw['id']}-{type(self).reads}"})
+""",
+        "test_same_order_twice",
+        [
+            "*Contract rule: one order, whatever number of times it arrives, reserves its "
+            "units once*",
+            "*What the plugin did: after * deliveries and two pulls the hub holds [2-9] orders*",
+        ],
+    ),
+    (
         "skus_dropped_from_custom_lines",
         """
     def _order(self, raw):
