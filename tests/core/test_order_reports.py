@@ -142,6 +142,8 @@ def test_a_desk_hold_released_lasts_from_hold_to_release_and_an_open_hold_counts
     assert seconds <= (after_release - before_hold).total_seconds()
     ended = [s for s in report.spells if s.end is not None]
     assert [s.ended_by for s in ended] == ["released"]
+    with Image.open(io.BytesIO(charts.hold_durations(report))) as image:  # a box for manual
+        assert image.format == "PNG" and image.size == charts.SIZE
 
 
 def test_an_order_shipped_gives_its_time_to_ship(site):

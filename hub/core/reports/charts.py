@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from datetime import date, timedelta
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -60,8 +61,14 @@ def orders_per_day(report: OrdersReport) -> bytes:
     axes.set_ylabel("orders")
     axes.set_title(f"{title} ({report.zone})")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.legend(loc="upper left")
+    _legend_above_bars(axes, max(bottom), len(report.channels))
     return _png(figure)
+
+
+def _legend_above_bars(axes: Any, tallest: float, entries: int) -> None:
+    """Room above the tallest bar for a one-row legend, so it never covers a bar."""
+    axes.set_ylim(0, max(1.0, tallest) * 1.3)
+    axes.legend(loc="upper left", ncols=min(entries, 6), frameon=False)
 
 
 def revenue_per_channel(report: OrdersReport) -> bytes:
@@ -134,5 +141,6 @@ def drops_per_day(report: DeliveriesReport) -> bytes:
     axes.set_ylabel("drops")
     axes.set_title(f"{title} ({report.zone})")
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.legend(loc="upper left")
+    tallest = max(delivered[d] + failed[d] for d in days)
+    _legend_above_bars(axes, tallest, 2)
     return _png(figure)
