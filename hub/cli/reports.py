@@ -76,7 +76,7 @@ def orders(
     last: ToOption = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Existing folder for the CSV files and PNG charts.", file_okay=False),
+        typer.Option(help="Existing folder for the CSV files and PNG charts."),
     ] = None,
     config: ConfigOption = None,
 ) -> None:
@@ -133,7 +133,7 @@ def deliveries(
     last: ToOption = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="Existing folder for the CSV files and the PNG chart.", file_okay=False),
+        typer.Option(help="Existing folder for the CSV files and the PNG chart."),
     ] = None,
     config: ConfigOption = None,
 ) -> None:

@@ -287,6 +287,11 @@ def test_an_out_folder_that_does_not_exist_is_refused(site, tmp_path):
             f"error: --out {missing} does not exist; create the folder first"
         ]
     assert not missing.exists()
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    ran = site.run("report", "orders", "--out", str(a_file))
+    assert ran.err.splitlines() == [f"error: --out {a_file} is a file, not a folder"]
+    assert a_file.read_text() == "mine"
 
 
 def test_the_audit_shows_a_drivers_action_with_device_and_position(db_url, tmp_path):

@@ -21,7 +21,7 @@ from pypdf import PdfReader
 
 from hub.core import desk, drivers, driving
 from hub.core.desk import Actor, LineInput, NewOrder
-from hub.core.reports import charts
+from hub.core.reports import charts, orders_report
 from hub.core.sync import Sync
 from hub.web.app import make_app
 
@@ -129,3 +129,18 @@ async def test_the_page_shows_a_drivers_failed_drop(db_url, tmp_path):
             text = text_of(await (await client.get("/reports")).text())
     assert re.search(r"Deliveries Day Driver .* Dora 0 1 0 – [+-]\d+ ", text), text
     assert "Failed drops: no access 1." in text
+
+
+def test_an_intake_hold_released_counts_under_its_reason(site):
+    made = desk.create_order(
+        site, NewOrder("CASH", (LineInput("CRATE", 1),), reference="U-1"), SAM
+    )  # no payment terms: held at intake as unpaid
+    assert [h.code for h in made.holds] == ["unpaid"]
+    desk.release_order(site, "b2b:U-1", "paid by card on the phone", SAM)
+    today = datetime.now(LONDON).date()
+    report = site.read(lambda c: orders_report(c, today, today, LONDON))
+    assert [(h.code, h.orders, h.ended, h.still_open) for h in report.holds] == [
+        ("unpaid", 1, 1, 0)
+    ]
+    [spell] = report.spells
+    assert spell.ended_by == "released" and spell.hours is not None and spell.hours >= 0
