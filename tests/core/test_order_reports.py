@@ -325,6 +325,11 @@ def test_the_audit_shows_a_drivers_action_with_device_and_position(db_url, tmp_p
     ]
     assert app[0]["utc_time"] == failed.phone_at.isoformat(timespec="seconds")
     assert any(r["kind"] == "driver" and "gate locked" in r["what"] for r in mine)
+    told = [r["what"] for r in rows if r["order"] == "b2b:C1" and r["kind"] == "notification"]
+    assert told == [
+        "confirmed by email to goods-in@cash.example via mail: queued",
+        "failed by email to goods-in@cash.example via mail: queued",
+    ]
 
 
 def test_deliveries_count_each_drop_on_its_local_day_with_failures_and_minutes_vs_plan(
