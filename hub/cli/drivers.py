@@ -64,6 +64,15 @@ def link(name: Name, config: ConfigOption = None) -> None:
     )
 
 
+@app.command()
+def token(name: Name, config: ConfigOption = None) -> None:
+    """Print a new token for a driver (a lost phone): the old one and its sessions stop."""
+    with open_hub(config) as hub:
+        new, info = hub.write(lambda c: drivers.new_token(c, name))
+    typer.echo(new)
+    typer.echo(f"new token for {info.name!r}; the old one no longer works", err=True)
+
+
 @app.command("list")
 def list_(config: ConfigOption = None) -> None:
     """Every driver: name, vehicle, phone, token prefix, added, disabled."""

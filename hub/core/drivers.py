@@ -121,6 +121,29 @@ def set_disabled(conn: Connection, name: str, disabled: bool = True) -> DriverIn
     return find_driver(conn, name)
 
 
+def new_token(conn: Connection, name: str) -> tuple[str, DriverInfo]:
+    """Give driver ``name`` a new token (a lost phone): the old token and every session
+    opened with it stop working. Returns the token (to show once) and the driver."""
+    driver = find_driver(conn, name)
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        driver_t.update()
+        .where(driver_t.c.id == driver.id)
+        .values(token_hash=token_hash(token), token_prefix=token[:PREFIX_LENGTH])
+    )
+    return token, find_driver(conn, name)
+
+
+def session_driver(conn: Connection, driver_id: int, key: str) -> DriverInfo | None:
+    """The driver a session names, when they are active and the session was opened with
+    their current token (``key`` is :attr:`DriverInfo.prefix` at sign-in): a new token
+    (:func:`new_token`) ends the sessions of the old one."""
+    driver = active_driver(conn, driver_id)
+    if driver is None or not hmac.compare_digest(driver.prefix, key):
+        return None
+    return driver
+
+
 def authenticate(conn: Connection, token: str) -> DriverInfo | None:
     """The active driver whose token ``token`` is, or None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:

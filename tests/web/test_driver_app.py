@@ -475,3 +475,20 @@ async def test_a_session_post_needs_the_pages_csrf_token(client, site):
     assert accepted.status == 200, await accepted.text()
     route = await (await client.get("/api/v1/driver/route")).json()  # GET needs no token
     assert route["driver"] == "Dora" and route["stops"][0]["state"] == "arrived"
+
+
+async def test_a_new_token_ends_the_old_token_and_its_sessions(client, site):
+    form = await (await client.get("/driver")).text()
+    await client.post(
+        "/driver/sign-in", data={"token": site.tokens["Dora"], "_csrf": csrf_of(form)}
+    )
+    assert "Dora · van-1" in await (await client.get("/driver")).text()
+
+    token, _ = site.hub.write(lambda c: drivers.new_token(c, "Dora"))  # the phone was lost
+
+    page = await (await client.get("/driver")).text()
+    assert "Driver sign-in" in page and "Dora · van-1" not in page
+    old = await client.get("/api/v1/driver/route", headers=auth(site))
+    assert old.status == 401
+    new = await client.get("/api/v1/driver/route", headers={"Authorization": f"Bearer {token}"})
+    assert new.status == 200 and (await new.json())["driver"] == "Dora"

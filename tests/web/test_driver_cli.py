@@ -1,5 +1,6 @@
 """``hub drivers``: add (the token printed once, only its hash kept), link (a one-time
-sign-in link that works once), list, disable; mistakes get one line and exit 1."""
+sign-in link that works once), list, token (a new one), disable; mistakes get one line
+and exit 1."""
 
 from __future__ import annotations
 
@@ -79,6 +80,13 @@ def test_drivers_are_added_linked_listed_and_disabled(tmp_path):
         link_token = url.rsplit("/", 1)[1]
         assert opened.write(lambda c: drivers.use_link(c, link_token)).name == "Dora"
         assert opened.write(lambda c: drivers.use_link(c, link_token)) is None  # once only
+
+    renewed = hub("drivers", "token", "Dora", config=config)
+    assert renewed.returncode == 0 and "the old one no longer works" in renewed.stderr
+    with Hub.open(config) as opened:
+        assert opened.read(lambda c: drivers.authenticate(c, token)) is None
+        token = renewed.stdout.strip()
+        assert opened.read(lambda c: drivers.authenticate(c, token)).name == "Dora"
 
     assert hub("drivers", "disable", "Dora", config=config).returncode == 0
     assert "yes" in hub("drivers", "list", config=config).stdout

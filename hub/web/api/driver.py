@@ -50,6 +50,7 @@ from hub.web.api.machinery import (
 )
 
 SESSION_KEY = "driver"  # the session's driver id (set by the driver page's sign-in)
+SESSION_TOKEN_KEY = "driver_token"  # the prefix of the driver's token at sign-in
 CSRF_HEADER = "X-CSRF-Token"
 AUTH_CACHE_SECONDS = 2.0
 MOST_ACTIONS = 50
@@ -391,8 +392,11 @@ async def _driver_of(request: web.Request, api: ApiConfig) -> drivers.DriverInfo
             raise ApiError(
                 403, "forbidden", f"the {CSRF_HEADER} header does not match the page", CSRF_HEADER
             )
+    key = str(session.get(SESSION_TOKEN_KEY, ""))
     driver = await _remembered(
-        api, f"s:{driver_id}", lambda: api.hub.read(lambda c: drivers.active_driver(c, driver_id))
+        api,
+        f"s:{driver_id}:{key}",
+        lambda: api.hub.read(lambda c: drivers.session_driver(c, driver_id, key)),
     )
     if driver is None:
         session.invalidate()

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp_session import get_session, new_session
 
 from hub.core import drivers, driving
-from hub.web.api.driver import SESSION_KEY
+from hub.web.api.driver import SESSION_KEY, SESSION_TOKEN_KEY
 from hub.web.pages.common import csrf_ok, csrf_token, hub_of, page, render
 
 SERVICE_WORKER = Path(__file__).resolve().parent.parent / "static" / "driver-sw.js"
@@ -34,7 +34,8 @@ async def _signed_in(request: web.Request) -> drivers.DriverInfo | None:
     if not isinstance(driver_id, int):
         return None
     hub = hub_of(request)
-    driver = await asyncio.to_thread(hub.read, lambda c: drivers.active_driver(c, driver_id))
+    key = str(session.get(SESSION_TOKEN_KEY, ""))
+    driver = await asyncio.to_thread(hub.read, lambda c: drivers.session_driver(c, driver_id, key))
     if driver is None:
         session.invalidate()
     return driver  # type: ignore[no-any-return]
@@ -43,6 +44,7 @@ async def _signed_in(request: web.Request) -> drivers.DriverInfo | None:
 async def _open_session(request: web.Request, driver: drivers.DriverInfo) -> None:
     fresh = await new_session(request)  # nothing of an earlier session carries over
     fresh[SESSION_KEY] = driver.id
+    fresh[SESSION_TOKEN_KEY] = driver.prefix  # a new token ends this session
     csrf_token(fresh)
 
 
