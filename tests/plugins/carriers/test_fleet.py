@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import BOULDER, DENVER, World
+from conftest import BOULDER, DENVER, World, make_world
 from pypdf import PdfReader
 from reportlab.graphics.barcode.code128 import _patterns
 
@@ -136,7 +136,6 @@ def test_outside_the_area_the_cheapest_service_meeting_the_requested_date(fleet_
 
 
 def test_a_carrier_limited_to_other_channels_is_not_chosen(db_url: str, tmp_path: Path):
-    from conftest import make_world
 
     world = make_world(db_url, tmp_path, channels=["web"])
     try:
