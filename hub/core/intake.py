@@ -742,23 +742,28 @@ class _Intake:
             if row is None:  # another writer has it: leave its reservation alone
                 continue
             take = min(units - taken, int(held))
-            level = self.free.setdefault((product, location), [0, 0])
-            level[1] -= take
-            self.moves.append(
-                {
-                    "kind": "release",
-                    "product_id": product,
-                    "location_id": location,
-                    "on_hand_delta": 0,
-                    "reserved_delta": -take,
-                    "reason": "sold at a shop's till (final sale)",
-                    "channel": self.channel,
-                    "reference": row.number or row.external_id,
-                    "actor": self.actor,
-                    "order_id": holder,
-                    "created_at": self.stamp,
-                }
-            )
+            # A held order reserves nothing (as intake holds them): every unit it still
+            # holds, of any product and location, goes back with the ones the till took.
+            for (p_id, l_id), amount in self._reservations(holder, pending_of=holder).items():
+                level = self.free.setdefault((p_id, l_id), [0, 0])
+                level[1] -= amount
+                self.moves.append(
+                    {
+                        "kind": "release",
+                        "product_id": p_id,
+                        "location_id": l_id,
+                        "on_hand_delta": 0,
+                        "reserved_delta": -amount,
+                        "reason": "sold at a shop's till (final sale)"
+                        if (p_id, l_id) == (product, location)
+                        else "order held: a shop's till sold units it held",
+                        "channel": self.channel,
+                        "reference": row.number or row.external_id,
+                        "actor": self.actor,
+                        "order_id": holder,
+                        "created_at": self.stamp,
+                    }
+                )
             reason = (
                 f"not enough stock: {take} unit(s) it held at the shop were sold at the "
                 f"till ({self.channel}) meanwhile"
@@ -780,6 +785,24 @@ class _Intake:
             )
             taken += take
         return taken
+
+    def _reservations(self, order_id: int, pending_of: int) -> dict[tuple[int, int], int]:
+        """Units order ``order_id`` holds reserved now, per (product, location): what is
+        committed plus this page's queued moves of order ``pending_of``; only positive."""
+        m = movement_t.c
+        held: dict[tuple[int, int], int] = {
+            (p, loc): int(units)
+            for p, loc, units in self.conn.execute(
+                sa.select(m.product_id, m.location_id, sa.func.sum(m.reserved_delta))
+                .where(m.order_id == order_id)
+                .group_by(m.product_id, m.location_id)
+            )
+        }
+        for move in self.moves:
+            if move["order_id"] == pending_of:
+                key = (move["product_id"], move["location_id"])
+                held[key] = held.get(key, 0) + move["reserved_delta"]
+        return {key: units for key, units in held.items() if units > 0}
 
     def _free(self, product: int, location: int) -> int:
         on_hand, reserved = self.free.get((product, location), (0, 0))

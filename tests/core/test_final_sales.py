@@ -165,3 +165,26 @@ def test_a_sale_first_seen_already_returned_leaves_the_shelf_as_it_was(shop):
     assert levels(shop) == {"store": (0, 0)}  # handed over and brought back: nothing missing
     assert shop.read(lambda c: c.execute(sa.select(oversell_t.c.quantity)).all()) == []
     assert shop.read(ledger.verify) == []
+
+
+def test_an_order_a_till_sale_takes_from_is_held_with_nothing_reserved(shop):
+    """All or nothing, as intake holds orders: a web order of 2 MUG and 1 TEE loses one
+    MUG to a late till sale; on hold, it keeps none of its units (the other MUG and the TEE
+    go back to the shelf for other orders) until the hub can reserve it whole again."""
+    shop.write(lambda c: ledger.receive(c, "MUG", "store", 2))
+    shop.write(lambda c: ledger.receive(c, "TEE", "store", 1))
+    web = order("W-7", ("MUG", 2), ("TEE", 1), channel="web")
+    assert shop.ingest("web", [web]).outcomes[0].status == "open"
+    assert levels(shop) == {"store": (2, 2)}
+    shop.ingest("till", [till_sale("T-7", 1)])  # one MUG handed over at the till
+    held = shop.read(lambda c: find_order(c, "web:W-7"))
+    assert held.order["status"] == "on_hold"
+    assert levels(shop) == {"store": (1, 0)}  # the other MUG is free again
+    tee = {
+        x.location: (x.on_hand, x.reserved) for x in shop.read(lambda c: ledger.levels(c, "TEE"))
+    }
+    assert tee == {"store": (1, 0)}  # and so is the TEE
+    assert shop.read(ledger.verify) == []
+    shop.write(lambda c: ledger.receive(c, "MUG", "main", 2))  # enough again: reserved whole
+    assert shop.read(lambda c: find_order(c, "web:W-7")).order["status"] == "open"
+    assert shop.read(ledger.verify) == []
