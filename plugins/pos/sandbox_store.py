@@ -95,6 +95,7 @@ class SquareStore:
     change_keys: dict[str, tuple[Any, JSON]] = field(default_factory=dict)
     listeners: list[Callable[[str, JSON], None]] = field(default_factory=list)
     clock: datetime = field(default_factory=lambda: datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    count_clock: datetime = field(default_factory=lambda: datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
     held: datetime | None = None  # hold_clock()
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -106,6 +107,16 @@ class SquareStore:
             real = self.held or datetime.now(UTC)
             self.clock = max(real, self.clock + timedelta(milliseconds=1))
             return self.clock
+
+    def count_now(self) -> datetime:
+        """The time of a count the merchant records in the dashboard: real time, a
+        microsecond on per count. (The order clock steps a millisecond per change and runs
+        ahead of real time in a burst; a client's count stamped a moment later would then
+        sort before the merchant's and be overruled.)"""
+        with self.lock:
+            real = self.held or datetime.now(UTC)
+            self.count_clock = max(real, self.count_clock + timedelta(microseconds=1))
+            return self.count_clock
 
     def hold_clock(self, held: bool) -> None:
         """While ``held``, the clock stays in the second it was held at, one millisecond on
@@ -234,14 +245,18 @@ class SquareStore:
             self.record(
                 vid,
                 lid,
-                Change(at or self.now(), next(self._ids), "PHYSICAL_COUNT", "IN_STOCK", quantity),
+                Change(
+                    at or self.count_now(), next(self._ids), "PHYSICAL_COUNT", "IN_STOCK", quantity
+                ),
             )
 
     def set_state(self, vid: str, lid: str, state: str, quantity: int) -> None:
         """Put ``quantity`` units in a non-sellable ``state`` (e.g. ORDERED_FROM_VENDOR)."""
         with self.lock:
             self.record(
-                vid, lid, Change(self.now(), next(self._ids), "PHYSICAL_COUNT", state, quantity)
+                vid,
+                lid,
+                Change(self.count_now(), next(self._ids), "PHYSICAL_COUNT", state, quantity),
             )
 
     def adjust(
