@@ -39,7 +39,8 @@ def day_range(first: str | None, last: str | None, zone: ZoneInfo) -> tuple[date
     return start, end
 
 
-def _hours(value: float | None) -> str:
+def _one_decimal(value: float | None) -> str:
+    """Hours or minutes with one decimal; a dash when there is no figure."""
     return "–" if value is None else f"{value:.1f}"
 
 
@@ -53,7 +54,9 @@ def print_report(report: OrdersReport) -> None:
     console.print(days if report.days else "no orders placed in this range")
     ship = Table("channel", "shipped", "median hours", "90th pct hours", title="Time to ship")
     for s in report.ship_times:
-        ship.add_row(s.channel, str(s.shipped), _hours(s.median_hours), _hours(s.p90_hours))
+        ship.add_row(
+            s.channel, str(s.shipped), _one_decimal(s.median_hours), _one_decimal(s.p90_hours)
+        )
     console.print(ship if report.ship_times else "no order placed in this range has shipped")
     holds = Table(
         "reason", "orders", "ended", "still open", "median hours", "max hours", title="Holds"
@@ -64,8 +67,8 @@ def print_report(report: OrdersReport) -> None:
             str(h.orders),
             str(h.ended),
             str(h.still_open),
-            _hours(h.median_hours),
-            _hours(h.max_hours),
+            _one_decimal(h.median_hours),
+            _one_decimal(h.max_hours),
         )
     console.print(holds if report.holds else "no hold began in this range")
 
@@ -117,7 +120,7 @@ def print_deliveries(report: DeliveriesReport) -> None:
             str(d.failed),
             str(d.orders_delivered),
             window,
-            _hours(d.median_minutes_vs_plan),
+            _one_decimal(d.median_minutes_vs_plan),
         )
     console.print(table if report.days else "no drops in this range")
     if report.failures:
