@@ -904,3 +904,36 @@ driver_t = Driver.__table__  # type: ignore[attr-defined]
 driver_link_t = DriverLink.__table__  # type: ignore[attr-defined]
 route_action_t = RouteAction.__table__  # type: ignore[attr-defined]
 position_ping_t = PositionPing.__table__  # type: ignore[attr-defined]
+
+
+class OrderEta(SQLModel, table=True):
+    """The current ETA of an order still to be delivered on a dispatched route, as
+    :mod:`hub.core.eta` recomputes it from the driver's progress (pings, actions).
+
+    ``eta`` is the expected arrival at the order's stop (aware UTC, whole seconds; the
+    real arrival once the driver is there), ``planned`` the plan's arrival; ``late``
+    when ``eta`` is after the order's promised window's end. ``basis`` says what the
+    ETA starts from: ``plan`` (no progress yet), ``ping`` (the phone's last position),
+    ``stop`` (the driver's last arrival or completed stop). A delivered or failed order
+    has no row."""
+
+    __tablename__ = "order_eta"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(
+        sa_column=sa.Column(
+            sa.Integer, sa.ForeignKey("sales_order.id"), nullable=False, unique=True
+        )
+    )
+    route_id: int = Field(foreign_key="planned_route.id", index=True)
+    stop_seq: int = 0
+    eta: datetime = Field(sa_column=_ts())
+    planned: datetime = Field(sa_column=_ts())
+    window_end: datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    late: bool = False
+    stops_before: int = 0
+    basis: str = Field(default="plan", sa_column=sa.Column(sa.String(8), nullable=False))
+    updated_at: datetime = Field(default_factory=now, sa_column=_ts())
+
+
+order_eta_t = OrderEta.__table__  # type: ignore[attr-defined]
