@@ -38,7 +38,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, echo)
     if url.startswith("postgresql+psycopg"):
-        return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+        return sa.create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=25)
     raise ConfigError(
         f"database.url: unsupported database {url.split(':', 1)[0]!r} "
         "(expected sqlite:///PATH or postgresql+psycopg://...)"

@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -45,6 +46,14 @@ RECOVER_INTERVAL = 10.0
 NOTIFY_INTERVAL = 2.0  # seconds between sends of due customer messages
 #: Seconds to wait after a failed read of a channel's notification queue.
 NOTIFICATION_PAUSE = 5.0
+#: Threads for blocking work, per channel: its pull, push, shipment push and
+#: reconciliation may all run at once, each mostly waiting (for its rate limit, for the
+#: service to answer). asyncio's default pool (cores + 4 threads) let a few channels'
+#: rate-limit waits hold every thread while a sale waited to be pushed elsewhere.
+THREADS_PER_CHANNEL = 4
+#: Threads beside the channels': the webhook inbox, the web app's database work, and the
+#: hub-wide jobs (notifications, recovery, holds).
+SPARE_THREADS = 8
 
 
 def _cannot_listen(host: str, port: int, error: OSError) -> str:
@@ -94,6 +103,7 @@ class Service:
         self._tasks: list[asyncio.Task] = []
         self._runner: web.AppRunner | None = None
         self._unmask: Callable[[], None] = lambda: None
+        self._polls: ThreadPoolExecutor | None = None
         self.url = ""
 
     # -- life cycle ---------------------------------------------------------------------
@@ -102,6 +112,17 @@ class Service:
         """Start serving and scheduling; check the channels' connections meanwhile."""
         # Whatever a plugin writes in a message, the log shows no configured secret.
         self._unmask = secrets.install(secret_values(self.hub.channel_configs.values()))
+        channels = self._channels()
+        loop = asyncio.get_running_loop()
+        # Blocking work (jobs, inbox, the web app's database calls) runs on a pool sized
+        # for the channels; notification queues' long polls on one of their own, so a
+        # 20-second poll never holds a thread a sale's push waits for.
+        loop.set_default_executor(
+            ThreadPoolExecutor(
+                SPARE_THREADS + THREADS_PER_CHANNEL * len(channels), thread_name_prefix="hub"
+            )
+        )
+        self._polls = ThreadPoolExecutor(max(1, len(channels)), thread_name_prefix="hub-poll")
         # A worker of this host killed mid-job left claims, leases and pushes in doubt.
         await asyncio.to_thread(self.sync.recover, at_start=True)
         self._runner = web.AppRunner(make_app(self.sync, wake=self.wake), access_log=None)
@@ -146,6 +167,8 @@ class Service:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
+        if self._polls is not None:  # a poll in flight ends within its wait (<= 20 s)
+            self._polls.shutdown(wait=False, cancel_futures=True)
         self._unmask()
 
     async def run_until_signalled(self) -> None:
@@ -317,9 +340,10 @@ class Service:
             log.warning("channel %s: no notifications read: %s", channel, error)
             return
         accept = partial(self.sync.accept_webhook, channel)
+        loop = asyncio.get_running_loop()
         while not self.sync.stopping.is_set():
             try:
-                received = await asyncio.to_thread(receive, accept)
+                received = await loop.run_in_executor(self._polls, receive, accept)
             except Exception as error:
                 log.warning("channel %s: reading notifications failed: %s", channel, error)
                 await asyncio.sleep(NOTIFICATION_PAUSE)
