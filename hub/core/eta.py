@@ -1,0 +1,754 @@
+"""ETAs from the drivers' real progress, for the live view, the tracking page and reports.
+
+For every dispatched route (the newest per vehicle and day, as the driver app drives
+it) each stop still to do gets an expected arrival, recomputed after each accepted ping
+batch and driver action:
+
+- **Where from.** The driver's latest known whereabouts: a stop they arrived at and have
+  not finished (they are there: it is left after the service time, or later when a ping
+  after the arrival says they are still there), else the newer of the phone's last
+  position ping and the last finished stop (delivered or failed, at the stop's place).
+  A route with none of these (no ping, no action yet) keeps its plan's arrivals.
+- **Travel.** The planner's own travel model: the routers' matrix provider (the routing
+  plugin's :class:`HaversineMatrix` unless another is given) at the vehicle's
+  ``speed_kmh``, in whole seconds as the routers count them. There is no second speed
+  model here.
+- **At each stop.** Service starts at the arrival or when the stop's window opens,
+  whichever is later (waiting when early), and takes what this driver actually spent
+  at the route's finished stops today (the mean of arrival to outcome, waiting for the
+  window left out), or the plan's service time while none is measured.
+- **Late.** An order is late when its ETA (an aware instant) is after its promised
+  window's end; a stop of several orders checks each order's own window.
+
+The remaining stops are driven in the plan's order; a stop skipped is driven after the
+one the driver is at. ETAs are aware UTC in whole seconds. :class:`EtaBoard` keeps what
+does not change during the day per route (stops, windows, the travel matrix) and what it
+last stored, so a ping re-reads only the route's newest ping and actions and writes only
+ETAs that changed: the ``order_eta`` rows, and the tracking page's window (ETA -/+
+``[notifications] eta_margin_minutes``, rounded out to 5 minutes) through
+:func:`hub.core.notify.tracking.set_eta`. An order that becomes late gets a line in its
+history.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from hub.core.config import Settings
+from hub.core.db import run_in_transaction
+from hub.core.models import (
+    now,
+    order_eta_t,
+    order_event_t,
+    order_t,
+    planned_route_t,
+    planned_stop_t,
+    position_ping_t,
+    route_action_t,
+    tracking_token_t,
+)
+from hub.core.notify.tracking import set_eta
+from hub.routing import Location, MatrixProvider, Vehicle
+
+GONE = ("cancelled", "refunded")  # order statuses nobody delivers
+ROUND_TO = 5  # minutes: the tracking page's window is rounded out to this
+
+
+# -- what a route is, and how far the driver got ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StopPlan:
+    """One stop of a dispatched route as planned: its orders (ids and the numbers people
+    read), place (degrees), when its window opens (the latest of its orders' starts),
+    each order's promised window end, the plan's arrival and service time, and its
+    index in the route's travel matrix (0 is the depot)."""
+
+    seq: int
+    order_ids: tuple[int, ...]
+    numbers: tuple[str, ...]
+    latitude: float | None
+    longitude: float | None
+    opens: datetime | None
+    closes: tuple[datetime | None, ...]
+    planned_arrival: datetime
+    planned_service: timedelta
+    index: int
+
+
+@dataclass(frozen=True)
+class RouteShape:
+    """What does not change while a route is driven: its stops in the plan's order and
+    the travel seconds between the depot (index 0) and every stop (the planner's model)."""
+
+    id: int
+    vehicle: str
+    day: date
+    departure: datetime
+    stops: tuple[StopPlan, ...]
+    durations: Any  # numpy array of whole seconds, [from index][to index]
+    vehicle_model: Vehicle
+
+
+@dataclass(frozen=True)
+class Driven:
+    """How far the driver got: first arrival per stop seq, when each finished stop's
+    outcome happened (its delivery, else its latest failure), the phone's last position
+    (latitude, longitude, aware time) and the route's orders no longer to deliver
+    (cancelled or refunded). Times are the phone's."""
+
+    arrived: dict[int, datetime] = field(default_factory=dict)
+    done: dict[int, datetime] = field(default_factory=dict)
+    ping: tuple[float, float, datetime] | None = None
+    gone: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class StopEta:
+    """A stop still to do: expected arrival (aware UTC; the real one when the driver is
+    there), the plan's arrival, and which of its orders will be late."""
+
+    seq: int
+    order_ids: tuple[int, ...]
+    numbers: tuple[str, ...]
+    eta: datetime
+    planned: datetime
+    late_orders: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteEta:
+    """A route's progress: ``basis`` (``plan``, ``ping`` or ``stop``: what the ETAs start
+    from), stops finished of all (cancelled ones left out), the stops still to do in the
+    order they will be driven, the phone's last position, and ``delay``: the next stop's
+    ETA minus its planned arrival (negative: ahead)."""
+
+    route_id: int
+    vehicle: str
+    day: date
+    basis: str
+    done: int
+    total: int
+    stops: tuple[StopEta, ...]
+    position: tuple[float, float, datetime] | None
+    delay: timedelta
+    service: timedelta | None  # the measured mean service time, None while unmeasured
+
+    @property
+    def late(self) -> list[tuple[StopEta, int]]:
+        """(stop, order id) of every order expected late."""
+        return [(s, o) for s in self.stops for o in s.late_orders]
+
+    def as_event(self, zone: ZoneInfo) -> dict[str, Any]:
+        """The route as the live page's JSON event: times ISO 8601 in UTC and as local
+        ``HH:MM`` in ``zone``; minutes behind (negative: ahead)."""
+        following = self.stops[0] if self.stops else None
+        return {
+            "route": self.route_id,
+            "vehicle": self.vehicle,
+            "day": self.day.isoformat(),
+            "basis": self.basis,
+            "done": self.done,
+            "total": self.total,
+            "delay_minutes": round(self.delay.total_seconds() / 60),
+            "next": None if following is None else _stop_event(following, zone),
+            "stops": [_stop_event(s, zone) for s in self.stops],
+            "late": [
+                {
+                    "order": number,
+                    "seq": s.seq,
+                    "eta": s.eta.isoformat(),
+                    "eta_local": _clock(s.eta, zone),
+                }
+                for s in self.stops
+                for oid, number in zip(s.order_ids, s.numbers, strict=True)
+                if oid in s.late_orders
+            ],
+            "position": None
+            if self.position is None
+            else {
+                "latitude": self.position[0],
+                "longitude": self.position[1],
+                "at": self.position[2].isoformat(),
+            },
+        }
+
+
+def _stop_event(stop: StopEta, zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "seq": stop.seq,
+        "orders": list(stop.numbers),
+        "eta": stop.eta.isoformat(),
+        "eta_local": _clock(stop.eta, zone),
+        "planned_local": _clock(stop.planned, zone),
+        "late": bool(stop.late_orders),
+    }
+
+
+def _clock(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%H:%M")
+
+
+# -- the arithmetic ---------------------------------------------------------------------------
+
+
+def whole(at: datetime) -> datetime:
+    """``at`` in UTC without its fraction of a second."""
+    return at.astimezone(UTC).replace(microsecond=0)
+
+
+def mean_service(shape: RouteShape, driven: Driven) -> timedelta | None:
+    """The mean time the driver spent at the route's finished stops they also arrived at
+    (arrival, or the window's opening when early, to the outcome); None when none is
+    measured yet. Whole seconds."""
+    spent = []
+    for stop in shape.stops:
+        arrived, done = driven.arrived.get(stop.seq), driven.done.get(stop.seq)
+        if arrived is None or done is None:
+            continue
+        began = max(arrived, stop.opens) if stop.opens else arrived
+        spent.append(max(0.0, (done - began).total_seconds()))
+    if not spent:
+        return None
+    return timedelta(seconds=round(sum(spent) / len(spent)))
+
+
+def route_eta(shape: RouteShape, driven: Driven, travel: MatrixProvider) -> RouteEta:
+    """The route's ETAs from ``driven`` (see the module's docstring for the rules)."""
+    live = [s for s in shape.stops if not set(s.order_ids) <= driven.gone]
+    remaining = [s for s in live if s.seq not in driven.done]
+    done = len(live) - len(remaining)
+    service = mean_service(shape, driven)
+    at_stop = _current_stop(remaining, driven)
+    last_done = max(driven.done.items(), key=lambda kv: kv[1], default=None)
+    ping = driven.ping
+    if at_stop is None and ping is None and last_done is None:
+        stops = tuple(_planned(s) for s in remaining)
+        return RouteEta(
+            shape.id,
+            shape.vehicle,
+            shape.day,
+            "plan",
+            done,
+            len(live),
+            stops,
+            None,
+            timedelta(0),
+            service,
+        )
+    etas: list[StopEta] = []
+    if at_stop is not None:
+        basis = "stop"
+        arrived = driven.arrived[at_stop.seq]
+        begin = max(arrived, at_stop.opens) if at_stop.opens else arrived
+        clock = begin + (service if service is not None else at_stop.planned_service)
+        if ping is not None and ping[2] > clock:  # still there, by the phone
+            clock = ping[2]
+        etas.append(_eta(at_stop, arrived))
+        here: tuple[int, tuple[float, float] | None] = (at_stop.index, None)
+        ahead = [s for s in remaining if s is not at_stop]
+    else:
+        ahead = remaining
+        finished = next(s for s in shape.stops if s.seq == last_done[0]) if last_done else None
+        if ping is not None and (last_done is None or ping[2] >= last_done[1]):
+            basis, clock, here = "ping", ping[2], (-1, (ping[0], ping[1]))
+        else:
+            assert finished is not None and last_done is not None
+            basis, clock, here = "stop", last_done[1], (finished.index, None)
+    clock = whole(clock)
+    for stop in ahead:
+        clock = clock + timedelta(seconds=_seconds(shape, here, stop, travel))
+        etas.append(_eta(stop, clock))
+        start = max(clock, stop.opens) if stop.opens else clock
+        clock = start + (service if service is not None else stop.planned_service)
+        here = (stop.index, None)
+    following = etas[0] if etas else None
+    delay = following.eta - following.planned if following else timedelta(0)
+    return RouteEta(
+        shape.id,
+        shape.vehicle,
+        shape.day,
+        basis,
+        done,
+        len(live),
+        tuple(etas),
+        ping,
+        delay,
+        service,
+    )
+
+
+def _current_stop(remaining: list[StopPlan], driven: Driven) -> StopPlan | None:
+    """The stop the driver arrived at last and has not finished, unless they finished
+    another stop after arriving there (they left without an outcome)."""
+    arrived = [(driven.arrived[s.seq], s) for s in remaining if s.seq in driven.arrived]
+    if not arrived:
+        return None
+    at, stop = max(arrived, key=lambda pair: pair[0])
+    latest_done = max(driven.done.values(), default=None)
+    return None if latest_done is not None and latest_done > at else stop
+
+
+def _seconds(
+    shape: RouteShape,
+    here: tuple[int, tuple[float, float] | None],
+    stop: StopPlan,
+    travel: MatrixProvider,
+) -> int:
+    """Whole seconds from ``here`` (a matrix index, or -1 with a position) to ``stop``."""
+    index, point = here
+    if point is None:
+        return int(shape.durations[index][stop.index])
+    if stop.latitude is None or stop.longitude is None:
+        return 0
+    _, durations = travel.matrix(
+        [Location(point[0], point[1]), Location(stop.latitude, stop.longitude)],
+        shape.vehicle_model,
+    )
+    return int(np.rint(float(durations[0][1])))
+
+
+def _eta(stop: StopPlan, at: datetime) -> StopEta:
+    late = tuple(
+        oid
+        for oid, closes in zip(stop.order_ids, stop.closes, strict=True)
+        if closes and at > closes
+    )
+    return StopEta(stop.seq, stop.order_ids, stop.numbers, at, stop.planned_arrival, late)
+
+
+def _planned(stop: StopPlan) -> StopEta:
+    return _eta(stop, whole(stop.planned_arrival))
+
+
+def tracking_window(eta: datetime, margin_minutes: int) -> tuple[datetime, datetime]:
+    """The window the tracking page shows: ``eta`` -/+ ``margin_minutes``, rounded out to
+    :data:`ROUND_TO` minutes (aware UTC)."""
+    margin = timedelta(minutes=margin_minutes)
+    return _round(eta - margin, down=True), _round(eta + margin, down=False)
+
+
+def _round(value: datetime, *, down: bool) -> datetime:
+    step = ROUND_TO * 60
+    ticks = value.timestamp() / step
+    return datetime.fromtimestamp((math.floor(ticks) if down else math.ceil(ticks)) * step, UTC)
+
+
+# -- reading routes and progress --------------------------------------------------------------
+
+
+def live_route_ids(conn: Connection, day: date) -> list[int]:
+    """The routes driven on ``day``: the newest dispatched route of each vehicle, by vehicle."""
+    r = planned_route_t.c
+    rows = conn.execute(
+        sa.select(r.id, r.vehicle).where(r.day == day, r.dispatched.is_(True)).order_by(r.id)
+    ).all()
+    newest = {vehicle: route_id for route_id, vehicle in rows}
+    return [newest[v] for v in sorted(newest)]
+
+
+def _still_live(conn: Connection, route_ids: Iterable[int]) -> set[int]:
+    """Those of ``route_ids`` that are dispatched and no newer dispatched route of their
+    vehicle and day replaced."""
+    ids = sorted(set(route_ids))
+    if not ids:
+        return set()
+    r = planned_route_t.c
+    newer = planned_route_t.alias("newer")
+    n = newer.c
+    replaced = sa.exists().where(
+        n.vehicle == r.vehicle, n.day == r.day, n.dispatched.is_(True), n.id > r.id
+    )
+    return set(
+        conn.scalars(
+            sa.select(r.id).where(r.id.in_(ids), r.dispatched.is_(True), sa.not_(replaced))
+        )
+    )
+
+
+def load_shape(
+    conn: Connection, route_id: int, settings: Settings, travel: MatrixProvider
+) -> RouteShape:
+    """Route ``route_id`` as planned, with its travel matrix from ``travel``."""
+    route = conn.execute(sa.select(planned_route_t).where(planned_route_t.c.id == route_id)).one()
+    s, o = planned_stop_t.c, order_t.c
+    rows = conn.execute(
+        sa.select(
+            s.seq,
+            s.order_id,
+            s.arrival,
+            s.service_start,
+            s.departure,
+            o.number,
+            o.external_id,
+            o.latitude,
+            o.longitude,
+            o.window_start,
+            o.window_end,
+        )
+        .join(order_t, o.id == s.order_id)
+        .where(s.route_id == route_id)
+        .order_by(s.seq, s.id)
+    ).all()
+    grouped: dict[int, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.seq, []).append(row)
+    spec = settings.fleet.get(route.vehicle)
+    depot = (route.start_latitude, route.start_longitude)
+    if depot[0] is None or depot[1] is None:
+        head = grouped[min(grouped)][0] if grouped else None
+        depot = (head.latitude, head.longitude) if head else (0.0, 0.0)
+    vehicle = Vehicle(
+        id=route.vehicle,
+        start=Location(float(depot[0]), float(depot[1])),
+        shifts=(),
+        speed_kmh=spec.speed_kmh if spec else Vehicle.speed_kmh,
+    )
+    stops = []
+    for index, (seq, members) in enumerate(sorted(grouped.items()), start=1):
+        head = members[0]
+        opens = [m.window_start for m in members if m.window_start is not None]
+        stops.append(
+            StopPlan(
+                seq=seq,
+                order_ids=tuple(m.order_id for m in members),
+                numbers=tuple(m.number or m.external_id for m in members),
+                latitude=head.latitude,
+                longitude=head.longitude,
+                opens=max(opens) if opens else None,
+                closes=tuple(m.window_end for m in members),
+                planned_arrival=head.arrival,
+                planned_service=head.departure - head.service_start,
+                index=index,
+            )
+        )
+    places = [vehicle.start] + [
+        Location(
+            s.latitude if s.latitude is not None else vehicle.start.lat,
+            s.longitude if s.longitude is not None else vehicle.start.lon,
+        )
+        for s in stops
+    ]
+    _, durations = travel.matrix(places, vehicle)
+    seconds = np.rint(np.asarray(durations, dtype=float)).astype(np.int64)
+    return RouteShape(
+        route.id, route.vehicle, route.day, route.departure, tuple(stops), seconds, vehicle
+    )
+
+
+def _latest_pings(
+    conn: Connection, route_ids: Sequence[int]
+) -> dict[int, tuple[float, float, datetime]]:
+    """Each route's newest ping by phone time."""
+    p = position_ping_t.c
+    found = {}
+    for route_id in route_ids:  # the (route, phone time) index answers each at once
+        row = conn.execute(
+            sa.select(p.latitude, p.longitude, p.phone_at)
+            .where(p.route_id == route_id)
+            .order_by(p.phone_at.desc())
+            .limit(1)
+        ).first()
+        if row is not None:
+            found[route_id] = (row.latitude, row.longitude, row.phone_at)
+    return found
+
+
+def _fingerprints(conn: Connection, table: sa.Table, route_ids: Sequence[int]) -> dict[int, tuple]:
+    """(rows, newest id) per route of ``table``: what changed since the last look."""
+    c = table.c
+    rows = conn.execute(
+        sa.select(c.route_id, sa.func.count(), sa.func.max(c.id))
+        .where(c.route_id.in_(list(route_ids)))
+        .group_by(c.route_id)
+    )
+    return {route_id: (count, newest) for route_id, count, newest in rows}
+
+
+def _actions(conn: Connection, route_ids: Sequence[int]) -> dict[int, tuple[dict, dict]]:
+    """Per route: first arrival per stop seq, and when each finished stop's outcome
+    happened (its first delivery, else its latest failure)."""
+    a = route_action_t.c
+    found: dict[int, tuple[dict, dict]] = {r: ({}, {}) for r in route_ids}
+    delivered: dict[int, set[int]] = {r: set() for r in route_ids}
+    rows = conn.execute(
+        sa.select(a.route_id, a.stop_seq, a.kind, a.phone_at)
+        .where(a.route_id.in_(list(route_ids)))
+        .order_by(a.phone_at, a.id)
+    )
+    for route_id, seq, kind, at in rows:
+        arrived, done = found[route_id]
+        if kind == "arrive":
+            arrived.setdefault(seq, at)
+        elif kind == "deliver" and seq not in delivered[route_id]:
+            delivered[route_id].add(seq)
+            done[seq] = at
+        elif kind == "fail" and seq not in delivered[route_id]:
+            done[seq] = at
+    return found
+
+
+def _gone(conn: Connection, order_ids: Sequence[int]) -> frozenset[int]:
+    o = order_t.c
+    if not order_ids:
+        return frozenset()
+    return frozenset(
+        conn.scalars(sa.select(o.id).where(o.id.in_(list(order_ids)), o.status.in_(GONE)))
+    )
+
+
+# -- keeping them -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Kept:
+    """What the board last stored for an order: its row's values and the tracking window."""
+
+    row: tuple
+    window: tuple | None
+
+
+@dataclass
+class _RouteCache:
+    shape: RouteShape
+    stops_print: tuple
+    actions_print: tuple | None = None
+    actions: tuple[dict, dict] = field(default_factory=lambda: ({}, {}))
+
+
+class EtaBoard:
+    """Recomputes and stores the ETAs of dispatched routes, keeping per route what does
+    not change (its shape), its actions until new ones come, and what it last stored.
+
+    ``engine`` is the hub's database; ``lock`` the writer lock taken around each write
+    (the API's SQLite lock; None on PostgreSQL); ``travel`` the planner's travel model
+    (default: the routing plugin's haversine matrix, as the routers use when the
+    problem names none). Thread-safe: one refresh at a time. Blocking: call it from a
+    worker thread, never on the event loop.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        travel: MatrixProvider | None = None,
+        lock: threading.Lock | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.travel = travel or planner_travel()
+        self.lock = lock
+        self.zone = ZoneInfo(settings.routing.timezone or settings.hub.timezone)
+        self._routes: dict[int, _RouteCache] = {}
+        self._kept: dict[int, _Kept] = {}
+        self._busy = threading.Lock()
+
+    def day(self, day: date) -> list[RouteEta]:
+        """Recompute and store every live route of ``day``; their ETAs, by vehicle."""
+        ids = run_in_transaction(self.engine, lambda c: live_route_ids(c, day))
+        return self.refresh(ids)
+
+    def refresh(self, route_ids: Iterable[int]) -> list[RouteEta]:
+        """Recompute the ETAs of ``route_ids`` (those still live: dispatched, not
+        replaced), store what changed in one transaction and return them by vehicle."""
+        wanted = sorted(set(route_ids))
+        if not wanted:
+            return []
+        with self._busy, self.lock or nullcontext():
+            pending: dict[int, _Kept | None] = {}
+
+            def work(conn: Connection) -> list[RouteEta]:
+                pending.clear()
+                etas = self._compute(conn, wanted)
+                self._store(conn, etas, pending)
+                return etas
+
+            etas = run_in_transaction(self.engine, work)
+            for order_id, kept in pending.items():  # committed: remember it
+                if kept is None:
+                    self._kept.pop(order_id, None)
+                else:
+                    self._kept[order_id] = kept
+        return sorted(etas, key=lambda e: (e.vehicle, e.route_id))
+
+    def forget(self) -> None:
+        """Drop everything cached (another process changed the plan)."""
+        with self._busy:
+            self._routes.clear()
+            self._kept.clear()
+
+    def _compute(self, conn: Connection, wanted: list[int]) -> list[RouteEta]:
+        live = sorted(_still_live(conn, wanted))
+        if not live:
+            return []
+        stop_prints = _fingerprints(conn, planned_stop_t, live)
+        action_prints = _fingerprints(conn, route_action_t, live)
+        new_shapes = [
+            r
+            for r in live
+            if r not in self._routes or self._routes[r].stops_print != stop_prints.get(r, ())
+        ]
+        for route_id in new_shapes:
+            shape = load_shape(conn, route_id, self.settings, self.travel)
+            self._routes[route_id] = _RouteCache(shape, stop_prints.get(route_id, ()))
+            self._load_kept(conn, shape)
+        stale = [r for r in live if self._routes[r].actions_print != action_prints.get(r, ())]
+        if stale:
+            for route_id, found in _actions(conn, stale).items():
+                cache = self._routes[route_id]
+                cache.actions, cache.actions_print = found, action_prints.get(route_id, ())
+        pings = _latest_pings(conn, live)
+        gone = _gone(
+            conn, [o for r in live for s in self._routes[r].shape.stops for o in s.order_ids]
+        )
+        etas = []
+        for route_id in live:
+            cache = self._routes[route_id]
+            arrived, done = cache.actions
+            driven = Driven(arrived, done, pings.get(route_id), gone)
+            etas.append(route_eta(cache.shape, driven, self.travel))
+        return etas
+
+    def _load_kept(self, conn: Connection, shape: RouteShape) -> None:
+        """What is stored for the route's orders (after a restart: write only changes)."""
+        ids = [o for s in shape.stops for o in s.order_ids]
+        if not ids:
+            return
+        e, t = order_eta_t.c, tracking_token_t.c
+        windows = {
+            oid: (start, end, before)
+            for oid, start, end, before in conn.execute(
+                sa.select(t.order_id, t.eta_start, t.eta_end, t.stops_before).where(
+                    t.order_id.in_(ids)
+                )
+            )
+        }
+        for row in conn.execute(sa.select(order_eta_t).where(e.order_id.in_(ids))).mappings():
+            self._kept[row["order_id"]] = _Kept(
+                (
+                    row["route_id"],
+                    row["stop_seq"],
+                    row["eta"],
+                    row["late"],
+                    row["stops_before"],
+                    row["basis"],
+                ),
+                windows.get(row["order_id"]),
+            )
+
+    def _store(
+        self, conn: Connection, etas: list[RouteEta], pending: dict[int, _Kept | None]
+    ) -> None:
+        """Write the rows and tracking windows that changed; note them in ``pending``."""
+        stamp = now()
+        margin = self.settings.notifications.eta_margin_minutes
+        upserts, events = [], []
+        for route in etas:
+            current: set[int] = set()
+            for before, stop in enumerate(route.stops):
+                for oid, closes in zip(stop.order_ids, self._closes(route, stop), strict=True):
+                    current.add(oid)
+                    late = oid in stop.late_orders
+                    row = (route.route_id, stop.seq, stop.eta, late, before, route.basis)
+                    kept = self._kept.get(oid)
+                    window = (*tracking_window(stop.eta, margin), before)
+                    if kept is not None and kept.row == row and kept.window == window:
+                        continue
+                    if kept is None or kept.row != row:
+                        upserts.append(
+                            {
+                                "order_id": oid,
+                                "route_id": route.route_id,
+                                "stop_seq": stop.seq,
+                                "eta": stop.eta,
+                                "planned": stop.planned,
+                                "window_end": closes,
+                                "late": late,
+                                "stops_before": before,
+                                "basis": route.basis,
+                                "updated_at": stamp,
+                            }
+                        )
+                        if late and (kept is None or not kept.row[3]):
+                            events.append((oid, stop.eta, closes))
+                    if kept is None or kept.window != window:
+                        set_eta(conn, oid, window[0], window[1], before)
+                    pending[oid] = _Kept(row, window)
+            shape = self._routes[route.route_id].shape
+            finished = [
+                o
+                for s in shape.stops
+                for o in s.order_ids
+                if o not in current and (o in self._kept or o in pending)
+            ]
+            if finished:
+                e = order_eta_t.c
+                conn.execute(
+                    order_eta_t.delete().where(
+                        e.order_id.in_(finished), e.route_id == route.route_id
+                    )
+                )
+                for oid in finished:
+                    pending[oid] = None
+        if upserts:
+            insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(
+                order_eta_t
+            )
+            columns = (
+                *("route_id", "stop_seq", "eta", "planned", "window_end", "late"),
+                *("stops_before", "basis", "updated_at"),
+            )
+            conn.execute(
+                insert.on_conflict_do_update(
+                    index_elements=["order_id"],
+                    set_={c: insert.excluded[c] for c in columns},
+                ),
+                upserts,
+            )
+        for oid, eta, closes in events:
+            promised = f", promised by {self._local(closes)}" if closes else ""
+            conn.execute(
+                order_event_t.insert().values(
+                    order_id=oid,
+                    status="",
+                    note=f"running late: expected at {self._local(eta)}{promised}",
+                    actor="eta",
+                    origin="",
+                    created_at=stamp,
+                )
+            )
+
+    def _closes(self, route: RouteEta, stop: StopEta) -> tuple[datetime | None, ...]:
+        shape = self._routes[route.route_id].shape
+        planned = next(s for s in shape.stops if s.seq == stop.seq)
+        return planned.closes
+
+    def _local(self, at: datetime) -> str:
+        return at.astimezone(self.zone).strftime("%H:%M %Z")
+
+
+def planner_travel() -> MatrixProvider:
+    """The travel model the planner's routers use: :func:`hub.core.planning.build_problem`
+    names no matrix provider, so they drive the routing plugin's haversine matrix.
+    :class:`hub.errors.ConfigError` when the routing plugin is not installed."""
+    try:
+        from hub_plugins.routing.matrix import HaversineMatrix
+    except ImportError:
+        from hub.errors import ConfigError
+
+        raise ConfigError(
+            "ETAs need the routing plugin's travel model (hub_plugins.routing); install it"
+        ) from None
+    return HaversineMatrix()
