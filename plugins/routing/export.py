@@ -6,6 +6,9 @@ import csv
 import io
 import json
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 from html import escape
 from typing import Any
 
@@ -102,8 +105,25 @@ METRES_PER_DEGREE = 6_371_008.8 * math.pi / 180  # along a meridian, mean Earth 
 NICE_LENGTHS = (1, 2, 5)  # a scale bar is 1, 2 or 5 times a power of ten metres
 
 
+@dataclass(frozen=True)
+class Marker:
+    """A driver's last position for the live map: drawn in the colour of the route of
+    ``vehicle_id`` on ``day``, as element ``driver-<key>``; ``location`` None draws it
+    hidden, for a script to show once a position comes."""
+
+    key: str
+    vehicle_id: str
+    day: date
+    label: str
+    location: Location | None = None
+
+
 def plan_to_svg(
-    plan: Plan, problem: RoutingProblem, size: int = 800, geographic: bool | None = None
+    plan: Plan,
+    problem: RoutingProblem,
+    size: int = 800,
+    geographic: bool | None = None,
+    markers: Sequence[Marker] = (),
 ) -> str:
     """The plan as a map a person can read: ``size`` x ``size`` pixels of map plus a legend.
 
@@ -115,6 +135,12 @@ def plan_to_svg(
     great-circle distance, so its points are latitude and longitude) draws north up with
     longitudes narrowed by the cosine of the latitude, and a scale bar in metres or
     kilometres; planar benchmark coordinates get neither.
+
+    ``markers`` (the live view's drivers) are drawn on top, each a ringed dot in its
+    route's colour with the label beside it. The root element carries the projection
+    (``data-west``, ``data-south``, ``data-squeeze``, ``data-scale``, ``data-margin``,
+    ``data-size``: x = margin + (lon - west) * squeeze * scale, y = size - margin -
+    (lat - south) * scale) so a script can move a marker the way stops are placed.
     """
     if geographic is None:
         geographic = problem.matrix is None or isinstance(problem.matrix, HaversineMatrix)
@@ -125,13 +151,15 @@ def plan_to_svg(
         {(v.end_location.lat, v.end_location.lon): v.end_location for v in problem.vehicles}
     )
     points = [*(s.location for s in problem.stops), *depots.values()]
-    project, metres_per_pixel = _projection(points, size, geographic)
+    project, metres_per_pixel, frame = _projection(points, size, geographic)
     zone = problem.timezone
     width = size + LEGEND_WIDTH
     labelled = len(problem.stops) <= LABELLED_STOPS
+    projection = " ".join(f'data-{k}="{v:.9g}"' for k, v in frame.items())
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{size}" '
-        f'viewBox="0 0 {width} {size}" font-family="sans-serif" font-size="11">',
+        f'viewBox="0 0 {width} {size}" font-family="sans-serif" font-size="11" '
+        f"{projection}>",
         f'<rect width="{width}" height="{size}" fill="white"/>',
         f'<rect x="0.5" y="0.5" width="{size - 1}" height="{size - 1}" fill="#fafafa" '
         'stroke="#ccc"/>',
@@ -175,9 +203,13 @@ def plan_to_svg(
             f'fill="black"><title>{escape(name)}</title></rect>'
         )
         parts.append(_label(x + 10, y - 8, name, weight="bold", size=size))
+    colours = {(r.vehicle_id, r.day): COLOURS[n % len(COLOURS)] for n, r in enumerate(plan.routes)}
+    for marker in markers:
+        colour = colours.get((marker.vehicle_id, marker.day), "black")
+        parts.append(_driver_mark(marker, colour, project, size))
     if geographic and metres_per_pixel > 0:
         parts.extend(_scale_bar(metres_per_pixel, size))
-    parts.extend(_legend(plan, size, zone))
+    parts.extend(_legend(plan, size, zone, drivers=bool(markers)))
     parts.append("</svg>")
     return "\n".join(parts)
 
@@ -221,6 +253,29 @@ def _stop_mark(
     return mark + "</g>"
 
 
+def _driver_mark(marker: Marker, colour: str, project: Any, size: int) -> str:
+    """A driver: a white dot ringed in the route's colour around a dark centre, named;
+    placed by ``transform`` (moved by the live page's script), hidden without a place."""
+    if marker.location is None:
+        x, y, shown = 0.0, 0.0, ' visibility="hidden"'
+        where = ""
+    else:
+        x, y = project(marker.location)
+        x, y = min(max(x, 0.0), float(size)), min(max(y, 0.0), float(size))
+        shown = ""
+        where = f' data-lat="{marker.location.lat:.6f}" data-lon="{marker.location.lon:.6f}"'
+    return (
+        f'<g class="driver" id="driver-{escape(marker.key)}" data-vehicle='
+        f'"{escape(marker.vehicle_id)}" data-x="{x:.1f}" data-y="{y:.1f}"{where} '
+        f'transform="translate({x:.1f} {y:.1f})"{shown}>'
+        f'<circle r="12" fill="white" stroke="{colour}" stroke-width="4"/>'
+        '<circle r="4.5" fill="#222"/>'
+        f'<text x="15" y="-8" font-weight="bold" fill="{colour}" stroke="white" '
+        f'stroke-width="3" paint-order="stroke">{escape(marker.label)}</text>'
+        f"<title>{escape(marker.label)}</title></g>"
+    )
+
+
 def _scale_bar(metres_per_pixel: float, size: int) -> list[str]:
     """A bar of a round length (1, 2 or 5 times a power of ten metres) near a fifth of the
     map's width, at its bottom left."""
@@ -239,9 +294,10 @@ def _scale_bar(metres_per_pixel: float, size: int) -> list[str]:
     ]
 
 
-def _legend(plan: Plan, size: int, zone: Any) -> list[str]:
+def _legend(plan: Plan, size: int, zone: Any, drivers: bool = False) -> list[str]:
     """One line per route (colour, vehicle, day, stops, hours, distance), then the stops
-    left out; routes that do not fit are counted."""
+    left out; routes that do not fit are counted. With ``drivers``, what a driver's
+    marker looks like."""
     x = size + 16
     parts = [f'<text x="{x}" y="24" font-size="13" font-weight="bold">Routes</text>']
     rows = max(1, (size - 90) // 30)
@@ -268,6 +324,12 @@ def _legend(plan: Plan, size: int, zone: Any) -> list[str]:
             "(hover for why)</text>"
         )
         y += 30
+    if drivers:
+        parts.append(
+            f'<circle cx="{x + 7}" cy="{size - 40}" r="6" fill="white" stroke="#555" '
+            f'stroke-width="3"/><circle cx="{x + 7}" cy="{size - 40}" r="2.5" fill="#222"/>'
+            f'<text x="{x + 20}" y="{size - 36}" fill="#555">driver, last position</text>'
+        )
     parts.append(
         f'<text x="{x}" y="{size - 16}" fill="#555">■ depot · times in {escape(str(zone))}</text>'
     )
@@ -277,7 +339,8 @@ def _legend(plan: Plan, size: int, zone: Any) -> list[str]:
 def _projection(points: list[Location], size: int, geographic: bool):  # noqa: ANN202 - a closure
     """Project ``points`` into the square with a margin, north up; with ``geographic``,
     longitudes are narrowed by the cosine of the mean latitude (so distances look right).
-    Returns the projection and the metres one pixel stands for (0 when not geographic)."""
+    Returns the projection, the metres one pixel stands for (0 when not geographic) and
+    the projection's numbers (west, south, squeeze, scale, margin, size)."""
     lats = [p.lat for p in points] or [0.0]
     lons = [p.lon for p in points] or [0.0]
     squeeze = math.cos(math.radians((max(lats) + min(lats)) / 2)) if geographic else 1.0
@@ -292,4 +355,12 @@ def _projection(points: list[Location], size: int, geographic: bool):  # noqa: A
             size - margin - (p.lat - south) * scale,
         )
 
-    return project, (METRES_PER_DEGREE / scale if geographic else 0.0)
+    frame = {
+        "west": west,
+        "south": south,
+        "squeeze": squeeze,
+        "scale": scale,
+        "margin": margin,
+        "size": float(size),
+    }
+    return project, (METRES_PER_DEGREE / scale if geographic else 0.0), frame
