@@ -448,19 +448,23 @@ def load_shape(
     )
 
 
-def _latest_pings(
-    conn: Connection, route_ids: Sequence[int]
-) -> dict[int, tuple[float, float, datetime]]:
-    """Each route's newest ping by phone time."""
-    p = position_ping_t.c
+Position = tuple[float, float, datetime]  # latitude, longitude (degrees), phone time
+_p = position_ping_t.c
+# built once: it runs for every route a ping touches
+_LATEST_PING = (
+    sa.select(_p.latitude, _p.longitude, _p.phone_at)
+    .where(_p.route_id == sa.bindparam("route"))
+    .order_by(_p.phone_at.desc())
+    .limit(1)
+)
+
+
+def _latest_pings(conn: Connection, route_ids: Sequence[int]) -> dict[int, Position]:
+    """Each route's newest ping by phone time (the route and phone time index answers
+    each with one look)."""
     found = {}
-    for route_id in route_ids:  # the (route, phone time) index answers each at once
-        row = conn.execute(
-            sa.select(p.latitude, p.longitude, p.phone_at)
-            .where(p.route_id == route_id)
-            .order_by(p.phone_at.desc())
-            .limit(1)
-        ).first()
+    for route_id in route_ids:
+        row = conn.execute(_LATEST_PING, {"route": route_id}).first()
         if row is not None:
             found[route_id] = (row.latitude, row.longitude, row.phone_at)
     return found
@@ -521,6 +525,22 @@ class _Kept:
 
 
 @dataclass
+class _Writes:
+    """What one refresh changes: order_eta rows to upsert, (route, orders) to delete,
+    tracking windows (order, start, end, stops before) to set, newly late (order, ETA,
+    promised end), and what to remember once committed (None: forget the order)."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[tuple[int, list[int]]] = field(default_factory=list)
+    windows: list[tuple[int, datetime, datetime, int]] = field(default_factory=list)
+    late: list[tuple[int, datetime, datetime | None]] = field(default_factory=list)
+    pending: dict[int, _Kept | None] = field(default_factory=dict)
+
+    def any(self) -> bool:
+        return bool(self.rows or self.deleted or self.windows or self.late)
+
+
+@dataclass
 class _RouteCache:
     shape: RouteShape
     stops_print: tuple
@@ -566,17 +586,14 @@ class EtaBoard:
         wanted = sorted(set(route_ids))
         if not wanted:
             return []
-        with self._busy, self.lock or nullcontext():
-            pending: dict[int, _Kept | None] = {}
-
-            def work(conn: Connection) -> list[RouteEta]:
-                pending.clear()
+        with self._busy:
+            with self.engine.connect() as conn:  # reads take no writer lock
                 etas = self._compute(conn, wanted)
-                self._store(conn, etas, pending)
-                return etas
-
-            etas = run_in_transaction(self.engine, work)
-            for order_id, kept in pending.items():  # committed: remember it
+            writes = self._changes(etas)
+            if writes.any():
+                with self.lock or nullcontext():
+                    run_in_transaction(self.engine, lambda c: self._write(c, writes))
+            for order_id, kept in writes.pending.items():  # committed: remember it
                 if kept is None:
                     self._kept.pop(order_id, None)
                 else:
@@ -648,17 +665,18 @@ class EtaBoard:
                 windows.get(row["order_id"]),
             )
 
-    def _store(
-        self, conn: Connection, etas: list[RouteEta], pending: dict[int, _Kept | None]
-    ) -> None:
-        """Write the rows and tracking windows that changed; note them in ``pending``."""
-        stamp = now()
+    def _changes(self, etas: list[RouteEta]) -> _Writes:
+        """What differs from what was stored last: rows, tracking windows, deletions
+        (orders finished or no longer to deliver) and orders newly late."""
         margin = self.settings.notifications.eta_margin_minutes
-        upserts, events = [], []
+        writes = _Writes()
         for route in etas:
+            shape = self._routes[route.route_id].shape
+            planned = {s.seq: s for s in shape.stops}
             current: set[int] = set()
             for before, stop in enumerate(route.stops):
-                for oid, closes in zip(stop.order_ids, self._closes(route, stop), strict=True):
+                closing = planned[stop.seq].closes
+                for oid, closes in zip(stop.order_ids, closing, strict=True):
                     current.add(oid)
                     late = oid in stop.late_orders
                     row = (route.route_id, stop.seq, stop.eta, late, before, route.basis)
@@ -667,7 +685,7 @@ class EtaBoard:
                     if kept is not None and kept.row == row and kept.window == window:
                         continue
                     if kept is None or kept.row != row:
-                        upserts.append(
+                        writes.rows.append(
                             {
                                 "order_id": oid,
                                 "route_id": route.route_id,
@@ -678,31 +696,29 @@ class EtaBoard:
                                 "late": late,
                                 "stops_before": before,
                                 "basis": route.basis,
-                                "updated_at": stamp,
                             }
                         )
                         if late and (kept is None or not kept.row[3]):
-                            events.append((oid, stop.eta, closes))
+                            writes.late.append((oid, stop.eta, closes))
                     if kept is None or kept.window != window:
-                        set_eta(conn, oid, window[0], window[1], before)
-                    pending[oid] = _Kept(row, window)
-            shape = self._routes[route.route_id].shape
+                        writes.windows.append((oid, *window))
+                    writes.pending[oid] = _Kept(row, window)
             finished = [
-                o
-                for s in shape.stops
-                for o in s.order_ids
-                if o not in current and (o in self._kept or o in pending)
+                o for s in shape.stops for o in s.order_ids if o not in current and o in self._kept
             ]
             if finished:
-                e = order_eta_t.c
-                conn.execute(
-                    order_eta_t.delete().where(
-                        e.order_id.in_(finished), e.route_id == route.route_id
-                    )
-                )
-                for oid in finished:
-                    pending[oid] = None
-        if upserts:
+                writes.deleted.append((route.route_id, finished))
+                writes.pending.update(dict.fromkeys(finished))
+        return writes
+
+    def _write(self, conn: Connection, writes: _Writes) -> None:
+        stamp = now()
+        e = order_eta_t.c
+        for route_id, finished in writes.deleted:
+            conn.execute(
+                order_eta_t.delete().where(e.order_id.in_(finished), e.route_id == route_id)
+            )
+        if writes.rows:
             insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(
                 order_eta_t
             )
@@ -715,9 +731,11 @@ class EtaBoard:
                     index_elements=["order_id"],
                     set_={c: insert.excluded[c] for c in columns},
                 ),
-                upserts,
+                [{**row, "updated_at": stamp} for row in writes.rows],
             )
-        for oid, eta, closes in events:
+        for oid, start, end, before in writes.windows:
+            set_eta(conn, oid, start, end, before)
+        for oid, eta, closes in writes.late:
             promised = f", promised by {self._local(closes)}" if closes else ""
             conn.execute(
                 order_event_t.insert().values(
@@ -729,11 +747,6 @@ class EtaBoard:
                     created_at=stamp,
                 )
             )
-
-    def _closes(self, route: RouteEta, stop: StopEta) -> tuple[datetime | None, ...]:
-        shape = self._routes[route.route_id].shape
-        planned = next(s for s in shape.stops if s.seq == stop.seq)
-        return planned.closes
 
     def _local(self, at: datetime) -> str:
         return at.astimezone(self.zone).strftime("%H:%M %Z")
