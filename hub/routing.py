@@ -190,13 +190,57 @@ class Stop:
 
 @dataclass(frozen=True)
 class FixedRoute:
-    """A route already dispatched: re-planning keeps it as it is (same stops, same order)
-    and gives that vehicle's shift on that day to no other stop. Its stops must be in the
-    problem; its times are recomputed from the travel matrix."""
+    """A route already dispatched. Its stops must be in the problem, and they stay on
+    that vehicle in the order of ``stop_ids``; their times are recomputed from the matrix.
+
+    Closed (``open_for_insertion`` False, the default): the route is kept as it is and
+    that vehicle's shift on that day takes no other stop.
+
+    Open (``open_for_insertion`` True, a route being driven): ``stop_ids`` are the stops
+    not visited yet; other stops of the problem may be inserted before, between or after
+    them when capacity, windows and the shift allow. The route starts at ``start`` (where
+    the vehicle is now; None: its depot) at ``start_at`` (aware; None: shift start; never
+    before the shift starts). ``carried_weight`` (kg) and ``carried_volume`` (m³) are
+    aboard but dropped at none of the stops (parcels riding back to the depot): they take
+    room from inserted stops. A kept stop is never left out: when it can no longer be
+    served in its window it is served as soon as the route gets there, and nothing is
+    inserted that would make it later still. Breaks whose latest start is before
+    ``start_at`` are taken already. Routers that cannot keep the order say so in
+    :meth:`Router.can_solve`.
+
+    Raises :class:`hub.errors.InvalidInput` for a naive ``start_at``, a negative carried
+    load, or a start, start time or carried load on a closed route.
+    """
 
     vehicle_id: str
     day: date
     stop_ids: tuple[str, ...]
+    open_for_insertion: bool = False
+    start: Location | None = None
+    start_at: datetime | None = None
+    carried_weight: float = 0.0
+    carried_volume: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.start_at is not None:
+            _require_aware(self.start_at, "FixedRoute.start_at")
+        if self.carried_weight < 0 or self.carried_volume < 0:
+            raise InvalidInput(
+                f"fixed route of {self.vehicle_id!r}: carried load cannot be negative",
+                field="FixedRoute.carried_weight",
+            )
+        running = (
+            self.start,
+            self.start_at,
+            self.carried_weight or None,
+            self.carried_volume or None,
+        )
+        if not self.open_for_insertion and any(x is not None for x in running):
+            raise InvalidInput(
+                f"fixed route of {self.vehicle_id!r}: a start, start time or carried load "
+                "needs open_for_insertion=True (a closed route starts at its depot)",
+                field="FixedRoute.open_for_insertion",
+            )
 
 
 @runtime_checkable
@@ -242,6 +286,7 @@ class RoutingProblem:
         _check_unique((v.id for v in self.vehicles), "vehicle")
         if self.start is not None:
             _require_aware(self.start, "RoutingProblem.start")
+        _check_fixed(self.fixed_routes)
 
     @property
     def origin(self) -> datetime:
@@ -256,6 +301,25 @@ class RoutingProblem:
         return sorted(
             {s.start.astimezone(self.timezone).date() for v in self.vehicles for s in v.shifts}
         )
+
+
+def _check_fixed(routes: Iterable[FixedRoute]) -> None:
+    """InvalidInput for two fixed routes of one vehicle and day, or a stop on two of them."""
+    shifts: set[tuple[str, date]] = set()
+    stops: set[str] = set()
+    for route in routes:
+        if (route.vehicle_id, route.day) in shifts:
+            raise InvalidInput(
+                f"two fixed routes of {route.vehicle_id!r} on {route.day}; give one",
+                field="fixed_routes",
+            )
+        shifts.add((route.vehicle_id, route.day))
+        for sid in route.stop_ids:
+            if sid in stops:
+                raise InvalidInput(
+                    f"stop {sid!r} is on two fixed routes (or twice on one)", field="fixed_routes"
+                )
+            stops.add(sid)
 
 
 def _check_unique(ids: Iterable[str], what: str) -> None:
@@ -291,7 +355,10 @@ class Route:
     """One vehicle's route on one day: leave the depot, serve ``visits`` in order, return.
 
     ``duration`` runs from leaving the start depot to arriving at the end depot; ``weight``
-    and ``volume`` are the load when leaving; ``fixed`` marks a dispatched route kept as is.
+    and ``volume`` are the load when leaving; ``fixed`` marks a dispatched route (kept as
+    is, or, when its :class:`FixedRoute` is open for insertion, its remaining stops in
+    their order with new ones inserted: then ``departure`` is the fixed route's
+    ``start_at`` and the first leg starts at its ``start``).
     """
 
     vehicle_id: str

@@ -25,6 +25,7 @@ from hub_plugins.routing.horizon import ModelSolver, plan_days
 from hub_plugins.routing.matrix import HaversineMatrix
 from hub_plugins.routing.model import DayModel, build_model
 from hub_plugins.routing.plans import RawRoute, build_route
+from hub_plugins.routing.running import running_routes
 
 __all__ = ["ModelSolver", "day_of", "solve_problem"]
 
@@ -37,20 +38,25 @@ def solve_problem(
     progress: Progress | None = None,
     note: str = "",
 ) -> Plan:
-    """Keep fixed routes, plan the remaining stops on the remaining shifts, explain the rest."""
+    """Keep closed fixed routes, plan the remaining stops on the remaining shifts (routes
+    being driven keep their stops in order and may take more), explain the rest."""
     began = time.monotonic()
     provider = problem.matrix or HaversineMatrix()
     fixed_routes, taken_stops, taken_shifts = _fixed(problem, provider)
+    running = running_routes(
+        problem, {(v.id, day_of(problem, s)): s for v in problem.vehicles for s in v.shifts}
+    )
+    taken_stops.update(s.id for r in running.values() for s in r.stops)
     shifts = [
-        (v, s, day_of(problem, s))
+        (running[(v.id, d)].vehicle if (v.id, d) in running else v, s, d)
         for v in problem.vehicles
         for s in v.shifts
-        if (v.id, day_of(problem, s)) not in taken_shifts
+        if (v.id, d := day_of(problem, s)) not in taken_shifts
     ]
     open_stops = [s for s in problem.stops if s.id not in taken_stops]
     deadline = began + time_limit
     routes, unassigned = plan_days(
-        problem, shifts, open_stops, provider, solver, deadline, progress
+        problem, shifts, open_stops, provider, solver, deadline, progress, running
     )
     stats = {"seconds": round(time.monotonic() - began, 3), "days": len({d for *_, d in shifts})}
     return Plan(
@@ -72,6 +78,8 @@ def _fixed(
     taken_stops: set[str] = set()
     taken_shifts: set[tuple[str, date]] = set()
     for fixed in problem.fixed_routes:
+        if fixed.open_for_insertion:
+            continue  # planned with the open stops: hub_plugins.routing.running
         vehicle, shift = _shift_of(fixed, vehicles, problem)
         members = [_known_stop(stops, sid, fixed) for sid in fixed.stop_ids]
         model = build_model(problem.origin, [(vehicle, shift, fixed.day)], members, provider)

@@ -12,16 +12,20 @@ from hub_plugins.routing.model import DayModel, StopSlot, VehicleSlot
 
 
 def screen(model: DayModel) -> list[Unassigned]:
-    """Fill in windows and compatible shifts; drop (and explain) stops no shift can serve."""
+    """Fill in windows and compatible shifts; drop (and explain) stops no shift can serve.
+    Stops pinned to a running route are kept as :mod:`~hub_plugins.routing.running` set them."""
     kept: list[StopSlot] = []
     refused: list[Unassigned] = []
     for stop in model.stops:
-        reason = _screen_stop(model, stop)
+        reason = None if stop.pinned is not None else _screen_stop(model, stop)
         if reason is None:
             kept.append(stop)
         else:
             refused.append(reason)
     model.stops = kept
+    for n, slot in enumerate(model.vehicles):  # indices moved: the pinned stops' too
+        if slot.running:
+            slot.pinned = [i for i, s in enumerate(kept) if s.pinned == n]
     return refused
 
 

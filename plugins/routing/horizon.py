@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from hub.routing import (
@@ -28,6 +28,7 @@ from hub.routing import (
 from hub_plugins.routing.feasibility import screen
 from hub_plugins.routing.model import DayModel, build_model, set_prizes
 from hub_plugins.routing.plans import RawRoute, build_route
+from hub_plugins.routing.running import Running, keep_pinned, pin
 
 MUST_TODAY = 4
 MIN_CANDIDATES = 300  # a day considers at least this many open stops (all that are due)...
@@ -45,8 +46,14 @@ def plan_days(
     solver: ModelSolver,
     deadline: float,
     progress: Progress | None = None,
+    running: Mapping[tuple[str, date], Running] | None = None,
 ) -> tuple[list[Route], list[Unassigned]]:
-    """Routes for every shift and a reason for every stop no route took."""
+    """Routes for every shift and a reason for every stop no route took.
+
+    ``running``: routes being driven, by (vehicle id, day); their shifts must be among
+    ``shifts`` (with the vehicle starting where it is) and their stops not in ``stops``.
+    """
+    running = running or {}
     by_day: dict[date, list[tuple[Vehicle, Shift, date]]] = defaultdict(list)
     for shift in shifts:
         by_day[shift[2]].append(shift)
@@ -59,18 +66,21 @@ def plan_days(
     for n, day in enumerate(days):
         limit = max(MIN_CANDIDATES, math.ceil(CANDIDATE_FACTOR * served_last_day))
         candidates = _candidates(list(open_stops.values()), day, last_day, limit)
-        if not candidates:
+        driven = [r for key, r in running.items() if key[1] == day]
+        if not candidates and not driven:
             continue
-        model = build_model(problem.origin, by_day[day], candidates, provider)
+        kept = [s for r in driven for s in r.stops]
+        model = build_model(problem.origin, by_day[day], [*candidates, *kept], provider)
+        pin(model, driven)
         for refusal in screen(model):
             refusals[refusal.stop_id] = refusal
         set_prizes(model, problem.drop_penalty)
         _favour_due(model, day, last_day, multi_day=len(days) > 1)
         budget = max(deadline - time.monotonic(), 0.0) / (len(days) - n)
         before = len(open_stops)
-        for raw in solver(model, budget):
+        for raw in keep_pinned(model, solver(model, budget)):
             if raw.stops:
-                routes.append(build_route(model, raw))
+                routes.append(build_route(model, raw, fixed=model.vehicles[raw.slot].running))
                 for i in raw.stops:
                     sid = model.stops[i].stop.id
                     open_stops.pop(sid, None)

@@ -39,6 +39,8 @@ class VehicleSlot:
     unit_distance: int = 0
     unit_duration: int = 0
     fixed: int = 0
+    running: bool = False  # a dispatched route being driven: leaves ``start_loc`` at ``early``
+    pinned: list[int] = field(default_factory=list)  # stops it must serve in this order
 
 
 @dataclass
@@ -52,6 +54,7 @@ class StopSlot:
     demand: tuple[int, int]
     prize: int = 0
     vehicles: list[int] = field(default_factory=list)  # compatible vehicle slots
+    pinned: int | None = None  # the running slot that must serve it (never left out)
 
 
 @dataclass

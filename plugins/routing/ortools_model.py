@@ -33,6 +33,7 @@ class OrToolsModel:
         self.time = self._time_dimension()
         self._capacities()
         self._stops()
+        self._pinned()
         self._breaks()
 
     def _callback(self, key: tuple[Any, ...], what: str, factor: int = 1) -> int:
@@ -88,9 +89,40 @@ class OrToolsModel:
             for (_, gap_start), (gap_end, _) in zip(stop.windows, stop.windows[1:], strict=False):
                 if gap_end - gap_start > 1:
                     cumul.RemoveInterval(gap_start + 1, gap_end - 1)
+            if stop.pinned is not None:  # mandatory, on its running route
+                self.routing.VehicleVar(index).SetValue(stop.pinned)
+                continue
             self.routing.AddDisjunction([index], stop.prize)
             if len(stop.vehicles) < everyone:
                 self.routing.VehicleVar(index).SetValues([-1, *stop.vehicles])
+
+    def _pinned(self) -> None:
+        """Running routes leave now, and serve their pinned stops in order: a rank
+        dimension counts the stops along each route, and each pinned stop ranks below
+        the next (stops inserted between them are free)."""
+        running = [(v, slot) for v, slot in enumerate(self.model.vehicles) if slot.running]
+        if not running:
+            return
+        nodes = self.manager.GetNumberOfNodes()
+        self.routing.AddConstantDimension(1, nodes + 1, True, "rank")
+        rank = self.routing.GetDimensionOrDie("rank")
+        solver = self.routing.solver()
+        for v, slot in running:
+            self.time.CumulVar(self.routing.Start(v)).SetValue(slot.early)
+            order = [self.stop_index(i) for i in slot.pinned]
+            for before, after in zip(order, order[1:], strict=False):
+                solver.Add(rank.CumulVar(before) < rank.CumulVar(after))
+
+    def stop_index(self, stop: int) -> int:
+        """The routing index of ``model.stops[stop]``."""
+        return int(self.manager.NodeToIndex(self.first_stop + stop))
+
+    def pinned_routes(self) -> list[list[int]] | None:
+        """Every vehicle's pinned stops as routing indices (the routes as dispatched, a
+        first solution), or None when no route is being driven."""
+        if not any(slot.running for slot in self.model.vehicles):
+            return None
+        return [[self.stop_index(i) for i in slot.pinned] for slot in self.model.vehicles]
 
     def _breaks(self) -> None:
         solver = self.routing.solver()

@@ -55,7 +55,16 @@ class OrToolsRouter(Router):
         if not model.stops or not model.vehicles:
             return []
         built = OrToolsModel(model)
-        solution = built.routing.SolveWithParameters(self._parameters(time_limit))
+        params = self._parameters(time_limit)
+        solution = None
+        pinned = built.pinned_routes()
+        if pinned is not None:  # routes being driven: start from them as dispatched
+            built.routing.CloseModelWithParameters(params)
+            first = built.routing.ReadAssignmentFromRoutes(pinned, True)
+            if first is not None:
+                solution = built.routing.SolveFromAssignmentWithParameters(first, params)
+        if solution is None:
+            solution = built.routing.SolveWithParameters(params)
         if solution is None:
             return []
         return built.routes(solution)

@@ -60,6 +60,8 @@ def _timeline(model: DayModel, raw: RawRoute) -> _Timeline:
     locs = [model.stops[i].loc for i in raw.stops]
     first_leg = model.travel(slot, slot.start_loc, locs[0])[1] if locs else 0
     departure = max(slot.early, starts[0] - first_leg) if starts else slot.early
+    if slot.running:  # already on the road: it leaves where it is now, waiting if early
+        departure = slot.early
     arrivals, t, here = [], departure, slot.start_loc
     for index, loc, start in zip(raw.stops, locs, starts, strict=True):
         arrive = t + model.travel(slot, here, loc)[1] + _breaks_between(raw, slot.breaks, t, start)

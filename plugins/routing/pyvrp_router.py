@@ -37,9 +37,12 @@ class PyVRPRouter(Router):
         self.seed = seed
 
     def can_solve(self, problem: RoutingProblem) -> str | None:
-        """PyVRP models everything here except driver breaks."""
+        """PyVRP models everything here except driver breaks and routes being driven
+        (it cannot keep dispatched stops in their order while inserting others)."""
         if any(s.breaks for v in problem.vehicles for s in v.shifts):
             return "driver breaks"
+        if any(f.open_for_insertion for f in problem.fixed_routes):
+            return "dispatched routes open for insertion (stops kept in their order)"
         return None
 
     def solve(
