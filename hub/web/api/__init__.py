@@ -16,6 +16,7 @@ from hub.core.runtime import Hub
 from hub.web.api.machinery import API_KEY, ApiConfig, endpoint, errors_middleware
 from hub.web.api.openapi import PREFIX, build_document, render_docs
 from hub.web.api.routes import ROUTES
+from hub.web.livefeed import close_feed
 
 DOCUMENT_KEY = web.AppKey("openapi", dict)
 
@@ -38,6 +39,10 @@ def api_app(hub: Hub, *, token_cache_seconds: float = 2.0) -> web.Application:
     async def stop_workers(app: web.Application) -> None:
         app[API_KEY].executor.shutdown(wait=False, cancel_futures=True)
 
+    async def stop_live_feed(app: web.Application) -> None:
+        await close_feed(app[API_KEY])
+
+    app.on_shutdown.append(stop_live_feed)  # before the workers stop: ETAs being computed
     app.on_cleanup.append(stop_workers)
     app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/docs", docs)

@@ -48,6 +48,7 @@ from hub.web.api.machinery import (
     from_validation,
     json_answer,
 )
+from hub.web.livefeed import feed_of
 
 SESSION_KEY = "driver"  # the session's driver id (set by the driver page's sign-in)
 SESSION_TOKEN_KEY = "driver_token"  # the prefix of the driver's token at sign-in
@@ -227,13 +228,24 @@ def _image(text: str | None, where: str) -> bytes | None:
         raise ApiError(422, "invalid", f"{where}: not base64 or a data: URL", where) from None
 
 
-def post_actions(ctx: Ctx) -> tuple[int, ActionsOut]:
+async def post_actions(ctx: Ctx) -> tuple[int, ActionsOut]:
     """Record what the driver did at stops, in the order it happened on the phone (by
     ``at``). All or nothing: a refused action (another driver's route, a cancelled
     order, a file that is not an image or is too large) refuses the batch, names it
     (``/actions/2/photo``) and records nothing. An action sent before is answered
     ``duplicate`` and recorded once. A delivery ships the stop's open orders with the
-    own fleet and marks them delivered with the proof (recipient, signature, photo)."""
+    own fleet and marks them delivered with the proof (recipient, signature, photo).
+    Once committed, the routes' ETAs are recomputed for the live view."""
+    results = await ctx.api.run(_record_actions, ctx)
+    feed_of(ctx.api).touch({a.route for a in ctx.body.actions})
+    return 200, ActionsOut(
+        results=[ActionResult(client_id=k, outcome=v) for k, v in results.items()]  # type: ignore[arg-type]
+    )
+
+
+def _record_actions(ctx: Ctx) -> dict[str, str]:
+    """The batch decoded and recorded (a worker thread: images are decoded and checked,
+    the database written)."""
     driver: drivers.DriverInfo = ctx.driver  # type: ignore[attr-defined]
     body: ActionsIn = ctx.body
     actions = [
@@ -254,15 +266,14 @@ def post_actions(ctx: Ctx) -> tuple[int, ActionsOut]:
         )
         for i, a in enumerate(body.actions)
     ]
-    results = driving.submit_actions(ctx.hub, driver, body.device_id, actions, ctx.api.writer.lock)
-    return 200, ActionsOut(
-        results=[ActionResult(client_id=k, outcome=v) for k, v in results.items()]  # type: ignore[arg-type]
-    )
+    return driving.submit_actions(ctx.hub, driver, body.device_id, actions, ctx.api.writer.lock)
 
 
 async def post_pings(ctx: Ctx) -> tuple[int, PingsOut]:
     """Keep the phone's positions (a batch: what was queued while offline, or one).
-    A ping sent before (same phone time) is kept once. 403 for another driver's route."""
+    A ping sent before (same phone time) is kept once. 403 for another driver's route.
+    Once committed, the newest position goes to the live view and the route's ETAs are
+    recomputed."""
     driver: drivers.DriverInfo = ctx.driver  # type: ignore[attr-defined]
     body: PingsIn = ctx.body
     pings = [positions.Ping(p.latitude, p.longitude, p.at, p.accuracy) for p in body.pings]
@@ -271,6 +282,16 @@ async def post_pings(ctx: Ctx) -> tuple[int, PingsOut]:
     if writer is None:
         writer = ctx.api.extras["pings"] = PingWriter(ctx.api)
     recorded = await writer.write(driver, body.route, pings)
+    if recorded and body.route is not None:  # committed: the live view hears it now
+        newest = max(pings, key=lambda p: p.phone_at)
+        feed_of(ctx.api).pinged(
+            driver.name,
+            driver.vehicle,
+            body.route,
+            newest.phone_at,
+            newest.latitude,
+            newest.longitude,
+        )
     return 200, PingsOut(received=len(pings), recorded=recorded)
 
 
@@ -514,7 +535,7 @@ DRIVER_ROUTES = (
     Route(
         "POST",
         "/driver/actions",
-        post_actions,
+        post_actions,  # type: ignore[arg-type]  # awaited on the loop
         "driverActions",
         "Record actions at stops",
         "driver",

@@ -1,0 +1,164 @@
+"""The live view's in-process broker: the driver endpoints publish, the open /live pages
+listen.
+
+After a ping batch is committed the ping endpoint publishes the driver's newest position
+at once (event ``position``) and marks the route for an ETA recompute; the action
+endpoint marks its routes after its commit. One task on the event loop recomputes every
+marked route in a worker thread (:class:`hub.core.eta.EtaBoard`: what many requests
+marked meanwhile is done in one go) and publishes each route's progress (event
+``eta``). Each open page's server-sent events stream holds one :class:`Watcher`, a
+bounded queue of the events of its day's routes; a stream that ends (the page closed)
+drops its watcher, and a watcher that stops reading is dropped when its queue is full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hub.core.eta import EtaBoard, RouteEta
+from hub.errors import HubError
+from hub.web.api.machinery import ApiConfig
+
+log = logging.getLogger("hub.web.live")
+
+FEED_KEY = "live"  # in ApiConfig.extras
+QUEUE_SIZE = 500  # events a page may lag behind before it is dropped
+
+
+class Watcher:
+    """One open page: the routes it shows (ids) and its queue of (event, JSON text)."""
+
+    def __init__(self, routes: Iterable[int]) -> None:
+        self.routes = frozenset(routes)
+        self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(QUEUE_SIZE)
+        self.dropped = False
+
+
+class LiveFeed:
+    """Publishes drivers' positions and recomputed ETAs to the watching pages. Lives on
+    one event loop; :meth:`touch_soon` may be called from any thread."""
+
+    def __init__(self, api: ApiConfig, loop: asyncio.AbstractEventLoop) -> None:
+        self.api = api
+        self.loop = loop
+        hub = api.hub
+        self.board: EtaBoard | None = None
+        try:
+            self.board = EtaBoard(hub.engine, hub.settings, lock=api.writer.lock)
+        except HubError as error:  # no routing plugin: positions only
+            log.warning("no ETAs in the live view: %s", error)
+        self.zone = ZoneInfo(hub.settings.hub.timezone)
+        self.watchers: set[Watcher] = set()
+        self.dirty: set[int] = set()
+        self.task: asyncio.Task[None] | None = None
+        self.closed = False
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def watch(self, routes: Iterable[int]) -> Watcher:
+        """A new page watching ``routes``."""
+        watcher = Watcher(routes)
+        self.watchers.add(watcher)
+        return watcher
+
+    def drop(self, watcher: Watcher) -> None:
+        """The page went away: no more events for it."""
+        watcher.dropped = True
+        self.watchers.discard(watcher)
+
+    def publish(self, event: str, route: int, data: dict[str, Any]) -> None:
+        """Queue ``data`` as JSON for every page showing ``route``; a page whose queue is
+        full has stopped reading and is dropped."""
+        text = json.dumps(data, separators=(",", ":"))
+        for watcher in list(self.watchers):
+            if route not in watcher.routes:
+                continue
+            try:
+                watcher.queue.put_nowait((event, text))
+            except asyncio.QueueFull:
+                log.warning("a live page stopped reading its events: dropped")
+                self.drop(watcher)
+
+    # -- the driver endpoints -----------------------------------------------------------------
+
+    def pinged(
+        self, driver: str, vehicle: str, route: int, at: datetime, lat: float, lon: float
+    ) -> None:
+        """A ping batch of ``route`` was committed; its newest position is (``lat``,
+        ``lon``) at phone time ``at``: tell the pages now, recompute the ETAs next."""
+        self.publish(
+            "position",
+            route,
+            {
+                "route": route,
+                "driver": driver,
+                "vehicle": vehicle,
+                "latitude": lat,
+                "longitude": lon,
+                "at": at.isoformat(),
+                "at_local": at.astimezone(self.zone).strftime("%H:%M:%S"),
+            },
+        )
+        self.touch([route])
+
+    def touch(self, routes: Iterable[int]) -> None:
+        """Recompute the ETAs of ``routes`` soon (on the loop's thread)."""
+        if self.closed:
+            return
+        self.dirty.update(routes)
+        if self.dirty and (self.task is None or self.task.done()):
+            self.task = self.loop.create_task(self._drain())
+
+    def touch_soon(self, routes: Iterable[int]) -> None:
+        """:meth:`touch` from any thread (the action endpoint's worker)."""
+        self.loop.call_soon_threadsafe(self.touch, list(routes))
+
+    async def _drain(self) -> None:
+        while self.dirty:
+            routes, self.dirty = self.dirty, set()
+            if self.board is None:
+                continue
+            try:
+                etas = await self.api.run(self.board.refresh, routes)
+            except Exception:  # the database is away: the next ping tries again
+                log.exception("recomputing the ETAs of routes %s failed", sorted(routes))
+                continue
+            for route in etas:
+                self.publish_eta(route)
+
+    async def close(self) -> None:
+        """The app stops: end every page's stream and wait for a recompute under way."""
+        self.closed = True
+        self.dirty.clear()
+        for watcher in list(self.watchers):
+            with contextlib.suppress(asyncio.QueueFull):
+                watcher.queue.put_nowait(("", ""))  # the end
+            self.drop(watcher)
+        if self.task is not None:
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    def publish_eta(self, route: RouteEta) -> None:
+        """Tell the pages a route's recomputed progress."""
+        self.publish("eta", route.route_id, route.as_event(self.zone))
+
+
+def feed_of(api: ApiConfig) -> LiveFeed:
+    """The API's live feed, made on first use. Call it on the event loop."""
+    feed = api.extras.get(FEED_KEY)
+    if feed is None:
+        feed = api.extras[FEED_KEY] = LiveFeed(api, asyncio.get_running_loop())
+    return feed  # type: ignore[no-any-return]
+
+
+async def close_feed(api: ApiConfig) -> None:
+    """Close the API's live feed, when it was made (the app's shutdown)."""
+    feed = api.extras.get(FEED_KEY)
+    if feed is not None:
+        await feed.close()
