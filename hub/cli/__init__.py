@@ -182,17 +182,30 @@ def demo(
     folder: Annotated[Path, typer.Option(help="Where the demo hub lives.")] = Path(".demo"),
     duration: Annotated[float, typer.Option(help="Seconds the shoppers shop.", min=1)] = 60.0,
     tour: Annotated[bool, typer.Option(help="Only the scripted ledger tour.")] = False,
+    last_mile_only: Annotated[
+        bool, typer.Option("--last-mile-only", help="Only the last mile (about 30 s).")
+    ] = False,
 ) -> None:
-    """The whole hub on embedded SQLite with sandbox stores: no accounts, no network."""
+    """The whole hub on embedded SQLite with sandbox stores: no accounts, no network.
+
+    The ledger tour, the stores kept in step while shoppers shop, then the last mile:
+    routes, labels, drivers delivering through the driver app, customers told, figures."""
+    from hub.core.lastmiledemo import run_last_mile_demo
     from hub.core.livedemo import run_live_demo
     from hub.core.tour import run_tour
 
     _check_demo_folder(folder)
     if not math.isfinite(duration):
         raise HubError(f"--duration must be a number of seconds, got {duration}")
+    if tour and last_mile_only:
+        raise HubError("give --tour or --last-mile-only, not both")
 
-    ok = run_tour(folder / "tour", console)
+    ok = True
+    if not last_mile_only:
+        ok = run_tour(folder / "tour", console)
+        if ok and not tour:
+            ok = run_live_demo(folder / "live", duration, console)
     if ok and not tour:
-        ok = run_live_demo(folder / "live", duration, console)
+        ok = run_last_mile_demo(folder / "lastmile", console).ok
     if not ok:
         raise typer.Exit(1)

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, open_hub, parse_day, required_text, writable_file
-from hub.core.planning import MAX_DAYS, dispatch, plan_routes, plan_summary, stored_plan
+from hub.core.planning import MAX_DAYS, plan_routes, plan_summary, stored_plan
+from hub.core.routedispatch import dispatch_and_tell
 from hub.errors import HubError, InvalidInput
 from hub.routing import Plan, RoutingProblem
 
@@ -120,13 +121,15 @@ def dispatch_routes(
     vehicle: Annotated[str | None, typer.Option(help="Only this vehicle's routes.")] = None,
     day: Annotated[str | None, typer.Option("--date", help="Only this day.")] = None,
 ) -> None:
-    """Mark routes dispatched: re-planning will keep them as they are."""
+    """Mark routes dispatched: re-planning will keep them as they are; each open order's
+    customer is told it is on its way, with its ETA window."""
     chosen = parse_day(day) if day is not None else None
     if vehicle is not None:
         vehicle = required_text(vehicle, "--vehicle")
     with open_hub(config) as hub:
-        count = hub.write(lambda c: dispatch(c, plan_id, vehicle, chosen))
-    console.print(f"{count} route(s) of plan {plan_id} dispatched")
+        done = dispatch_and_tell(hub, plan_id, vehicle, chosen)
+    told = f"; {len(done.messages)} customer message(s) queued" if done.messages else ""
+    console.print(f"{done.routes} route(s) of plan {plan_id} dispatched{told}")
 
 
 def _write_svg(path: Path, plan: Plan, problem: RoutingProblem) -> None:

@@ -159,6 +159,12 @@ class TwilioNotifier(Notifier):
         return DeliveryReport(provider_id=sid, status=STATUSES[status], detail=detail)
 
 
+from hub_plugins.notifiers.twilio.sandbox import TwilioSandbox  # noqa: E402
+
+#: a zero-argument factory of the local Twilio (``hub demo`` sends its SMS there)
+TwilioNotifier.sandbox = TwilioSandbox  # type: ignore[attr-defined]
+
+
 @hookimpl
 def register_notifiers(register):  # type: ignore[no-untyped-def]
     register(TwilioNotifier)
