@@ -126,6 +126,7 @@ class StopEta:
     eta: datetime
     planned: datetime
     late_orders: tuple[int, ...] = ()
+    closes: tuple[datetime | None, ...] = ()  # each order's promised window end
 
 
 @dataclass(frozen=True)
@@ -171,9 +172,10 @@ class RouteEta:
                     "seq": s.seq,
                     "eta": s.eta.isoformat(),
                     "eta_local": _clock(s.eta, zone),
+                    "promised_local": _clock(closes, zone) if closes else "",
                 }
                 for s in self.stops
-                for oid, number in zip(s.order_ids, s.numbers, strict=True)
+                for oid, number, closes in zip(s.order_ids, s.numbers, s.closes, strict=True)
                 if oid in s.late_orders
             ],
             "position": None
@@ -181,7 +183,8 @@ class RouteEta:
             else {
                 "latitude": self.position[0],
                 "longitude": self.position[1],
-                "at": self.position[2].isoformat(),
+                "at": self.position[2].astimezone(UTC).isoformat(),
+                "at_local": _clock(self.position[2], zone),
             },
         }
 
@@ -326,7 +329,9 @@ def _eta(stop: StopPlan, at: datetime) -> StopEta:
         for oid, closes in zip(stop.order_ids, stop.closes, strict=True)
         if closes and at > closes
     )
-    return StopEta(stop.seq, stop.order_ids, stop.numbers, at, stop.planned_arrival, late)
+    return StopEta(
+        stop.seq, stop.order_ids, stop.numbers, at, stop.planned_arrival, late, stop.closes
+    )
 
 
 def _planned(stop: StopPlan) -> StopEta:

@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -102,7 +102,7 @@ class LiveFeed:
                 "vehicle": vehicle,
                 "latitude": lat,
                 "longitude": lon,
-                "at": at.isoformat(),
+                "at": at.astimezone(UTC).isoformat(),
                 "at_local": at.astimezone(self.zone).strftime("%H:%M:%S"),
             },
         )

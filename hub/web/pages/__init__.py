@@ -1,7 +1,8 @@
 """The order desk: server-rendered pages for the merchant's people (aiohttp-jinja2).
 
 :func:`mount` adds them to the web app: sign in and out, the dashboard at ``/``, orders
-(list, page, release, cancel, new B2B order), stock, the spreadsheet import, reports, a small
+(list, page, release, cancel, new B2B order), stock, the spreadsheet import, reports, the
+live view of the day's routes (``/live``), a small
 stylesheet and script under ``/static/``. Sessions live in an encrypted, signed cookie
 (aiohttp-session); every form carries the session's CSRF token.
 """
@@ -23,6 +24,7 @@ from hub.web.pages import (
     dashboard,
     driver,
     entry,
+    live,
     orders,
     reports,
     stock,
@@ -70,5 +72,5 @@ def mount(app: web.Application, hub: Hub) -> None:
         ),
     )
     app.router.add_static("/static/", HERE / "static", name="static", append_version=True)
-    for module in (auth, dashboard, driver, orders, entry, stock, uploads, tracking, reports):
+    for module in (auth, dashboard, driver, orders, entry, stock, uploads, tracking, reports, live):
         module.routes(app)

@@ -1,0 +1,82 @@
+// The live view: server-sent events move the drivers' markers on the map and update each
+// route's progress and the late orders without a reload. No framework.
+(() => {
+  const root = document.getElementById("live");
+  if (!root) return;
+  const state = document.getElementById("feed-state");
+  const svg = root.querySelector(".livemap svg");
+  const late = new Map(); // route id -> late items
+  const num = (name) => parseFloat(svg.dataset[name]);
+
+  // The map's own projection (plugins/routing/export.py), read from its root element.
+  const project = (lat, lon) => {
+    const size = num("size"), margin = num("margin"), scale = num("scale");
+    const x = margin + (lon - num("west")) * num("squeeze") * scale;
+    const y = size - margin - (lat - num("south")) * scale;
+    return [Math.min(Math.max(x, 0), size), Math.min(Math.max(y, 0), size)];
+  };
+
+  const moveMarker = (p) => {
+    const marker = svg && document.getElementById(`driver-${p.route}`);
+    if (!marker) return;
+    if (marker.dataset.at && marker.dataset.at > p.at) return; // an older ping, replayed late
+    const [x, y] = project(p.latitude, p.longitude);
+    marker.setAttribute("transform", `translate(${x.toFixed(1)} ${y.toFixed(1)})`);
+    marker.setAttribute("data-x", x.toFixed(1));
+    marker.setAttribute("data-y", y.toFixed(1));
+    marker.setAttribute("data-lat", p.latitude.toFixed(6));
+    marker.setAttribute("data-lon", p.longitude.toFixed(6));
+    marker.dataset.at = p.at;
+    marker.removeAttribute("visibility");
+    const title = marker.querySelector("title");
+    if (title) title.textContent = `${marker.querySelector("text").textContent} at ${p.at_local}`;
+  };
+
+  const row = (route) => root.querySelector(`tr[data-route="${route}"]`);
+  const cell = (tr, name) => tr.querySelector(`td.${name}`);
+  const delayText = (m) => (m > 0 ? `${m} min behind` : m < 0 ? `${-m} min ahead` : "on time");
+
+  const showPosition = (p) => {
+    moveMarker(p);
+    const tr = row(p.route);
+    if (tr) cell(tr, "seen").textContent = p.at_local.slice(0, 5);
+  };
+
+  const showEta = (r) => {
+    const tr = row(r.route);
+    if (tr) {
+      cell(tr, "done").textContent = `${r.done}/${r.total}`;
+      cell(tr, "next").textContent = r.next ? `${r.next.seq}. ${r.next.orders.join(", ")}` : "finished";
+      cell(tr, "eta").textContent = r.next ? r.next.eta_local : "";
+      cell(tr, "delay").textContent = delayText(r.delay_minutes);
+      tr.classList.toggle("behind", r.delay_minutes > 0);
+    }
+    late.set(r.route, r.late.map((item) => ({ ...item, vehicle: r.vehicle, route: r.route })));
+    const list = document.getElementById("late");
+    const items = [...late.values()].flat();
+    list.replaceChildren(...items.map((item) => {
+      const li = document.createElement("li");
+      li.dataset.route = item.route;
+      const strong = document.createElement("strong");
+      strong.textContent = item.order;
+      const promised = item.promised_local ? `, promised by ${item.promised_local}` : "";
+      li.append(strong, ` · ${item.vehicle} stop ${item.seq} · expected ${item.eta_local}${promised}`);
+      return li;
+    }));
+    document.getElementById("late-count").textContent = String(items.length);
+    document.getElementById("no-late").hidden = items.length > 0;
+  };
+
+  // The late orders the page was rendered with, until a route's next eta event.
+  root.querySelectorAll("#late li").forEach((li) => {
+    const d = li.dataset, route = Number(d.route);
+    if (!late.has(route)) late.set(route, []);
+    late.get(route).push({ order: d.order, seq: d.seq, eta_local: d.eta, promised_local: d.promised, vehicle: d.vehicle, route });
+  });
+
+  const events = new EventSource(root.dataset.events);
+  events.addEventListener("hello", () => { state.textContent = "live"; state.className = "feed live-on"; });
+  events.addEventListener("position", (e) => showPosition(JSON.parse(e.data)));
+  events.addEventListener("eta", (e) => showEta(JSON.parse(e.data)));
+  events.onerror = () => { state.textContent = "reconnecting…"; state.className = "feed live-off"; };
+})();
