@@ -42,7 +42,8 @@ class City:
     radius_km: float
     inside: tuple[Place, ...]  # the vans deliver these
     outside: tuple[Place, ...]  # a carrier does
-    phone_prefix: str  # + the customer's number, four digits
+    phone_prefix: str  # + the customer's number, ``phone_digits`` long
+    phone_digits: int
 
     def address(self, place: Place, name: str, phone: str = "", company: str = "") -> Address:
         """``place`` as an order's shipping address for ``name``."""
@@ -61,7 +62,7 @@ class City:
 
     def phone(self, n: int) -> str:
         """The ``n``-th customer's made-up mobile number (E.164)."""
-        return f"{self.phone_prefix}{100 + n:04d}"
+        return f"{self.phone_prefix}{100 + n:0{self.phone_digits}d}"
 
 
 def _co(line1: str, postcode: str, city: str, lat: float, lon: float) -> Place:
@@ -101,7 +102,8 @@ DENVER = City(
         _co("30 N Tejon St", "80903", "Colorado Springs", 38.8339, -104.8214),
         _co("150 S College Ave", "80524", "Fort Collins", 40.5853, -105.0844),
     ),
-    phone_prefix="+1303555",
+    phone_prefix="+1303555",  # 555-0100 to 555-0199: fictional
+    phone_digits=4,
 )
 
 
@@ -142,7 +144,8 @@ LONDON = City(
         _uk("1 Market Hill", "CB2 3NJ", 52.2053, 0.1190, "Cambridge"),
         _uk("20 North St", "BN1 1EB", 50.8236, -0.1420, "Brighton"),
     ),
-    phone_prefix="+447700900",
+    phone_prefix="+447700900",  # 07700 900000 to 900999: Ofcom's drama numbers
+    phone_digits=3,
 )
 
 CUSTOMERS = (
@@ -170,7 +173,7 @@ CUSTOMERS = (
 
 def city_for(moment: datetime) -> City:
     """The city where ``moment`` (aware) falls in its working day: Denver from 10:00 to
-    midnight local time, London otherwise (then 09:00 to 17:00 there, roughly)."""
+    midnight local time, London otherwise (then 07:00 to 17:00 there)."""
     local = moment.astimezone(ZoneInfo(DENVER.zone))
     return DENVER if local.hour >= 10 else LONDON
 
