@@ -148,3 +148,13 @@ def test_the_day_is_one_that_ended_minutes_ago_in_a_city_where_it_is_daytime(utc
     assert (clock.clock(clock.start), clock.clock(clock.end)) == shift
     assert clock.start.date() == clock.end.date() == moment.astimezone(clock.zone).date()
     assert clock.end < moment
+
+
+def test_tour_and_last_mile_only_together_are_refused(tmp_path, capsys):
+    from hub.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["demo", "--tour", "--last-mile-only", "--folder", str(tmp_path / "demo")])
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.strip() == ("error: give --tour or --last-mile-only, not both")
+    assert not (tmp_path / "demo").exists()
