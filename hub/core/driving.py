@@ -229,7 +229,7 @@ def route_view(conn: Connection, route: dict[str, Any]) -> RouteView:
     for stop in stops.values():
         if all(o["status"] == OrderStatus.CANCELLED.value for o in stop.orders):
             stop.state = "cancelled"
-    _apply_states(conn, route["id"], stops)
+    _apply_states(conn, route, stops)
     return RouteView(
         id=route["id"],
         vehicle=route["vehicle"],
@@ -275,14 +275,67 @@ def _add_customer_notes(
         stop.notes = "; ".join(n for n in (stop.notes, f"customer: {note.strip()}") if n)
 
 
-def _apply_states(conn: Connection, route_id: int, stops: dict[int, StopView]) -> None:
-    a = route_action_t.c
-    actions = conn.execute(
-        sa.select(a.stop_seq, a.kind, a.reason)
-        .where(a.route_id == route_id)
-        .order_by(a.phone_at, a.id)
+@dataclass(frozen=True)
+class StopAction:
+    """A driver's action as it bears on one stop of a route (see :func:`route_actions`)."""
+
+    seq: int
+    kind: str
+    reason: str
+    phone_at: datetime
+    latitude: float | None
+    longitude: float | None
+
+
+def continued_routes(route: dict[str, Any]) -> sa.Select[tuple[int]]:
+    """The ids of stored route ``route`` and of the earlier dispatched routes of its
+    vehicle and day (those a re-plan during the day continued), as a subquery."""
+    r = planned_route_t.c
+    return sa.select(r.id).where(
+        r.vehicle == route["vehicle"],
+        r.day == route["day"],
+        r.dispatched.is_(True),
+        r.id <= route["id"],
     )
-    for seq, kind, reason in actions:
+
+
+def route_actions(conn: Connection, route: dict[str, Any]) -> list[StopAction]:
+    """The actions at the stops of stored route ``route`` (a planned_route row), in
+    phone time order: those on the route itself, and those on the earlier dispatched
+    routes of its vehicle and day, which a re-plan during the day continued
+    (:mod:`hub.core.driven`). An earlier route's action counts at the stop of ``route``
+    with the same stop key (a re-plan keeps the keys of the stops it carries over and
+    gives a failed order tried again a key of its own); actions at stops ``route`` does
+    not have are left out."""
+    s, a = planned_stop_t.c, route_action_t.c
+    chain = continued_routes(route)
+    keys = {
+        (route_id, seq): key
+        for route_id, seq, key in conn.execute(
+            sa.select(s.route_id, s.seq, s.stop_key).distinct().where(s.route_id.in_(chain))
+        )
+    }
+    here = {key: seq for (route_id, seq), key in keys.items() if route_id == route["id"]}
+    found = []
+    for row in conn.execute(
+        sa.select(a.route_id, a.stop_seq, a.kind, a.reason, a.phone_at, a.latitude, a.longitude)
+        .where(a.route_id.in_(chain))
+        .order_by(a.phone_at, a.id)
+    ):
+        if row.route_id == route["id"]:
+            seq: int | None = row.stop_seq
+        else:
+            seq = here.get(keys.get((row.route_id, row.stop_seq), ""))
+        if seq is not None:
+            found.append(
+                StopAction(seq, row.kind, row.reason, row.phone_at, row.latitude, row.longitude)
+            )
+    return found
+
+
+def _apply_states(conn: Connection, route: dict[str, Any], stops: dict[int, StopView]) -> None:
+    for action in route_actions(conn, route):
+        seq, kind, reason = action.seq, action.kind, action.reason
         stop = stops.get(seq)
         if stop is None or stop.state == "delivered":
             continue

@@ -7,7 +7,9 @@ one site therefore make one drop. "One place" is decided by coordinates alone, w
 customers may type one address differently, and two towns share street names. Orders
 without coordinates are left out with a reason. Depots are the hub's locations; vehicles
 and shifts come from ``[fleet.*]`` in the configuration. Routes already dispatched are
-kept as they are when the days are planned again.
+kept as they are when later days are planned again; today's are continued from where
+their drivers are, their remaining stops in order and new or failed orders inserted
+where they fit (:mod:`hub.core.driven` has the rules).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -23,7 +26,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hub.core import driven as road
 from hub.core.config import FleetVehicle, Settings
+from hub.core.driving import FAIL_REASONS
 from hub.core.models import (
     location_t,
     now,
@@ -313,7 +318,11 @@ def dispatched(conn: Connection, first: date, last: date) -> list[tuple[str, dat
 
 @dataclass
 class PlanOutcome:
-    """What ``hub route plan`` reports, and the problem the plan solves (for its map)."""
+    """What ``hub route plan`` reports, and the problem the plan solves (for its map).
+
+    ``changes``: for each route of today continued from where its driver is, one line
+    saying what it kept and one saying what was inserted (empty when none was driven).
+    """
 
     plan_id: int
     plan: Plan
@@ -321,6 +330,20 @@ class PlanOutcome:
     orders: int
     left_out: int
     problem: RoutingProblem | None = None
+    changes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Prepared:
+    """A routing problem from the database: the problem, the orders behind each stop,
+    orders that could not become stops (order id, code, reason), today's routes being
+    driven by (vehicle, day), and each order's ``channel:external_id``."""
+
+    problem: RoutingProblem
+    members: dict[str, list[int]]
+    skipped: list[tuple]  # type: ignore[type-arg]
+    driven: dict[tuple[str, date], road.DrivenRoute] = field(default_factory=dict)
+    refs: dict[int, str] = field(default_factory=dict)
 
 
 def plan_routes(
@@ -332,31 +355,98 @@ def plan_routes(
     progress: Progress | None = None,
     *,
     allow_past: bool = False,
+    at: datetime | None = None,
 ) -> PlanOutcome:
     """Plan the own fleet's deliveries for ``days`` days from ``first`` and store the plan.
 
+    ``at`` is the time of planning (aware; default now): today's dispatched routes are
+    continued from where their drivers are at that time (:mod:`hub.core.driven`).
     A ``first`` day before today (in the routing time zone) is refused unless
-    ``allow_past``: it would schedule deliveries that can no longer happen.
+    ``allow_past``: it would schedule deliveries that can no longer happen. A router
+    that cannot continue a route being driven is refused (:class:`RoutingError`).
     """
     settings = hub.settings
+    at = at or now()
+    _require_aware_time(at)
+    today = at.astimezone(ZoneInfo(settings.routing.timezone)).date()
     if not allow_past:
-        refuse_past(first, settings)
+        refuse_past(first, settings, today)
     name = router or settings.routing.router
     if name not in hub.plugins.routers:
         known = ", ".join(sorted(hub.plugins.routers)) or "none installed"
         raise RoutingError(f"no router {name!r} (installed: {known})", field="router")
-    problem, members, skipped = hub.read(lambda c: build_problem(c, settings, first, days))
+    ready = hub.read(lambda c: prepare(c, settings, first, days, at))
+    problem, members = ready.problem, ready.members
+    chosen = hub.plugins.routers[name]
+    missing = chosen.can_solve(problem)
+    if missing and ready.driven:
+        raise RoutingError(
+            f"router {name!r} cannot model {missing}, which today's dispatched routes need; "
+            "use --router auto or ortools",
+            field="router",
+        )
     limit = time_limit or settings.routing.time_limit
     if progress:
         progress(
             f"{len(problem.stops)} stops from {sum(map(len, members.values()))} orders, "
             f"{len(problem.vehicles)} vehicles, {days} day(s); {name} for {limit:g} s"
         )
-    plan = hub.plugins.routers[name].solve(problem, limit, progress)
-    plan_id = hub.write(lambda c: store_plan(c, first, days, plan, members, skipped, problem))
-    left = sum(len(members.get(u.stop_id, [])) for u in plan.unassigned) + len(skipped)
+    plan = chosen.solve(problem, limit, progress)
+    plan_id = hub.write(
+        lambda c: store_plan(
+            c, first, days, plan, members, ready.skipped, problem, driven=ready.driven
+        )
+    )
+    left = sum(len(members.get(u.stop_id, [])) for u in plan.unassigned) + len(ready.skipped)
     orders = sum(map(len, members.values()))
-    return PlanOutcome(plan_id, plan, len(problem.stops), orders, left, problem)
+    changes = _changes(plan, ready, settings)
+    return PlanOutcome(plan_id, plan, len(problem.stops), orders, left, problem, changes)
+
+
+def _require_aware_time(at: datetime) -> None:
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise RoutingError(f"the planning time {at.isoformat()} has no time zone", field="at")
+
+
+def _changes(plan: Plan, ready: Prepared, settings: Settings) -> list[str]:
+    """Two lines per continued route: what it kept (and from where), what it took."""
+    zone = ZoneInfo(settings.routing.timezone)
+    lines = []
+    for (vehicle, day), route in sorted(ready.driven.items()):
+        fixed = next(
+            f for f in ready.problem.fixed_routes if (f.vehicle_id, f.day) == (vehicle, day)
+        )
+        planned = plan.route_of(fixed.stop_ids[0]) if fixed.stop_ids else None
+        planned = planned or next(
+            (r for r in plan.routes if (r.vehicle_id, r.day) == (vehicle, day)), None
+        )
+        refs = _refs_of(fixed.stop_ids, ready)
+        states = road.count_states(route)
+        done = sum(n for state, n in states.items() if state not in road.ACTIVE)
+        where = (
+            f"the driver's position ({route.position.lat:.5f}, {route.position.lon:.5f})"
+            if route.position
+            else "the depot"
+        )
+        leaves = planned.departure if planned else fixed.start_at or route.departure
+        when = f"{leaves.astimezone(zone):%H:%M}"
+        lines.append(
+            f"kept on {vehicle} {day}: {len(fixed.stop_ids)} dispatched stop(s) in their order"
+            + (f" ({refs})" if refs else "")
+            + f", from {where} at {when}; {done} done stop(s) stay as they happened"
+        )
+        inserted = [s for s in (planned.stop_ids if planned else ()) if s not in fixed.stop_ids]
+        lines.append(
+            f"inserted into {vehicle} {day}: "
+            + (_refs_of(inserted, ready) if inserted else "nothing (no new stop fits)")
+        )
+    return lines
+
+
+def _refs_of(stop_ids: Iterable[str], ready: Prepared) -> str:
+    return ", ".join(
+        "+".join(ready.refs.get(o, str(o)) for o in ready.members.get(sid, [])) for sid in stop_ids
+    )
 
 
 def refuse_past(first: date, settings: Settings, today: date | None = None) -> None:
@@ -373,13 +463,25 @@ def refuse_past(first: date, settings: Settings, today: date | None = None) -> N
 
 
 def build_problem(
-    conn: Connection, settings: Settings, first: date, days: int
+    conn: Connection, settings: Settings, first: date, days: int, at: datetime | None = None
 ) -> tuple[RoutingProblem, dict[str, list[int]], list[tuple]]:
     """The routing problem for ``days`` days from ``first``, the orders behind each stop,
-    and the orders that could not even become stops."""
+    and the orders that could not even become stops (see :func:`prepare`)."""
+    ready = prepare(conn, settings, first, days, at)
+    return ready.problem, ready.members, ready.skipped
+
+
+def prepare(
+    conn: Connection, settings: Settings, first: date, days: int, at: datetime | None = None
+) -> Prepared:
+    """The routing problem for ``days`` days from ``first`` at time ``at`` (aware;
+    default now). Routes dispatched for later days are kept whole; today's are continued
+    from where their drivers are (:mod:`hub.core.driven`)."""
     if not 1 <= days <= MAX_DAYS:
         raise RoutingError(f"--days must be between 1 and {MAX_DAYS}, got {days}", field="days")
     tz = ZoneInfo(settings.routing.timezone)
+    at = at or now()
+    today = at.astimezone(tz).date()
     last = first + timedelta(days=days - 1)
     items, skipped = deliveries(conn, settings.routing.channels)
     by_order = {d.order_id: d for d in items}
@@ -387,7 +489,42 @@ def build_problem(
     fixed: list[FixedRoute] = []
     kept: list[Consolidated] = []
     taken: set[int] = set()
+    driven: dict[tuple[str, date], road.DrivenRoute] = {}
+    if first <= today <= last:
+        driven = {(d.vehicle, d.day): d for d in road.driven_routes(conn, today, at)}
+    for route in driven.values():
+        keys = []
+        for stop in route.remaining(set(by_order)):
+            orders = [by_order[o] for o in stop.order_ids if o in by_order and o not in taken]
+            if orders:
+                kept.append(_kept_stop(stop.key, orders, service, first, last))
+                keys.append(stop.key)
+                taken.update(o.order_id for o in orders)
+        carried = _carried(conn, route, by_order)
+        fixed.append(
+            FixedRoute(
+                route.vehicle,
+                route.day,
+                tuple(keys),
+                open_for_insertion=True,
+                start=route.position,
+                start_at=at,
+                carried_weight=carried[0],
+                carried_volume=carried[1],
+            )
+        )
+    failed = {o: r for route in driven.values() for o, r in route.failed().items()}
+    later = [by_order[o] for o, r in failed.items() if o in by_order and o not in taken]
+    later = [d for d in later if failed[d.order_id] not in road.RETRY_TODAY]
+    taken.update(d.order_id for d in later)
+    for d in later if today == last else ():
+        text = FAIL_REASONS.get(failed[d.order_id], failed[d.order_id])
+        skipped.append(
+            (d.order_id, "failed_today", f"delivery failed today ({text}); not tried again today")
+        )
     for vehicle, day, stops in dispatched(conn, first, last):
+        if (vehicle, day) in driven:
+            continue
         keys = []
         for _key, oids in stops:  # a dispatched stop keeps its still-open orders
             orders = [by_order[o] for o in oids if o in by_order and o not in taken]
@@ -402,15 +539,70 @@ def build_problem(
         if keys:
             fixed.append(FixedRoute(vehicle, day, tuple(keys)))
     stops = consolidate([d for d in items if d.order_id not in taken], service, first, last)
+    if later and today < last:  # failed for good today: from tomorrow on
+        stops += consolidate(later, service, today + timedelta(days=1), last)
+    used = {k for route in driven.values() for k in route.keys}
+    for c in stops:  # a failed order tried again gets a key of its own
+        c.stop = replace(c.stop, id=road.fresh_key(c.stop.id, used))
+        used.add(c.stop.id)
     members = {c.stop.id: c.order_ids for c in [*stops, *kept]}
+    fleet = vehicles(settings, depots(conn), first, last, tz)
+    if driven:  # during the day: no vehicle leaves before now
+        fleet = tuple(_from_now(v, at, {v for v, _ in driven}) for v in fleet)
     problem = RoutingProblem(
         stops=tuple(c.stop for c in [*stops, *kept]),
-        vehicles=vehicles(settings, depots(conn), first, last, tz),
+        vehicles=fleet,
         fixed_routes=tuple(fixed),
         drop_penalty=settings.routing.drop_penalty,
         timezone=tz,
     )
-    return problem, members, skipped
+    refs = {d.order_id: d.ref for d in items}
+    return Prepared(problem, members, skipped, driven, refs)
+
+
+def _from_now(vehicle: Vehicle, at: datetime, driving: set[str]) -> Vehicle:
+    """``vehicle`` with shifts that start before ``at`` starting at ``at``, and those over
+    by then gone (a vehicle being driven keeps them: its route goes on from ``at``)."""
+    if vehicle.id in driving:
+        return vehicle
+    shifts = tuple(_shift_from(s, at) if s.start < at else s for s in vehicle.shifts if s.end > at)
+    return replace(vehicle, shifts=shifts)
+
+
+def _shift_from(shift: Shift, at: datetime) -> Shift:
+    """``shift`` starting at ``at``; breaks that had to start before then are dropped."""
+    breaks = tuple(replace(b, earliest=max(b.earliest, at)) for b in shift.breaks if b.latest >= at)
+    return Shift(at, shift.end, breaks)
+
+
+def _kept_stop(
+    key: str, orders: list[Delivery], service: timedelta, first: date, last: date
+) -> Consolidated:
+    """A dispatched stop's still-open orders as one stop that keeps the stop's key."""
+    window = None
+    for order in orders:
+        meets, merged = _intersect(window, order.window)
+        window = merged if meets else window
+    made = _stop(window, orders, service, first, last)
+    made.stop = replace(made.stop, id=key)
+    return made
+
+
+def _carried(
+    conn: Connection, route: road.DrivenRoute, open_orders: dict[int, Delivery]
+) -> tuple[float, float]:
+    """Kilograms and cubic metres of the route's failed orders that are not tried again
+    today: their parcels stay in the van until it is back at the depot."""
+    held = [
+        o
+        for o, reason in route.failed().items()
+        if o in open_orders and reason not in road.RETRY_TODAY
+    ]
+    loads = _loads(conn, held)
+    return (
+        sum(loads.get(o, (0.0, 0.0))[0] for o in held),
+        sum(loads.get(o, (0.0, 0.0))[1] for o in held),
+    )
 
 
 def store_plan(
@@ -421,12 +613,17 @@ def store_plan(
     members: dict[str, list[int]],
     skipped: list[tuple],
     problem: RoutingProblem | None = None,
+    driven: dict[tuple[str, date], road.DrivenRoute] | None = None,
 ) -> int:
     """Keep the plan, its routes and stops linked to orders, and every order left out.
 
     With ``problem``, each route also keeps its vehicle's depots, so :func:`stored_plan`
-    can draw it later whatever the fleet configuration has become.
+    can draw it later whatever the fleet configuration has become. A route continuing
+    one of ``driven`` (by vehicle and day) is stored dispatched, the continued route's
+    done stops first (as they were planned), then the plan's visits; it keeps the
+    continued route's departure.
     """
+    driven = driven or {}
     fleet = {v.id: v for v in problem.vehicles} if problem else {}
     plan_id = _new_id(
         conn.execute(
@@ -441,13 +638,15 @@ def store_plan(
         )
     )
     for route in plan.routes:
+        before = driven.get((route.vehicle_id, route.day))
+        history = road.history_rows(before, set(route.stop_ids)) if before else []
         route_id = _new_id(
             conn.execute(
                 planned_route_t.insert().values(
                     plan_id=plan_id,
                     vehicle=route.vehicle_id,
                     day=route.day,
-                    departure=route.departure,
+                    departure=before.departure if before else route.departure,
                     arrival=route.arrival,
                     distance_m=route.distance,
                     weight_kg=route.weight,
@@ -458,7 +657,9 @@ def store_plan(
                 )
             )
         )
-        rows = [
+        done = len({row["seq"] for row in history})
+        rows = [{**row, "route_id": route_id} for row in history]
+        rows += [
             {
                 "route_id": route_id,
                 "seq": seq,
@@ -468,7 +669,7 @@ def store_plan(
                 "service_start": visit.start,
                 "departure": visit.departure,
             }
-            for seq, visit in enumerate(route.visits, 1)
+            for seq, visit in enumerate(route.visits, done + 1)
             for oid in members.get(visit.stop_id, [])
         ]
         if rows:

@@ -152,14 +152,17 @@ def test_each_order_goes_to_a_day_inside_its_window(fleet_hub):
     assert day_of["later"] == later
 
 
-def test_replanning_keeps_dispatched_routes_as_they_are(fleet_hub):
+def test_replanning_before_the_day_keeps_dispatched_routes_as_they_are(fleet_hub):
+    # planned the evening before: the day's dispatched routes are kept whole (during the
+    # day they are continued instead: tests/core/test_replanning_day.py)
+    evening = at(20, DAY - timedelta(days=1))
     for n in range(4):
         place(fleet_hub, f"o{n}", lat=55.94 + n * 0.01, lon=-3.20)
-    first = plan_routes(fleet_hub, DAY, allow_past=True, time_limit=1, router="pyvrp")
+    first = plan_routes(fleet_hub, DAY, time_limit=1, router="pyvrp", at=evening)
     fleet_hub.write(lambda c: dispatch(c, first.plan_id))
     before = fleet_hub.read(lambda c: plan_summary(c, first.plan_id))["routes"][0]["stops"]
     place(fleet_hub, "late", lat=55.97, lon=-3.15)
-    second = plan_routes(fleet_hub, DAY, allow_past=True, time_limit=1, router="pyvrp")
+    second = plan_routes(fleet_hub, DAY, time_limit=1, router="pyvrp", at=evening)
     routes = fleet_hub.read(lambda c: plan_summary(c, second.plan_id))["routes"]
     kept = [r for r in routes if r["dispatched"]]
     assert [s["external_id"] for s in kept[0]["stops"]] == [s["external_id"] for s in before]
