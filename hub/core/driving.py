@@ -661,17 +661,7 @@ def _check_stop(conn: Connection, action: Action, orders: list[dict[str, Any]], 
             )
     if action.kind == "arrive":
         return
-    a = route_action_t.c
-    delivered = conn.execute(
-        sa.select(a.phone_at)
-        .where(
-            a.route_id == action.route_id,
-            a.stop_seq == action.stop_seq,
-            a.kind == "deliver",
-        )
-        .order_by(a.phone_at)
-        .limit(1)
-    ).scalar()
+    delivered = _delivered_at(conn, action)
     if delivered is None:
         return
     if action.kind == "deliver":
@@ -686,6 +676,33 @@ def _check_stop(conn: Connection, action: Action, orders: list[dict[str, Any]], 
             f"{delivered.isoformat(timespec='seconds')}; it cannot fail after that",
             field=f"{where}.stop",
         )
+
+
+def _delivered_at(conn: Connection, action: Action) -> datetime | None:
+    """When the stop of ``action`` was first delivered (phone time), on its route or on
+    another dispatched route of the vehicle and day carrying the same stop (a re-plan
+    during the day continues a route under a new id, the stop keeping its key)."""
+    a, s, r = route_action_t.c, planned_stop_t.c, planned_route_t.c
+    mine = planned_route_t.alias("mine")
+    family = (
+        sa.select(r.id)
+        .join(mine, sa.and_(mine.c.vehicle == r.vehicle, mine.c.day == r.day))
+        .where(mine.c.id == action.route_id, r.dispatched.is_(True))
+    )
+    key = (
+        sa.select(s.stop_key)
+        .where(s.route_id == action.route_id, s.seq == action.stop_seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    found: datetime | None = conn.execute(
+        sa.select(a.phone_at)
+        .join(planned_stop_t, sa.and_(s.route_id == a.route_id, s.seq == a.stop_seq))
+        .where(a.route_id.in_(family), s.stop_key == key, a.kind == "deliver")
+        .order_by(a.phone_at)
+        .limit(1)
+    ).scalar()
+    return found
 
 
 def _apply(

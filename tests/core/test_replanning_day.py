@@ -20,7 +20,7 @@ from hub.core.config import parse_settings
 from hub.core.planning import dispatch, plan_routes, plan_summary
 from hub.core.positions import Ping, record_pings
 from hub.core.runtime import Hub
-from hub.errors import RoutingError
+from hub.errors import Conflict, RoutingError
 from hub.routing import Location
 from hub_plugins.routing.matrix import HaversineMatrix
 
@@ -215,6 +215,12 @@ def test_a_replan_keeps_done_stops_keeps_the_order_and_places_new_and_failed_ord
     assert shown[1] == ([f"web:{failed[0]}"], "failed")
     assert [r for r, _ in shown[2:]] == [[f"web:{x}" for x in stop] for stop in seqs[2:]]
     assert all(state == "pending" for _, state in shown[2:])
+
+    # stop 1 of the new route was delivered on the old one: it cannot fail now
+    with pytest.raises(Conflict, match="stop 1 was delivered at"):
+        driving.submit_actions(
+            site.day, dora, "phone-1", [action(van1["id"], 1, "fail", site.now, reason="refused")]
+        )
 
     # an action the phone queued for the old route before it saw the new one still
     # counts, and shows on the new route
