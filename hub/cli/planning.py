@@ -41,7 +41,11 @@ def plan(
         bool, typer.Option("--allow-past", help="Plan a --date before today.")
     ] = False,
 ) -> None:
-    """Plan routes for the own fleet's open orders; the best plan found when time is up."""
+    """Plan routes for the own fleet's open orders; the best plan found when time is up.
+
+    Today's dispatched routes are continued from where their drivers are: stops done
+    stay, the remaining ones keep their order, new and failed orders are inserted where
+    they fit; one line says what each kept, one what it took, one per order left out."""
     first = parse_day(day)
     writable_file(svg, "--svg")
     if time_limit is not None and not math.isfinite(time_limit):
@@ -64,6 +68,8 @@ def plan(
         f"solved by {outcome.plan.router}"
         + (f" ({outcome.plan.note})" if outcome.plan.note else "")
     )
+    for line in outcome.changes:  # today's routes being driven: kept, inserted
+        console.print(line, highlight=False, markup=False)
     _print(summary, ZoneInfo(hub.settings.routing.timezone))
     if svg is not None and outcome.problem is not None:
         _write_svg(svg, outcome.plan, outcome.problem)

@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from builders import order
 
 from hub import Address, DeliveryWindow
+from hub.cli import main
 from hub.core import drivers, driving, ledger
 from hub.core.config import parse_settings
 from hub.core.planning import dispatch, plan_routes, plan_summary
@@ -253,3 +255,54 @@ def test_pyvrp_is_refused_for_a_day_being_driven_with_what_to_use(site):
     morning_plan(site)
     with pytest.raises(RoutingError, match="use --router auto or ortools"):
         plan_routes(site.day, site.today, time_limit=1, router="pyvrp", at=site.now)
+
+
+def config_file(site: Day, url: str, path: Path) -> Path:
+    """The day hub's configuration as a file, for the CLI."""
+    vans = "".join(
+        f'\n[fleet.{v}]\ndepot = "main"\nshift_start = "06:00"\nshift_end = "22:00"\n'
+        f"weekdays = [0, 1, 2, 3, 4, 5, 6]\nmax_weight_kg = 30\n"
+        for v in ("van-1", "van-2")
+    )
+    path.write_text(
+        f'[database]\nurl = "{url}"\n\n[hub]\ntimezone = "{site.zone.key}"\n\n'
+        f'[routing]\ntimezone = "{site.zone.key}"\nservice_minutes = 4\n\n'
+        f"[locations.main]\nlatitude = {DEPOT[0]}\nlongitude = {DEPOT[1]}\n{vans}"
+    )
+    return path
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as done:
+        main(list(args))
+    captured = capsys.readouterr()
+    return int(done.value.code or 0), captured.out, captured.err
+
+
+def test_hub_route_plan_says_what_it_kept_inserted_and_left_out(site, db_url, tmp_path, capsys):
+    _, failed, *_ = stops_by_seq(morning_plan(site)[0])
+    place(site.day, "new-near", 5.0, boxes=1)
+    gone = DeliveryWindow(site.now - timedelta(hours=5), site.now - timedelta(hours=4))
+    place(site.day, "new-late", 1.0, window=gone)
+    path = str(config_file(site, db_url, tmp_path / "hub.toml"))
+    today = site.today.isoformat()
+    code, out, err = run_cli(
+        capsys, "route", "plan", "--date", today, "--config", path, "--time-limit", "1"
+    )
+    assert code == 0, err
+    lines = out.splitlines()
+    kept = next(line for line in lines if line.startswith("kept on van-1"))
+    assert "2 dispatched stop(s) in their order" in kept and "2 done stop(s)" in kept
+    inserted = next(line for line in lines if line.startswith("inserted into van-1"))
+    assert "web:new-near" in inserted and f"web:{failed[0]}" in inserted
+    assert any(line.startswith("left out web:new-late: ") for line in lines)
+
+    code, out, err = run_cli(
+        capsys, "route", "plan", "--date", today, "--config", path, "--router", "pyvrp"
+    )
+    assert code == 1 and not out.strip()
+    assert err.strip().splitlines() == [
+        "error: router 'pyvrp' cannot model dispatched routes open for insertion (stops kept "
+        "in their order), which today's dispatched routes need; use --router auto or ortools"
+    ]
