@@ -109,6 +109,7 @@ def print_deliveries(report: DeliveriesReport) -> None:
         "orders delivered",
         "in window",
         "median min vs plan",
+        "stops per hour",
         title="Drops per day and driver",
     )
     for d in report.days:
@@ -121,6 +122,7 @@ def print_deliveries(report: DeliveriesReport) -> None:
             str(d.orders_delivered),
             window,
             _one_decimal(d.median_minutes_vs_plan),
+            _one_decimal(d.stops_per_hour),
         )
     console.print(table if report.days else "no drops in this range")
     if report.failures:

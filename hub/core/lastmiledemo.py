@@ -647,6 +647,7 @@ def _print_figures(console: Console, result: LastMileResult, audited: list[Any])
         "orders delivered",
         "in window",
         "median min vs plan",
+        "stops per hour",
         title=f"Deliveries on {result.day} (hub report deliveries)",
     )
     for d in result.report.days:
@@ -657,6 +658,7 @@ def _print_figures(console: Console, result: LastMileResult, audited: list[Any])
             str(d.orders_delivered),
             f"{d.in_window} of {d.with_window}" if d.with_window else "-",
             "-" if d.median_minutes_vs_plan is None else f"{d.median_minutes_vs_plan:.1f}",
+            "-" if d.stops_per_hour is None else f"{d.stops_per_hour:.1f}",
         )
     console.print(table)
     reasons = ", ".join(f"{r} {n}" for r, n in result.report.failures.items()) or "none"

@@ -63,6 +63,9 @@ def test_the_printed_report_is_what_the_drivers_did(demo):
     for d in report.days:  # the table's rows as printed
         row = rf"{d.driver}\s+│\s+{d.delivered}\s+│\s+{d.failed}\s+│\s+{d.orders_delivered}\s+│"
         assert re.search(row, printed), row
+    for d in report.days:  # drops over the hours from the first arrival to the last outcome
+        assert d.stops_per_hour is not None and 1 < d.stops_per_hour < 60
+        assert f"{d.stops_per_hour:.1f}" in printed
     assert "failed drops by reason: not_home 1" in printed
     assert f"delivered late: {drive.late[0]}" in printed
 

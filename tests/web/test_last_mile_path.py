@@ -406,6 +406,7 @@ async def test_the_whole_last_mile_path(world: LastMile):
     assert (dora.driver, dora.delivered, dora.failed, dora.orders_delivered) == ("Dora", 3, 1, 3)
     assert (dora.with_window, dora.in_window) == (2, 1)  # 1001 came after its window closed
     assert report.failures == {"not_home": 1}
+    assert dora.stops_per_hour == 12.0  # 4 drops from the first arrival to the last outcome: 20 min
 
     # the audit export lists every step of a delivered order
     audited = hub.read(lambda c: audit_orders(c, clock.day, clock.day, clock.zone))

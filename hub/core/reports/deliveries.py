@@ -1,6 +1,6 @@
 """Delivery figures from the driver app: per local day and driver, the drops delivered
 and failed, orders delivered, punctuality against the plan and the customer's window,
-and why drops failed.
+stops per hour, and why drops failed.
 
 A drop is a planned stop; its outcome is the last ``deliver`` or ``fail`` action the
 phone recorded there (in the phone's time order, as the driver app reads it). It counts
@@ -27,8 +27,11 @@ from hub.core.reports import check_range, utc_bounds
 class DriverDay:
     """One driver's drops on one local day: ``delivered`` and ``failed`` drops,
     ``orders_delivered`` (a drop may carry several orders), ``in_window`` of the delivered
-    drops whose orders had a delivery window (``with_window``), and the median minutes
-    between the planned arrival and the outcome (negative: early; None without drops)."""
+    drops whose orders had a delivery window (``with_window``), the median minutes
+    between the planned arrival and the outcome (negative: early; None without drops),
+    and ``stops_per_hour``: drops per hour from the driver's first action of the day (an
+    arrival, usually) to the last outcome, by the phone's times (None when that span is
+    empty)."""
 
     day: date
     driver: str
@@ -38,6 +41,7 @@ class DriverDay:
     with_window: int
     in_window: int
     median_minutes_vs_plan: float | None
+    stops_per_hour: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class DeliveriesReport:
 
 @dataclass
 class _Drop:
+    route: int
     driver: str
     kind: str
     reason: str
@@ -94,7 +99,14 @@ def _drops(conn: Connection, start: datetime, end: datetime) -> list[_Drop]:
         row = last[key]
         drop = drops.get(key)
         if drop is None:
-            drop = _Drop(row.name, row.kind, row.reason, _aware(row.phone_at), _aware(stop.arrival))
+            drop = _Drop(
+                stop.route_id,
+                row.name,
+                row.kind,
+                row.reason,
+                _aware(row.phone_at),
+                _aware(stop.arrival),
+            )
             drops[key] = drop
         drop.orders += 1
         drop.planned = min(drop.planned, _aware(stop.arrival))
@@ -102,6 +114,36 @@ def _drops(conn: Connection, start: datetime, end: datetime) -> list[_Drop]:
             begin = _aware(stop.window_start) if stop.window_start else None
             drop.window = (begin, _aware(stop.window_end))
     return list(drops.values())
+
+
+def _action_times(conn: Connection, routes: set[int]) -> dict[int, list[datetime]]:
+    """Route id -> the phone times of its actions of any kind (arrivals too), sorted."""
+    a = route_action_t.c
+    found: dict[int, list[datetime]] = defaultdict(list)
+    if not routes:
+        return {}
+    rows = conn.execute(
+        sa.select(a.route_id, a.phone_at).where(a.route_id.in_(sorted(routes))).order_by(a.phone_at)
+    )
+    for route_id, at in rows:
+        found[route_id].append(_aware(at))
+    return found
+
+
+def _per_hour(
+    drops: list[_Drop], times: dict[int, list[datetime]], day: date, zone: ZoneInfo
+) -> float | None:
+    """Drops per hour from the first action on their routes that local ``day`` to the
+    last outcome; None for an empty span."""
+    last = max(d.at for d in drops)
+    starts = [
+        at
+        for route in {d.route for d in drops}
+        for at in times.get(route, [])
+        if at.astimezone(zone).date() == day and at <= last
+    ]
+    hours = (last - min(starts, default=last)).total_seconds() / 3600
+    return round(len(drops) / hours, 2) if hours > 0 else None
 
 
 def deliveries_report(
@@ -118,6 +160,7 @@ def deliveries_report(
         if drop.kind == "fail":
             failures[drop.reason or "no reason given"] += 1
     report = DeliveriesReport(first, last, zone.key, failures=dict(sorted(failures.items())))
+    times = _action_times(conn, {d.route for drops in groups.values() for d in drops})
     for (day, driver), drops in sorted(groups.items()):
         delivered = [d for d in drops if d.kind == "deliver"]
         windowed = [d for d in delivered if d.window[1] is not None]
@@ -137,6 +180,7 @@ def deliveries_report(
                 with_window=len(windowed),
                 in_window=len(in_window),
                 median_minutes_vs_plan=statistics.median(minutes) if minutes else None,
+                stops_per_hour=_per_hour(drops, times, day, zone),
             )
         )
     return report

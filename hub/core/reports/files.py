@@ -82,7 +82,8 @@ def report_files(report: OrdersReport) -> dict[str, bytes]:
 
 def delivery_files(report: DeliveriesReport) -> dict[str, bytes]:
     """File name -> contents: deliveries_by_day.csv (day, driver, delivered, failed,
-    orders_delivered, with_window, in_window, median_minutes_vs_plan), failures.csv
+    orders_delivered, with_window, in_window, median_minutes_vs_plan, stops_per_hour),
+    failures.csv
     (reason, drops) and drops_per_day.png."""
     rows: list[list[object]] = [
         [
@@ -94,6 +95,7 @@ def delivery_files(report: DeliveriesReport) -> dict[str, bytes]:
             "with_window",
             "in_window",
             "median_minutes_vs_plan",
+            "stops_per_hour",
         ]
     ]
     for d in report.days:
@@ -108,6 +110,7 @@ def delivery_files(report: DeliveriesReport) -> dict[str, bytes]:
                 d.with_window,
                 d.in_window,
                 "" if minutes is None else f"{minutes:.1f}",
+                "" if d.stops_per_hour is None else f"{d.stops_per_hour:.1f}",
             ]
         )
     failures: list[list[object]] = [["reason", "drops"], *map(list, report.failures.items())]
