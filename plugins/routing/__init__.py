@@ -5,6 +5,7 @@ Where things are:
     feasibility.py    which shifts could serve each stop alone; reasons when none can
     horizon.py        one day at a time over a horizon; due stops first, the rest roll over
     engine.py         fixed (dispatched) routes, then the horizon, then the Plan
+    running.py        dispatched routes being driven: pinned stops, start, carried load
     plans.py          solver sequences -> Routes with times, loads, costs; trimming
     pyvrp_router.py   PyVRP iterated local search
     ortools_router.py OR-Tools routing (ortools_model.py builds its model)
