@@ -509,13 +509,17 @@ def _actions(conn: Connection, route_ids: Sequence[int]) -> dict[int, tuple[dict
     return found
 
 
-def _gone(conn: Connection, order_ids: Sequence[int]) -> frozenset[int]:
-    o = order_t.c
-    if not order_ids:
-        return frozenset()
-    return frozenset(
-        conn.scalars(sa.select(o.id).where(o.id.in_(list(order_ids)), o.status.in_(GONE)))
-    )
+def _gone(conn: Connection, route_ids: Sequence[int]) -> dict[int, frozenset[int]]:
+    """Per route, its orders no longer to deliver (cancelled or refunded)."""
+    s, o = planned_stop_t.c, order_t.c
+    found: dict[int, set[int]] = {}
+    for route_id, order_id in conn.execute(
+        sa.select(s.route_id, s.order_id)
+        .join(order_t, o.id == s.order_id)
+        .where(s.route_id.in_(list(route_ids)), o.status.in_(GONE))
+    ):
+        found.setdefault(route_id, set()).add(order_id)
+    return {k: frozenset(v) for k, v in found.items()}
 
 
 # -- keeping them -------------------------------------------------------------------------------
@@ -551,6 +555,7 @@ class _RouteCache:
     stops_print: tuple
     actions_print: tuple | None = None
     actions: tuple[dict, dict] = field(default_factory=lambda: ({}, {}))
+    last: tuple[tuple, RouteEta] | None = None  # (inputs, result) of the last computation
 
 
 class EtaBoard:
@@ -592,13 +597,16 @@ class EtaBoard:
         if not wanted:
             return []
         with self._busy:
+            changed: dict[int, tuple[tuple, RouteEta]] = {}
             with self.engine.connect() as conn:  # reads take no writer lock
-                etas = self._compute(conn, wanted)
-            writes = self._changes(etas)
+                etas = self._compute(conn, wanted, changed)
+            writes = self._changes([e for e in etas if e.route_id in changed])
             if writes.any():
                 with self.lock or nullcontext():
                     run_in_transaction(self.engine, lambda c: self._write(c, writes))
-            for order_id, kept in writes.pending.items():  # committed: remember it
+            for route_id, last in changed.items():  # committed: remember it
+                self._routes[route_id].last = last
+            for order_id, kept in writes.pending.items():
                 if kept is None:
                     self._kept.pop(order_id, None)
                 else:
@@ -611,7 +619,12 @@ class EtaBoard:
             self._routes.clear()
             self._kept.clear()
 
-    def _compute(self, conn: Connection, wanted: list[int]) -> list[RouteEta]:
+    def _compute(
+        self, conn: Connection, wanted: list[int], changed: dict[int, tuple[tuple, RouteEta]]
+    ) -> list[RouteEta]:
+        """The live ones of ``wanted``, recomputed; those whose inputs (actions, latest
+        ping, orders gone) differ from the last computation go into ``changed`` (route id
+        -> (inputs, ETAs)), to remember once stored."""
         live = sorted(_still_live(conn, wanted))
         if not live:
             return []
@@ -632,15 +645,19 @@ class EtaBoard:
                 cache = self._routes[route_id]
                 cache.actions, cache.actions_print = found, action_prints.get(route_id, ())
         pings = _latest_pings(conn, live)
-        gone = _gone(
-            conn, [o for r in live for s in self._routes[r].shape.stops for o in s.order_ids]
-        )
+        gone = _gone(conn, live)
         etas = []
         for route_id in live:
             cache = self._routes[route_id]
+            key = (cache.actions_print, pings.get(route_id), gone.get(route_id, frozenset()))
+            if cache.last is not None and cache.last[0] == key:  # nothing new: as before
+                etas.append(cache.last[1])
+                continue
             arrived, done = cache.actions
-            driven = Driven(arrived, done, pings.get(route_id), gone)
-            etas.append(route_eta(cache.shape, driven, self.travel))
+            driven = Driven(arrived, done, key[1], key[2])
+            eta = route_eta(cache.shape, driven, self.travel)
+            etas.append(eta)
+            changed[route_id] = (key, eta)
         return etas
 
     def _load_kept(self, conn: Connection, shape: RouteShape) -> None:
