@@ -53,6 +53,7 @@ from hub.core.routedispatch import dispatch_and_tell
 from hub.core.runsheets import write_sheets
 from hub.core.runtime import Hub
 from hub.core.service import SCHEDULER_LOGGERS, Service
+from hub.core.tour import show_command
 from hub.errors import HubError
 from hub.orders import Customer, DeliveryWindow, Order, OrderLine
 
@@ -109,6 +110,7 @@ class LastMileResult:
     folder: Path
     city: str
     day: date
+    plan_id: int
     orders: int
     carrier_labels: list[str]  # "order: carrier service tracking"
     routes: int
@@ -252,6 +254,7 @@ async def _day(
 ) -> LastMileResult:
     await asyncio.to_thread(hub.upgrade)
     service = Service(hub, port=0)
+    levels = {name: logging.getLogger(name).level for name in SCHEDULER_LOGGERS}
     for name in SCHEDULER_LOGGERS:  # "skipped: a send still runs" is no news here
         logging.getLogger(name).setLevel(logging.ERROR)
     await service.start()
@@ -265,7 +268,7 @@ async def _day(
     )
     carriers = Carriers(hub, folder / "labels")
     try:
-        tokens = await asyncio.to_thread(_seed, hub, city, clock)
+        tokens = await asyncio.to_thread(_seed, hub, city)
         fleet_refs, outside_refs = await asyncio.to_thread(_take_orders, hub, city, clock)
         console.print(
             f"{len(fleet_refs) + len(outside_refs)} orders for today: {len(fleet_refs)} in the "
@@ -299,6 +302,8 @@ async def _day(
     finally:
         carriers.close()
         await service.stop()
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
     console.rule("[bold]How the day went")
     return await asyncio.to_thread(
         _close_day,
@@ -320,7 +325,7 @@ async def _day(
 # -- the hub's data ------------------------------------------------------------------------------
 
 
-def _seed(hub: Hub, city: City, clock: DayClock) -> dict[str, str]:
+def _seed(hub: Hub, city: City) -> dict[str, str]:
     """Stock, the B2B accounts and the drivers; driver name -> token."""
 
     def work(conn: Any) -> dict[str, str]:
@@ -469,10 +474,10 @@ async def _drive(
         routes = {name: await phone.route(clock.day) for name, phone in phones.items()}
         driving = [r for r in routes.values() if r["route"] and r["stops"]]
         by_size = sorted(driving, key=lambda r: -len(r["stops"]))
+        # with fewer routes than roles (a planner using two vans), a driver takes two
         roles = {
-            "fail": by_size[0]["driver"] if by_size else "",
-            "late": by_size[1]["driver"] if len(by_size) > 1 else "",
-            "offline": by_size[2]["driver"] if len(by_size) > 2 else "",
+            role: by_size[n % len(by_size)]["driver"] if by_size else ""
+            for n, role in enumerate(("fail", "late", "offline"))
         }
         await asyncio.gather(
             *(
@@ -613,6 +618,7 @@ def _close_day(
         folder=folder,
         city=city.name,
         day=clock.day,
+        plan_id=plan.plan_id,
         orders=plan.orders + len(bought),
         carrier_labels=bought,
         routes=len(plan.plan.routes),
@@ -636,6 +642,7 @@ def _close_day(
         },
     )
     _print_figures(console, result, audited)
+    _look_again(console, result, city)
     return result
 
 
@@ -670,7 +677,7 @@ def _print_figures(console: Console, result: LastMileResult, audited: list[Any])
     told = ", ".join(f"{e} {n}" for e, n in sorted(result.messages_by_event.items()))
     console.print(
         f"customers told: {result.emails} e-mails received by the local mail server, "
-        f"{result.sms} SMS by the Twilio sandbox ({told})"
+        f"{result.sms} SMS by the Twilio sandbox (messages per event: {told})"
     )
     events = sum(len(o.events) for o in audited)
     console.print(f"audit: {len(audited)} orders, {events} events")
@@ -685,4 +692,39 @@ def _print_figures(console: Console, result: LastMileResult, audited: list[Any])
     console.print(f"[{colour}]last mile: {'done' if result.ok else 'something went wrong'}[/]")
 
 
-__all__ = ["DayClock", "DriveLog", "LastMileResult", "day_clock", "run_last_mile_demo"]
+def _look_again(console: Console, result: LastMileResult, city: City) -> None:
+    config = str(look_again_config(result.folder, city))
+    console.print("Look at the day again (the sandboxes stopped with the demo):")
+    day = result.day.isoformat()
+    show_command(console, "report", "deliveries", "--from", day, "--to", day, "--config", config)
+    show_command(console, "route", "show", str(result.plan_id), "--config", config)
+
+
+def look_again_config(folder: Path, city: City) -> Path:
+    """``folder/hub.toml``: the demo's database, depot, channels and vans, without the
+    sandboxes (which stop with the demo), for ``hub report`` and ``hub route show``."""
+    path = folder / "hub.toml"
+    vans = "".join(f'[fleet.{van}]\ndepot = "depot"\n\n' for van in VANS)
+    zone, depot = city.zone, city.depot
+    path.write_text(
+        f'[hub]\nname = "{city.merchant}"\ntimezone = "{zone}"\n\n'
+        '[database]\nurl = "sqlite:///hub.db"\n\n'
+        f'[routing]\ntimezone = "{zone}"\n\n'
+        '[driver]\nmedia_dir = "media"\n\n'
+        f'[locations.depot]\nname = "{city.name} depot"\n'
+        f"latitude = {depot.latitude}\nlongitude = {depot.longitude}\n\n"
+        '[channels.shop]\ntype = "manual"\nlocations = ["depot"]\n\n'
+        '[channels.b2b]\ntype = "manual"\nlocations = ["depot"]\n\n' + vans,
+        encoding="utf-8",
+    )
+    return path
+
+
+__all__ = [
+    "DayClock",
+    "DriveLog",
+    "LastMileResult",
+    "day_clock",
+    "look_again_config",
+    "run_last_mile_demo",
+]

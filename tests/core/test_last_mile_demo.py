@@ -10,15 +10,17 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
-from hub.core.config import parse_settings
+from hub.core.config import load_settings
 from hub.core.demoplaces import DENVER, LONDON, city_for
 from hub.core.lastmiledemo import LastMileResult, day_clock, run_last_mile_demo
 from hub.core.models import notification_message_t, position_ping_t, route_action_t
+from hub.core.reports.deliveries import deliveries_report
 from hub.core.runtime import Hub
 
 
@@ -32,10 +34,12 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LastMileRes
 
 @pytest.fixture(scope="module")
 def stored(demo: tuple[LastMileResult, str]) -> Iterator[Hub]:
-    """The demo's own database, opened again after it finished."""
-    result, _ = demo
-    url = f"sqlite:///{result.folder / 'hub.db'}"
-    with Hub.open(settings=parse_settings({"database": {"url": url}})) as hub:
+    """The demo's own database, opened again after it finished with the config it
+    leaves for that (printed with the commands to look at the day again)."""
+    result, printed = demo
+    config = result.folder / "hub.toml"
+    assert f"route show {result.plan_id} --config {config}" in printed
+    with Hub.open(settings=load_settings(config)) as hub:
         yield hub
 
 
@@ -68,6 +72,13 @@ def test_the_printed_report_is_what_the_drivers_did(demo):
         assert f"{d.stops_per_hour:.1f}" in printed
     assert "failed drops by reason: not_home 1" in printed
     assert f"delivered late: {drive.late[0]}" in printed
+
+
+def test_the_report_read_again_later_is_the_printed_one(demo, stored):
+    result, _ = demo
+    zone = ZoneInfo(stored.settings.hub.timezone)
+    again = stored.read(lambda c: deliveries_report(c, result.day, result.day, zone))
+    assert again == result.report
 
 
 def test_the_offline_batch_was_recorded_once(demo, stored):
