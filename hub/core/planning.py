@@ -397,10 +397,22 @@ def plan_routes(
             c, first, days, plan, members, ready.skipped, problem, driven=ready.driven
         )
     )
+    _tell_continued(hub, plan_id, plan, ready)
     left = sum(len(members.get(u.stop_id, [])) for u in plan.unassigned) + len(ready.skipped)
     orders = sum(map(len, members.values()))
     changes = _changes(plan, ready, settings)
     return PlanOutcome(plan_id, plan, len(problem.stops), orders, left, problem, changes)
+
+
+def _tell_continued(hub: Hub, plan_id: int, plan: Plan, ready: Prepared) -> None:
+    """A continued route is dispatched as it is stored: its orders' customers are told
+    it is on its way, as ``hub route dispatch`` does (once per order: the customers
+    told in the morning are not told again)."""
+    from hub.core.routedispatch import dispatch_and_tell  # it imports this module
+
+    for route in plan.routes:
+        if (route.vehicle_id, route.day) in ready.driven:
+            dispatch_and_tell(hub, plan_id, route.vehicle_id, route.day)
 
 
 def _require_aware_time(at: datetime) -> None:

@@ -13,17 +13,20 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from builders import order
 
 from hub import Address, DeliveryWindow
 from hub.cli import main
-from hub.core import drivers, driving, ledger
+from hub.core import drivers, driving, ledger, notify
 from hub.core.config import parse_settings
 from hub.core.planning import dispatch, plan_routes, plan_summary
 from hub.core.positions import Ping, record_pings
 from hub.core.runtime import Hub
+from hub.core.sync import Sync
 from hub.errors import Conflict, RoutingError
 from hub.routing import Location
+from hub.web.app import make_app
 from hub_plugins.routing.matrix import HaversineMatrix
 
 DEPOT = (55.9533, -3.1883)
@@ -56,6 +59,17 @@ def settings(url: str, zone: str, vans: list[str]):  # noqa: ANN201
         {
             "database": {"url": url},
             "hub": {"timezone": zone},
+            "web": {"secret_key": "test secret key of the driver app"},
+            # customers are told by e-mail; nothing sends in these tests, messages queue
+            "notifiers": {
+                "mail": {
+                    "type": "smtp",
+                    "host": "127.0.0.1",
+                    "tls": "none",
+                    "sender": "a@b.example",
+                }
+            },
+            "notifications": {"quiet_start": "00:00:00", "quiet_end": "00:00:00"},
             "locations": {"main": {"latitude": DEPOT[0], "longitude": DEPOT[1]}},
             "routing": {"timezone": zone, "service_minutes": 4},
             "fleet": {
@@ -133,7 +147,7 @@ def morning_plan(site: Day, fail_reason: str = "not_home") -> tuple[dict, dict]:
     )
     site.morning.write(lambda c: dispatch(c, first.plan_id))
     (route,) = site.morning.read(lambda c: plan_summary(c, first.plan_id))["routes"]
-    _, dora = site.morning.write(lambda c: drivers.create_driver(c, "Dora", "van-1"))
+    token, dora = site.morning.write(lambda c: drivers.create_driver(c, "Dora", "van-1"))
     driving.submit_actions(
         site.day,
         dora,
@@ -147,7 +161,7 @@ def morning_plan(site: Day, fail_reason: str = "not_home") -> tuple[dict, dict]:
     second = next(s for s in route["stops"] if s["seq"] == 2)
     here = Ping(second["latitude"] + 0.1 * KM, second["longitude"], site.now - timedelta(minutes=5))
     site.day.write(lambda c: record_pings(c, dora, route["id"], [here]))
-    return route, {"driver": dora, "ping": here}
+    return route, {"driver": dora, "ping": here, "token": token}
 
 
 def test_a_replan_keeps_done_stops_keeps_the_order_and_places_new_and_failed_orders(site):
@@ -266,6 +280,7 @@ def config_file(site: Day, url: str, path: Path) -> Path:
     )
     path.write_text(
         f'[database]\nurl = "{url}"\n\n[hub]\ntimezone = "{site.zone.key}"\n\n'
+        '[web]\nsecret_key = "test secret key of the driver app"\n\n'
         f'[routing]\ntimezone = "{site.zone.key}"\nservice_minutes = 4\n\n'
         f"[locations.main]\nlatitude = {DEPOT[0]}\nlongitude = {DEPOT[1]}\n{vans}"
     )
@@ -306,3 +321,31 @@ def test_hub_route_plan_says_what_it_kept_inserted_and_left_out(site, db_url, tm
         "error: router 'pyvrp' cannot model dispatched routes open for insertion (stops kept "
         "in their order), which today's dispatched routes need; use --router auto or ortools"
     ]
+
+
+async def test_the_driver_app_shows_the_inserted_stop_in_order(site):
+    route, seen = morning_plan(site)
+    delivered, failed, *remaining = stops_by_seq(route)
+    place(site.day, "new-near", 5.0, boxes=1)
+    outcome = plan_routes(site.day, site.today, time_limit=1, at=site.now)
+    summary = site.day.read(lambda c: plan_summary(c, outcome.plan_id))
+    (van1,) = [r for r in summary["routes"] if r["vehicle"] == "van-1"]
+    async with TestClient(TestServer(make_app(Sync(site.day)))) as client:
+        answer = await client.get(
+            "/api/v1/driver/route", headers={"Authorization": f"Bearer {seen['token']}"}
+        )
+        assert answer.status == 200, await answer.text()
+        shown = await answer.json()
+    assert shown["route"] == van1["id"]
+    stops = [([o["ref"] for o in s["orders"]], s["state"]) for s in shown["stops"]]
+    assert [s["seq"] for s in shown["stops"]] == list(range(1, len(stops) + 1))
+    assert stops[:2] == [([f"web:{delivered[0]}"], "delivered"), ([f"web:{failed[0]}"], "failed")]
+    assert [r for r, _ in stops[2:]] == [[f"web:{x}" for x in s] for s in stops_by_seq(van1)[2:]]
+    assert ["web:new-near"] in [r for r, _ in stops[2:]]
+    # the inserted order's customer is told it is on its way, with the ETA window
+    near = next(s for s in van1["stops"] if s["external_id"] == "new-near")
+    ids = site.day.read(lambda c: notify.order_ids(c, "web", ["new-near"]))
+    told = site.day.read(lambda c: notify.messages(c, order_id=ids["new-near"]))
+    assert sorted(m["event"] for m in told) == ["confirmed", "dispatched"]
+    eta = site.day.read(lambda c: notify.planned_window(c, ids["new-near"], 30))
+    assert eta is not None and eta[0] <= near["arrival"] <= eta[1]
