@@ -57,7 +57,7 @@ from hub.orders import Customer, DeliveryWindow, Order, OrderLine
 from hub_plugins.carriers.easypost import EasyPostSandbox
 from hub_plugins.notifiers.twilio.sandbox import TwilioSandbox
 
-ZONE_WAIT = 15.0  # seconds to wait for the service's background work (ETAs, sends)
+BACKGROUND_WAIT = 15.0  # seconds to wait for the service's background work (ETAs, sends)
 B2B_CONTACT = "rosa@cafe.example"
 
 
@@ -242,14 +242,23 @@ def _count(hub: Hub, table: sa.Table) -> int:
 
 async def _until(check: Callable[[], bool], what: str) -> None:
     """Wait for the service's background work (a recompute, a send) to show."""
-    deadline = asyncio.get_running_loop().time() + ZONE_WAIT
+    deadline = asyncio.get_running_loop().time() + BACKGROUND_WAIT
     while not await asyncio.to_thread(check):
         assert asyncio.get_running_loop().time() < deadline, f"waited in vain for {what}"
         await asyncio.sleep(0.2)
 
 
-def _utc(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+async def _page(session: aiohttp.ClientSession, world: LastMile, token: str) -> str:
+    """The customer's public tracking page."""
+    async with session.get(f"{world.service.url}/track/{token}") as answer:
+        assert answer.status == 200
+        return await answer.text()
+
+
+def _hhmm(moment: datetime, clock: DayClock) -> str:
+    """``moment``'s local time as the customers read it ("8:05"; the hour unpadded)."""
+    local = moment.astimezone(clock.zone)
+    return f"{local.hour % 12 or 12}:{local.minute:02d}"
 
 
 # -- the scenario -------------------------------------------------------------------------------
@@ -303,13 +312,14 @@ async def test_the_whole_last_mile_path(world: LastMile):
         phone = DriverPhone(session, world.service.url, world.token, "dora-phone")
         route = await phone.route()
         stops = route["stops"]
-        assert [o["number"] for s in stops for o in s["orders"]] != []
-        by_number = {s["orders"][0]["number"]: s for s in stops}
-        assert set(by_number) == {f"#{ref}" for ref in INSIDE}
+        assert [len(s["orders"]) for s in stops] == [1, 1, 1, 1]
+        assert {s["orders"][0]["number"] for s in stops} == {f"#{ref}" for ref in INSIDE}
+        last_ref = stops[-1]["orders"][0]["number"].lstrip("#")
+        page_at_dispatch = await _page(session, world, planned_eta[last_ref]["token"])
+        assert _hhmm(planned_eta[last_ref]["eta_start"], clock) in page_at_dispatch
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=24)
         here = (world.city.depot.latitude, world.city.depot.longitude)
         at = start
-        last_ref = stops[-1]["orders"][0]["number"].lstrip("#")
         pings_sent = 0
         for n, stop in enumerate(stops):
             ref = stop["orders"][0]["number"].lstrip("#")
@@ -342,8 +352,8 @@ async def test_the_whole_last_mile_path(world: LastMile):
                 )
                 moved = _token(hub, ids[last_ref])
                 assert moved["eta_start"] > planned_eta[last_ref]["eta_start"]  # later
-                page = await session.get(f"{world.service.url}/track/{moved['token']}")
-                assert page.status == 200
+                page = await _page(session, world, moved["token"])  # the customer sees it
+                assert page != page_at_dispatch and _hhmm(moved["eta_start"], clock) in page
 
         # the offline queue, sent late and then again (the phone lost the first answer)
         actions_before, pings_before = _count(hub, route_action_t), _count(hub, position_ping_t)
@@ -391,7 +401,11 @@ async def test_the_whole_last_mile_path(world: LastMile):
     assert (ids[FAILS], "failed", "sms") in events
     assert (ids[FAILS], "delivered", "sms") not in events
     texts = {(m["order_id"], m["event"]): m["body"] for m in messages if m["kind"] == "sms"}
-    assert "is on its way, arriving" in texts[(ids["1003"], "dispatched")]
+    window = planned_eta["1003"]
+    dispatched = texts[(ids["1003"], "dispatched")]
+    assert "is on its way, arriving" in dispatched
+    for end in ("eta_start", "eta_end"):  # the ETA window, in the customer's zone
+        assert _hhmm(window[end], clock) in dispatched, (end, dispatched)
     assert "Nobody at home" in texts[(ids[FAILS], "failed")]
     assert "To rebook" in texts[(ids[FAILS], "failed")]
     assert "received by Recipient 1003" in texts[(ids["1003"], "delivered")]
@@ -399,6 +413,9 @@ async def test_the_whole_last_mile_path(world: LastMile):
     assert "you're next, about" in texts[(ids[second], "next_stop")]
     subjects = [str(m["Subject"]) for m in mails]
     assert any("has shipped" in s and "PO-77" in s for s in subjects)
+    (proof,) = [m for m in mails if str(m["Subject"]).endswith("order #1003 delivered")]
+    body = proof.get_payload(decode=True).decode()
+    assert "Proof of delivery: received by Recipient 1003, signature, photo." in body
 
     # the delivery report counts what the driver did
     report = hub.read(lambda c: deliveries_report(c, clock.day, clock.day, clock.zone))
