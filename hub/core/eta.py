@@ -48,6 +48,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from hub.core.config import Settings
 from hub.core.db import run_in_transaction
+from hub.core.driving import route_actions
 from hub.core.models import (
     now,
     order_eta_t,
@@ -63,6 +64,7 @@ from hub.core.notify.tracking import set_eta
 from hub.routing import Location, MatrixProvider, Vehicle
 
 GONE = ("cancelled", "refunded")  # order statuses nobody delivers
+CLOSED = ("delivered", "on_hold")  # not the driver's to deliver now (done, or held)
 ROUND_TO = 5  # minutes: the tracking page's window is rounded out to this
 
 
@@ -106,13 +108,15 @@ class RouteShape:
 class Driven:
     """How far the driver got: first arrival per stop seq, when each finished stop's
     outcome happened (its delivery, else its latest failure), the phone's last position
-    (latitude, longitude, aware time) and the route's orders no longer to deliver
-    (cancelled or refunded). Times are the phone's."""
+    (latitude, longitude, aware time), the route's orders nobody delivers (cancelled or
+    refunded: their stops do not count) and those not the driver's to deliver now
+    (delivered, by the office too, or on hold). Times are the phone's."""
 
     arrived: dict[int, datetime] = field(default_factory=dict)
     done: dict[int, datetime] = field(default_factory=dict)
     ping: tuple[float, float, datetime] | None = None
     gone: frozenset[int] = frozenset()
+    closed: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -231,14 +235,15 @@ def mean_service(shape: RouteShape, driven: Driven) -> timedelta | None:
 def route_eta(shape: RouteShape, driven: Driven, travel: MatrixProvider) -> RouteEta:
     """The route's ETAs from ``driven`` (see the module's docstring for the rules)."""
     live = [s for s in shape.stops if not set(s.order_ids) <= driven.gone]
-    remaining = [s for s in live if s.seq not in driven.done]
+    skip = driven.gone | driven.closed
+    remaining = [s for s in live if s.seq not in driven.done and not set(s.order_ids) <= skip]
     done = len(live) - len(remaining)
     service = mean_service(shape, driven)
     at_stop = _current_stop(remaining, driven)
     last_done = max(driven.done.items(), key=lambda kv: kv[1], default=None)
     ping = driven.ping
     if at_stop is None and ping is None and last_done is None:
-        stops = tuple(_planned(s) for s in remaining)
+        stops = tuple(_eta(s, whole(s.planned_arrival), skip) for s in remaining)
         return RouteEta(
             shape.id,
             shape.vehicle,
@@ -259,7 +264,7 @@ def route_eta(shape: RouteShape, driven: Driven, travel: MatrixProvider) -> Rout
         clock = begin + (service if service is not None else at_stop.planned_service)
         if ping is not None and ping[2] > clock:  # still there, by the phone
             clock = ping[2]
-        etas.append(_eta(at_stop, arrived))
+        etas.append(_eta(at_stop, arrived, skip))
         here: tuple[int, tuple[float, float] | None] = (at_stop.index, None)
         ahead = [s for s in remaining if s is not at_stop]
     else:
@@ -273,7 +278,7 @@ def route_eta(shape: RouteShape, driven: Driven, travel: MatrixProvider) -> Rout
     clock = whole(clock)
     for stop in ahead:
         clock = clock + timedelta(seconds=_seconds(shape, here, stop, travel))
-        etas.append(_eta(stop, clock))
+        etas.append(_eta(stop, clock, skip))
         start = max(clock, stop.opens) if stop.opens else clock
         clock = start + (service if service is not None else stop.planned_service)
         here = (stop.index, None)
@@ -323,19 +328,22 @@ def _seconds(
     return int(np.rint(float(durations[0][1])))
 
 
-def _eta(stop: StopPlan, at: datetime) -> StopEta:
-    late = tuple(
-        oid
-        for oid, closes in zip(stop.order_ids, stop.closes, strict=True)
-        if closes and at > closes
-    )
+def _eta(stop: StopPlan, at: datetime, skip: frozenset[int] = frozenset()) -> StopEta:
+    """Stop ``stop`` expected at ``at``: its orders but those in ``skip``, the late ones."""
+    kept = [
+        (oid, number, closes)
+        for oid, number, closes in zip(stop.order_ids, stop.numbers, stop.closes, strict=True)
+        if oid not in skip
+    ]
     return StopEta(
-        stop.seq, stop.order_ids, stop.numbers, at, stop.planned_arrival, late, stop.closes
+        stop.seq,
+        tuple(k[0] for k in kept),
+        tuple(k[1] for k in kept),
+        at,
+        stop.planned_arrival,
+        tuple(oid for oid, _, closes in kept if closes and at > closes),
+        tuple(k[2] for k in kept),
     )
-
-
-def _planned(stop: StopPlan) -> StopEta:
-    return _eta(stop, whole(stop.planned_arrival))
 
 
 def tracking_window(eta: datetime, margin_minutes: int) -> tuple[datetime, datetime]:
@@ -364,23 +372,42 @@ def live_route_ids(conn: Connection, day: date) -> list[int]:
     return [newest[v] for v in sorted(newest)]
 
 
-def _still_live(conn: Connection, route_ids: Iterable[int]) -> set[int]:
+def _still_live(conn: Connection, route_ids: Iterable[int]) -> dict[int, tuple[str, date]]:
     """Those of ``route_ids`` that are dispatched and no newer dispatched route of their
-    vehicle and day replaced."""
+    vehicle and day replaced: id -> (vehicle, day)."""
     ids = sorted(set(route_ids))
     if not ids:
-        return set()
+        return {}
     r = planned_route_t.c
     newer = planned_route_t.alias("newer")
     n = newer.c
     replaced = sa.exists().where(
         n.vehicle == r.vehicle, n.day == r.day, n.dispatched.is_(True), n.id > r.id
     )
-    return set(
-        conn.scalars(
-            sa.select(r.id).where(r.id.in_(ids), r.dispatched.is_(True), sa.not_(replaced))
+    rows = conn.execute(
+        sa.select(r.id, r.vehicle, r.day).where(
+            r.id.in_(ids), r.dispatched.is_(True), sa.not_(replaced)
         )
     )
+    return {route_id: (vehicle, day) for route_id, vehicle, day in rows}
+
+
+def _chains(conn: Connection, live: dict[int, tuple[str, date]]) -> dict[int, tuple[int, ...]]:
+    """Each live route's chain: the dispatched routes of its vehicle and day up to it,
+    oldest first (a re-plan during the day continues a route as a new one; actions and
+    pings may name any of them, :func:`hub.core.driving.continued_routes`)."""
+    r = planned_route_t.c
+    rows = conn.execute(
+        sa.select(r.id, r.vehicle, r.day).where(
+            r.dispatched.is_(True),
+            r.vehicle.in_(sorted({v for v, _ in live.values()})),
+            r.day.in_(sorted({d for _, d in live.values()})),
+        )
+    ).all()
+    return {
+        route_id: tuple(sorted(i for i, v, d in rows if (v, d) == key and i <= route_id))
+        for route_id, key in live.items()
+    }
 
 
 def load_shape(
@@ -464,14 +491,15 @@ _LATEST_PING = (
 )
 
 
-def _latest_pings(conn: Connection, route_ids: Sequence[int]) -> dict[int, Position]:
-    """Each route's newest ping by phone time (the route and phone time index answers
-    each with one look)."""
-    found = {}
-    for route_id in route_ids:
-        row = conn.execute(_LATEST_PING, {"route": route_id}).first()
-        if row is not None:
-            found[route_id] = (row.latitude, row.longitude, row.phone_at)
+def _latest_pings(conn: Connection, chains: dict[int, tuple[int, ...]]) -> dict[int, Position]:
+    """Each route's newest ping by phone time, over its chain (the route and phone time
+    index answers each route with one look)."""
+    found: dict[int, Position] = {}
+    for route_id, chain in chains.items():
+        for member in chain:
+            row = conn.execute(_LATEST_PING, {"route": member}).first()
+            if row is not None and (route_id not in found or row.phone_at > found[route_id][2]):
+                found[route_id] = (row.latitude, row.longitude, row.phone_at)
     return found
 
 
@@ -486,39 +514,38 @@ def _fingerprints(conn: Connection, table: sa.Table, route_ids: Sequence[int]) -
     return {route_id: (count, newest) for route_id, count, newest in rows}
 
 
-def _actions(conn: Connection, route_ids: Sequence[int]) -> dict[int, tuple[dict, dict]]:
-    """Per route: first arrival per stop seq, and when each finished stop's outcome
-    happened (its first delivery, else its latest failure)."""
-    a = route_action_t.c
-    found: dict[int, tuple[dict, dict]] = {r: ({}, {}) for r in route_ids}
-    delivered: dict[int, set[int]] = {r: set() for r in route_ids}
-    rows = conn.execute(
-        sa.select(a.route_id, a.stop_seq, a.kind, a.phone_at)
-        .where(a.route_id.in_(list(route_ids)))
-        .order_by(a.phone_at, a.id)
-    )
-    for route_id, seq, kind, at in rows:
-        arrived, done = found[route_id]
+def _actions(
+    conn: Connection, route_id: int, vehicle: str, day: date
+) -> tuple[dict[int, datetime], dict[int, datetime]]:
+    """Route ``route_id``'s first arrival per stop seq, and when each finished stop's
+    outcome happened (its first delivery, else its latest failure), counting the actions
+    on the routes it continued (:func:`hub.core.driving.route_actions`)."""
+    arrived: dict[int, datetime] = {}
+    done: dict[int, datetime] = {}
+    delivered: set[int] = set()
+    route = {"id": route_id, "vehicle": vehicle, "day": day}
+    for action in route_actions(conn, route):
+        seq, kind, at = action.seq, action.kind, action.phone_at
         if kind == "arrive":
             arrived.setdefault(seq, at)
-        elif kind == "deliver" and seq not in delivered[route_id]:
-            delivered[route_id].add(seq)
+        elif kind == "deliver" and seq not in delivered:
+            delivered.add(seq)
             done[seq] = at
-        elif kind == "fail" and seq not in delivered[route_id]:
+        elif kind == "fail" and seq not in delivered:
             done[seq] = at
-    return found
+    return arrived, done
 
 
-def _gone(conn: Connection, route_ids: Sequence[int]) -> dict[int, frozenset[int]]:
-    """Per route, its orders no longer to deliver (cancelled or refunded)."""
+def _not_open(conn: Connection, route_ids: Sequence[int]) -> dict[int, frozenset[tuple]]:
+    """Per route, (order id, status) of its orders the driver is not to deliver now."""
     s, o = planned_stop_t.c, order_t.c
-    found: dict[int, set[int]] = {}
-    for route_id, order_id in conn.execute(
-        sa.select(s.route_id, s.order_id)
+    found: dict[int, set[tuple]] = {}
+    for route_id, order_id, status in conn.execute(
+        sa.select(s.route_id, s.order_id, o.status)
         .join(order_t, o.id == s.order_id)
-        .where(s.route_id.in_(list(route_ids)), o.status.in_(GONE))
+        .where(s.route_id.in_(list(route_ids)), o.status.in_(GONE + CLOSED))
     ):
-        found.setdefault(route_id, set()).add(order_id)
+        found.setdefault(route_id, set()).add((order_id, status))
     return {k: frozenset(v) for k, v in found.items()}
 
 
@@ -553,8 +580,9 @@ class _Writes:
 class _RouteCache:
     shape: RouteShape
     stops_print: tuple
-    actions_print: tuple | None = None
+    actions_print: tuple | None = None  # (route, (actions, newest id)) over its chain
     actions: tuple[dict, dict] = field(default_factory=lambda: ({}, {}))
+    older: tuple[int, ...] = ()  # the routes it continued (a re-plan during the day)
     last: tuple[tuple, RouteEta] | None = None  # (inputs, result) of the last computation
 
 
@@ -625,11 +653,13 @@ class EtaBoard:
         """The live ones of ``wanted``, recomputed; those whose inputs (actions, latest
         ping, orders gone) differ from the last computation go into ``changed`` (route id
         -> (inputs, ETAs)), to remember once stored."""
-        live = sorted(_still_live(conn, wanted))
-        if not live:
+        routes = _still_live(conn, wanted)
+        if not routes:
             return []
+        live = sorted(routes)
+        chains = _chains(conn, routes)
         stop_prints = _fingerprints(conn, planned_stop_t, live)
-        action_prints = _fingerprints(conn, route_action_t, live)
+        action_prints = _fingerprints(conn, route_action_t, sorted(set().union(*chains.values())))
         new_shapes = [
             r
             for r in live
@@ -637,32 +667,41 @@ class EtaBoard:
         ]
         for route_id in new_shapes:
             shape = load_shape(conn, route_id, self.settings, self.travel)
-            self._routes[route_id] = _RouteCache(shape, stop_prints.get(route_id, ()))
-            self._load_kept(conn, shape)
-        stale = [r for r in live if self._routes[r].actions_print != action_prints.get(r, ())]
-        if stale:
-            for route_id, found in _actions(conn, stale).items():
-                cache = self._routes[route_id]
-                cache.actions, cache.actions_print = found, action_prints.get(route_id, ())
-        pings = _latest_pings(conn, live)
-        gone = _gone(conn, live)
+            older = chains[route_id][:-1]
+            self._routes[route_id] = _RouteCache(shape, stop_prints.get(route_id, ()), older=older)
+            self._load_kept(conn, shape, older)
+        for route_id in live:
+            cache = self._routes[route_id]
+            seen = tuple((c, action_prints.get(c, ())) for c in chains[route_id])
+            if cache.actions_print != seen:
+                cache.actions = _actions(conn, route_id, *routes[route_id])
+                cache.actions_print = seen
+        pings = _latest_pings(conn, chains)
+        statuses = _not_open(conn, live)
         etas = []
         for route_id in live:
             cache = self._routes[route_id]
-            key = (cache.actions_print, pings.get(route_id), gone.get(route_id, frozenset()))
+            orders = statuses.get(route_id, frozenset())
+            key = (cache.actions_print, pings.get(route_id), orders)
             if cache.last is not None and cache.last[0] == key:  # nothing new: as before
                 etas.append(cache.last[1])
                 continue
             arrived, done = cache.actions
-            driven = Driven(arrived, done, key[1], key[2])
+            gone = frozenset(o for o, status in orders if status in GONE)
+            closed = frozenset(o for o, status in orders if status in CLOSED)
+            driven = Driven(arrived, done, key[1], gone, closed)
             eta = route_eta(cache.shape, driven, self.travel)
             etas.append(eta)
             changed[route_id] = (key, eta)
         return etas
 
-    def _load_kept(self, conn: Connection, shape: RouteShape) -> None:
-        """What is stored for the route's orders (after a restart: write only changes)."""
+    def _load_kept(self, conn: Connection, shape: RouteShape, older: tuple[int, ...]) -> None:
+        """What is stored for the route's orders and for those of the routes it continued
+        (after a restart: write only changes)."""
         ids = [o for s in shape.stops for o in s.order_ids]
+        if older:
+            s = planned_stop_t.c
+            ids += list(conn.scalars(sa.select(s.order_id).where(s.route_id.in_(older))))
         if not ids:
             return
         e, t = order_eta_t.c, tracking_token_t.c
@@ -694,11 +733,9 @@ class EtaBoard:
         writes = _Writes()
         for route in etas:
             shape = self._routes[route.route_id].shape
-            planned = {s.seq: s for s in shape.stops}
             current: set[int] = set()
             for before, stop in enumerate(route.stops):
-                closing = planned[stop.seq].closes
-                for oid, closes in zip(stop.order_ids, closing, strict=True):
+                for oid, closes in zip(stop.order_ids, stop.closes, strict=True):
                     current.add(oid)
                     late = oid in stop.late_orders
                     row = (route.route_id, stop.seq, stop.eta, late, before, route.basis)
@@ -728,6 +765,12 @@ class EtaBoard:
             finished = [
                 o for s in shape.stops for o in s.order_ids if o not in current and o in self._kept
             ]
+            older = set(self._routes[route.route_id].older)
+            finished += [
+                o
+                for o, kept in self._kept.items()
+                if kept.row[0] in older and o not in current and o not in finished
+            ]
             if finished:
                 writes.deleted.append((route.route_id, finished))
                 writes.pending.update(dict.fromkeys(finished))
@@ -738,7 +781,10 @@ class EtaBoard:
         e = order_eta_t.c
         for route_id, finished in writes.deleted:
             conn.execute(
-                order_eta_t.delete().where(e.order_id.in_(finished), e.route_id == route_id)
+                order_eta_t.delete().where(
+                    e.order_id.in_(finished),
+                    e.route_id.in_([route_id, *self._routes[route_id].older]),
+                )
             )
         if writes.rows:
             insert = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(

@@ -301,3 +301,69 @@ def test_eta_across_the_start_of_daylight_saving_in_chicago(hub: Hub):
 def test_tracking_window_rounds_out_to_five_minutes():
     assert tracking_window(utc(15, 32, 10), 30) == (utc(15, 0), utc(16, 5))
     assert tracking_window(utc(15, 30), 30) == (utc(15, 0), utc(16, 0))
+
+
+def test_a_cancelled_order_leaves_the_route_and_its_eta(hub: Hub, day_of_two_vans):
+    ids, routes, dora = day_of_two_vans
+    board = EtaBoard(hub.engine, hub.settings)
+    board.day(DAY)
+    hub.cancel("web", "O2", "customer changed their mind")
+    ping(hub, dora, routes["van-1"], utc(15, 12), 3)
+    (van1,) = board.refresh([routes["van-1"]])
+    # O2's stop is skipped: O1 15:17, then 12 km (1200 s) to O3 at 15:42, O4 15:57
+    assert (van1.done, van1.total) == (0, 3)
+    assert [(s.seq, s.eta) for s in van1.stops] == [
+        (1, utc(15, 17)),
+        (3, utc(15, 42)),
+        (4, utc(15, 57)),
+    ]
+    assert ids["O2"] not in eta_rows(hub)
+
+
+def test_a_route_continued_by_a_re_plan_keeps_the_drivers_progress(
+    hub: Hub, day_of_two_vans, tmp_path: Path
+):
+    """A re-plan during the day stores a new dispatched route (same stop keys); actions
+    and pings on the route it continued count on it."""
+    ids, routes, dora = day_of_two_vans
+    old = routes["van-1"]
+    act(hub, dora, old, 1, "arrive", utc(15, 10), tmp_path)
+    act(hub, dora, old, 1, "deliver", utc(15, 15), tmp_path)
+    ping(hub, dora, old, utc(15, 20), 9)  # half way to O2, still on the old route
+    continued = Route(
+        "van-1",
+        DAY,
+        (visit("s1", utc(15, 10)), visit("s3", utc(15, 30)), visit("s2", utc(15, 45))),
+        utc(15),
+        utc(16),
+        36_000.0,
+        0.0,
+        0.0,
+        0.0,
+    )
+    members = {"s1": [ids["O1"]], "s2": [ids["O2"]], "s3": [ids["O3"]]}
+    new = dispatched(hub, DAY, [(continued, members)])["van-1"]
+    assert new != old
+    (van1,) = [e for e in EtaBoard(hub.engine, hub.settings).day(DAY) if e.vehicle == "van-1"]
+    assert van1.route_id == new and van1.basis == "ping"
+    assert (van1.done, van1.total) == (1, 3)
+    # 15:20 at 9 km: the new order sends the van to O3 (18 km, 900 s) first, then O2
+    assert [(s.seq, s.order_ids, s.eta) for s in van1.stops] == [
+        (2, (ids["O3"],), utc(15, 35)),
+        (3, (ids["O2"],), utc(15, 50)),
+    ]
+    stored = eta_rows(hub)
+    assert stored[ids["O3"]]["route_id"] == new and ids["O1"] not in stored
+
+
+def test_a_re_plan_clears_the_etas_of_the_route_it_continued(hub: Hub, day_of_two_vans):
+    ids, routes, dora = day_of_two_vans
+    board = EtaBoard(hub.engine, hub.settings)
+    board.day(DAY)
+    assert ids["O4"] in eta_rows(hub)
+    continued = Route("van-1", DAY, (visit("s1", utc(15, 10)),), utc(15), utc(16), 6000.0, 0, 0, 0)
+    new = dispatched(hub, DAY, [(continued, {"s1": [ids["O1"]]})])["van-1"]
+    board.day(DAY)
+    stored = eta_rows(hub)
+    assert stored[ids["O1"]]["route_id"] == new
+    assert not {ids["O2"], ids["O3"], ids["O4"]} & set(stored)  # not on van-1 any more
