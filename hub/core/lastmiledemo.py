@@ -1,11 +1,12 @@
 """``hub demo``'s last mile: today's deliveries from the order to the doorstep and the
 figures afterwards, on embedded SQLite with local sandboxes (no accounts, no network).
 
-A depot with three vans and their drivers; ~20 orders for today in the vans' area (time
-windows, two B2B accounts, one dropping two orders at one door) and three outside it,
-which go by EasyPost (its sandbox). Then: carrier labels bought, today's routes planned
-and dispatched (each customer told the ETA window), run sheets and parcel labels
-printed as PDFs, and ``hub run``'s service started. The drivers' phones drive the routes
+A depot with three vans and their drivers; 19 orders for today in the vans' area (time
+windows; two B2B accounts, one with two orders dropped at one door) and three outside
+it (one of a third B2B account), which go by EasyPost (its sandbox). Then: carrier
+labels bought, today's routes planned and dispatched (each customer told the ETA
+window), run sheets and parcel labels printed as PDFs, and ``hub run``'s service
+started. The drivers' phones drive the routes
 through the driver app's REST endpoints with their own tokens: positions along each
 leg, arrive and deliver with the recipient's name, a drawn signature and a photo; one
 stop fails (nobody at home), one is delivered after its window closed, and one driver's
