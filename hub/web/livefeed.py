@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,12 +33,23 @@ QUEUE_SIZE = 500  # events a page may lag behind before it is dropped
 
 
 class Watcher:
-    """One open page: the routes it shows (ids) and its queue of (event, JSON text)."""
+    """One open page: the day it shows, its routes (ids) and their vehicles, and its
+    queue of (event, JSON text). A route a re-plan during the day continued is a new
+    route of the same vehicle: its events reach the page by vehicle and day."""
 
-    def __init__(self, routes: Iterable[int]) -> None:
+    def __init__(self, day: date, routes: dict[int, str]) -> None:
+        self.day = day
         self.routes = frozenset(routes)
+        self.vehicles = frozenset(routes.values())
         self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(QUEUE_SIZE)
         self.dropped = False
+
+    def wants(self, route: int, vehicle: str, day: date | None) -> bool:
+        """Whether an event of ``route`` (of ``vehicle`` on ``day``, None: unknown) is
+        for this page."""
+        if route in self.routes:
+            return True
+        return vehicle in self.vehicles and (day is None or day == self.day)
 
 
 class LiveFeed:
@@ -62,9 +73,9 @@ class LiveFeed:
 
     # -- pages ------------------------------------------------------------------------------
 
-    def watch(self, routes: Iterable[int]) -> Watcher:
-        """A new page watching ``routes``."""
-        watcher = Watcher(routes)
+    def watch(self, day: date, routes: dict[int, str]) -> Watcher:
+        """A new page watching ``day``'s ``routes`` (id -> vehicle)."""
+        watcher = Watcher(day, routes)
         self.watchers.add(watcher)
         return watcher
 
@@ -73,12 +84,14 @@ class LiveFeed:
         watcher.dropped = True
         self.watchers.discard(watcher)
 
-    def publish(self, event: str, route: int, data: dict[str, Any]) -> None:
-        """Queue ``data`` as JSON for every page showing ``route``; a page whose queue is
-        full has stopped reading and is dropped."""
+    def publish(
+        self, event: str, route: int, vehicle: str, day: date | None, data: dict[str, Any]
+    ) -> None:
+        """Queue ``data`` as JSON for every page showing ``route`` (or its vehicle on
+        ``day``); a page whose queue is full has stopped reading and is dropped."""
         text = json.dumps(data, separators=(",", ":"))
         for watcher in list(self.watchers):
-            if route not in watcher.routes:
+            if not watcher.wants(route, vehicle, day):
                 continue
             try:
                 watcher.queue.put_nowait((event, text))
@@ -96,6 +109,8 @@ class LiveFeed:
         self.publish(
             "position",
             route,
+            vehicle,
+            None,
             {
                 "route": route,
                 "driver": driver,
@@ -146,7 +161,7 @@ class LiveFeed:
 
     def publish_eta(self, route: RouteEta) -> None:
         """Tell the pages a route's recomputed progress."""
-        self.publish("eta", route.route_id, route.as_event(self.zone))
+        self.publish("eta", route.route_id, route.vehicle, route.day, route.as_event(self.zone))
 
 
 def feed_of(api: ApiConfig) -> LiveFeed:

@@ -208,3 +208,37 @@ def test_the_day_defaults_to_today_in_the_routing_zone(site: Site):
     assert str(requested_day(make_mocked_request("GET", "/live?day=2024-03-10"), site.hub)) == (
         "2024-03-10"
     )
+
+
+async def test_a_route_re_planned_during_the_day_reaches_the_open_page(
+    client: TestClient, site: Site
+):
+    """A re-plan stores the van's route as a new dispatched one: its pings and ETAs reach
+    a page opened before, by vehicle and day."""
+    from hub.core.models import planned_route_t
+    from hub.core.planning import dispatch, store_plan
+    from hub.routing import Plan, Route, Visit
+
+    await sign_in(client, "ada")
+    stream = await client.get(f"/live/events?day={today()}")
+    hello = await next_event(stream, "hello")
+    day = datetime.now(ZoneInfo(ZONE)).date()
+    at = phone_time(30)
+    again = Route("van-1", day, (Visit("cash", at, at, at),), at, at, 1.0, 0, 0, 0)
+
+    def replan(conn):  # type: ignore[no-untyped-def]
+        members = {"cash": [int(site.orders["C1"])]}
+        plan_id = store_plan(conn, day, 1, Plan((again,), (), "test"), members, [])
+        dispatch(conn, plan_id)
+        r = planned_route_t.c
+        return conn.scalar(sa.select(r.id).where(r.plan_id == plan_id))
+
+    new = site.hub.write(replan)
+    assert new not in hello["routes"]
+    site.routes["van-1"] = new
+    await post_ping(client, site, 51.504, -0.127, minutes=5)
+    position = await next_event(stream, "position")
+    assert (position["route"], position["vehicle"]) == (new, "van-1")
+    eta = await next_event(stream, "eta")
+    assert (eta["route"], eta["total"]) == (new, 1)
+    stream.close()

@@ -71,6 +71,12 @@ def live_day(hub: Hub, feed: LiveFeed, day: date) -> LiveDay:
     return LiveDay(day, [e.as_event(zone) for e in etas], drivers, svg)
 
 
+def _vehicles(conn: Connection, route_ids: list[int]) -> dict[int, str]:
+    """Route id -> its vehicle."""
+    r = planned_route_t.c
+    return dict(conn.execute(sa.select(r.id, r.vehicle).where(r.id.in_(route_ids))).all())
+
+
 def _drivers(conn: Connection, route_ids: list[int]) -> dict[int, str]:
     """Route id -> the names of its vehicle's drivers."""
     if not route_ids:
@@ -191,8 +197,9 @@ async def live_events(request: web.Request) -> web.StreamResponse:
     except InvalidInput as error:
         return web.json_response({"error": str(error), "field": "day"}, status=400)
     feed = feed_of(request.app[API_KEY])
-    route_ids = await asyncio.to_thread(hub.read, lambda c: live_route_ids(c, day))
-    watcher = feed.watch(route_ids)
+    routes = await asyncio.to_thread(hub.read, lambda c: _vehicles(c, live_route_ids(c, day)))
+    route_ids = sorted(routes)
+    watcher = feed.watch(day, routes)
     stream = EventSourceResponse(headers={"Cache-Control": "no-store"}, ping_interval=PING_SECONDS)
     try:
         async with stream:

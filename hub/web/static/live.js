@@ -5,7 +5,7 @@
   if (!root) return;
   const state = document.getElementById("feed-state");
   const svg = root.querySelector(".livemap svg");
-  const late = new Map(); // route id -> late items
+  const late = new Map(); // vehicle -> its route's late orders
   const num = (name) => parseFloat(svg.dataset[name]);
 
   // The map's own projection (plugins/routing/export.py), read from its root element.
@@ -17,7 +17,9 @@
   };
 
   const moveMarker = (p) => {
-    const marker = svg && document.getElementById(`driver-${p.route}`);
+    // by route; a route a re-plan continued is a new one of the same vehicle
+    const marker = svg && (document.getElementById(`driver-${p.route}`)
+      || svg.querySelector(`g.driver[data-vehicle="${CSS.escape(p.vehicle)}"]`));
     if (!marker) return;
     if (marker.dataset.at && marker.dataset.at > p.at) return; // an older ping, replayed late
     const [x, y] = project(p.latitude, p.longitude);
@@ -32,18 +34,19 @@
     if (title) title.textContent = `${marker.querySelector("text").textContent} at ${p.at_local}`;
   };
 
-  const row = (route) => root.querySelector(`tr[data-route="${route}"]`);
+  const row = (route, vehicle) => root.querySelector(`tr[data-route="${route}"]`)
+    || root.querySelector(`tr[data-vehicle="${CSS.escape(vehicle)}"]`);
   const cell = (tr, name) => tr.querySelector(`td.${name}`);
   const delayText = (m) => (m > 0 ? `${m} min behind` : m < 0 ? `${-m} min ahead` : "on time");
 
   const showPosition = (p) => {
     moveMarker(p);
-    const tr = row(p.route);
+    const tr = row(p.route, p.vehicle);
     if (tr) cell(tr, "seen").textContent = p.at_local.slice(0, 5);
   };
 
   const showEta = (r) => {
-    const tr = row(r.route);
+    const tr = row(r.route, r.vehicle);
     if (tr) {
       cell(tr, "done").textContent = `${r.done}/${r.total}`;
       cell(tr, "next").textContent = r.next ? `${r.next.seq}. ${r.next.orders.join(", ")}` : "finished";
@@ -51,7 +54,7 @@
       cell(tr, "delay").textContent = delayText(r.delay_minutes);
       tr.classList.toggle("behind", r.delay_minutes > 0);
     }
-    late.set(r.route, r.late.map((item) => ({ ...item, vehicle: r.vehicle, route: r.route })));
+    late.set(r.vehicle, r.late.map((item) => ({ ...item, vehicle: r.vehicle, route: r.route })));
     const list = document.getElementById("late");
     const items = [...late.values()].flat();
     list.replaceChildren(...items.map((item) => {
@@ -69,9 +72,9 @@
 
   // The late orders the page was rendered with, until a route's next eta event.
   root.querySelectorAll("#late li").forEach((li) => {
-    const d = li.dataset, route = Number(d.route);
-    if (!late.has(route)) late.set(route, []);
-    late.get(route).push({ order: d.order, seq: d.seq, eta_local: d.eta, promised_local: d.promised, vehicle: d.vehicle, route });
+    const d = li.dataset;
+    if (!late.has(d.vehicle)) late.set(d.vehicle, []);
+    late.get(d.vehicle).push({ order: d.order, seq: d.seq, eta_local: d.eta, promised_local: d.promised, vehicle: d.vehicle, route: Number(d.route) });
   });
 
   const events = new EventSource(root.dataset.events);
