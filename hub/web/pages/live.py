@@ -13,6 +13,7 @@ today in the routing time zone); anything else is refused with 400.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,11 +26,11 @@ from aiohttp_sse import EventSourceResponse
 from sqlalchemy.engine import Connection
 
 from hub.core.eta import RouteEta, live_route_ids
-from hub.core.models import driver_t, planned_route_t
+from hub.core.models import driver_t, location_t, order_t, planned_route_t, planned_stop_t
 from hub.core.planning import stored_plan
 from hub.core.runtime import Hub
 from hub.errors import InvalidInput
-from hub.routing import Plan, RoutingProblem
+from hub.routing import Location, Plan, RoutingProblem, Vehicle
 from hub.web.api.machinery import API_KEY
 from hub.web.livefeed import LiveFeed, Watcher, feed_of
 from hub.web.pages.common import PAGE_HEADERS, current_user, hub_of, page, render
@@ -121,9 +122,7 @@ def _map(hub: Hub, route_ids: list[int], etas: list[RouteEta], drivers: dict[int
     return str(plan_to_svg(plan, problem, markers=markers))
 
 
-def _location(lat: float, lon: float) -> Any:
-    from hub.routing import Location
-
+def _location(lat: float, lon: float) -> Location:
     return Location(lat, lon)
 
 
@@ -148,14 +147,61 @@ def _plan_of(
         stops.update({s.id: s for s in problem.stops if s.id not in stops})
         vehicles.update({v.id: v for v in problem.vehicles if v.id not in vehicles})
     used = {s for route in routes for s in route.stop_ids}
+    names = _stop_names(conn, route_ids)
     zone = ZoneInfo(hub.settings.hub.timezone)
     problem = RoutingProblem(
-        stops=tuple(s for k, s in stops.items() if k in used),
-        vehicles=tuple(vehicles[v] for v in sorted({route.vehicle_id for route in routes})),
+        stops=tuple(
+            dataclasses.replace(
+                s, location=dataclasses.replace(s.location, name=names.get(k, s.location.name))
+            )
+            for k, s in stops.items()
+            if k in used
+        ),
+        vehicles=tuple(
+            _named_depots(conn, vehicles[v]) for v in sorted({r.vehicle_id for r in routes})
+        ),
         timezone=zone,
     )
     routes.sort(key=lambda route: route.vehicle_id)
     return Plan(tuple(routes), (), "live"), problem, keys
+
+
+def _named_depots(conn: Connection, vehicle: Vehicle) -> Vehicle:
+    """``vehicle`` with its depots named as the hub's locations at their coordinates."""
+    loc = location_t.c
+    names = {
+        (lat, lon): name or code
+        for code, name, lat, lon in conn.execute(
+            sa.select(loc.code, loc.name, loc.latitude, loc.longitude)
+        )
+    }
+
+    def named(place: Location) -> Location:
+        if place.name or (place.lat, place.lon) not in names:
+            return place
+        return dataclasses.replace(place, name=str(names[(place.lat, place.lon)]))
+
+    end = None if vehicle.end is None else named(vehicle.end)
+    return dataclasses.replace(vehicle, start=named(vehicle.start), end=end)
+
+
+def _stop_names(conn: Connection, route_ids: list[int]) -> dict[str, str]:
+    """Stop key -> the order numbers dropped there, as the map labels the stop
+    ("#1040", "#1040, #1041", "#1040 +2")."""
+    st, o = planned_stop_t.c, order_t.c
+    found: dict[str, list[str]] = {}
+    for key, number, external in conn.execute(
+        sa.select(st.stop_key, o.number, o.external_id)
+        .join(order_t, o.id == st.order_id)
+        .where(st.route_id.in_(route_ids))
+        .order_by(st.route_id, st.seq, st.id)
+    ):
+        numbers = found.setdefault(key, [])
+        if (number or external) not in numbers:
+            numbers.append(number or external)
+    return {
+        key: ", ".join(n) if len(n) <= 2 else f"{n[0]} +{len(n) - 1}" for key, n in found.items()
+    }
 
 
 @page("viewer")
