@@ -34,7 +34,6 @@ today is dispatched, the planner continues that route instead of planning it afr
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -214,11 +213,3 @@ def fresh_key(key: str, taken: set[str]) -> str:
     while f"{key}/{n}" in taken:
         n += 1
     return f"{key}/{n}"
-
-
-def count_states(route: DrivenRoute) -> dict[str, int]:
-    """How many stops of ``route`` are in each state."""
-    counts: dict[str, int] = defaultdict(int)
-    for stop in route.stops:
-        counts[stop.state] += 1
-    return dict(counts)

@@ -433,8 +433,7 @@ def _changes(plan: Plan, ready: Prepared, settings: Settings) -> list[str]:
             (r for r in plan.routes if (r.vehicle_id, r.day) == (vehicle, day)), None
         )
         refs = _refs_of(fixed.stop_ids, ready)
-        states = road.count_states(route)
-        done = sum(n for state, n in states.items() if state not in road.ACTIVE)
+        done = len(route.stops) - len(fixed.stop_ids)  # delivered, failed, cancelled...
         where = (
             f"the driver's position ({route.position.lat:.5f}, {route.position.lon:.5f})"
             if route.position

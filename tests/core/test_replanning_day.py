@@ -210,3 +210,19 @@ async def test_the_driver_app_shows_the_inserted_stop_in_order(site):
     assert sorted(m["event"] for m in told) == ["confirmed", "dispatched"]
     eta = site.day.read(lambda c: notify.planned_window(c, ids["new-near"], 30))
     assert eta is not None and eta[0] <= near["arrival"] <= eta[1]
+
+
+def test_a_stop_cancelled_since_dispatch_stays_as_history_and_is_not_kept(site):
+    route, seen = morning_plan(site)
+    delivered, failed, third, fourth = stops_by_seq(route)
+    site.day.cancel("web", third[0], "customer rang")
+    outcome = plan_routes(site.day, site.today, time_limit=1, at=site.now)
+    summary = site.day.read(lambda c: plan_summary(c, outcome.plan_id))
+    (van1,) = [r for r in summary["routes"] if r["vehicle"] == "van-1"]
+    assert stops_by_seq(van1)[:3] == [delivered, failed, third]  # done: left as it was
+    rest = [s for stop in stops_by_seq(van1)[3:] for s in stop]
+    assert sorted(rest) == sorted([failed[0], fourth[0]])  # the retry goes where it fits
+    assert "kept on van-1" in outcome.changes[0] and "1 dispatched stop(s)" in outcome.changes[0]
+    assert "3 done stop(s)" in outcome.changes[0]
+    view = site.day.read(lambda c: driving.todays_route(c, seen["driver"], site.today))
+    assert [s.state for s in view.stops[:3]] == ["delivered", "failed", "cancelled"]
