@@ -503,6 +503,10 @@ def prepare(
     driven: dict[tuple[str, date], road.DrivenRoute] = {}
     if first <= today <= last:
         driven = {(d.vehicle, d.day): d for d in road.driven_routes(conn, today, at)}
+    elif today < first:  # orders still on dispatched routes before the horizon stay there
+        for oid, why in dict(_on_earlier_routes(conn, today, first, at, set(by_order))).items():
+            skipped.append((oid, "on_dispatched_route", why))
+            taken.add(oid)
     for route in driven.values():
         keys = []
         for stop in route.remaining(set(by_order)):
@@ -584,6 +588,30 @@ def _shift_from(shift: Shift, at: datetime) -> Shift:
     """``shift`` starting at ``at``; breaks that had to start before then are dropped."""
     breaks = tuple(replace(b, earliest=max(b.earliest, at)) for b in shift.breaks if b.latest >= at)
     return Shift(at, shift.end, breaks)
+
+
+def _on_earlier_routes(
+    conn: Connection, today: date, first: date, at: datetime, open_orders: set[int]
+) -> list[tuple[int, str]]:
+    """(order id, why) for the open orders a dispatched route of a day from ``today`` to
+    before ``first`` still carries: today's stops still to do, every stop of later days'."""
+    found = [
+        (oid, f"still on the dispatched route of {route.vehicle} today")
+        for route in road.driven_routes(conn, today, at)
+        for stop in route.remaining(open_orders)
+        for oid in stop.order_ids
+        if oid in open_orders
+    ]
+    before = first - timedelta(days=1)
+    if before > today:
+        found += [
+            (oid, f"on the dispatched route of {vehicle} on {day.isoformat()}")
+            for vehicle, day, stops in dispatched(conn, today + timedelta(days=1), before)
+            for _, oids in stops
+            for oid in oids
+            if oid in open_orders
+        ]
+    return found
 
 
 def _kept_stop(

@@ -123,7 +123,7 @@ def _favour_due(
     if not multi_day:
         return
     for stop in model.stops:
-        if last_day[stop.stop.id] == day:
+        if last_day.get(stop.stop.id) == day:  # pinned stops are not in it (mandatory)
             stop.prize *= MUST_TODAY
 
 

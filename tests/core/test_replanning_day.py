@@ -226,3 +226,28 @@ def test_a_stop_cancelled_since_dispatch_stays_as_history_and_is_not_kept(site):
     assert "3 done stop(s)" in outcome.changes[0]
     view = site.day.read(lambda c: driving.todays_route(c, seen["driver"], site.today))
     assert [s.state for s in view.stops[:3]] == ["delivered", "failed", "cancelled"]
+
+
+def test_planning_tomorrow_leaves_todays_remaining_stops_on_their_van(site):
+    route, _ = morning_plan(site)
+    delivered, failed, third, fourth = stops_by_seq(route)
+    tomorrow = site.today + timedelta(days=1)
+    outcome = plan_routes(site.day, tomorrow, time_limit=1, at=site.now)
+    summary = site.day.read(lambda c: plan_summary(c, outcome.plan_id))
+    left = {x["external_id"]: (x["code"], x["reason"]) for x in summary["left_out"]}
+    assert left == {
+        ref[0]: ("on_dispatched_route", "still on the dispatched route of van-1 today")
+        for ref in (third, fourth)
+    }
+    planned = {s["external_id"]: r["day"] for r in summary["routes"] for s in r["stops"]}
+    assert planned == {failed[0]: tomorrow}  # failed today: tomorrow is another try
+
+
+def test_an_order_refused_today_goes_from_tomorrow_when_the_plan_covers_it(site):
+    route, _ = morning_plan(site, fail_reason="refused")
+    _, failed, *_ = stops_by_seq(route)
+    outcome = plan_routes(site.day, site.today, days=2, time_limit=1, at=site.now)
+    summary = site.day.read(lambda c: plan_summary(c, outcome.plan_id))
+    planned = {s["external_id"]: r["day"] for r in summary["routes"] for s in r["stops"]}
+    assert planned[failed[0]] == site.today + timedelta(days=1)
+    assert failed[0] not in {x["external_id"] for x in summary["left_out"]}

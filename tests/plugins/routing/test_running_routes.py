@@ -151,3 +151,16 @@ def test_bad_fixed_routes_are_refused_with_what_is_wrong() -> None:
         OrToolsRouter().solve(
             RoutingProblem((stop("k1"),), (vehicle("a"),), (running(("ghost",)),)), LIMIT
         )
+
+
+def test_a_horizon_of_days_continues_today_and_plans_tomorrow() -> None:
+    tomorrow = DAY + timedelta(days=1)
+    van = vehicle("a", shifts=(Shift(at(8), at(18)), Shift(at(8, tomorrow), at(18, tomorrow))))
+    later = stop("later", 5, earliest_day=tomorrow, latest_day=tomorrow)
+    problem = RoutingProblem(
+        (stop("k1", 4), stop("k2", 8), stop("new", 6), later), (van,), (running(("k1", "k2")),)
+    )
+    plan = solve(problem)
+    today = next(r for r in plan.routes if r.day == DAY)
+    assert today.stop_ids == ("k1", "new", "k2") and today.departure == NOW
+    assert plan.route_of("later").day == tomorrow and not plan.route_of("later").fixed
