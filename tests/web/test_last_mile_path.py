@@ -438,3 +438,33 @@ async def test_the_whole_last_mile_path(world: LastMile):
     sent = [r["what"] for r in history if r["kind"] == "notification"]
     assert any(w.startswith("dispatched by sms") for w in sent)
     assert any(w.startswith("delivered by email") for w in sent)
+
+
+async def test_dispatching_tells_each_customer_once_and_a_refused_dispatch_tells_no_one(
+    world: LastMile,
+):
+    from hub.errors import RoutingError
+
+    hub, clock = world.hub, world.clock
+    await asyncio.to_thread(hub.ingest, "shop", _orders(world)[:2], actor="test")
+    plan = await asyncio.to_thread(plan_routes, hub, clock.day, 1, 1.0)
+    before = len(_messages(hub))
+    with pytest.raises(RoutingError, match="has no routes of vehicle 'van-9'"):
+        await asyncio.to_thread(dispatch_and_tell, hub, plan.plan_id, "van-9")
+    assert len(_messages(hub)) == before  # nothing queued, nothing dispatched
+    assert await _phone_stops(world) == []
+
+    done = await asyncio.to_thread(dispatch_and_tell, hub, plan.plan_id)
+    assert (done.routes, done.orders, len(done.messages)) == (1, 2, 4)  # e-mail and SMS each
+    again = await asyncio.to_thread(dispatch_and_tell, hub, plan.plan_id)
+    assert (again.routes, again.orders, again.messages) == (1, 2, ())
+    dispatched = [m for m in _messages(hub) if m["event"] == "dispatched"]
+    assert sorted(m["id"] for m in dispatched) == sorted(done.messages)
+    assert len(await _phone_stops(world)) == 2
+
+
+async def _phone_stops(world: LastMile) -> list[Any]:
+    """The driver's stops today, as the phone reads them."""
+    async with aiohttp.ClientSession() as session:
+        phone = DriverPhone(session, world.service.url, world.token, "dora-phone")
+        return list((await phone.route())["stops"])
