@@ -128,9 +128,12 @@ class LastMileResult:
 
     @property
     def ok(self) -> bool:
-        """Every stop had its outcome and both offline sends were answered as expected."""
+        """Every stop had its outcome, both offline sends were answered as expected, and
+        customers were told by e-mail and SMS."""
         return (
             bool(self.drive.delivered)
+            and self.emails > 0
+            and self.sms > 0
             and len(self.drive.failed) == 1
             and len(self.drive.late) == 1
             and set(self.drive.offline_first) == {"recorded"}
@@ -139,7 +142,8 @@ class LastMileResult:
 
 
 def run_last_mile_demo(folder: Path, console: Console) -> LastMileResult:
-    """Run the last-mile demo in ``folder`` (emptied first); what it did."""
+    """Run the last-mile demo in ``folder`` (emptied first); what it did. Raises
+    :class:`hub.errors.HubError` when the easypost or twilio plugin is not loaded."""
     return asyncio.run(_demo(folder, console))
 
 
