@@ -750,13 +750,18 @@ def _apply(
 
 
 def _attempts(conn: Connection, action: Action) -> int:
-    """Which failed attempt at the stop ``action`` is (1, 2, ...), counting it."""
-    a = route_action_t.c
+    """Which failed attempt at the stop's orders ``action`` is (1, 2, ...), counting it:
+    failures that day at any stop carrying one of them count (a re-plan during the day
+    puts a failed order on a stop of a new route, where it may fail again)."""
+    a, s, r = route_action_t.c, planned_stop_t.c, planned_route_t.c
+    orders = sa.select(s.order_id).where(s.route_id == action.route_id, s.seq == action.stop_seq)
+    day = sa.select(r.day).where(r.id == action.route_id).scalar_subquery()
     return int(
         conn.scalar(
-            sa.select(sa.func.count()).where(
-                a.route_id == action.route_id, a.stop_seq == action.stop_seq, a.kind == "fail"
-            )
+            sa.select(sa.func.count(sa.distinct(a.id)))
+            .join(planned_stop_t, sa.and_(s.route_id == a.route_id, s.seq == a.stop_seq))
+            .join(planned_route_t, r.id == a.route_id)
+            .where(a.kind == "fail", s.order_id.in_(orders), r.day == day)
         )
         or 1
     )

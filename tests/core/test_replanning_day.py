@@ -251,3 +251,22 @@ def test_an_order_refused_today_goes_from_tomorrow_when_the_plan_covers_it(site)
     planned = {s["external_id"]: r["day"] for r in summary["routes"] for s in r["stops"]}
     assert planned[failed[0]] == site.today + timedelta(days=1)
     assert failed[0] not in {x["external_id"] for x in summary["left_out"]}
+
+
+def test_an_order_that_fails_again_on_the_continued_route_is_a_second_attempt(site):
+    route, seen = morning_plan(site)
+    _, failed, *_ = stops_by_seq(route)
+    outcome = plan_routes(site.day, site.today, time_limit=1, at=site.now)
+    summary = site.day.read(lambda c: plan_summary(c, outcome.plan_id))
+    (van1,) = [r for r in summary["routes"] if r["vehicle"] == "van-1"]
+    again = max(s["seq"] for s in van1["stops"] if s["external_id"] == failed[0])
+    assert again > 2  # the retry, not the failed stop kept as history
+    driving.submit_actions(
+        site.day,
+        seen["driver"],
+        "phone-1",
+        [action(van1["id"], again, "fail", site.now, reason="not_home")],
+    )
+    ids = site.day.read(lambda c: notify.order_ids(c, "web", [failed[0]]))
+    told = site.day.read(lambda c: notify.messages(c, order_id=ids[failed[0]]))
+    assert sorted(m["event"] for m in told if m["event"] == "failed") == ["failed", "failed"]
