@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,11 +30,13 @@ from hub.core.eta import RouteEta, live_route_ids
 from hub.core.models import driver_t, location_t, order_t, planned_route_t, planned_stop_t
 from hub.core.planning import stored_plan
 from hub.core.runtime import Hub
-from hub.errors import InvalidInput
+from hub.errors import HubError, InvalidInput
 from hub.routing import Location, Plan, RoutingProblem, Vehicle
 from hub.web.api.machinery import API_KEY
 from hub.web.livefeed import LiveFeed, Watcher, feed_of
 from hub.web.pages.common import PAGE_HEADERS, current_user, hub_of, page, render
+
+log = logging.getLogger("hub.web.live")
 
 CHECK_SECONDS = 1.0  # how often a quiet stream looks whether its page is still there
 PING_SECONDS = 15.0  # an SSE comment this often keeps proxies from closing the stream
@@ -104,7 +107,11 @@ def _map(hub: Hub, route_ids: list[int], etas: list[RouteEta], drivers: dict[int
         return ""
     if not route_ids:
         return ""
-    plan, problem, keys = hub.read(lambda c: _plan_of(c, hub, route_ids))
+    try:
+        plan, problem, keys = hub.read(lambda c: _plan_of(c, hub, route_ids))
+    except HubError as error:  # e.g. a stop whose order lost its coordinates
+        log.warning("cannot draw the live map: %s", error)
+        return ""
     positions = {e.route_id: e.position for e in etas}
     markers = []
     for route_id, (vehicle, day) in keys.items():
