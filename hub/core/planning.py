@@ -497,8 +497,6 @@ def prepare(
     items, skipped = deliveries(conn, settings.routing.channels)
     by_order = {d.order_id: d for d in items}
     service = timedelta(minutes=settings.routing.service_minutes)
-    fixed: list[FixedRoute] = []
-    kept: list[Consolidated] = []
     taken: set[int] = set()
     driven: dict[tuple[str, date], road.DrivenRoute] = {}
     if first <= today <= last:
@@ -507,52 +505,14 @@ def prepare(
         for oid, why in dict(_on_earlier_routes(conn, today, first, at, set(by_order))).items():
             skipped.append((oid, "on_dispatched_route", why))
             taken.add(oid)
-    for route in driven.values():
-        keys = []
-        for stop in route.remaining(set(by_order)):
-            orders = [by_order[o] for o in stop.order_ids if o in by_order and o not in taken]
-            if orders:
-                kept.append(_kept_stop(stop.key, orders, service, first, last))
-                keys.append(stop.key)
-                taken.update(o.order_id for o in orders)
-        carried = _carried(conn, route, by_order)
-        fixed.append(
-            FixedRoute(
-                route.vehicle,
-                route.day,
-                tuple(keys),
-                open_for_insertion=True,
-                start=route.position,
-                start_at=at,
-                carried_weight=carried[0],
-                carried_volume=carried[1],
-            )
-        )
-    failed = {o: r for route in driven.values() for o, r in route.failed().items()}
-    later = [by_order[o] for o, r in failed.items() if o in by_order and o not in taken]
-    later = [d for d in later if failed[d.order_id] not in road.RETRY_TODAY]
-    taken.update(d.order_id for d in later)
+    span = (first, last)
+    fixed, kept = _continued(conn, driven, by_order, taken, service, span, at)
+    later = _failed_for_good(driven, by_order, taken)
     for d in later if today == last else ():
-        text = FAIL_REASONS.get(failed[d.order_id], failed[d.order_id])
-        skipped.append(
-            (d.order_id, "failed_today", f"delivery failed today ({text}); not tried again today")
-        )
-    for vehicle, day, stops in dispatched(conn, first, last):
-        if (vehicle, day) in driven:
-            continue
-        keys = []
-        for _key, oids in stops:  # a dispatched stop keeps its still-open orders
-            orders = [by_order[o] for o in oids if o in by_order and o not in taken]
-            if orders:
-                window = None
-                for order in orders:
-                    meets, merged = _intersect(window, order.window)
-                    window = merged if meets else window
-                kept.append(_stop(window, orders, service, first, last))
-                keys.append(kept[-1].stop.id)
-                taken.update(o.order_id for o in orders)
-        if keys:
-            fixed.append(FixedRoute(vehicle, day, tuple(keys)))
+        skipped.append((d.order_id, "failed_today", _not_today(driven, d.order_id)))
+    closed, closed_stops = _kept_whole(conn, driven, by_order, taken, service, span)
+    fixed += closed
+    kept += closed_stops
     stops = consolidate([d for d in items if d.order_id not in taken], service, first, last)
     if later and today < last:  # failed for good today: from tomorrow on
         stops += consolidate(later, service, today + timedelta(days=1), last)
@@ -588,6 +548,99 @@ def _shift_from(shift: Shift, at: datetime) -> Shift:
     """``shift`` starting at ``at``; breaks that had to start before then are dropped."""
     breaks = tuple(replace(b, earliest=max(b.earliest, at)) for b in shift.breaks if b.latest >= at)
     return Shift(at, shift.end, breaks)
+
+
+def _continued(
+    conn: Connection,
+    driven: dict[tuple[str, date], road.DrivenRoute],
+    by_order: dict[int, Delivery],
+    taken: set[int],
+    service: timedelta,
+    span: tuple[date, date],
+    at: datetime,
+) -> tuple[list[FixedRoute], list[Consolidated]]:
+    """Today's routes being driven as open fixed routes, and their remaining stops
+    (their keys kept); their orders join ``taken``."""
+    fixed: list[FixedRoute] = []
+    kept: list[Consolidated] = []
+    for route in driven.values():
+        keys = []
+        for stop in route.remaining(set(by_order)):
+            orders = [by_order[o] for o in stop.order_ids if o in by_order and o not in taken]
+            if orders:
+                kept.append(_kept_stop(stop.key, orders, service, *span))
+                keys.append(stop.key)
+                taken.update(o.order_id for o in orders)
+        weight, volume = _carried(conn, route, by_order)
+        fixed.append(
+            FixedRoute(
+                route.vehicle,
+                route.day,
+                tuple(keys),
+                open_for_insertion=True,
+                start=route.position,
+                start_at=at,
+                carried_weight=weight,
+                carried_volume=volume,
+            )
+        )
+    return fixed, kept
+
+
+def _failed_for_good(
+    driven: dict[tuple[str, date], road.DrivenRoute],
+    by_order: dict[int, Delivery],
+    taken: set[int],
+) -> list[Delivery]:
+    """Open orders that failed today for a reason that allows no other try today; they
+    join ``taken``."""
+    failed = {o: r for route in driven.values() for o, r in route.failed().items()}
+    found = [
+        by_order[o]
+        for o, reason in failed.items()
+        if o in by_order and o not in taken and reason not in road.RETRY_TODAY
+    ]
+    taken.update(d.order_id for d in found)
+    return found
+
+
+def _not_today(driven: dict[tuple[str, date], road.DrivenRoute], order_id: int) -> str:
+    """Why an order that failed today is left out today."""
+    reason = next(
+        r for route in driven.values() for o, r in route.failed().items() if o == order_id
+    )
+    return f"delivery failed today ({FAIL_REASONS.get(reason, reason)}); not tried again today"
+
+
+def _kept_whole(
+    conn: Connection,
+    driven: dict[tuple[str, date], road.DrivenRoute],
+    by_order: dict[int, Delivery],
+    taken: set[int],
+    service: timedelta,
+    span: tuple[date, date],
+) -> tuple[list[FixedRoute], list[Consolidated]]:
+    """Routes dispatched in the horizon and not being driven, kept as they are: each
+    dispatched stop keeps its still-open orders, which join ``taken``."""
+    fixed: list[FixedRoute] = []
+    kept: list[Consolidated] = []
+    for vehicle, day, stops in dispatched(conn, *span):
+        if (vehicle, day) in driven:
+            continue
+        keys = []
+        for _key, oids in stops:
+            orders = [by_order[o] for o in oids if o in by_order and o not in taken]
+            if orders:
+                window = None
+                for order in orders:
+                    meets, merged = _intersect(window, order.window)
+                    window = merged if meets else window
+                kept.append(_stop(window, orders, service, *span))
+                keys.append(kept[-1].stop.id)
+                taken.update(o.order_id for o in orders)
+        if keys:
+            fixed.append(FixedRoute(vehicle, day, tuple(keys)))
+    return fixed, kept
 
 
 def _on_earlier_routes(
