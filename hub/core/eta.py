@@ -63,6 +63,7 @@ from hub.core.models import (
 from hub.core.notify.tracking import set_eta
 from hub.routing import Location, MatrixProvider, Vehicle
 
+MOST_CACHED = 1000  # routes whose shapes the board keeps; beyond, those not asked for go
 GONE = ("cancelled", "refunded")  # order statuses nobody delivers
 CLOSED = ("delivered", "on_hold")  # not the driver's to deliver now (done, or held)
 ROUND_TO = 5  # minutes: the tracking page's window is rounded out to this
@@ -657,6 +658,8 @@ class EtaBoard:
         if not routes:
             return []
         live = sorted(routes)
+        if len(self._routes) > MOST_CACHED:  # days gone by: forget them
+            self._forget_all_but(set(live))
         chains = _chains(conn, routes)
         stop_prints = _fingerprints(conn, planned_stop_t, live)
         action_prints = _fingerprints(conn, route_action_t, sorted(set().union(*chains.values())))
@@ -694,6 +697,14 @@ class EtaBoard:
             etas.append(eta)
             changed[route_id] = (key, eta)
         return etas
+
+    def _forget_all_but(self, keep: set[int]) -> None:
+        dropped = [r for r in self._routes if r not in keep]
+        for route_id in dropped:
+            cache = self._routes.pop(route_id)
+            for stop in cache.shape.stops:
+                for order_id in stop.order_ids:
+                    self._kept.pop(order_id, None)
 
     def _load_kept(self, conn: Connection, shape: RouteShape, older: tuple[int, ...]) -> None:
         """What is stored for the route's orders and for those of the routes it continued
