@@ -165,9 +165,9 @@ def audit(
     last: ToOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Every order touched in the range with its whole history (intake, holds, releases,
-    edits, cancellations, returns, shipments, labels, driver actions, notifications) as
-    audit.csv (one row per event) and audit.pdf (a table per order)."""
+    """Every order touched in the range with its whole history (intake, allocation, holds,
+    releases, edits, cancellations, returns, shipments, labels, driver actions,
+    notifications) as audit.csv (one row per event) and audit.pdf (a table per order)."""
     check_folder(out)
     with open_hub(config) as hub:
         zone = ZoneInfo(hub.settings.hub.timezone)

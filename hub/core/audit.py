@@ -25,9 +25,12 @@ from hub.core.models import (
     NotificationMessage,
     carrier_label_t,
     driver_t,
+    location_t,
+    movement_t,
     order_event_t,
     order_t,
     planned_stop_t,
+    product_t,
     route_action_t,
     shipment_t,
     tracking_event_t,
@@ -42,9 +45,9 @@ CSV_COLUMNS = ["order", "channel", "local_time", "utc_time", "kind", "actor", "o
 @dataclass(frozen=True)
 class AuditEvent:
     """One thing that happened to an order: when (aware UTC), ``kind`` (intake, update,
-    hold, release, edit, cancellation, return, fulfilment, delivery, status, driver,
-    driver_app, shipment, label, tracking, notification), who (``actor``, "" for jobs), from where
-    (``origin``) and what."""
+    allocation, hold, release, edit, cancellation, return, fulfilment, delivery, status,
+    driver, driver_app, shipment, label, tracking, notification), who (``actor``, "" for
+    jobs), from where (``origin``) and what."""
 
     at: datetime
     kind: str
@@ -144,6 +147,7 @@ def _history(conn: Connection, ids: Sequence[int]) -> dict[int, list[AuditEvent]
             out[row.order_id].append(
                 AuditEvent(_aware(row.shipped_at), "shipment", row.actor, row.source, what)
             )
+        _allocations(conn, chunk, out)
         if "carrier_label" in present:
             _labels(conn, chunk, out, "tracking_event" in present)
         if "notification_message" in present:
@@ -153,6 +157,26 @@ def _history(conn: Connection, ids: Sequence[int]) -> dict[int, list[AuditEvent]
     for events in out.values():
         events.sort(key=lambda ev: ev.at)
     return out
+
+
+def _allocations(conn: Connection, ids: Sequence[int], out: dict[int, list[AuditEvent]]) -> None:
+    """Where the order's units were reserved: one event per order, moment and location,
+    from the stock journal's reservations ("allocated 2 × MUG, 1 × LID at main")."""
+    m, p, loc = movement_t.c, product_t.c, location_t.c
+    rows = conn.execute(
+        sa.select(m.order_id, m.created_at, m.actor, m.channel, loc.code, p.sku, m.reserved_delta)
+        .join(product_t, p.id == m.product_id)
+        .join(location_t, loc.id == m.location_id)
+        .where(m.order_id.in_(ids), m.kind == "reservation", m.reserved_delta > 0)
+        .order_by(m.order_id, m.created_at, m.id)
+    )
+    grouped: dict[tuple[int, datetime, str, str, str], list[str]] = defaultdict(list)
+    for row in rows:
+        key = (row.order_id, _aware(row.created_at), row.actor, row.channel, row.code)
+        grouped[key].append(f"{row.reserved_delta} × {row.sku}")
+    for (order_id, at, actor, channel, where), units in grouped.items():
+        what = f"allocated {', '.join(units)} at {where}"
+        out[order_id].append(AuditEvent(at, "allocation", actor, channel, what))
 
 
 def _labels(

@@ -226,6 +226,7 @@ def test_audit_exports_every_touched_order_with_its_history_in_order(site, tmp_p
     rows = _csv(out / "audit.csv")
     assert [(r["order"], r["kind"], r["actor"], r["origin"], r["what"]) for r in rows] == [
         ("web:A-1", "intake", "intake", "", "created from web"),
+        ("web:A-1", "allocation", "intake", "web", "allocated 1 × MUG at main"),
         ("web:A-1", "hold", "cli:ana", "cli", "held: fragile: check packing"),
         ("web:A-1", "release", "web:bo", "web", "released manual: packed twice"),
         ("web:A-1", "update", "web:bo", "web", "updated from web"),  # decided again: open
@@ -238,6 +239,7 @@ def test_audit_exports_every_touched_order_with_its_history_in_order(site, tmp_p
             "shipped by dhl JD0042; channel told: not_needed",
         ),
         ("shop:A-2", "intake", "intake", "", "created from shop"),
+        ("shop:A-2", "allocation", "intake", "shop", "allocated 1 × MUG at main"),
         ("shop:A-2", "cancellation", "cli:ana", "cli", "duplicate of A-1"),
     ]
     times = [r["utc_time"] for r in rows if r["order"] == "web:A-1"]

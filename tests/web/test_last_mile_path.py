@@ -430,8 +430,20 @@ async def test_the_whole_last_mile_path(world: LastMile):
     rows = list(csv.DictReader(io.StringIO(audit_csv(audited, clock.zone).decode())))
     history = [r for r in rows if r["order"] == "shop:1003"]
     kinds = [r["kind"] for r in history]
-    for kind in ("intake", "label", "driver_app", "shipment", "notification", "delivery"):
+    for kind in (
+        "intake",
+        "allocation",
+        "label",
+        "driver_app",
+        "shipment",
+        "notification",
+        "delivery",
+    ):
         assert kind in kinds, (kind, kinds)
+    assert kinds.index("intake") < kinds.index("allocation")  # same moment, in that order
+    assert [r["what"] for r in history if r["kind"] == "allocation"] == [
+        "allocated 1 × COFFEE at depot"
+    ]
     driver_rows = [r["what"] for r in history if r["kind"] == "driver_app"]
     assert any("device dora-phone" in w and "at " in w for w in driver_rows)
     assert any("label" in r["what"] and "vans" in r["what"] for r in history)

@@ -83,8 +83,9 @@ async def test_the_page_shows_the_figures_charts_and_audit_of_the_range(site, cl
     assert answer.status == 200
     assert f'filename="audit-{week}-to-{today}.csv"' in answer.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(await answer.text())))
-    assert [(r["kind"], r["actor"]) for r in rows if r["order"] == "b2b:R-2"][:3] == [
+    assert [(r["kind"], r["actor"]) for r in rows if r["order"] == "b2b:R-2"][:4] == [
         ("intake", "web:sam"),
+        ("allocation", "web:sam"),
         ("hold", "web:sam"),
         ("release", "web:sam"),
     ]
