@@ -3,7 +3,8 @@
 Capacity in two dimensions, shifts, start/end depots, per-vehicle speeds and costs map
 directly; several windows per stop become a mutually exclusive client group (one client
 per window); skills become per-vehicle-type travel profiles in which the stops a vehicle
-may not serve are out of reach. Driver breaks have no PyVRP equivalent.
+may not serve are out of reach. Driver breaks have no PyVRP equivalent, nor has keeping
+a running route's stops in order (one stop left is fine).
 """
 
 from __future__ import annotations
@@ -38,10 +39,12 @@ class PyVRPRouter(Router):
 
     def can_solve(self, problem: RoutingProblem) -> str | None:
         """PyVRP models everything here except driver breaks and routes being driven
-        (it cannot keep dispatched stops in their order while inserting others)."""
+        with two or more stops left (it cannot keep them in their order while inserting
+        others; a route being driven with one stop left is a vehicle type of its own
+        starting where the vehicle is, and its stop a required client only it serves)."""
         if any(s.breaks for v in problem.vehicles for s in v.shifts):
             return "driver breaks"
-        if any(f.open_for_insertion for f in problem.fixed_routes):
+        if any(f.open_for_insertion and len(f.stop_ids) > 1 for f in problem.fixed_routes):
             return "dispatched routes open for insertion (stops kept in their order)"
         return None
 
@@ -212,10 +215,11 @@ def _clients(
     groups: list[pyvrp.ClientGroup] = []
     owners: list[int] = []
     for index, stop in enumerate(model.stops):
+        must = required or stop.pinned is not None  # a running route's stop: never left out
         group = None
         if len(stop.windows) > 1:
             group = len(groups)
-            groups.append(pyvrp.ClientGroup(required=required))
+            groups.append(pyvrp.ClientGroup(required=must))
         for early, late in stop.windows:
             if group is not None:
                 groups[group].add_client(len(clients))
@@ -227,7 +231,7 @@ def _clients(
                     tw_early=early,
                     tw_late=late,
                     prize=stop.prize,
-                    required=required and group is None,
+                    required=must and group is None,
                     group=group,
                 )
             )

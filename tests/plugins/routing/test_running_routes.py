@@ -10,7 +10,15 @@ import pytest
 from routing_kit import DAY, at, ring, stop, vehicle
 
 from hub.errors import InvalidInput
-from hub.routing import Break, FixedRoute, Location, RoutingProblem, Shift, TimeWindow
+from hub.routing import (
+    Break,
+    FixedRoute,
+    Location,
+    Router,
+    RoutingProblem,
+    Shift,
+    TimeWindow,
+)
 from hub_plugins.routing.auto import AutoRouter
 from hub_plugins.routing.checks import plan_violations
 from hub_plugins.routing.matrix import HaversineMatrix
@@ -28,8 +36,9 @@ def running(stop_ids: tuple[str, ...], **kwargs: object) -> FixedRoute:
     return FixedRoute("a", DAY, stop_ids, open_for_insertion=True, **kwargs)  # type: ignore[arg-type]
 
 
-def solve(problem: RoutingProblem):  # noqa: ANN201
-    plan = OrToolsRouter().solve(problem, LIMIT)
+def solved(problem: RoutingProblem, router: Router | None = None):  # noqa: ANN201
+    """The plan of ``router`` (default ortools), checked against every rule."""
+    plan = (router or OrToolsRouter()).solve(problem, LIMIT)
     assert plan_violations(problem, plan) == []
     return plan
 
@@ -42,7 +51,7 @@ def test_remaining_stops_keep_their_order_and_a_new_stop_is_inserted_between_the
     kept = (stop("k1", 4), stop("k2", 8))  # the van drives north from the driver's position
     new = stop("new", 6)  # on the way between them
     problem = RoutingProblem((new, *kept), (vehicle("a"),), (running(("k1", "k2")),))
-    route = route_of(solve(problem))
+    route = route_of(solved(problem))
     assert route.stop_ids == ("k1", "new", "k2")
     assert route.fixed
 
@@ -50,17 +59,17 @@ def test_remaining_stops_keep_their_order_and_a_new_stop_is_inserted_between_the
 def test_a_deliberately_bad_dispatched_order_is_kept_and_new_stops_go_where_they_fit() -> None:
     stops = tuple(ring(6))
     problem = RoutingProblem(stops, (vehicle("a"), vehicle("b")), (running(("s3", "s0", "s5")),))
-    plan = solve(problem)
+    plan = solved(problem)
     route = route_of(plan)
     assert [s for s in route.stop_ids if s in ("s3", "s0", "s5")] == ["s3", "s0", "s5"]
     assert plan.unassigned == ()
     assert {s for r in plan.routes for s in r.stop_ids} == {s.id for s in stops}
 
 
-def test_the_route_starts_where_the_driver_is_at_the_current_time() -> None:
+def test_the_route_starts_where_the_driver_is_at_the_current_time(router: Router) -> None:
     kept = stop("k1", 5)  # 3 km on from the driver, 5 km from the depot
     problem = RoutingProblem((kept,), (vehicle("a"),), (running(("k1",)),))
-    route = route_of(solve(problem))
+    route = route_of(solved(problem, router))
     assert route.departure == NOW
     metres, seconds = HaversineMatrix().matrix([HERE, kept.location], vehicle("a"))
     assert route.distance > metres[0][1]  # there and back to the depot
@@ -76,17 +85,17 @@ def test_capacity_counts_what_is_still_aboard() -> None:
         (vehicle("a", max_weight=30),),
         (running(("k1", "k2"), carried_weight=5),),
     )
-    plan = solve(problem)
+    plan = solved(problem)
     assert route_of(plan).stop_ids == ("k1", "light", "k2")
     assert [(u.stop_id, u.code) for u in plan.unassigned] == [("heavy", "no_room")]
 
 
-def test_a_new_stop_whose_window_has_passed_is_left_out_with_the_reason() -> None:
+def test_a_new_stop_whose_window_has_passed_is_left_out_with_the_reason(router: Router) -> None:
     kept = (stop("k1", 4),)
     morning = stop("morning", 5, time_windows=(TimeWindow(at(9), at(10)),))
     later = stop("later", 5.5, time_windows=(TimeWindow(at(13), at(14)),))
     problem = RoutingProblem((morning, later, *kept), (vehicle("a"),), (running(("k1",)),))
-    plan = solve(problem)
+    plan = solved(problem, router)
     route = route_of(plan)
     assert sorted(route.stop_ids) == ["k1", "later"]  # k1 has no window: either order
     (visit,) = [v for v in route.visits if v.stop_id == "later"]
@@ -94,11 +103,13 @@ def test_a_new_stop_whose_window_has_passed_is_left_out_with_the_reason() -> Non
     assert [(u.stop_id, u.code) for u in plan.unassigned] == [("morning", "window_unreachable")]
 
 
-def test_a_stop_already_late_stays_and_nothing_is_inserted_that_makes_it_later() -> None:
+def test_a_stop_already_late_stays_and_nothing_is_inserted_that_makes_it_later(
+    router: Router,
+) -> None:
     late = stop("late", 6, time_windows=(TimeWindow(at(9), at(10)),))  # it is 11:00 now
     detour = stop("detour", 4, east_km=6)  # before it, it would cost the late stop time
     problem = RoutingProblem((detour, late), (vehicle("a"),), (running(("late",)),))
-    plan = OrToolsRouter().solve(problem, LIMIT)
+    plan = router.solve(problem, LIMIT)
     route = route_of(plan)
     assert route.stop_ids[0] == "late"  # served as soon as the van gets there
     metres, seconds = HaversineMatrix().matrix([HERE, late.location], vehicle("a"))
@@ -106,9 +117,9 @@ def test_a_stop_already_late_stays_and_nothing_is_inserted_that_makes_it_later()
     assert route.stop_ids == ("late", "detour")  # the detour comes after it
 
 
-def test_a_running_route_with_nothing_left_takes_new_stops_from_where_it_is() -> None:
+def test_a_running_route_with_nothing_left_takes_new_stops_from_where_it_is(router: Router) -> None:
     problem = RoutingProblem((stop("new", 3),), (vehicle("a"),), (running(()),))
-    route = route_of(solve(problem))
+    route = route_of(solved(problem, router))
     assert route.stop_ids == ("new",) and route.departure == NOW
 
 
@@ -126,7 +137,8 @@ def test_breaks_already_over_are_not_planned_again() -> None:
 
 
 def test_pyvrp_cannot_keep_the_order_so_auto_picks_ortools_and_says_why() -> None:
-    problem = RoutingProblem((stop("k1", 4),), (vehicle("a"),), (running(("k1",)),))
+    kept = (stop("k1", 4), stop("k2", 8))
+    problem = RoutingProblem(kept, (vehicle("a"),), (running(("k1", "k2")),))
     with pytest.raises(InvalidInput, match="open for insertion"):
         PyVRPRouter().solve(problem, LIMIT)
     plan = AutoRouter().solve(problem, LIMIT)
@@ -160,7 +172,16 @@ def test_a_horizon_of_days_continues_today_and_plans_tomorrow() -> None:
     problem = RoutingProblem(
         (stop("k1", 4), stop("k2", 8), stop("new", 6), later), (van,), (running(("k1", "k2")),)
     )
-    plan = solve(problem)
+    plan = solved(problem)
     today = next(r for r in plan.routes if r.day == DAY)
     assert today.stop_ids == ("k1", "new", "k2") and today.departure == NOW
     assert plan.route_of("later").day == tomorrow and not plan.route_of("later").fixed
+
+
+def test_with_one_stop_left_pyvrp_models_it_and_auto_keeps_pyvrp() -> None:
+    problem = RoutingProblem(
+        (stop("k1", 4), stop("new", 5)), (vehicle("a"), vehicle("b")), (running(("k1",)),)
+    )
+    plan = solved(problem, AutoRouter())
+    assert plan.stats["auto_choice"] == "pyvrp"
+    assert "k1" in route_of(plan).stop_ids and route_of(plan).departure == NOW
