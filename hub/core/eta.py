@@ -679,7 +679,9 @@ class EtaBoard:
             if cache.actions_print != seen:
                 cache.actions = _actions(conn, route_id, *routes[route_id])
                 cache.actions_print = seen
-        pings = _latest_pings(conn, chains)
+        # a route with nothing to deliver has no ETAs to move: its pings are not read
+        with_stops = {r: c for r, c in chains.items() if self._routes[r].shape.stops}
+        pings = _latest_pings(conn, with_stops)
         statuses = _not_open(conn, live)
         etas = []
         for route_id in live:
