@@ -185,3 +185,16 @@ def test_with_one_stop_left_pyvrp_models_it_and_auto_keeps_pyvrp() -> None:
     plan = solved(problem, AutoRouter())
     assert plan.stats["auto_choice"] == "pyvrp"
     assert "k1" in route_of(plan).stop_ids and route_of(plan).departure == NOW
+
+
+def test_a_solver_that_gives_up_still_leaves_the_route_as_dispatched() -> None:
+    from hub_plugins.routing.engine import solve_problem
+
+    problem = RoutingProblem(
+        (stop("k1", 4), stop("k2", 8), stop("new", 6)), (vehicle("a"),), (running(("k1", "k2")),)
+    )
+    plan = solve_problem(problem, LIMIT, lambda model, seconds: [], "gave-up")
+    route = route_of(plan)
+    assert route.stop_ids == ("k1", "k2") and route.fixed and route.departure == NOW
+    assert [(u.stop_id, u.code) for u in plan.unassigned] == [("new", "no_room")]
+    assert plan_violations(problem, plan) == []
