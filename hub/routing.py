@@ -209,7 +209,8 @@ class FixedRoute:
     :meth:`Router.can_solve`.
 
     Raises :class:`hub.errors.InvalidInput` for a naive ``start_at``, a negative carried
-    load, or a start, start time or carried load on a closed route.
+    load, or a start, start time or carried load on a closed route; routers raise it for
+    a vehicle, day (no shift) or stop the problem does not have.
     """
 
     vehicle_id: str
@@ -270,7 +271,8 @@ class RoutingProblem:
     priority 0 unplanned, in the currency of the vehicle costs (None: twice the cost of
     serving that stop on a route of its own, so a stop is only left out when it does
     not fit). ``timezone`` decides
-    which calendar day a time belongs to.
+    which calendar day a time belongs to. ``fixed_routes``: at most one per vehicle and
+    day, no stop on two (:class:`hub.errors.InvalidInput` otherwise).
     """
 
     stops: tuple[Stop, ...]
