@@ -5,10 +5,12 @@ After a ping batch is committed the ping endpoint publishes the driver's newest 
 at once (event ``position``) and marks the route for an ETA recompute; the action
 endpoint marks its routes after its commit. One task on the event loop recomputes every
 marked route in a worker thread (:class:`hub.core.eta.EtaBoard`: what many requests
-marked meanwhile is done in one go) and publishes each route's progress (event
-``eta``). Each open page's server-sent events stream holds one :class:`Watcher`, a
-bounded queue of the events of its day's routes; a stream that ends (the page closed)
-drops its watcher, and a watcher that stops reading is dropped when its queue is full.
+marked meanwhile is done in one go, and a short pause after each leaves the CPU to the
+pings' writer under a flood) and publishes each route's progress (event ``eta``).
+
+Each open page's server-sent events stream holds one :class:`Watcher`, a bounded queue
+of the events of its day's routes; a stream that ends (the page closed) drops its
+watcher, and a watcher that stops reading is dropped when its queue is full.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ log = logging.getLogger("hub.web.live")
 
 FEED_KEY = "live"  # in ApiConfig.extras
 QUEUE_SIZE = 500  # events a page may lag behind before it is dropped
+#: seconds between two recomputes: under a flood of pings the routes marked meanwhile
+#: are done together, and the recompute leaves the CPU to the pings' writer
+RECOMPUTE_PAUSE = 0.05
 
 
 class Watcher:
@@ -147,6 +152,7 @@ class LiveFeed:
                 continue
             for route in etas:
                 self.publish_eta(route)
+            await asyncio.sleep(RECOMPUTE_PAUSE)
 
     async def close(self) -> None:
         """The app stops: end every page's stream and wait for a recompute under way."""
