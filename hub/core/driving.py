@@ -769,27 +769,57 @@ def _attempts(conn: Connection, action: Action) -> int:
 
 def _tell_next_stop(hub: Hub, conn: Connection, action: Action) -> None:
     """The driver left a stop: tell the customers of the next stop still to do that they
-    are next, expected after the planned drive from this stop to that one. Only for an
+    are next, expected after the planned drive from this stop to that one, on the newest
+    route of the vehicle and day (a re-plan may have put another stop next). Only for an
     action of the last :data:`NEXT_STOP_FRESH` (an offline queue sent hours later would
     announce a driver long gone)."""
     if now() - action.phone_at > NEXT_STOP_FRESH:
         return
-    s, a = planned_stop_t.c, route_action_t.c
-    done = sa.select(a.stop_seq).where(a.route_id == action.route_id, a.kind != "arrive")
+    s = planned_stop_t.c
+    route, seq = _newest_place(conn, action)
+    if route is None or seq is None:
+        return  # the stop is no longer on the vehicle's route of the day
     rows = conn.execute(
         sa.select(s.seq, s.order_id, s.arrival, s.departure)
-        .where(s.route_id == action.route_id, s.seq >= action.stop_seq)
+        .where(s.route_id == route["id"], s.seq >= seq)
         .order_by(s.seq, s.id)
     ).all()
-    here = [r for r in rows if r.seq == action.stop_seq]
-    finished = set(conn.scalars(done))
-    ahead = [r for r in rows if r.seq > action.stop_seq and r.seq not in finished]
+    here = [r for r in rows if r.seq == seq]
+    finished = {x.seq for x in route_actions(conn, route) if x.kind != "arrive"}
+    ahead = [r for r in rows if r.seq > seq and r.seq not in finished]
     if not here or not ahead:
         return
     following = [r for r in ahead if r.seq == ahead[0].seq]
     eta = action.phone_at + max(timedelta(0), following[0].arrival - here[0].departure)
     for row in following:
         notify.next_stop(hub, conn, row.order_id, eta)
+
+
+def _newest_place(conn: Connection, action: Action) -> tuple[dict[str, Any] | None, int | None]:
+    """The newest dispatched route of the vehicle and day of ``action``'s route (a re-plan
+    may have continued it since the phone last looked) and the stop there with the same
+    key; (route, None) when that route no longer has the stop."""
+    r, s = planned_route_t.c, planned_stop_t.c
+    mine = conn.execute(sa.select(r.vehicle, r.day).where(r.id == action.route_id)).first()
+    if mine is None:
+        return None, None
+    newest = (
+        conn.execute(
+            sa.select(planned_route_t)
+            .where(r.vehicle == mine.vehicle, r.day == mine.day, r.dispatched.is_(True))
+            .order_by(r.id.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if newest is None or newest["id"] == action.route_id:
+        return (dict(newest) if newest else None), action.stop_seq
+    key = sa.select(s.stop_key).where(s.route_id == action.route_id, s.seq == action.stop_seq)
+    seq = conn.scalar(
+        sa.select(s.seq).where(s.route_id == newest["id"], s.stop_key.in_(key)).limit(1)
+    )
+    return dict(newest), seq
 
 
 def _event(conn: Connection, order_id: int, note: str, actor: str, at: datetime) -> None:

@@ -270,3 +270,31 @@ def test_an_order_that_fails_again_on_the_continued_route_is_a_second_attempt(si
     ids = site.day.read(lambda c: notify.order_ids(c, "web", [failed[0]]))
     told = site.day.read(lambda c: notify.messages(c, order_id=ids[failed[0]]))
     assert sorted(m["event"] for m in told if m["event"] == "failed") == ["failed", "failed"]
+
+
+def test_a_phone_still_on_the_old_route_tells_the_next_stop_of_the_new_one(site):
+    route, seen = morning_plan(site)
+    _, _, [third], [fourth] = stops_by_seq(route)
+    between = (2.0 * int(third[1:]) + 2.0 * int(fourth[1:])) / 2  # o<n> lies 2n km north
+    place(site.day, "new-near", between, boxes=1)  # on the way from stop 3 to stop 4
+    outcome = plan_routes(site.day, site.today, time_limit=1, at=site.now)
+    summary = site.day.read(lambda c: plan_summary(c, outcome.plan_id))
+    (van1,) = [r for r in summary["routes"] if r["vehicle"] == "van-1"]
+    order = stops_by_seq(van1)
+    following = order[order.index([third]) + 1][0]  # what comes after stop 3 now
+    assert following == "new-near"  # not the old route's stop 4
+    ids = site.day.read(lambda c: notify.order_ids(c, "web", [s[0] for s in order]))
+
+    def told_next() -> set[str]:
+        return {
+            ref
+            for ref, i in ids.items()
+            for m in site.day.read(lambda c, i=i: notify.messages(c, order_id=i))
+            if m["event"] == "next_stop"
+        }
+
+    before = told_next()  # the failure at stop 2 told the old route's next stop
+    driving.submit_actions(
+        site.day, seen["driver"], "phone-1", [action(route["id"], 3, "deliver", site.now)]
+    )
+    assert told_next() - before == {following}
