@@ -17,6 +17,10 @@ Rules, whatever the client:
   the action (:class:`hub.errors.Conflict`). A failed attempt keeps the order as it is
   and writes the reason into its history. A stop's outcome is its latest deliver or
   fail by phone time; nothing may fail a stop after (by phone time) it was delivered.
+- A re-plan during the day continues a route under a new id (:mod:`hub.core.driven`):
+  the earlier route stays dispatched, so actions for it still apply; a stop's state,
+  "delivered already", failed attempts and "you're next" follow the stop (by its key)
+  over the vehicle's dispatched routes of the day.
 - Signatures and photos are checked by content (Pillow: PNG, JPEG or WebP) and size
   before anything is written, then kept under the driver media folder named by their
   SHA-256.
