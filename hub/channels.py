@@ -210,6 +210,14 @@ class Channel:
         """True when the delivery's signature is valid; compare in constant time."""
         return False
 
+    def webhook_calls(self, headers: Mapping[str, str], body: bytes) -> int:
+        """How many API calls :meth:`parse_webhook` will make for this delivery (0: the
+        body says it all); the core takes that many tokens from the channel's limiter
+        before parsing. The default, 1, is right for a delivery that names an object
+        to read back; a channel whose bursts of deliveries need no lookup says 0 for
+        them, so they never wait behind the budget its real calls need."""
+        return 1
+
     def parse_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         """Turn a verified webhook delivery into a :class:`WebhookEvent`.
 

@@ -50,7 +50,8 @@ class ChannelCaller:
     ) -> T:
         """Call ``fn`` once a token is free, without retrying; a 429 pauses the limiter."""
         self.limiter.acquire(cost, priority)
-        self.calls += 1
+        if cost:  # a parse the channel says needs no call (Channel.webhook_calls) is none
+            self.calls += 1
         try:
             return fn()
         except ChannelError as error:

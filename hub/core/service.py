@@ -54,6 +54,11 @@ THREADS_PER_CHANNEL = 4
 #: Threads beside the channels': the webhook inbox, the web app's database work, and the
 #: hub-wide jobs (notifications, recovery, holds).
 SPARE_THREADS = 8
+#: What a job run returns when its lock is held elsewhere (it did not run).
+BUSY = object()
+#: Seconds between tries of a job woken for a new change while its lock is held.
+BUSY_RETRY = 0.05
+BUSY_RETRY_MAX = 1.0  # doubling from BUSY_RETRY: another worker's run may be long
 
 
 def _cannot_listen(host: str, port: int, error: OSError) -> str:
@@ -280,7 +285,8 @@ class Service:
         )
 
     async def run_job(self, name: str | None, fn: Callable, *args: Any) -> Any:
-        """Run ``fn(*args)`` in a thread, holding the job lock ``name`` when one is given."""
+        """Run ``fn(*args)`` in a thread, holding the job lock ``name`` when one is given;
+        :data:`BUSY` when that lock is held elsewhere (the job did not run)."""
         future = asyncio.ensure_future(asyncio.to_thread(self._locked, name, fn, *args))
         self._inflight.add(future)
         future.add_done_callback(self._inflight.discard)
@@ -293,17 +299,33 @@ class Service:
         except Exception as error:
             log.error("job %s failed: %s", name, error)
             return None
+        if result is BUSY:
+            return BUSY
         change = changed(name or "", result)
         if change:
             log.info("%s: %s", name, change)
         return result
+
+    async def _run_now(self, name: str, fn: Callable, *args: Any) -> None:
+        """Run a job for a change just committed, even when its run is already under way.
+
+        A run that is under way (the scheduled one, or another worker's) may have read
+        its work before the change committed; returning then would leave the change to
+        the next scheduled run, seconds later. So a busy job is tried again until this
+        process runs it once."""
+        pause = BUSY_RETRY
+        while not self.sync.stopping.is_set():
+            if await self.run_job(name, fn, *args) is not BUSY:
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, BUSY_RETRY_MAX)
 
     def _locked(self, name: str | None, fn: Callable, *args: Any) -> Any:
         if name is None:
             return fn(*args)
         with job_lock(self.hub.engine, name) as taken:
             if not taken:
-                return None  # another worker runs it now
+                return BUSY  # the scheduled run, or another worker, runs it now
             return fn(*args)
 
     def wake(self, channel: str = "") -> None:
@@ -358,7 +380,7 @@ class Service:
         while not self.sync.stopping.is_set():
             await event.wait()
             event.clear()
-            await self.run_job(f"push:{channel}", self.sync.push_stock, channel)
+            await self._run_now(f"push:{channel}", self.sync.push_stock, channel)
 
     def _shipped(self, channel: str) -> None:
         """A shipment was committed (in any thread): wake that channel's shipment push."""
@@ -375,7 +397,7 @@ class Service:
         while not self.sync.stopping.is_set():
             await event.wait()
             event.clear()
-            await self.run_job(f"ship:{channel}", push_shipments, self.sync, channel)
+            await self._run_now(f"ship:{channel}", push_shipments, self.sync, channel)
 
 
 def changed(job: str, result: Any) -> str:

@@ -505,8 +505,9 @@ class Sync:
         """
         adapter = self.hub.channel(channel)
         try:
+            calls = adapter.webhook_calls(headers, body)
             return self.caller(channel).call(
-                partial(adapter.parse_webhook, headers, body), Priority.ORDERS
+                partial(adapter.parse_webhook, headers, body), Priority.ORDERS, cost=calls
             )
         except UnreadableWebhook:
             raise

@@ -81,3 +81,53 @@ def test_a_job_lock_is_held_by_one_worker_at_a_time(db_url):
         seen.append(("after", taken))
     hub.close()
     assert seen == [("first", True), ("second", False), ("other job", True), ("after", True)]
+
+
+async def test_a_sale_committed_while_its_push_runs_elsewhere_is_pushed_when_that_run_ends(
+    db_url,
+):
+    """The push woken by a sale finds the channel's push job lock held (the scheduled run,
+    or another worker's, read its work before the sale committed): it tries again until it
+    runs, rather than leaving the sale to the next scheduled run (30 s here)."""
+    stores = {n: WooSandbox() for n in ("woo-a", "woo-b")}
+    for store in stores.values():
+        store.add_product("MUG", price="9.00", stock=6)
+    servers = {n: s.serve().start() for n, s in stores.items()}
+    channels = {
+        n: s.config_for(servers[n].url, timeout=2.0, poll_interval=30.0, push_interval=30.0)
+        for n, s in stores.items()
+    }
+    hub = listed_hub(db_url, channels, mugs=6)
+    service = Service(hub, host="127.0.0.1", port=0, inbox_interval=5.0)
+    await service.start()
+    held, release = threading.Event(), threading.Event()
+
+    def elsewhere() -> None:  # holds woo-b's push lock once the start-up push let go of it
+        while not held.is_set():  # (and its reconciliation's, which would push the drift)
+            with (
+                job_lock(hub.engine, "push:woo-b") as pushing,
+                job_lock(hub.engine, "reconcile:woo-b") as reconciling,
+            ):
+                if pushing and reconciling:
+                    held.set()
+                    release.wait(20)
+
+    holder = threading.Thread(target=elsewhere)
+    try:
+        for name, store in stores.items():
+            store.add_webhook(TOPICS, f"{service.url}/webhooks/{name}", store.webhook_secret)
+        holder.start()
+        assert await asyncio.to_thread(held.wait, 10)
+        stores["woo-a"].sell("MUG", 4)
+        await asyncio.to_thread(stores["woo-a"].deliver_webhooks)
+        assert not await wait_for(lambda: stores["woo-b"].stock("MUG") == 2, seconds=1.5)
+        release.set()  # the run elsewhere ends: the woken push goes now, not in 30 s
+        assert await wait_for(lambda: stores["woo-b"].stock("MUG") == 2, seconds=5)
+    finally:
+        release.set()
+        held.set()
+        holder.join(10)
+        await service.stop()
+        hub.close()
+        for server in servers.values():
+            server.stop()

@@ -153,3 +153,20 @@ def test_an_unreadable_event_is_a_dead_letter_at_once(world):
     status = world.hub.read(lambda c: c.execute(sa.select(inbox_t.c.status)).scalar_one())
     assert status != "pending"
     assert world.hub.read(lambda c: c.scalar(sa.select(sa.func.count()).select_from(order_t))) == 0
+
+
+def test_only_deliveries_that_read_back_take_a_call_from_the_limiter(sandbox, server, channel):
+    """A till sale sends order.created (read back: one call) and inventory.count.updated
+    (the body says it all once the variation is known: none); the core takes that many
+    tokens before parsing, so count events never wait behind the orders' budget."""
+    sandbox.add_variation("MUG", price="12.50", stock={"LSHOPA": 2})
+    sandbox.deliver_webhooks()
+    list(channel.fetch_listings())  # the variation's SKU is known to this adapter now
+    sandbox.sell("MUG", 1, "LSHOPA")
+    sale = sandbox.deliver_webhooks()
+    costs = {d.topic: channel.webhook_calls(d.headers, d.body) for d in sale}
+    assert costs == {"order.created": 1, "inventory.count.updated": 0}
+    fresh = make_channel(sandbox, server.url)  # knows no variation: the count needs a lookup
+    count = next(d for d in sale if d.topic == "inventory.count.updated")
+    assert fresh.webhook_calls(count.headers, count.body) == 1
+    assert channel.webhook_calls({}, b"{not json") == 1  # parsing it will say what is wrong
