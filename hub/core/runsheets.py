@@ -169,4 +169,7 @@ def _label(
 
 
 def _safe(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text) or "x"
+    """A file-name part: letters, digits, - and _ kept, runs of anything else one _, none
+    at the ends (``#1005`` is ``1005``, ``PO 77/01`` is ``PO_77_01``)."""
+    kept = "".join(ch if ch.isalnum() or ch in "-_" else " " for ch in text)
+    return "_".join(kept.split()) or "x"
