@@ -144,7 +144,9 @@ class LastMileResult:
 def run_last_mile_demo(folder: Path, console: Console) -> LastMileResult:
     """Run the last-mile demo in ``folder`` (emptied first); what it did. Raises
     :class:`hub.errors.HubError` when the easypost or twilio plugin is not loaded."""
-    return asyncio.run(_demo(folder, console))
+    # Absolute: the hub.toml left behind names its database relative to itself, and the
+    # commands printed at the end must work from any folder.
+    return asyncio.run(_demo(folder.resolve(), console))
 
 
 def day_clock(moment: datetime, city: City) -> DayClock:

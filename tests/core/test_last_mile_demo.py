@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,9 +28,15 @@ from hub.core.runtime import Hub
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LastMileResult, str]]:
-    folder = tmp_path_factory.mktemp("demo") / "lastmile"
-    out = io.StringIO()
-    result = run_last_mile_demo(folder, Console(file=out, width=200))
+    # A relative folder, as `hub demo` gives it (.demo): the hub.toml it leaves must open
+    # the demo's database, not one under the folder twice over.
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("demo"))
+    try:
+        out = io.StringIO()
+        result = run_last_mile_demo(Path("lastmile"), Console(file=out, width=200))
+    finally:
+        os.chdir(here)
     yield result, out.getvalue()
 
 
