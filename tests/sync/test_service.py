@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import requests
 from builders import make_hub
@@ -25,7 +27,10 @@ async def wait_for(condition, seconds: float = 15.0) -> bool:
     return False
 
 
-async def test_the_service_carries_a_sale_from_one_store_to_the_other(db_url):
+@asynccontextmanager
+async def two_stores(db_url: str) -> AsyncIterator[tuple[dict[str, WooSandbox], Service]]:
+    """Two WooCommerce sandboxes with 6 MUG each, webhooks to ``hub run`` serving both
+    (pulls and pushes scheduled every 30 s: only webhooks and wake-ups act sooner)."""
     stores = {n: WooSandbox() for n in ("woo-a", "woo-b")}
     for store in stores.values():
         store.add_product("MUG", price="9.00", stock=6)
@@ -40,6 +45,16 @@ async def test_the_service_carries_a_sale_from_one_store_to_the_other(db_url):
     try:
         for name, store in stores.items():
             store.add_webhook(TOPICS, f"{service.url}/webhooks/{name}", store.webhook_secret)
+        yield stores, service
+    finally:
+        await service.stop()
+        hub.close()
+        for server in servers.values():
+            server.stop()
+
+
+async def test_the_service_carries_a_sale_from_one_store_to_the_other(db_url):
+    async with two_stores(db_url) as (stores, service):
         stores["woo-a"].sell("MUG", 4)
         await asyncio.to_thread(stores["woo-a"].deliver_webhooks)
         assert await wait_for(lambda: stores["woo-b"].stock("MUG") == 2)
@@ -50,11 +65,6 @@ async def test_the_service_carries_a_sale_from_one_store_to_the_other(db_url):
         assert 'hub_webhooks_total{channel="woo-a",result="accepted"}' in metrics.text
         page = await asyncio.to_thread(requests.get, f"{service.url}/sync", timeout=5)
         assert "woo-b" in page.text
-    finally:
-        await service.stop()
-        hub.close()
-        for server in servers.values():
-            server.stop()
 
 
 def test_a_job_lock_is_held_by_one_worker_at_a_time(db_url):
@@ -89,45 +99,30 @@ async def test_a_sale_committed_while_its_push_runs_elsewhere_is_pushed_when_tha
     """The push woken by a sale finds the channel's push job lock held (the scheduled run,
     or another worker's, read its work before the sale committed): it tries again until it
     runs, rather than leaving the sale to the next scheduled run (30 s here)."""
-    stores = {n: WooSandbox() for n in ("woo-a", "woo-b")}
-    for store in stores.values():
-        store.add_product("MUG", price="9.00", stock=6)
-    servers = {n: s.serve().start() for n, s in stores.items()}
-    channels = {
-        n: s.config_for(servers[n].url, timeout=2.0, poll_interval=30.0, push_interval=30.0)
-        for n, s in stores.items()
-    }
-    hub = listed_hub(db_url, channels, mugs=6)
-    service = Service(hub, host="127.0.0.1", port=0, inbox_interval=5.0)
-    await service.start()
     held, release = threading.Event(), threading.Event()
+    async with two_stores(db_url) as (stores, service):
+        engine = service.hub.engine
 
-    def elsewhere() -> None:  # holds woo-b's push lock once the start-up push let go of it
-        while not held.is_set():  # (and its reconciliation's, which would push the drift)
-            with (
-                job_lock(hub.engine, "push:woo-b") as pushing,
-                job_lock(hub.engine, "reconcile:woo-b") as reconciling,
-            ):
-                if pushing and reconciling:
-                    held.set()
-                    release.wait(20)
+        def elsewhere() -> None:  # holds woo-b's push lock once the start-up push let go
+            while not held.is_set():  # (and its reconciliation's, which would push drift)
+                with (
+                    job_lock(engine, "push:woo-b") as pushing,
+                    job_lock(engine, "reconcile:woo-b") as reconciling,
+                ):
+                    if pushing and reconciling:
+                        held.set()
+                        release.wait(20)
 
-    holder = threading.Thread(target=elsewhere)
-    try:
-        for name, store in stores.items():
-            store.add_webhook(TOPICS, f"{service.url}/webhooks/{name}", store.webhook_secret)
+        holder = threading.Thread(target=elsewhere)
         holder.start()
-        assert await asyncio.to_thread(held.wait, 10)
-        stores["woo-a"].sell("MUG", 4)
-        await asyncio.to_thread(stores["woo-a"].deliver_webhooks)
-        assert not await wait_for(lambda: stores["woo-b"].stock("MUG") == 2, seconds=1.5)
-        release.set()  # the run elsewhere ends: the woken push goes now, not in 30 s
-        assert await wait_for(lambda: stores["woo-b"].stock("MUG") == 2, seconds=5)
-    finally:
-        release.set()
-        held.set()
-        holder.join(10)
-        await service.stop()
-        hub.close()
-        for server in servers.values():
-            server.stop()
+        try:
+            assert await asyncio.to_thread(held.wait, 10)
+            stores["woo-a"].sell("MUG", 4)
+            await asyncio.to_thread(stores["woo-a"].deliver_webhooks)
+            assert not await wait_for(lambda: stores["woo-b"].stock("MUG") == 2, seconds=1.5)
+            release.set()  # the run elsewhere ends: the woken push goes now, not in 30 s
+            assert await wait_for(lambda: stores["woo-b"].stock("MUG") == 2, seconds=5)
+        finally:
+            release.set()
+            held.set()
+            holder.join(10)

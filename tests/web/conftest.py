@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from playwright.sync_api import Browser, sync_playwright
 
 from hub.core import customers, ledger, users
 from hub.core.config import parse_settings
@@ -17,6 +18,29 @@ from hub.orders import Address
 from hub.web.app import make_app
 
 PASSWORD = "correct horse 42"
+#: Debian's chromium, headless, with nothing that reaches the network on its own.
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for the browser tests of the pages."""
+    with sync_playwright() as playwright:
+        the_browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield the_browser
+        finally:
+            the_browser.close()
 
 
 def desk_site(url: str, tmp: str = "") -> Hub:

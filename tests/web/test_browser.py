@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import PASSWORD, desk_site
 from openpyxl import Workbook
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from hub.core import desk
 from hub.core.desk import Actor, LineInput, NewOrder
@@ -20,28 +20,6 @@ from hub.core.runtime import Hub
 from hub.core.sync import Sync
 from hub.sandbox import SandboxServer
 from hub.web.app import make_app
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        the_browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield the_browser
-        finally:
-            the_browser.close()
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from driver_site import Site, driver_site, jpeg
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_browser import ARGS, CHROMIUM
+from playwright.sync_api import Browser, Page, expect
 
 from hub.core import drivers, driving
 from hub.core.models import order_t, position_ping_t
@@ -23,16 +22,6 @@ from hub.sandbox import SandboxServer
 from hub.web.app import make_app
 
 PHONE = {"width": 390, "height": 844}  # CSS pixels of a common phone
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        the_browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield the_browser
-        finally:
-            the_browser.close()
 
 
 @pytest.fixture

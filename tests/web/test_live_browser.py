@@ -14,22 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from driver_site import ZONE, Site, driver_site, phone_time
-from playwright.sync_api import Browser, expect, sync_playwright
-from test_browser import ARGS, CHROMIUM, sign_in
+from playwright.sync_api import Browser, expect
+from test_browser import sign_in
 
 from hub.core.sync import Sync
 from hub.sandbox import SandboxServer
 from hub.web.app import make_app
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        the_browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield the_browser
-        finally:
-            the_browser.close()
 
 
 @pytest.fixture

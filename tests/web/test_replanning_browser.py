@@ -9,25 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 from replan_day import Day, morning_plan, open_day, place, stops_by_seq
-from test_browser import ARGS, CHROMIUM
 
 from hub.core import driving
 from hub.core.planning import plan_routes, plan_summary
 from hub.core.sync import Sync
 from hub.sandbox import SandboxServer
 from hub.web.app import make_app
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        the_browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield the_browser
-        finally:
-            the_browser.close()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from builders import order
 from conftest import desk_site
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from hub.core import notify
 from hub.core.models import tracking_feedback_t
@@ -22,19 +22,7 @@ from hub.core.sync import Sync
 from hub.sandbox import SandboxServer
 from hub.web.app import make_app
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 ETA = datetime(2024, 3, 10, 19, 30, tzinfo=UTC)  # 14:30 in Chicago, the day DST starts
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        the_browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield the_browser
-        finally:
-            the_browser.close()
 
 
 @pytest.fixture
