@@ -116,7 +116,8 @@ class Run:
         return (
             f"  orders in the stores {v.store_orders}, in the hub {v.hub_orders} ({v.held} "
             f"held); missing {v.missing}, duplicated {v.duplicated}, wrong state "
-            f"{v.wrong_state}, oversold {v.oversold}, verify {v.verify}, store-versus-hub "
+            f"{v.wrong_state}, oversold {v.oversold} (beside them {v.oversells_recorded} "
+            f"recorded as final sales past the stock), verify {v.verify}, store-versus-hub "
             f"differences {v.differences}; dead letters {len(v.dead_letters)}"
         )
 

@@ -2,7 +2,10 @@
 
 The same harness as ``bench/crash.py`` (``bench/crashkit``) with a bounded number of kill
 points: 5 on SQLite, 5 on PostgreSQL, 3 with two workers sharing one PostgreSQL. Real
-``hub run`` processes, real HTTP to the Shopify and WooCommerce sandboxes, SIGKILL.
+``hub run`` processes, real HTTP to every sandbox store, SIGKILL. "Oversold" counts units
+the hub promised beyond its stock; a till's final sale past the stock (it sold the last
+unit before it heard a web store had taken it) is booked and kept as an oversell record,
+which the verdict reports beside the figures.
 """
 
 from __future__ import annotations
