@@ -16,6 +16,7 @@ import errno
 import logging
 import os
 import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -172,9 +173,19 @@ class Service:
             await asyncio.gather(*self._inflight, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._polls is not None:  # a poll in flight ends within its wait (<= 20 s)
-            self._polls.shutdown(wait=False, cancel_futures=True)
-        self._unmask()
+        if self._polls is None:
+            self._unmask()
+            return
+        # A poll in flight ends within its wait (<= 20 s), and is not waited for; until it
+        # has, what it logs (a client library's debug lines carry credentials) stays masked.
+        polls, unmask = self._polls, self._unmask
+        polls.shutdown(wait=False, cancel_futures=True)
+
+        def unmask_after_polls() -> None:
+            polls.shutdown(wait=True)
+            unmask()
+
+        threading.Thread(target=unmask_after_polls, name="hub-poll-end", daemon=True).start()
 
     async def run_until_signalled(self) -> None:
         """Start, wait for SIGTERM or SIGINT, stop."""

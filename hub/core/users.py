@@ -13,6 +13,7 @@ database (SQLite) or the config file, so sessions survive restarts.
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import os
 import re
@@ -53,8 +54,14 @@ _USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 _hasher = PasswordHasher()
-# hashed once: checked against when the user is unknown, so every sign-in costs the same
-_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy() -> str:
+    """A hash made once, on the first sign-in (not at import: every ``hub`` command would
+    pay for it): checked against when the user is unknown, so every sign-in costs the same."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
 
 #: what each role may do on the pages (and the API): read, sell (create, release,
 #: cancel, import), admin
@@ -164,10 +171,11 @@ def authenticate(conn: Connection, username: str, password: str) -> UserInfo | N
     row = conn.execute(
         sa.select(web_user_t).where(web_user_t.c.username == (username or "").strip())
     ).first()
-    stored = row.password_hash if row is not None and row.password_hash else _DUMMY
+    dummy = _dummy()
+    stored = row.password_hash if row is not None and row.password_hash else dummy
     try:
         _hasher.verify(stored, password[:MAX_PASSWORD])
-        good = row is not None and stored is not _DUMMY
+        good = row is not None and stored is not dummy
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         good = False
     if not good or row is None or row.disabled:

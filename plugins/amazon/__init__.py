@@ -5,11 +5,11 @@ emulator for demos and tests is :class:`~hub_plugins.amazon.sandbox.AmazonSandbo
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from hub import hookimpl
 
 from .channel import AmazonChannel, AmazonConfig
-from .sandbox import AmazonSandbox
 
 __all__ = ["AmazonChannel", "AmazonConfig", "AmazonSandbox"]
 
@@ -18,3 +18,12 @@ __all__ = ["AmazonChannel", "AmazonConfig", "AmazonSandbox"]
 def register_channel_types(register: Callable[[type], None]) -> None:
     """Register the Amazon channel type."""
     register(AmazonChannel)
+
+
+def __getattr__(name: str) -> Any:
+    """``AmazonSandbox``, imported on first use (``hub`` commands do not need it)."""
+    if name == "AmazonSandbox":
+        from .sandbox import AmazonSandbox
+
+        return AmazonSandbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

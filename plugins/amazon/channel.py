@@ -32,7 +32,6 @@ from hub.listingcheck import ListingCollector
 
 from . import fulfilment, mapping, notifications, stockpush
 from .client import SpApi, marketplace
-from .demo import AmazonDemoStore
 from .pull import INCLUDED_DATA, OrderCursor
 
 log = logging.getLogger(__name__)
@@ -50,6 +49,14 @@ def _url(name: str, value: str) -> str:
     except ValueError:
         raise ValueError(f"{name} has a port that is not a number from 0 to 65535") from None
     return value.rstrip("/")
+
+
+def _demo_store() -> Any:
+    """A new :class:`~hub_plugins.amazon.demo.AmazonDemoStore` (the emulator is imported
+    here, for demos and tests, not with the plugin: every ``hub`` command loads it)."""
+    from .demo import AmazonDemoStore
+
+    return AmazonDemoStore()
 
 
 class AmazonConfig(ChannelConfig):
@@ -113,7 +120,7 @@ class AmazonChannel(Channel):
     # the channel as a whole only needs to stay out of their way.
     rate_per_second: ClassVar[float] = 10.0
     rate_burst: ClassVar[float] = 30.0
-    sandbox: ClassVar[Any] = AmazonDemoStore
+    sandbox: ClassVar[Any] = staticmethod(_demo_store)
 
     config: AmazonConfig
 

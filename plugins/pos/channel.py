@@ -28,7 +28,6 @@ from hub.listingcheck import ListingCollector
 
 from . import mapping, webhook
 from .client import SquareApi, as_dict
-from .demo import SquareDemoStore
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +35,14 @@ log = logging.getLogger(__name__)
 MAX_LOCATIONS = 10
 #: BatchChangeInventory takes at most 100 changes (Square's OpenAPI, BatchChangeInventory).
 MAX_CHANGES = 100
+
+
+def _demo_store() -> Any:
+    """A new :class:`~hub_plugins.pos.demo.SquareDemoStore` (the emulator is imported
+    here, for demos and tests, not with the plugin: every ``hub`` command loads it)."""
+    from .demo import SquareDemoStore
+
+    return SquareDemoStore()
 
 
 class SquareConfig(ChannelConfig):
@@ -111,7 +118,7 @@ class SquareChannel(Channel):
     # Square documents no fixed figure; it answers 429 RATE_LIMITED when pressed.
     rate_per_second: ClassVar[float] = 10.0
     rate_burst: ClassVar[float] = 20.0
-    sandbox: ClassVar[Any] = SquareDemoStore
+    sandbox: ClassVar[Any] = staticmethod(_demo_store)
 
     config: SquareConfig
 

@@ -8,22 +8,20 @@ cumulative range with the gaps removed.
 
 from __future__ import annotations
 
-from typing import Any
-
-from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from typing import TYPE_CHECKING, Any
 
 from hub.routing import Plan, Progress, Router, RoutingProblem
 from hub_plugins.routing.engine import solve_problem
 from hub_plugins.routing.model import DayModel
-from hub_plugins.routing.ortools_model import OrToolsModel
 from hub_plugins.routing.plans import RawRoute
+
+if TYPE_CHECKING:  # OR-Tools itself is imported where a plan is made, not with the plugin
+    from ortools.constraint_solver import pywrapcp
 
 # Measured on 6 hard Solomon instances at 10 s (R107 R110 R206 RC104 RC105 RC206): mean gap
 # 6.9% with OR-Tools' defaults (lambda 0.1), 6.0% with lambda 0.2, 4.8% with lambda 0.2 and
 # the multi-armed bandit choosing among concatenated operators.
 DEFAULT_OVERRIDES: dict[str, Any] = {"use_multi_armed_bandit_concatenate_operators": True}
-FIRST_SOLUTION = routing_enums_pb2.FirstSolutionStrategy
-METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic
 
 
 class OrToolsRouter(Router):
@@ -54,6 +52,8 @@ class OrToolsRouter(Router):
         """Solve one integer model; stops not in any returned route were dropped."""
         if not model.stops or not model.vehicles:
             return []
+        from hub_plugins.routing.ortools_model import OrToolsModel
+
         built = OrToolsModel(model)
         params = self._parameters(time_limit)
         solution = None
@@ -70,9 +70,15 @@ class OrToolsRouter(Router):
         return built.routes(solution)
 
     def _parameters(self, time_limit: float) -> pywrapcp.RoutingSearchParameters:
+        from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
         params = pywrapcp.DefaultRoutingSearchParameters()
-        params.first_solution_strategy = getattr(FIRST_SOLUTION, self.first_solution)
-        params.local_search_metaheuristic = getattr(METAHEURISTIC, self.metaheuristic)
+        params.first_solution_strategy = getattr(
+            routing_enums_pb2.FirstSolutionStrategy, self.first_solution
+        )
+        params.local_search_metaheuristic = getattr(
+            routing_enums_pb2.LocalSearchMetaheuristic, self.metaheuristic
+        )
         params.guided_local_search_lambda_coefficient = self.gls_lambda
         params.time_limit.FromMilliseconds(max(int(time_limit * 1000), 50))
         for name, value in self.overrides.items():

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyvrp
-from pyvrp import PenaltyParams, SolveParams
-from pyvrp.stop import MaxRuntime
 
 from hub.errors import InvalidInput
 from hub.routing import Plan, Progress, Router, RoutingProblem
 from hub_plugins.routing.engine import solve_problem
 from hub_plugins.routing.model import UNLIMITED, DayModel, VehicleSlot
 from hub_plugins.routing.plans import RawRoute, make_feasible
+
+if TYPE_CHECKING:  # pyvrp itself is imported where a plan is made, not with the plugin
+    import pyvrp
+    from pyvrp import PenaltyParams
 
 OUT_OF_REACH = 10**9  # seconds and metres: a leg no shift can absorb
 PROBE_SHARE = 0.15  # of the time limit spent finding out whether every stop fits
@@ -89,6 +90,10 @@ class PyVRPRouter(Router):
         seconds: float,
         start: pyvrp.Solution | None,
     ) -> pyvrp.Solution:
+        import pyvrp
+        from pyvrp import SolveParams
+        from pyvrp.stop import MaxRuntime
+
         params = SolveParams(penalty=_penalties(model))
         result = pyvrp.solve(
             data,
@@ -111,6 +116,8 @@ def _serves_all(solution: pyvrp.Solution, owners: list[int], stops: int) -> bool
 
 def _transfer(solution: pyvrp.Solution, data: pyvrp.ProblemData) -> pyvrp.Solution:
     """The same routes as a solution of ``data`` (same clients, other flags)."""
+    import pyvrp
+
     routes = [
         pyvrp.Route(data, [a.idx for a in r.schedule() if a.is_client()], r.vehicle_type())
         for r in solution.routes()
@@ -120,6 +127,8 @@ def _transfer(solution: pyvrp.Solution, data: pyvrp.ProblemData) -> pyvrp.Soluti
 
 def _penalties(model: DayModel) -> PenaltyParams:
     """PyVRP's penalty bounds are per unit of cost; ours may be up to 1000 per second."""
+    from pyvrp import PenaltyParams
+
     unit = max(max(v.unit_distance, v.unit_duration) for v in model.vehicles)
     defaults = PenaltyParams()
     return PenaltyParams(
@@ -156,6 +165,8 @@ def _problem_data(
     model: DayModel, required: bool
 ) -> tuple[pyvrp.ProblemData, list[list[int]], list[int]]:
     """PyVRP data, the shifts behind each vehicle type, and the stop behind each client."""
+    import pyvrp
+
     types, _ = _vehicle_types(model)
     depot_locs = sorted({loc for s in model.vehicles for loc in (s.start_loc, s.end_loc)})
     depot_of = {loc: n for n, loc in enumerate(depot_locs)}
@@ -192,6 +203,8 @@ def _load_dimensions(model: DayModel) -> list[int]:
 def _vehicle_type(
     slot: VehicleSlot, count: int, depot_of: dict[int, int], profile: int, dims: list[int]
 ) -> pyvrp.VehicleType:
+    import pyvrp
+
     return pyvrp.VehicleType(
         num_available=count,
         capacity=[slot.capacity[d] for d in dims],
@@ -211,6 +224,8 @@ def _clients(
 ) -> tuple[list[pyvrp.Client], list[pyvrp.ClientGroup], list[int]]:
     """One client per stop window; a stop with several windows forms a group (its clients
     are optional, the group is ``required`` or not)."""
+    import pyvrp
+
     clients: list[pyvrp.Client] = []
     groups: list[pyvrp.ClientGroup] = []
     owners: list[int] = []

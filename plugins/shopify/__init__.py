@@ -6,11 +6,11 @@ and tests is :class:`~hub_plugins.shopify.sandbox.ShopifySandbox`.
 """
 
 from collections.abc import Callable
+from typing import Any
 
 from hub import hookimpl
 
 from .channel import ShopifyChannel, ShopifyConfig
-from .sandbox import ShopifySandbox
 
 __all__ = ["ShopifyChannel", "ShopifyConfig", "ShopifySandbox"]
 
@@ -19,3 +19,12 @@ __all__ = ["ShopifyChannel", "ShopifyConfig", "ShopifySandbox"]
 def register_channel_types(register: Callable[[type], None]) -> None:
     """Register the Shopify channel type."""
     register(ShopifyChannel)
+
+
+def __getattr__(name: str) -> Any:
+    """``ShopifySandbox``, imported on first use (``hub`` commands do not need it)."""
+    if name == "ShopifySandbox":
+        from .sandbox import ShopifySandbox
+
+        return ShopifySandbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,7 +29,6 @@ from hub.listingcheck import ListingCollector
 from . import mapping, webhook
 from .auth import TokenSource, has_scope
 from .client import ShopifyClient, base_url
-from .demo import ShopifyDemoStore
 from .stock import InventoryReason, set_quantities
 
 log = logging.getLogger(__name__)
@@ -56,6 +55,14 @@ def orders_cost(orders: int, lines: int) -> int:
 def variants_cost(variants: int) -> int:
     """The requested cost of ``ProductVariants.graphql`` for a page size."""
     return 2 + 5 * variants
+
+
+def _demo_store() -> Any:
+    """A new :class:`~hub_plugins.shopify.demo.ShopifyDemoStore` (the emulator is imported
+    here, for demos and tests, not with the plugin: every ``hub`` command loads it)."""
+    from .demo import ShopifyDemoStore
+
+    return ShopifyDemoStore()
 
 
 class ShopifyConfig(ChannelConfig):
@@ -155,7 +162,7 @@ class ShopifyChannel(Channel):
     # waits for the points each document costs, the hub's limiter follows rate_status.
     rate_per_second: ClassVar[float] = 100.0
     rate_burst: ClassVar[float] = 2000.0
-    sandbox: ClassVar[Any] = ShopifyDemoStore
+    sandbox: ClassVar[Any] = staticmethod(_demo_store)
 
     config: ShopifyConfig
 

@@ -25,7 +25,6 @@ from hub import (
 
 from . import mapping, webhook
 from .client import WooClient, is_last_page
-from .demo import WooDemoStore
 from .fulfilment import fulfill_order
 from .listings import listing_collector
 from .pull import OrderCursor
@@ -33,6 +32,14 @@ from .stockpush import stock_requests
 from .virtual import VirtualItems
 
 log = logging.getLogger(__name__)
+
+
+def _demo_store() -> Any:
+    """A new :class:`~hub_plugins.woocommerce.demo.WooDemoStore` (the emulator is imported
+    here, for demos and tests, not with the plugin: every ``hub`` command loads it)."""
+    from .demo import WooDemoStore
+
+    return WooDemoStore()
 
 
 class WooCommerceConfig(ChannelConfig):
@@ -78,7 +85,7 @@ class WooCommerceChannel(Channel):
     # Woo itself sets no limit; hosts do. A pace most shared hosts accept.
     rate_per_second: ClassVar[float] = 10.0
     rate_burst: ClassVar[float] = 20.0
-    sandbox: ClassVar[Any] = WooDemoStore
+    sandbox: ClassVar[Any] = staticmethod(_demo_store)
 
     config: WooCommerceConfig
 

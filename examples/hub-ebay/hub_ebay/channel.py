@@ -36,7 +36,6 @@ from hub.stock import Listing, StockResult, StockUpdate
 
 from .notifications import PUBLIC_KEY_PATH, PublicKeys
 from .oauth import TokenSource
-from .sandbox import EbaySandbox
 
 FULFILLMENT = "/sell/fulfillment/v1"
 INVENTORY = "/sell/inventory/v1"
@@ -48,6 +47,14 @@ PAID = {
     "PARTIALLY_REFUNDED": PaymentStatus.PARTIALLY_REFUNDED,
     "FULLY_REFUNDED": PaymentStatus.REFUNDED,
 }
+
+
+def _sandbox() -> Any:
+    """A new :class:`~hub_ebay.sandbox.EbaySandbox`. Imported here, not at the top: the hub
+    loads every plugin for every command, and only demos and tests need the emulator."""
+    from .sandbox import EbaySandbox
+
+    return EbaySandbox()
 
 
 class EbayConfig(ChannelConfig):
@@ -82,7 +89,7 @@ class EbayChannel(Channel):
     stock_batch_size: ClassVar[int] = 25  # BulkPriceQuantity.requests: "up to 25"
     rate_per_second: ClassVar[float] = 5.0  # eBay counts calls per day; keep bursts modest
     rate_burst: ClassVar[float] = 10.0
-    sandbox: ClassVar[Any] = EbaySandbox
+    sandbox: ClassVar[Any] = staticmethod(_sandbox)
 
     def __init__(self, name: str, config: ChannelConfig) -> None:
         super().__init__(name, config)

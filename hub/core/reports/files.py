@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 from hub.core.reports import OrdersReport, money_text
-from hub.core.reports.charts import CHARTS, drops_per_day
 from hub.core.reports.deliveries import DeliveriesReport
 from hub.errors import InvalidInput
 
@@ -76,6 +75,8 @@ def report_files(report: OrdersReport) -> dict[str, bytes]:
         "holds.csv": holds_csv(report),
         "time_to_ship.csv": ship_csv(report),
     }
+    from hub.core.reports.charts import CHARTS  # matplotlib: loaded when a chart is drawn
+
     files.update({name: draw(report) for name, draw in CHARTS.items()})
     return files
 
@@ -114,6 +115,8 @@ def delivery_files(report: DeliveriesReport) -> dict[str, bytes]:
             ]
         )
     failures: list[list[object]] = [["reason", "drops"], *map(list, report.failures.items())]
+    from hub.core.reports.charts import drops_per_day  # matplotlib, as above
+
     return {
         "deliveries_by_day.csv": _csv(rows),
         "failures.csv": _csv(failures),

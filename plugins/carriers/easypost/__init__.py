@@ -12,14 +12,13 @@ Configure it with an API key and the address parcels leave from::
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from hub import hookimpl
 from hub_plugins.carriers.easypost.carrier import EasyPostCarrier, EasyPostConfig
-from hub_plugins.carriers.easypost.sandbox import EasyPostSandbox
 
 HUB_PLUGIN_API = ">=1,<2"
 
-EasyPostCarrier.sandbox = EasyPostSandbox
 
 __all__ = ["EasyPostCarrier", "EasyPostConfig", "EasyPostSandbox"]
 
@@ -28,3 +27,12 @@ __all__ = ["EasyPostCarrier", "EasyPostConfig", "EasyPostSandbox"]
 def register_carrier_types(register: Callable[[type], None]) -> None:
     """Register the EasyPost carrier."""
     register(EasyPostCarrier)
+
+
+def __getattr__(name: str) -> Any:
+    """``EasyPostSandbox``, imported on first use (``hub`` commands do not need it)."""
+    if name == "EasyPostSandbox":
+        from hub_plugins.carriers.easypost.sandbox import EasyPostSandbox
+
+        return EasyPostSandbox
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -69,11 +69,20 @@ class EasyPostConfig(CarrierConfig):
     services: list[str] = []  # only these services (e.g. "Priority"); empty: all offered
 
 
+def _sandbox() -> Any:
+    """A new :class:`~hub_plugins.carriers.easypost.sandbox.EasyPostSandbox` (imported here,
+    for demos and tests, not with the plugin)."""
+    from hub_plugins.carriers.easypost.sandbox import EasyPostSandbox
+
+    return EasyPostSandbox()
+
+
 class EasyPostCarrier(Carrier):
     """Labels and tracking through EasyPost."""
 
     type_name = "easypost"
     Config = EasyPostConfig
+    sandbox = staticmethod(_sandbox)
     config: EasyPostConfig
 
     def __init__(self, name: str, config: PluginConfig) -> None:

@@ -30,7 +30,6 @@ from hub import (
     RunSheet,
     hookimpl,
 )
-from hub_plugins.carriers.fleet.pdfs import label_pdf, run_sheet_pdf
 
 HUB_PLUGIN_API = ">=1,<2"
 EARTH_RADIUS_KM = 6371.0088
@@ -106,10 +105,14 @@ class FleetCarrier(Carrier):
 
     def label_file(self, label: Label, request: LabelRequest) -> bytes:
         """The parcel's label PDF."""
+        from hub_plugins.carriers.fleet.pdfs import label_pdf  # reportlab, when a PDF is made
+
         return label_pdf(request, label.tracking_number)
 
     def run_sheet(self, sheet: RunSheet) -> bytes:
         """The route's run sheet PDF."""
+        from hub_plugins.carriers.fleet.pdfs import run_sheet_pdf
+
         return run_sheet_pdf(sheet)
 
 

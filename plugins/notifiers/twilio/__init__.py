@@ -159,10 +159,16 @@ class TwilioNotifier(Notifier):
         return DeliveryReport(provider_id=sid, status=STATUSES[status], detail=detail)
 
 
-from hub_plugins.notifiers.twilio.sandbox import TwilioSandbox  # noqa: E402
+def _sandbox() -> Any:
+    """A new local Twilio (``hub demo`` sends its SMS there), imported when asked for: the
+    hub loads every plugin for every command, and only demos and tests need it."""
+    from hub_plugins.notifiers.twilio.sandbox import TwilioSandbox
 
-#: a zero-argument factory of the local Twilio (``hub demo`` sends its SMS there)
-TwilioNotifier.sandbox = TwilioSandbox  # type: ignore[attr-defined]
+    return TwilioSandbox()
+
+
+#: a zero-argument factory of the local Twilio
+TwilioNotifier.sandbox = staticmethod(_sandbox)  # type: ignore[attr-defined]
 
 
 @hookimpl

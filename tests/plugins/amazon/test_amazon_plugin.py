@@ -34,7 +34,7 @@ def test_hook_registers_the_channel_type() -> None:
     assert issubclass(AmazonChannel, Channel)
     assert AmazonChannel.type_name == "amazon"
     assert AmazonChannel.stock_batch_size == 25_000  # listings feed maxItems
-    assert AmazonChannel.sandbox is AmazonDemoStore
+    assert isinstance(AmazonChannel.sandbox(), AmazonDemoStore)
 
 
 def test_config_defaults_and_secrets_are_hidden() -> None:

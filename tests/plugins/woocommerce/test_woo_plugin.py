@@ -22,7 +22,7 @@ def test_hook_registers_the_channel_type() -> None:
     assert issubclass(WooCommerceChannel, Channel)
     assert WooCommerceChannel.type_name == "woocommerce"
     assert WooCommerceChannel.stock_batch_size == 100
-    assert WooCommerceChannel.sandbox is WooDemoStore
+    assert isinstance(WooCommerceChannel.sandbox(), WooDemoStore)
 
 
 def test_config_defaults_and_secret_is_hidden() -> None:
