@@ -11,6 +11,15 @@ pings' writer under a flood) and publishes each route's progress (event ``eta``)
 Each open page's server-sent events stream holds one :class:`Watcher`, a bounded queue
 of the events of its day's routes; a stream that ends (the page closed) drops its
 watcher, and a watcher that stops reading is dropped when its queue is full.
+
+A route may be dispatched after a page opened, by this process or by another one (``hub
+route dispatch`` against the same database). While pages are open, one more task reads
+the live routes of every watched day every :data:`ROUTES_SECONDS` (one query in a worker
+thread for all the days) and sends a page whose day now has a different set of vehicles
+than the page shows the event ``routes`` (the day's route ids and vehicles, and the ids
+of the routes it lacks); the page then reloads itself. A route a re-plan continued (a new
+route of a vehicle the page shows) is not such a change: its events reach the page by
+vehicle, so the watcher only takes note of its id.
 """
 
 from __future__ import annotations
@@ -24,7 +33,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from hub.core.eta import EtaBoard, RouteEta
+from hub.core.models import planned_route_t
 from hub.errors import HubError
 from hub.web.api.machinery import ApiConfig
 
@@ -35,6 +48,9 @@ QUEUE_SIZE = 500  # events a page may lag behind before it is dropped
 #: seconds between two recomputes: under a flood of pings the routes marked meanwhile
 #: are done together, and the recompute leaves the CPU to the pings' writer
 RECOMPUTE_PAUSE = 0.05
+#: seconds between two reads of the watched days' live routes (a route dispatched
+#: meanwhile, perhaps by another process, reaches the open pages as event ``routes``)
+ROUTES_SECONDS = 3.0
 
 
 class Watcher:
@@ -46,6 +62,9 @@ class Watcher:
         self.day = day
         self.routes = frozenset(routes)
         self.vehicles = frozenset(routes.values())
+        #: the vehicles the page shows (those it opened with, then those of its last
+        #: ``routes`` event)
+        self.shown = self.vehicles
         self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(QUEUE_SIZE)
         self.dropped = False
 
@@ -55,6 +74,40 @@ class Watcher:
         if route in self.routes:
             return True
         return vehicle in self.vehicles and (day is None or day == self.day)
+
+    def changed(self, live: dict[int, str]) -> dict[str, Any] | None:
+        """The ``routes`` event for this page when its day's live routes ``live`` (id ->
+        vehicle) have vehicles other than those it shows, else None (a vehicle's route
+        continued by a re-plan is no change: its id is only added to the watched ones)."""
+        self.routes = self.routes | frozenset(live)
+        self.vehicles = self.vehicles | frozenset(live.values())
+        now = frozenset(live.values())
+        if now == self.shown:
+            return None
+        added = sorted(k for k, v in live.items() if v not in self.shown)
+        self.shown = now
+        return {
+            "day": self.day.isoformat(),
+            "routes": sorted(live),
+            "vehicles": sorted(now),
+            "added": added,
+        }
+
+
+def live_routes(conn: Connection, days: Iterable[date]) -> dict[date, dict[int, str]]:
+    """Each of ``days``' live routes (the newest dispatched route of each vehicle, as
+    :func:`hub.core.eta.live_route_ids`): day -> {route id: vehicle}, in one query."""
+    wanted = sorted(set(days))
+    found: dict[date, dict[str, int]] = {day: {} for day in wanted}
+    r = planned_route_t.c
+    rows = conn.execute(
+        sa.select(r.id, r.vehicle, r.day)
+        .where(r.day.in_(wanted), r.dispatched.is_(True))
+        .order_by(r.id)
+    )
+    for route_id, vehicle, day in rows:
+        found[day][vehicle] = route_id  # the newest wins
+    return {day: {k: v for v, k in newest.items()} for day, newest in found.items()}
 
 
 class LiveFeed:
@@ -74,6 +127,7 @@ class LiveFeed:
         self.watchers: set[Watcher] = set()
         self.dirty: set[int] = set()
         self.task: asyncio.Task[None] | None = None
+        self.checker: asyncio.Task[None] | None = None
         self.closed = False
 
     # -- pages ------------------------------------------------------------------------------
@@ -82,6 +136,8 @@ class LiveFeed:
         """A new page watching ``day``'s ``routes`` (id -> vehicle)."""
         watcher = Watcher(day, routes)
         self.watchers.add(watcher)
+        if not self.closed and (self.checker is None or self.checker.done()):
+            self.checker = self.loop.create_task(self._check_routes())
         return watcher
 
     def drop(self, watcher: Watcher) -> None:
@@ -154,6 +210,40 @@ class LiveFeed:
                 self.publish_eta(route)
             await asyncio.sleep(RECOMPUTE_PAUSE)
 
+    # -- routes dispatched after a page opened ---------------------------------------------
+
+    async def _check_routes(self) -> None:
+        """Every :data:`ROUTES_SECONDS` while pages are open: read the watched days' live
+        routes in a worker thread and tell each page whose vehicles changed."""
+        while self.watchers and not self.closed:
+            await asyncio.sleep(ROUTES_SECONDS)
+            await self.check_routes()
+
+    async def check_routes(self) -> None:
+        """Read the watched days' live routes once and send ``routes`` to the pages whose
+        day has vehicles other than they show."""
+        watchers = list(self.watchers)  # a page opened meanwhile read its own routes
+        if not watchers:
+            return
+        try:
+            live = await self.api.run(
+                self.api.hub.read, lambda c: live_routes(c, {w.day for w in watchers})
+            )
+        except Exception:  # the database is away: the next round tries again
+            log.exception("reading the live routes failed")
+            return
+        for watcher in watchers:
+            if watcher.dropped:
+                continue
+            event = watcher.changed(live.get(watcher.day, {}))
+            if event is None:
+                continue
+            try:
+                watcher.queue.put_nowait(("routes", json.dumps(event, separators=(",", ":"))))
+            except asyncio.QueueFull:
+                log.warning("a live page stopped reading its events: dropped")
+                self.drop(watcher)
+
     async def close(self) -> None:
         """The app stops: end every page's stream and wait for a recompute under way."""
         self.closed = True
@@ -162,6 +252,9 @@ class LiveFeed:
             with contextlib.suppress(asyncio.QueueFull):
                 watcher.queue.put_nowait(("", ""))  # the end
             self.drop(watcher)
+        if self.checker is not None:
+            self.checker.cancel()
+            await asyncio.gather(self.checker, return_exceptions=True)
         if self.task is not None:
             await asyncio.gather(self.task, return_exceptions=True)
 

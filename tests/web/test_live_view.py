@@ -2,16 +2,21 @@
 SQLite and PostgreSQL: a ping posted through the driver API reaches a watching page as a
 ``position`` event and then as the route's recomputed ETAs; a page that goes away is
 dropped from the broker; people who are not signed in are refused; a day that is not a
-date is refused with 400."""
+date is refused with 400. A van dispatched after the page opened, by ``hub route
+dispatch`` in a process of its own, reaches the pages of its day as a ``routes`` event
+(and no page of another day); a route a re-plan continued is no such change."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +28,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from conftest import sign_in
 from driver_site import ZONE, Site, driver_site, phone_time
 
-from hub.core.models import order_eta_t
+from hub.core.models import order_eta_t, planned_route_t
 from hub.core.sync import Sync
 from hub.web.api.machinery import API_KEY
 from hub.web.app import make_app
@@ -241,4 +246,138 @@ async def test_a_route_re_planned_during_the_day_reaches_the_open_page(
     assert (position["route"], position["vehicle"]) == (new, "van-1")
     eta = await next_event(stream, "eta")
     assert (eta["route"], eta["total"]) == (new, 1)
+    stream.close()
+
+
+def later_van(site: Site) -> int:
+    """Set-up: van-2 leaves later in the morning, its route not yet dispatched; its plan."""
+    r = planned_route_t.c
+
+    def undispatch(conn):  # type: ignore[no-untyped-def]
+        conn.execute(
+            planned_route_t.update().where(r.id == site.routes["van-2"]).values(dispatched=False)
+        )
+        return conn.scalar(sa.select(r.plan_id).where(r.id == site.routes["van-2"]))
+
+    return int(site.hub.write(undispatch))
+
+
+CONFIG = """\
+[hub]
+name = "Crate & Co"
+timezone = "{zone}"
+
+[database]
+url = "{url}"
+
+[locations.main]
+latitude = 51.51
+longitude = -0.13
+
+[fleet.van-1]
+depot = "main"
+
+[fleet.van-2]
+depot = "main"
+
+[channels.b2b]
+type = "manual"
+locations = ["main"]
+
+[notifiers.mail]
+type = "smtp"
+host = "127.0.0.1"
+tls = "none"
+sender = "a@b.example"
+"""
+
+
+async def no_event(answer: ClientResponse, wanted: str, seconds: float = 1.0) -> None:
+    """The stream sends no ``wanted`` event within ``seconds``."""
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(next_event(answer, wanted), seconds)
+
+
+async def test_a_van_dispatched_by_another_process_reaches_the_open_pages_of_its_day(
+    client: TestClient, site: Site, db_url: str, tmp_path: Path
+):
+    plan = later_van(site)
+    await sign_in(client, "ada")
+    stream = await client.get(f"/live/events?day={today()}")
+    hello = await next_event(stream, "hello")
+    assert hello["routes"] == [site.routes["van-1"]]
+    tomorrow = (date.fromisoformat(today()) + timedelta(days=1)).isoformat()
+    other = await client.get(f"/live/events?day={tomorrow}")
+    assert (await next_event(other, "hello"))["routes"] == []
+
+    config = tmp_path / "hub.toml"
+    config.write_text(CONFIG.format(zone=ZONE, url=db_url))
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "route",
+            "dispatch",
+            str(plan),
+            "--vehicle",
+            "van-2",
+            "--config",
+            str(config),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"1 route(s) of plan {plan} dispatched" in done.stdout
+
+    routes = await next_event(stream, "routes")
+    van1, van2 = site.routes["van-1"], site.routes["van-2"]
+    assert routes == {
+        "day": today(),
+        "routes": sorted([van1, van2]),
+        "vehicles": ["van-1", "van-2"],
+        "added": [van2],
+    }
+    await no_event(other, "routes")  # the other day's page was checked in the same round
+    await no_event(stream, "routes")  # told once
+    assert hello["vehicles"] == ["van-1"]  # what the page compares with its own
+    stream.close()
+    other.close()
+
+
+async def test_a_re_planned_route_is_no_new_route_for_the_page_but_a_new_van_is(
+    client: TestClient, site: Site
+):
+    from hub.core.planning import store_plan
+    from hub.core.routedispatch import dispatch_and_tell
+    from hub.routing import Plan, Route, Visit
+
+    plan = later_van(site)
+    await sign_in(client, "ada")
+    stream = await client.get(f"/live/events?day={today()}")
+    await next_event(stream, "hello")
+    feed = client.app[API_KEY].extras[FEED_KEY]  # type: ignore[index]
+
+    day = date.fromisoformat(today())
+    at = phone_time(30)
+    again = Route("van-1", day, (Visit("cash", at, at, at),), at, at, 1.0, 0, 0, 0)
+
+    def replan(conn):  # type: ignore[no-untyped-def]
+        members = {"cash": [int(site.orders["C1"])]}
+        return store_plan(conn, day, 1, Plan((again,), (), "test"), members, [])
+
+    replanned = site.hub.write(replan)
+    dispatch_and_tell(site.hub, replanned)  # van-1 continues as a new route
+    await feed.check_routes()  # a round after the re-plan: nothing for the page
+    dispatch_and_tell(site.hub, plan, "van-2")  # van-2 leaves
+    routes = await next_event(stream, "routes")  # the first routes event is van-2's
+    r = planned_route_t.c
+    new = site.hub.read(lambda c: c.scalar(sa.select(r.id).where(r.plan_id == replanned)))
+    assert routes["added"] == [site.routes["van-2"]]
+    assert routes["routes"] == sorted([new, site.routes["van-2"]])
+    assert routes["vehicles"] == ["van-1", "van-2"]
     stream.close()

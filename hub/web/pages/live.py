@@ -6,8 +6,12 @@ all, the next stop and its ETA, minutes ahead or behind the plan) and the orders
 expected late. It stays current without reloading through server-sent events
 (``/live/events``, aiohttp-sse) fed by :mod:`hub.web.livefeed`: ``position`` when a
 driver's ping is committed, ``eta`` when a route's ETAs were recomputed (JSON; see
-:meth:`hub.core.eta.RouteEta.as_event`). ``?day=YYYY-MM-DD`` picks the day (default
-today in the routing time zone); anything else is refused with 400.
+:meth:`hub.core.eta.RouteEta.as_event`), ``routes`` when a van was dispatched for the day
+after the page opened (by this process or another, e.g. ``hub route dispatch``; the feed
+reads the watched days' routes every few seconds). On ``routes``, or on a ``hello`` naming
+vehicles other than those the page was rendered with (``data-vehicles``), the page reloads
+itself once for that set of vehicles and says so. ``?day=YYYY-MM-DD`` picks the day
+(default today in the routing time zone); anything else is refused with 400.
 """
 
 from __future__ import annotations
@@ -57,22 +61,26 @@ def requested_day(request: web.Request, hub: Hub) -> date:
 @dataclass
 class LiveDay:
     """What the page shows for a day: each route's progress as its event, the drivers
-    of each route's vehicle, and the map (SVG, empty without the routing plugin)."""
+    of each route's vehicle, the map (SVG, empty without the routing plugin) and the
+    vehicles of the day's live routes (the page compares them with its events')."""
 
     day: date
     routes: list[dict[str, Any]]
     drivers: dict[int, str]
     svg: str
+    vehicles: list[str]
 
 
 def live_day(hub: Hub, feed: LiveFeed, day: date) -> LiveDay:
     """Read and recompute ``day`` for the page. Blocks: run it in a worker thread."""
-    route_ids = hub.read(lambda c: live_route_ids(c, day))
+    vehicles = hub.read(lambda c: _vehicles(c, live_route_ids(c, day)))
+    route_ids = sorted(vehicles)
     etas = feed.board.refresh(route_ids) if feed.board is not None else []
     drivers = hub.read(lambda c: _drivers(c, route_ids))
     zone = ZoneInfo(hub.settings.hub.timezone)
     svg = _map(hub, route_ids, etas, drivers)
-    return LiveDay(day, [e.as_event(zone) for e in etas], drivers, svg)
+    shown = sorted(set(vehicles.values()))
+    return LiveDay(day, [e.as_event(zone) for e in etas], drivers, svg, shown)
 
 
 def _vehicles(conn: Connection, route_ids: list[int]) -> dict[int, str]:
@@ -235,8 +243,9 @@ async def live_page(request: web.Request) -> web.Response:
 
 async def live_events(request: web.Request) -> web.StreamResponse:
     """Server-sent events of ``?day=``'s routes for a signed-in user: ``hello`` (the
-    route ids watched), then ``position`` and ``eta`` as they happen (JSON). 401
-    without a session, 400 for a day that is not a date."""
+    route ids watched and their vehicles), then ``position``, ``eta`` and ``routes`` (the
+    day's routes and vehicles when its set of vehicles changed, with the ids ``added``)
+    as they happen (JSON). 401 without a session, 400 for a day that is not a date."""
     user = await current_user(request)
     if user is None:
         return web.json_response(
@@ -257,7 +266,11 @@ async def live_events(request: web.Request) -> web.StreamResponse:
     try:
         async with stream:
             await stream.prepare(request)
-            hello = {"day": day.isoformat(), "routes": route_ids}
+            hello = {
+                "day": day.isoformat(),
+                "routes": route_ids,
+                "vehicles": sorted(set(routes.values())),
+            }
             await stream.send(json.dumps(hello), event="hello")
             await _relay(request, stream, watcher)
     except ConnectionResetError:  # the page went away mid-send

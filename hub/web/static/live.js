@@ -1,5 +1,7 @@
 // The live view: server-sent events move the drivers' markers on the map and update each
-// route's progress and the late orders without a reload. No framework.
+// route's progress and the late orders without a reload. When the day's set of vans
+// changes (event "routes", or a "hello" after a reconnect naming other vans than the page
+// was rendered with) the page reloads itself once for that set and says so. No framework.
 (() => {
   const root = document.getElementById("live");
   if (!root) return;
@@ -77,8 +79,36 @@
     late.get(d.vehicle).push({ order: d.order, seq: d.seq, eta_local: d.eta, promised_local: d.promised, vehicle: d.vehicle, route: Number(d.route) });
   });
 
+  // Vans dispatched (or gone) since the page was rendered: reload it, keeping its day.
+  // A route a re-plan continued is one of a van shown, so no reason to reload. The set
+  // reloaded for is remembered for the tab: never twice in a row for the same set.
+  const notice = document.getElementById("live-notice");
+  const say = (text) => { notice.textContent = text; notice.hidden = false; };
+  const vans = JSON.parse(root.dataset.vehicles || "[]");
+  const shown = [...vans].sort().join("\n");
+  const RELOADED = "live-reloaded", NOTICE = "live-notice";
+  const told = sessionStorage.getItem(NOTICE);
+  if (told) { sessionStorage.removeItem(NOTICE); say(told); }
+  const checkVehicles = (data) => {
+    const now = [...data.vehicles].sort().join("\n");
+    const key = `${root.dataset.day}|${now}`;
+    if (now === shown) { sessionStorage.removeItem(RELOADED); return; }
+    const news = data.vehicles.some((v) => !vans.includes(v)) ? "New routes dispatched" : "The day's routes changed";
+    if (sessionStorage.getItem(RELOADED) === key) { say(`${news} — reload the page to see them`); return; }
+    sessionStorage.setItem(RELOADED, key);
+    sessionStorage.setItem(NOTICE, `${news} — updated`);
+    say(`${news} — updating…`);
+    events.close();
+    location.replace(`${location.pathname}?day=${encodeURIComponent(root.dataset.day)}`);
+  };
+
   const events = new EventSource(root.dataset.events);
-  events.addEventListener("hello", () => { state.textContent = "live"; state.className = "feed live-on"; });
+  events.addEventListener("hello", (e) => {
+    state.textContent = "live"; state.className = "feed live-on";
+    const data = JSON.parse(e.data);
+    if (data.vehicles) checkVehicles(data);
+  });
+  events.addEventListener("routes", (e) => checkVehicles(JSON.parse(e.data)));
   events.addEventListener("position", (e) => showPosition(JSON.parse(e.data)));
   events.addEventListener("eta", (e) => showEta(JSON.parse(e.data)));
   events.onerror = () => { state.textContent = "reconnecting…"; state.className = "feed live-off"; };
