@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from builders import run_hub
 from conftest import Api, serve, served_api
 
 from hub.core import tokens
@@ -23,7 +24,10 @@ from hub.errors import Conflict
 HUB = [sys.executable, "-m", "hub.cli"]
 
 
-def hub_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def hub_cli(*args: str, cwd: Path, script: bool = False) -> subprocess.CompletedProcess:
+    """``hub args`` in this process, or with ``script`` in a process of its own."""
+    if not script:
+        return run_hub(*args, cwd=cwd)
     return subprocess.run(
         [*HUB, *args],
         cwd=cwd,
@@ -42,7 +46,7 @@ def workdir(tmp_path: Path) -> Path:
 
 
 def test_tokens_create_prints_the_token_once_and_stores_only_its_hash(workdir):
-    made = hub_cli("tokens", "create", "erp", "--role", "sales", cwd=workdir)
+    made = hub_cli("tokens", "create", "erp", "--role", "sales", cwd=workdir, script=True)
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()
     assert token.startswith("hub_") and len(token) > 40

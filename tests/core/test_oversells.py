@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from builders import make_hub, order
+from builders import make_hub, order, run_hub
 
 from hub import Channel, OrderStatus, hookimpl
 from hub.core import ledger, oversells
@@ -86,7 +86,10 @@ def test_resolving_refuses_an_unknown_id_an_empty_note_and_a_second_resolution(s
         shop.write(lambda c: oversells.resolve(c, one.id, "again", PERSON))
 
 
-def _hub(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def _hub(*args: str, cwd: Path, script: bool = False) -> subprocess.CompletedProcess:
+    """``hub args`` in this process, or with ``script`` in a process of its own."""
+    if not script:
+        return run_hub(*args, cwd=cwd)
     return subprocess.run(
         [sys.executable, "-m", "hub.cli", *args],
         cwd=cwd,
@@ -124,7 +127,7 @@ location_map = {{ L1 = "store" }}
             "T-9", ("MUG", 2), channel="till", status=OrderStatus.FULFILLED, location="store"
         )
         hub.ingest("till", [sale])
-    listed = _hub("oversells", "list", "-c", str(config), cwd=tmp_path)
+    listed = _hub("oversells", "list", "-c", str(config), cwd=tmp_path, script=True)
     assert listed.returncode == 0, listed.stderr
     [row] = [line for line in listed.stdout.splitlines() if "T-9" in line]
     assert [cell.strip() for cell in row.split("│")[1:7]] == [

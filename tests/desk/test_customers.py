@@ -3,13 +3,13 @@ commands run as a user runs them."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from builders import run_hub
 
 from hub.core import customers
 from hub.errors import Conflict, InvalidInput, NotFound
@@ -96,13 +96,9 @@ def test_an_email_shared_by_two_accounts_matches_neither(hub):
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "hub.cli", *args, "--config", str(cwd / "hub.toml")],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200", "USER": "alice", "LOGNAME": "alice"},
-        timeout=120,
+    """In this process (``hub init`` in :func:`workdir` runs the real script)."""
+    return run_hub(
+        *args, config=cwd / "hub.toml", cwd=cwd, env={"USER": "alice", "LOGNAME": "alice"}
     )
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from builders import run_hub
 
 from hub.core import drivers
 from hub.core.models import driver_t
@@ -33,7 +34,10 @@ depot = "main"
 """
 
 
-def hub(*args: str, config: Path) -> subprocess.CompletedProcess:
+def hub(*args: str, config: Path, script: bool = False) -> subprocess.CompletedProcess:
+    """``hub args`` in this process, or with ``script`` in a process of its own."""
+    if not script:
+        return run_hub(*args, config=config)
     return subprocess.run(
         [*HUB, *args, "--config", str(config)],
         capture_output=True,
@@ -46,7 +50,7 @@ def hub(*args: str, config: Path) -> subprocess.CompletedProcess:
 def test_drivers_are_added_linked_listed_and_disabled(tmp_path):
     config = tmp_path / "hub.toml"
     config.write_text(CONFIG.format(db=tmp_path / "hub.db"))
-    assert hub("db", "upgrade", config=config).returncode == 0
+    assert hub("db", "upgrade", config=config, script=True).returncode == 0
 
     added = hub(
         "drivers", "add", "Dora", "--vehicle", "van-1", "--phone", "+44 7700 900123", config=config
