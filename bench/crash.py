@@ -1,11 +1,11 @@
 """Crash benchmark: ``hub run`` killed with SIGKILL mid-work, with faults, then left to settle.
 
 Every channel plugin's sandbox store (Shopify, WooCommerce, the Square till, ...) sells,
-races for the last units, cancels and ships while about 20% of their API requests fail (429, 503, time-outs before and after
-the work is done) and their webhooks arrive twice, newest first or replayed. ``hub run``
-is killed at random points during pulls, pushes and webhook processing and restarted:
-on SQLite, on PostgreSQL, and as two workers sharing one PostgreSQL (one killed while
-the other goes on). Then the hub settles on its own, with no manual command, and every
+races for the last units, cancels and ships while about 20% of their API requests fail
+(429, 503, time-outs before and after the work is done) and their webhooks arrive twice,
+newest first or replayed. ``hub run`` is killed at random points during pulls, pushes
+and webhook processing and restarted: on SQLite, on PostgreSQL, and as two workers
+sharing one PostgreSQL (one killed while the other goes on). Then the hub settles on its own, with no manual command, and every
 store's orders and quantities are compared with the hub. Targets: orders missing 0,
 duplicated 0, in the wrong state 0, units oversold 0, `hub stock verify` clean,
 store-versus-hub differences 0, per mode. A till's sale is final: when the till sold the
