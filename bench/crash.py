@@ -5,13 +5,14 @@ races for the last units, cancels and ships while about 20% of their API request
 (429, 503, time-outs before and after the work is done) and their webhooks arrive twice,
 newest first or replayed. ``hub run`` is killed at random points during pulls, pushes
 and webhook processing and restarted: on SQLite, on PostgreSQL, and as two workers
-sharing one PostgreSQL (one killed while the other goes on). Then the hub settles on its own, with no manual command, and every
-store's orders and quantities are compared with the hub. Targets: orders missing 0,
-duplicated 0, in the wrong state 0, units oversold 0, `hub stock verify` clean,
-store-versus-hub differences 0, per mode. A till's sale is final: when the till sold the
-last unit before it heard that a web store had taken it, the hub books the sale and keeps
-an oversell to investigate; such units are reported beside the figures (recorded as final
-sales past the stock), and ``oversold`` counts only units no oversell record explains.
+sharing one PostgreSQL (one killed while the other goes on). Then the hub settles on its
+own, with no manual command, and every store's orders and quantities are compared with
+the hub. Targets: orders missing 0, duplicated 0, in the wrong state 0, units oversold 0,
+`hub stock verify` clean, store-versus-hub differences 0, per mode. A till's sale is
+final: when the till sold the last unit before it heard that a web store had taken it,
+the hub books the sale and keeps an oversell to investigate; such units are reported
+beside the figures (recorded as final sales past the stock), and ``oversold`` counts
+only units no oversell record explains.
 
     python bench/crash.py [--kills 50] [--two-worker-kills 30] [--database all|sqlite|postgresql]
 """
