@@ -174,7 +174,9 @@ async def test_a_day_that_is_not_a_date_is_refused(client: TestClient):
     await sign_in(client, "ada")
     page = await client.get("/live?day=2026-13-45")
     assert page.status == 400
-    assert "day: &#39;2026-13-45&#39; is not a date (YYYY-MM-DD)" in (await page.text())
+    text = await page.text()
+    assert "day: &#39;2026-13-45&#39; is not a date (YYYY-MM-DD)" in text
+    assert "connecting" not in text  # no events to wait for: no feed state
     events = await client.get("/live/events?day=tomorrow")
     assert events.status == 400
     assert (await events.json()) == {
