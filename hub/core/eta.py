@@ -363,14 +363,26 @@ def _round(value: datetime, *, down: bool) -> datetime:
 # -- reading routes and progress --------------------------------------------------------------
 
 
-def live_route_ids(conn: Connection, day: date) -> list[int]:
-    """The routes driven on ``day``: the newest dispatched route of each vehicle, by vehicle."""
+def live_routes(conn: Connection, days: Iterable[date]) -> dict[date, dict[int, str]]:
+    """The routes driven on each of ``days`` (the newest dispatched route of each vehicle),
+    in one query: day -> {route id: vehicle}."""
+    wanted = sorted(set(days))
+    newest: dict[date, dict[str, int]] = {day: {} for day in wanted}
     r = planned_route_t.c
     rows = conn.execute(
-        sa.select(r.id, r.vehicle).where(r.day == day, r.dispatched.is_(True)).order_by(r.id)
-    ).all()
-    newest = {vehicle: route_id for route_id, vehicle in rows}
-    return [newest[v] for v in sorted(newest)]
+        sa.select(r.id, r.vehicle, r.day)
+        .where(r.day.in_(wanted), r.dispatched.is_(True))
+        .order_by(r.id)
+    )
+    for route_id, vehicle, day in rows:
+        newest[day][vehicle] = route_id  # a later dispatch of the vehicle replaces it
+    return {day: {i: v for v, i in routes.items()} for day, routes in newest.items()}
+
+
+def live_route_ids(conn: Connection, day: date) -> list[int]:
+    """The routes driven on ``day``: the newest dispatched route of each vehicle, by vehicle."""
+    routes = live_routes(conn, [day])[day]
+    return sorted(routes, key=routes.__getitem__)
 
 
 def _still_live(conn: Connection, route_ids: Iterable[int]) -> dict[int, tuple[str, date]]:

@@ -33,11 +33,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from hub.core.eta import EtaBoard, RouteEta
-from hub.core.models import planned_route_t
+from hub.core.eta import EtaBoard, RouteEta, live_routes
 from hub.errors import HubError
 from hub.web.api.machinery import ApiConfig
 
@@ -92,22 +88,6 @@ class Watcher:
             "vehicles": sorted(now),
             "added": added,
         }
-
-
-def live_routes(conn: Connection, days: Iterable[date]) -> dict[date, dict[int, str]]:
-    """Each of ``days``' live routes (the newest dispatched route of each vehicle, as
-    :func:`hub.core.eta.live_route_ids`): day -> {route id: vehicle}, in one query."""
-    wanted = sorted(set(days))
-    found: dict[date, dict[str, int]] = {day: {} for day in wanted}
-    r = planned_route_t.c
-    rows = conn.execute(
-        sa.select(r.id, r.vehicle, r.day)
-        .where(r.day.in_(wanted), r.dispatched.is_(True))
-        .order_by(r.id)
-    )
-    for route_id, vehicle, day in rows:
-        found[day][vehicle] = route_id  # the newest wins
-    return {day: {k: v for v, k in newest.items()} for day, newest in found.items()}
 
 
 class LiveFeed:
