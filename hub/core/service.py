@@ -416,8 +416,10 @@ def changed(job: str, result: Any) -> str:
     if isinstance(result, PullResult) and (result.created or result.updated):
         return f"orders: {result.created} new, {result.updated} updated"
     if isinstance(result, PushResult) and (result.sent or result.stale or result.failed):
-        pushed = f"{_count(result.sent, 'SKU')} pushed" + (
-            f" ({_some(result.skus)})" if result.skus else ""
+        # a SKU queued again while its push ran is pushed again in the same job: named once
+        skus = list(dict.fromkeys(result.skus))
+        pushed = f"{_count(len(skus) or result.sent, 'SKU')} pushed" + (
+            f" ({_some(skus)})" if skus else ""
         )
         if result.stale or result.failed:
             pushed += f", {result.stale} stale, {result.failed} refused"

@@ -144,6 +144,11 @@ async def test_each_job_logs_once_what_it_changed(running: Running, caplog):
             PushResult("web", sent=12, skus=[f"S{n}" for n in range(12)]),
             "12 SKUs pushed (S0, S1, S2, S3, S4, S5, S6, S7, S8, S9 and 2 more)",
         ),
+        (  # queued again while its push ran: pushed twice in the job, named once
+            "push:web",
+            PushResult("web", sent=2, skus=["MUG", "MUG"]),
+            "1 SKU pushed (MUG)",
+        ),
         (
             "push:web",
             PushResult("web", sent=1, stale=1, failed=1, skus=["A"]),
