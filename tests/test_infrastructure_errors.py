@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from builders import make_hub
+from builders import make_hub, run_hub
 
-from hub.cli import main
 from hub.cli.common import one_line_errors
 from hub.core import ledger
 from hub.core.models import movement_t
@@ -32,18 +31,6 @@ def hub(*args: str, cwd: Path) -> subprocess.CompletedProcess:
         env={**os.environ, "COLUMNS": "200"},
         timeout=120,
     )
-
-
-def hub_main(*args: str, cwd: Path, capsys: pytest.CaptureFixture) -> subprocess.CompletedProcess:
-    """``hub args`` run in this process through the script's entry point (quicker than a
-    process of its own; the tests run each case once that way too)."""
-    try:
-        main([*args, "--config", str(cwd / "hub.toml")])
-        code = 0
-    except SystemExit as stop:
-        code = int(stop.code or 0)
-    out = capsys.readouterr()
-    return subprocess.CompletedProcess(list(args), code, out.out, out.err)
 
 
 LOCATIONS = {"main": {}, "store": {"kind": "store"}}
@@ -71,7 +58,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_an_unreachable_postgresql_is_one_line_with_host_and_port(tmp_path, capsys):
+def test_an_unreachable_postgresql_is_one_line_with_host_and_port(tmp_path):
     port = closed_port()
     configure(tmp_path, f"postgresql+psycopg://hub:pw-never-shown@127.0.0.1:{port}/shop")
     expected = (
@@ -91,7 +78,7 @@ def test_an_unreachable_postgresql_is_one_line_with_host_and_port(tmp_path, caps
         ["route", "show", "1"],
         ["run"],
     ):
-        assert one_line(hub_main(*command, cwd=tmp_path, capsys=capsys)) == expected, command
+        assert one_line(run_hub(*command, config=tmp_path / "hub.toml")) == expected, command
 
 
 def read_only(url: str) -> str:
@@ -114,7 +101,7 @@ def journal_and_levels(url: str) -> tuple[int, list]:
         return moves, the_hub.read(ledger.levels)
 
 
-def test_a_read_only_database_refuses_writes_in_one_line_and_still_reads(db_url, tmp_path, capsys):
+def test_a_read_only_database_refuses_writes_in_one_line_and_still_reads(db_url, tmp_path):
     with make_hub(db_url, locations=LOCATIONS) as before:
         before.write(lambda c: ledger.receive(c, "MUG", "main", 3))
     unchanged = journal_and_levels(db_url)
@@ -129,9 +116,9 @@ def test_a_read_only_database_refuses_writes_in_one_line_and_still_reads(db_url,
         ["stock", "transfer", "MUG", "1", "--from", "main", "--to", "store"],
         ["db", "upgrade"],
     ):
-        done = hub_main(*command, cwd=tmp_path, capsys=capsys)
+        done = run_hub(*command, config=tmp_path / "hub.toml")
         assert one_line(done) == expected, command
-    levels = hub_main("stock", "levels", cwd=tmp_path, capsys=capsys)
+    levels = run_hub("stock", "levels", config=tmp_path / "hub.toml")
     assert levels.returncode == 0, levels.stderr
     assert "│ MUG │ main     │ 3 " in levels.stdout
     assert journal_and_levels(db_url) == unchanged
@@ -154,7 +141,7 @@ def port_in_use() -> Iterator[int]:
         yield taken.getsockname()[1]
 
 
-def test_hub_run_on_a_port_in_use_is_one_line_naming_it(tmp_path, port_in_use, capsys):
+def test_hub_run_on_a_port_in_use_is_one_line_naming_it(tmp_path, port_in_use):
     make_hub(f"sqlite:///{tmp_path / 'hub.db'}", locations=LOCATIONS).close()
     configure(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}", port=port_in_use)
     expected = (
@@ -165,7 +152,7 @@ def test_hub_run_on_a_port_in_use_is_one_line_naming_it(tmp_path, port_in_use, c
     assert done.returncode == 1
     assert "Traceback" not in done.stderr, done.stderr
     assert done.stderr.strip().splitlines()[-1] == expected  # after what `hub run` logs
-    again = hub_main("run", "--port", str(port_in_use), cwd=tmp_path, capsys=capsys)
+    again = run_hub("run", "--port", str(port_in_use), config=tmp_path / "hub.toml")
     assert again.returncode == 1
     assert again.stderr.strip().splitlines()[-1] == expected
 
@@ -187,16 +174,16 @@ def reading_role(postgres_url: str) -> Iterator[str]:
             conn.execute(sa.text(f'DROP ROLE "{role}"'))
 
 
-def test_a_postgresql_role_that_may_only_read_is_one_line(reading_role, tmp_path, capsys):
+def test_a_postgresql_role_that_may_only_read_is_one_line(reading_role, tmp_path):
     configure(tmp_path, reading_role)
     role = reading_role.split("//", 1)[1].split("@", 1)[0]
-    done = hub_main("stock", "receive", "MUG", "1", cwd=tmp_path, capsys=capsys)
+    done = run_hub("stock", "receive", "MUG", "1", config=tmp_path / "hub.toml")
     assert one_line(done) == (
         f"error: the database {role}@127.0.0.1:5432/test refused: permission denied for "
         "table product, so nothing was written; grant the hub's role the privileges on its "
         "tables"
     )
-    levels = hub_main("stock", "levels", cwd=tmp_path, capsys=capsys)
+    levels = run_hub("stock", "levels", config=tmp_path / "hub.toml")
     assert levels.returncode == 0, levels.stderr
     assert "│ MUG │ main     │ 3 " in levels.stdout
 
@@ -218,9 +205,9 @@ def test_a_postgresql_role_that_may_only_read_is_one_line(reading_role, tmp_path
         ),
     ],
 )
-def test_a_postgresql_that_refuses_the_connection_says_why(url, expected, tmp_path, capsys):
+def test_a_postgresql_that_refuses_the_connection_says_why(url, expected, tmp_path):
     configure(tmp_path, url)
-    assert one_line(hub_main("stock", "levels", cwd=tmp_path, capsys=capsys)) == expected
+    assert one_line(run_hub("stock", "levels", config=tmp_path / "hub.toml")) == expected
 
 
 @pytest.mark.parametrize(
@@ -237,11 +224,11 @@ def test_a_postgresql_that_refuses_the_connection_says_why(url, expected, tmp_pa
         ),
     ],
 )
-def test_hub_run_on_an_address_not_of_this_machine_is_one_line(host, expected, tmp_path, capsys):
+def test_hub_run_on_an_address_not_of_this_machine_is_one_line(host, expected, tmp_path):
     make_hub(f"sqlite:///{tmp_path / 'hub.db'}", locations=LOCATIONS).close()
     configure(tmp_path, f"sqlite:///{tmp_path / 'hub.db'}")
     port = closed_port()
-    done = hub_main("run", "--host", host, "--port", str(port), cwd=tmp_path, capsys=capsys)
+    done = run_hub("run", "--host", host, "--port", str(port), config=tmp_path / "hub.toml")
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"error: {expected.format(port=port)}")
